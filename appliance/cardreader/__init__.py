@@ -1,0 +1,1 @@
+"""ID card readers: SAM over serial, PC/SC, keyboard wedge, and the simulated twin."""

@@ -1,0 +1,77 @@
+"""What every card reader gives the booth: one ``IdentityCard`` per swipe.
+
+A reader blocks in ``wait_for_card`` until a *new* card is placed (a card left on the reader is
+one swipe, not many) or the timeout passes. Hardware failures raise ``ReaderError`` subclasses
+carrying a zh/en message; the booth shows it and keeps running.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from appliance.privacy import mask_id, mask_name
+
+
+class CardKind(enum.StrEnum):
+    RESIDENT = "resident"  # 居民身份证
+    HMT_PERMIT = "hmt_permit"  # J: 港澳台居民居住证
+    FOREIGN_2017 = "foreign_2017"  # I: 外国人永久居留身份证 (2017)
+    FOREIGN_2023 = "foreign_2023"  # Y: 外国人永久居留身份证 (2023)
+    TYPED_NUMBER = "typed_number"  # keyboard wedge: a number only, operator must confirm
+    CAMPUS_UID = "campus_uid"  # campus card UID mapped through the roster
+
+
+@dataclass(frozen=True)
+class IdentityCard:
+    """The fields read from one card. ``id_number`` is the roster key (exact 18 characters)."""
+
+    kind: CardKind
+    id_number: str
+    name: str | None = None
+    gender: str | None = None
+    nationality: str | None = None
+    birth_date: dt.date | None = None
+    address: str | None = None
+    authority: str | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None  # None with kind RESIDENT and long_term=True: 长期
+    long_term: bool = False
+    photo: bytes | None = field(default=None, repr=False)  # wlt, opaque
+    # Keyboard-wedge numbers carry no name and can be faked: an operator confirms them.
+    needs_operator_confirmation: bool = False
+
+    def __repr__(self) -> str:  # never leak personal data into logs by accident
+        return f"IdentityCard(kind={self.kind}, id={mask_id(self.id_number)}, name={mask_name(self.name)})"
+
+    __str__ = __repr__
+
+
+class ReaderError(Exception):
+    """A reader failure the booth can show: ``code`` is stable, ``zh``/``en`` are for people."""
+
+    code = "reader_error"
+
+    def __init__(self, en: str, zh: str | None = None, code: str | None = None) -> None:
+        super().__init__(en)
+        self.en = en
+        self.zh = zh or en
+        if code:
+            self.code = code
+
+
+class ReaderUnavailable(ReaderError):
+    """The reader is not there (unplugged, no pcscd, no device): retry later."""
+
+    code = "reader_unavailable"
+
+
+@runtime_checkable
+class CardReader(Protocol):
+    def wait_for_card(self, timeout: float) -> IdentityCard | None:
+        """Block until a new card is placed (return it) or ``timeout`` seconds pass (None)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,46 @@
+"""The ``booth`` command line. Sub-commands live in ``appliance.commands``, one module each."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from appliance import __version__
+from appliance.config import ConfigError
+
+# Listed here so the import is explicit and a missing module fails loudly.
+COMMANDS = (
+    "appliance.commands.models",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="booth", description="Diploma-photo booth")
+    parser.add_argument("--version", action="version", version=f"booth {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Booth configuration: one TOML file, validated at start.
+
+A bad value stops the booth with one line naming the key, the value and what is allowed, e.g.
+``config error: fees.price_cny = 25: must be at most fees.cap_cny (20)``.
+Each subsystem owns its section model (quality, uplink); this module assembles them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from appliance.quality.settings import QualitySettings
+from appliance.uplink.settings import UplinkSettings
+
+_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased as the one line the operator sees."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TimeWindow(BaseModel):
+    """A daily window such as 08:00-12:00 (start inclusive, end exclusive)."""
+
+    start: dt.time
+    end: dt.time
+
+    @classmethod
+    def parse(cls, text: str) -> TimeWindow:
+        match = _WINDOW.match(text.strip())
+        if not match:
+            raise ValueError(f"'{text}' is not a window like 08:00-12:00")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        start = dt.time(h1, m1)
+        end = dt.time(23, 59, 59) if h2 == 24 else dt.time(h2, m2)
+        if end <= start:
+            raise ValueError(f"'{text}' ends before it starts")
+        return cls(start=start, end=end)
+
+    def contains(self, moment: dt.time) -> bool:
+        return self.start <= moment < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class BoothSection(_Section):
+    # Unique per booth; it names the MQTT topics and the client certificate.
+    id: str = Field(default="booth-01", pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    # Where the roster, ledger, outbox and photos live (its own partition on the Pi).
+    data_dir: Path = Path("/var/lib/booth")
+    # The graduating class being photographed (the notice: only this year's graduates).
+    graduation_year: int = Field(default=2027, ge=2000, le=2100)
+
+
+class HoursSection(_Section):
+    # Regular class sessions (the notice: 08:00-12:00 and 13:00-17:00).
+    service: list[str] = ["08:00-12:00", "13:00-17:00"]
+    # Make-up sessions (补拍): working days 8:30-11:30 and 13:30-17:00.
+    makeup: list[str] = ["08:30-11:30", "13:30-17:00"]
+    # Make-up only on working days (Monday-Friday).
+    makeup_weekdays_only: bool = True
+    # false = always open (the simulated demo, technicians at the bench).
+    enforce: bool = True
+
+    @field_validator("service", "makeup")
+    @classmethod
+    def _windows(cls, value: list[str]) -> list[str]:
+        for text in value:
+            TimeWindow.parse(text)
+        return value
+
+    def windows(self, kind: Literal["service", "makeup"]) -> list[TimeWindow]:
+        return [TimeWindow.parse(text) for text in getattr(self, kind)]
+
+
+class FeesSection(_Section):
+    # Charge per photographed person in CNY; the notice caps it at 20.
+    price_cny: float = Field(default=20.0, ge=0)
+    cap_cny: float = Field(default=20.0, ge=0)
+    # The text encoded in the payment QR code (the collecting unit's Alipay/WeChat link).
+    payment_qr: str = Field(default="https://qr.alipay.com/booth-fee-demo", min_length=1)
+
+    @model_validator(mode="after")
+    def _within_cap(self) -> FeesSection:
+        if self.price_cny > self.cap_cny:
+            raise ValueError(f"fees.price_cny = {self.price_cny:g}: must be at most fees.cap_cny "
+                             f"({self.cap_cny:g})")
+        return self
+
+
+class OperatorSection(_Section):
+    # The teaching secretary's / counsellor's PIN: opens and closes class sessions, allows retakes.
+    pin: str = Field(default="2468", pattern=r"^\d{4,8}$")
+
+
+class CaptureSection(_Section):
+    # Seconds of countdown over the live preview (wall clock).
+    countdown_s: float = Field(default=3.0, gt=0, le=10)
+    # Attempts per swipe before the student must see the operator.
+    retake_limit: int = Field(default=3, ge=1, le=10)
+    # Every waiting state falls back to idle after its timeout.
+    ready_timeout_s: float = Field(default=60.0, gt=0)
+    review_timeout_s: float = Field(default=30.0, gt=0)
+    message_timeout_s: float = Field(default=6.0, gt=0)
+
+
+class OutputSection(_Section):
+    # The CHSI file: 480x640 at 300 dpi, baseline JPEG, quality >= 60, size in the range below.
+    min_kb: int = Field(default=20, ge=5)
+    max_kb: int = Field(default=40, le=200)
+    min_quality: int = Field(default=60, ge=60, le=100)
+
+    @model_validator(mode="after")
+    def _range(self) -> OutputSection:
+        if self.min_kb >= self.max_kb:
+            raise ValueError(f"output.min_kb = {self.min_kb}: must be below output.max_kb ({self.max_kb})")
+        return self
+
+
+class HardwareSection(_Section):
+    # simulated | picamera2
+    camera: Literal["simulated", "picamera2"] = "simulated"
+    # simulated | sam:/dev/ttyUSB0[@baud] | pcsc[:reader name] | wedge:/dev/input/eventN
+    card_reader: str = "simulated"
+    # simulated (gpiozero MockFactory) | gpio (gpiozero's default pin factory: lgpio on the Pi 5)
+    gpio: Literal["simulated", "gpio"] = "simulated"
+    # BCM pin numbers: the big button, the ready/busy LEDs (see README, Hardware wiring).
+    button_pin: int = Field(default=17, ge=0, le=27)
+    ready_led_pin: int = Field(default=27, ge=0, le=27)
+    busy_led_pin: int = Field(default=22, ge=0, le=27)
+    # pygame window: auto = a window when a display exists, else headless.
+    screen: Literal["auto", "window", "fullscreen", "headless"] = "auto"
+
+
+class BoothConfig(_Section):
+    booth: BoothSection = BoothSection()
+    hours: HoursSection = HoursSection()
+    fees: FeesSection = FeesSection()
+    operator: OperatorSection = OperatorSection()
+    capture: CaptureSection = CaptureSection()
+    output: OutputSection = OutputSection()
+    hardware: HardwareSection = HardwareSection()
+    quality: QualitySettings = QualitySettings()
+    uplink: UplinkSettings = UplinkSettings()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.booth.data_dir
+
+
+def _one_line(error: ValidationError, raw: dict[str, Any]) -> str:
+    first = error.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    key = ".".join(loc)
+    message = first["msg"].removeprefix("Value error, ")
+    if message.startswith(key.split(".")[0] + ".") or (loc and message.startswith(f"{loc[0]}.")):
+        return f"config error: {message}"
+    value: Any = raw
+    for part in loc:
+        value = value.get(part) if isinstance(value, dict) else None
+    if first["type"] == "extra_forbidden":
+        return f"config error: {key}: unknown key"
+    if first["type"] == "missing":
+        return f"config error: {key}: missing"
+    return f"config error: {key} = {value!r}: {message}"
+
+
+def parse_config(raw: dict[str, Any]) -> BoothConfig:
+    try:
+        return BoothConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_one_line(error, raw)) from None
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> BoothConfig:
+    """Load ``path`` (or the embedded defaults), apply ``{"section": {"key": value}}`` overrides.
+
+    The embedded defaults are the models' defaults; ``config/booth.toml`` documents each of them
+    and a test keeps the two equal.
+    """
+    raw: dict[str, Any] = {}
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"config error: cannot read {path}: {error.strerror}") from None
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"config error: {path} is not valid TOML: {error}") from None
+    for section, values in (overrides or {}).items():
+        raw.setdefault(section, {}).update(values)
+    return parse_config(raw)

@@ -1,0 +1,51 @@
+"""SQLite connections with the durability settings every booth and central store uses.
+
+WAL with synchronous=FULL: a committed row survives power loss on an SD card. Each component owns
+its tables and applies its own schema through ``apply_schema``; one file may hold several.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+
+def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """Open (creating the folder) with WAL, FULL sync, foreign keys and a busy timeout."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=check_same_thread)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def apply_schema(conn: sqlite3.Connection, script: str) -> None:
+    """Run idempotent DDL (CREATE ... IF NOT EXISTS) in one transaction."""
+    with transaction(conn):
+        for statement in script.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+
+
+class transaction:
+    """``with transaction(conn):`` BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error.
+
+    IMMEDIATE takes the write lock up front so two writers never deadlock half-way.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")

@@ -1,0 +1,55 @@
+"""Atomic, durable file writes: a reader sees the old file or the whole new one, never a part.
+
+temp file in the same folder -> write -> fsync -> os.replace -> fsync the folder. Stale temp files
+from a crash are removed by ``remove_stale_temps`` at start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: str | Path, data: bytes, mode: int = 0o640) -> Path:
+    """Write ``data`` to ``path`` atomically and durably; return the final path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    fsync_dir(path.parent)
+    return path
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete temp files a crash left behind (recursively); return what was removed."""
+    removed = []
+    root = Path(folder)
+    if not root.exists():
+        return removed
+    for tmp in root.rglob(f".*{TEMP_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed

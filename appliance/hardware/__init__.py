@@ -1,0 +1,1 @@
+"""Hardware backends (camera, GPIO, screen), each with a simulated twin."""

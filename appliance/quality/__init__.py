@@ -1,0 +1,1 @@
+"""On-device photo quality checks against the CHSI standard, on LiteRT models."""

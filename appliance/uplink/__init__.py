@@ -1,0 +1,1 @@
+"""The booth's uplink to the central MQTT broker: status, events, durable photo upload."""

@@ -1,0 +1,1 @@
+"""The central office service: MQTT ingest, storage, dashboard and exports."""
