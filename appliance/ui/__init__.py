@@ -1,0 +1,1 @@
+"""What the booth shows: view models from the flow, rendered by a display backend."""

@@ -1,0 +1,67 @@
+"""The view model the booth flow hands to a display: what to show, never how.
+
+Text is always a zh/en pair (Chinese first). A display backend (pygame window, headless log)
+renders a ``View``; the flow never imports pygame.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Text:
+    zh: str
+    en: str
+
+
+class Screen(enum.StrEnum):
+    CLOSED = "closed"  # outside service hours
+    NO_SESSION = "no_session"  # open hours, waiting for an operator to open a class / make-up
+    IDLE = "idle"  # swipe your card
+    CONFIRM = "confirm"  # operator must confirm (typed number, retake allowed, other class)
+    REFUSED = "refused"  # card refused, reason shown
+    READY = "ready"  # name shown, press the button
+    COUNTDOWN = "countdown"  # live preview with seconds left and guidance
+    CHECKING = "checking"  # photo taken, checking
+    REVIEW = "review"  # photo with verdict: accept / retake (failed checks listed)
+    SAVED = "saved"  # done, next student
+    SUMMARY = "summary"  # class closed: count, missing students, fee, payment QR
+    ERROR = "error"  # something failed; back to idle by itself
+
+
+class Tone(enum.StrEnum):
+    INFO = "info"
+    OK = "ok"
+    WARN = "warn"
+    BAD = "bad"
+
+
+@dataclass(frozen=True)
+class View:
+    screen: Screen
+    title: Text
+    lines: tuple[Text, ...] = ()
+    tone: Tone = Tone.INFO
+    # Live preview or the captured photo (RGB uint8).
+    image: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # Whole seconds left in a countdown.
+    countdown: int | None = None
+    # Payment QR text (SUMMARY, make-up payment).
+    qr_text: str | None = None
+    # Header facts: booth id, session, class progress ("23/30").
+    status: str = ""
+    # What the big button does on this screen, if anything.
+    button: Text | None = None
+
+
+class Display(Protocol):
+    def show(self, view: View) -> None:
+        """Render ``view`` now (called from the booth loop, at preview rate during countdown)."""
+        ...
+
+    def close(self) -> None: ...
