@@ -1,0 +1,210 @@
+"""The booth's ledger: sessions, every capture attempt, refusals and payments.
+
+It is the booth's own record of what happened, kept next to the roster in ``booth.db``. ID numbers
+are stored (they are the key the registry uses); refusals of cards not on the roster keep only the
+masked number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass
+
+from appliance import db
+from appliance.privacy import mask_id
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('class', 'makeup')),
+    college TEXT,
+    class_name TEXT,
+    booth TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    closed_at TEXT,
+    photographed INTEGER,
+    price_cny REAL NOT NULL,
+    fee_cny REAL
+);
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    photo_id TEXT NOT NULL UNIQUE,
+    booth TEXT NOT NULL,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    id_number TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    captured_at TEXT NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('accepted', 'rejected', 'discarded')),
+    failed_checks TEXT NOT NULL DEFAULT '[]',
+    sha256 TEXT,
+    path TEXT,
+    upload_state TEXT NOT NULL DEFAULT 'none' CHECK (upload_state IN ('none', 'pending', 'acked'))
+);
+CREATE INDEX IF NOT EXISTS captures_person ON captures (id_number, verdict);
+CREATE INDEX IF NOT EXISTS captures_session ON captures (session_id, verdict);
+CREATE TABLE IF NOT EXISTS refusals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    session_id TEXT,
+    reason TEXT NOT NULL,
+    masked_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    id_number TEXT,
+    amount_cny REAL NOT NULL,
+    people INTEGER NOT NULL,
+    confirmed_at TEXT NOT NULL
+)
+"""
+
+
+class Verdict(enum.StrEnum):
+    ACCEPTED = "accepted"  # compliant and saved as the CHSI file
+    REJECTED = "rejected"  # failed a check (a retake may follow)
+    DISCARDED = "discarded"  # the cycle was cancelled (new card, timeout) before saving
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    kind: str
+    college: str | None
+    class_name: str | None
+    opened_at: str
+    closed_at: str | None
+    price_cny: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.college} {self.class_name}" if self.kind == "class" else "补拍 make-up"
+
+
+@dataclass(frozen=True)
+class CaptureRecord:
+    photo_id: str
+    session_id: str
+    id_number: str
+    attempt: int
+    captured_at: str
+    verdict: Verdict
+    failed_checks: tuple[str, ...]
+    sha256: str | None
+    path: str | None
+    upload_state: str
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _session(row: sqlite3.Row) -> SessionRecord:
+    return SessionRecord(id=row["id"], kind=row["kind"], college=row["college"],
+                         class_name=row["class_name"], opened_at=row["opened_at"],
+                         closed_at=row["closed_at"], price_cny=row["price_cny"])
+
+
+def _capture(row: sqlite3.Row) -> CaptureRecord:
+    return CaptureRecord(photo_id=row["photo_id"], session_id=row["session_id"], id_number=row["id_number"],
+                         attempt=row["attempt"], captured_at=row["captured_at"],
+                         verdict=Verdict(row["verdict"]), failed_checks=tuple(json.loads(row["failed_checks"])),
+                         sha256=row["sha256"], path=row["path"], upload_state=row["upload_state"])
+
+
+class Ledger:
+    def __init__(self, conn: sqlite3.Connection, booth_id: str) -> None:
+        self.conn = conn
+        self.booth_id = booth_id
+        db.apply_schema(conn, SCHEMA)
+
+    # sessions -------------------------------------------------------------------------------
+    def open_session(self, kind: str, college: str | None, class_name: str | None,
+                     price_cny: float) -> SessionRecord:
+        session_id = new_id()
+        with db.transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO sessions (id, kind, college, class_name, booth, opened_at, price_cny)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (session_id, kind, college, class_name, self.booth_id, utc_now(), price_cny))
+        return self.session(session_id)
+
+    def session(self, session_id: str) -> SessionRecord:
+        return _session(self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone())
+
+    def open_sessions(self) -> list[SessionRecord]:
+        rows = self.conn.execute("SELECT * FROM sessions WHERE closed_at IS NULL ORDER BY opened_at")
+        return [_session(row) for row in rows]
+
+    def close_session(self, session_id: str, photographed: int, fee_cny: float) -> None:
+        with db.transaction(self.conn):
+            self.conn.execute(
+                "UPDATE sessions SET closed_at = ?, photographed = ?, fee_cny = ? WHERE id = ?",
+                (utc_now(), photographed, fee_cny, session_id))
+
+    # captures -------------------------------------------------------------------------------
+    def record_capture(self, *, photo_id: str, session_id: str, id_number: str, attempt: int,
+                       verdict: Verdict, failed_checks: list[str] | tuple[str, ...] = (),
+                       sha256: str | None = None, path: str | None = None) -> CaptureRecord:
+        upload_state = "pending" if verdict is Verdict.ACCEPTED else "none"
+        with db.transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO captures (photo_id, booth, session_id, id_number, attempt, captured_at, verdict,"
+                " failed_checks, sha256, path, upload_state) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (photo_id, self.booth_id, session_id, id_number, attempt, utc_now(), verdict.value,
+                 json.dumps(list(failed_checks)), sha256, path, upload_state))
+        return self.capture(photo_id)
+
+    def capture(self, photo_id: str) -> CaptureRecord:
+        return _capture(self.conn.execute("SELECT * FROM captures WHERE photo_id = ?", (photo_id,)).fetchone())
+
+    def mark_uploaded(self, photo_id: str) -> None:
+        with db.transaction(self.conn):
+            self.conn.execute("UPDATE captures SET upload_state = 'acked' WHERE photo_id = ?", (photo_id,))
+
+    def accepted_for(self, id_number: str) -> list[CaptureRecord]:
+        rows = self.conn.execute(
+            "SELECT * FROM captures WHERE id_number = ? AND verdict = 'accepted' ORDER BY id", (id_number,))
+        return [_capture(row) for row in rows]
+
+    def accepted_in_session(self, session_id: str) -> list[CaptureRecord]:
+        """One row per person: the latest accepted capture of each ID number in the session."""
+        rows = self.conn.execute(
+            "SELECT * FROM captures WHERE id IN (SELECT MAX(id) FROM captures WHERE session_id = ?"
+            " AND verdict = 'accepted' GROUP BY id_number) ORDER BY id", (session_id,))
+        return [_capture(row) for row in rows]
+
+    def pending_uploads(self) -> list[CaptureRecord]:
+        rows = self.conn.execute(
+            "SELECT * FROM captures WHERE verdict = 'accepted' AND upload_state = 'pending' ORDER BY id")
+        return [_capture(row) for row in rows]
+
+    # refusals and payments -------------------------------------------------------------------
+    def record_refusal(self, session_id: str | None, reason: str, id_number: str | None) -> None:
+        with db.transaction(self.conn):
+            self.conn.execute("INSERT INTO refusals (at, session_id, reason, masked_id) VALUES (?,?,?,?)",
+                              (utc_now(), session_id, reason, mask_id(id_number)))
+
+    def refusals(self, session_id: str) -> dict[str, int]:
+        rows = self.conn.execute(
+            "SELECT reason, COUNT(*) FROM refusals WHERE session_id = ? GROUP BY reason", (session_id,))
+        return {row[0]: row[1] for row in rows}
+
+    def record_payment(self, session_id: str, amount_cny: float, people: int,
+                       id_number: str | None = None) -> None:
+        with db.transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO payments (session_id, id_number, amount_cny, people, confirmed_at)"
+                " VALUES (?,?,?,?,?)", (session_id, id_number, amount_cny, people, utc_now()))
+
+    def payments(self, session_id: str) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM payments WHERE session_id = ? ORDER BY id",
+                                 (session_id,)).fetchall()

@@ -1,0 +1,224 @@
+"""The graduates' roster: CSV import (all or nothing) and look-up by the exact ID number.
+
+The roster decides who may be photographed; the CSV comes from the registry export the teaching
+secretaries receive, often saved by Excel (UTF-8 with BOM, or GB18030).
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from appliance import db
+from appliance.idnumber import IdNumberError, validate
+
+COLUMNS = ("id_number", "name", "student_no", "college", "class", "graduation_year", "level",
+           "category", "captured_before")
+LEVELS = ("本科", "专科")
+CATEGORIES = ("普通", "委培")
+YES_NO = {"yes": True, "no": False, "是": True, "否": False, "y": True, "n": False, "1": True, "0": False}
+MAX_FIELD = 100
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS roster (
+    id_number TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    student_no TEXT NOT NULL,
+    college TEXT NOT NULL,
+    class_name TEXT NOT NULL,
+    graduation_year INTEGER NOT NULL,
+    level TEXT NOT NULL,
+    category TEXT NOT NULL,
+    captured_before INTEGER NOT NULL,
+    imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS roster_class ON roster (college, class_name)
+"""
+
+
+class Category(enum.StrEnum):
+    REGULAR = "普通"
+    ENTRUSTED = "委培"
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    id_number: str
+    name: str
+    student_no: str
+    college: str
+    class_name: str
+    graduation_year: int
+    level: str
+    category: str
+    captured_before: bool
+
+    def __repr__(self) -> str:
+        from appliance.privacy import mask_id, mask_name
+
+        return f"RosterEntry({mask_id(self.id_number)}, {mask_name(self.name)}, {self.class_name})"
+
+    def as_row(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+class RosterImportError(Exception):
+    """The file was refused as a whole; ``problems`` lists every bad row."""
+
+    def __init__(self, source: str, problems: list[RowProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: {len(problems)} problem(s); nothing imported")
+
+
+def _decode(raw: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RosterImportError("roster", [RowProblem(1, "file is neither UTF-8 nor GB18030 text")])
+
+
+def _parse_row(line: int, row: dict[str, str | None], seen: dict[str, int],
+               problems: list[RowProblem]) -> RosterEntry | None:
+    values = {key: (row.get(key) or "").strip() for key in COLUMNS}
+    missing = [key for key in COLUMNS if not values[key]]
+    if missing:
+        problems.append(RowProblem(line, f"missing field(s): {', '.join(missing)}"))
+        return None
+    too_long = [key for key in COLUMNS if len(values[key]) > MAX_FIELD]
+    if too_long:
+        problems.append(RowProblem(line, f"field(s) longer than {MAX_FIELD} characters: {', '.join(too_long)}"))
+        return None
+    before = len(problems)
+    try:
+        id_number = validate(values["id_number"])
+    except IdNumberError as error:
+        problems.append(RowProblem(line, f"bad id_number: {error.en}"))
+        id_number = ""
+    if id_number and id_number in seen:
+        problems.append(RowProblem(line, f"duplicate id_number (first on line {seen[id_number]})"))
+    elif id_number:
+        seen[id_number] = line
+    if values["level"] not in LEVELS:
+        problems.append(RowProblem(line, f"unknown level '{values['level']}' (allowed: {', '.join(LEVELS)})"))
+    if values["category"] not in CATEGORIES:
+        problems.append(RowProblem(
+            line, f"unknown category '{values['category']}' (allowed: {', '.join(CATEGORIES)})"))
+    year_text = values["graduation_year"]
+    if not (year_text.isdigit() and 2000 <= int(year_text) <= 2100):
+        problems.append(RowProblem(line, f"graduation_year '{year_text}' is not a year (2000-2100)"))
+    captured = YES_NO.get(values["captured_before"].lower())
+    if captured is None:
+        problems.append(RowProblem(line, f"captured_before '{values['captured_before']}' must be yes or no"))
+    if len(problems) > before:
+        return None
+    return RosterEntry(id_number=id_number, name=values["name"], student_no=values["student_no"],
+                       college=values["college"], class_name=values["class"],
+                       graduation_year=int(year_text), level=values["level"],
+                       category=values["category"], captured_before=bool(captured))
+
+
+def parse_roster(text: str, source: str = "roster") -> list[RosterEntry]:
+    """Parse CSV text; raise RosterImportError listing every bad row (line numbers as in the file)."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = [column for column in COLUMNS if column not in header]
+    if missing:
+        raise RosterImportError(source, [RowProblem(1, f"header lacks column(s): {', '.join(missing)}")])
+    reader.fieldnames = header
+    problems: list[RowProblem] = []
+    entries: list[RosterEntry] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
+            continue  # blank line
+        if None in row:
+            problems.append(RowProblem(line, "more fields than the header"))
+            continue
+        entry = _parse_row(line, row, seen, problems)
+        if entry:
+            entries.append(entry)
+    if problems:
+        raise RosterImportError(source, problems)
+    if not entries:
+        raise RosterImportError(source, [RowProblem(2, "no rows")])
+    return entries
+
+
+def read_roster_file(path: str | Path) -> list[RosterEntry]:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise RosterImportError(str(path), [RowProblem(0, f"cannot read file: {error.strerror}")]) from None
+    try:
+        return parse_roster(_decode(raw), str(path))
+    except RosterImportError as error:
+        raise RosterImportError(str(path), error.problems) from None
+
+
+def _entry(row: sqlite3.Row) -> RosterEntry:
+    return RosterEntry(id_number=row["id_number"], name=row["name"], student_no=row["student_no"],
+                       college=row["college"], class_name=row["class_name"],
+                       graduation_year=row["graduation_year"], level=row["level"],
+                       category=row["category"], captured_before=bool(row["captured_before"]))
+
+
+class Roster:
+    """The roster table in the booth database."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        db.apply_schema(conn, SCHEMA)
+
+    def upsert(self, entries: Iterable[RosterEntry]) -> int:
+        """Insert or update every entry in one transaction; return how many rows were written."""
+        rows = [(e.id_number, e.name, e.student_no, e.college, e.class_name, e.graduation_year, e.level,
+                 e.category, int(e.captured_before)) for e in entries]
+        with db.transaction(self.conn):
+            self.conn.executemany(
+                "INSERT INTO roster (id_number, name, student_no, college, class_name, graduation_year,"
+                " level, category, captured_before) VALUES (?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(id_number) DO UPDATE SET name=excluded.name, student_no=excluded.student_no,"
+                " college=excluded.college, class_name=excluded.class_name,"
+                " graduation_year=excluded.graduation_year, level=excluded.level,"
+                " category=excluded.category, captured_before=excluded.captured_before,"
+                " imported_at=strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", rows)
+        return len(rows)
+
+    def lookup(self, id_number: str) -> RosterEntry | None:
+        row = self.conn.execute("SELECT * FROM roster WHERE id_number = ?", (id_number,)).fetchone()
+        return _entry(row) if row else None
+
+    def class_members(self, college: str, class_name: str) -> list[RosterEntry]:
+        rows = self.conn.execute(
+            "SELECT * FROM roster WHERE college = ? AND class_name = ? ORDER BY student_no",
+            (college, class_name)).fetchall()
+        return [_entry(row) for row in rows]
+
+    def classes(self) -> list[tuple[str, str, int]]:
+        """(college, class, size) for every class on the roster."""
+        rows = self.conn.execute(
+            "SELECT college, class_name, COUNT(*) FROM roster GROUP BY college, class_name"
+            " ORDER BY college, class_name").fetchall()
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM roster").fetchone()[0]
