@@ -1,0 +1,153 @@
+"""A real mosquitto on a free loopback port, for tests, benchmarks and the demo.
+
+It takes the limits block of the production config (``config/mosquitto/mosquitto.conf``) so tests
+run against the same packet size and queue limits as the fleet, and optionally the production TLS
+settings (client certificate required, CN as user name) and ACL file.
+
+    with LocalBroker(tmp_path) as broker:
+        client.connect(broker.host, broker.port)
+        broker.stop(); ...; broker.start()     # an outage, same port
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from central.certs import TlsFiles
+
+PRODUCTION_CONF = Path(__file__).resolve().parent.parent / "config" / "mosquitto" / "mosquitto.conf"
+PRODUCTION_ACL = PRODUCTION_CONF.with_name("booth.acl")
+_LIMITS_BEGIN, _LIMITS_END = "# --- limits", "# --- end limits"
+_START_TIMEOUT_S = 10.0
+
+
+class BrokerError(RuntimeError):
+    """mosquitto is missing, or did not start / accept connections."""
+
+
+def production_limits(conf: Path = PRODUCTION_CONF) -> list[str]:
+    """The setting lines between the limits markers of the production config."""
+    lines, inside = [], False
+    for line in conf.read_text(encoding="utf-8").splitlines():
+        if line.startswith(_LIMITS_BEGIN):
+            inside = True
+        elif line.startswith(_LIMITS_END):
+            break
+        elif inside and line.strip() and not line.lstrip().startswith("#"):
+            lines.append(line.strip())
+    return lines
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class LocalBroker:
+    """Context manager around one ``mosquitto -c`` process; ``stop()``/``start()`` keep the port."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, conf_dir: Path, *, tls: TlsFiles | None = None, acl_file: Path | None = None,
+                 port: int | None = None, extra: list[str] | None = None) -> None:
+        self.binary = shutil.which("mosquitto") or next(
+            (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None)
+        if self.binary is None:
+            raise BrokerError("mosquitto not found: install the Debian package 'mosquitto' (make setup)")
+        self.conf_dir = Path(conf_dir)
+        self.conf_dir.mkdir(parents=True, exist_ok=True)
+        self.tls = tls
+        self.acl_file = Path(acl_file) if acl_file else None
+        self.port = port or free_port(self.host)
+        self.extra = list(extra or [])
+        self.conf_path = self.conf_dir / "mosquitto.conf"
+        self.log_path = self.conf_dir / "mosquitto.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def render_config(self) -> str:
+        lines = ["per_listener_settings false", *production_limits(),
+                 "persistence true", f"persistence_location {self.conf_dir}/", "autosave_interval 1",
+                 f"log_dest file {self.log_path}", "log_type error", "log_type warning", "log_type notice",
+                 f"user {pwd.getpwuid(os.getuid()).pw_name}"]
+        if self.acl_file:
+            lines.append(f"acl_file {self.acl_file}")
+        lines.append(f"allow_anonymous {'false' if self.tls else 'true'}")
+        lines.append(f"listener {self.port} {self.host}")
+        if self.tls:
+            lines += [f"cafile {self.tls.ca}", f"certfile {self.tls.cert}", f"keyfile {self.tls.key}",
+                      "require_certificate true", "use_identity_as_username true"]
+        return "\n".join([*lines, *self.extra, ""])
+
+    def start(self) -> LocalBroker:
+        """Start (or restart after ``stop()``) on the same port; return once it accepts connections."""
+        if self.running:
+            return self
+        self.conf_path.write_text(self.render_config(), encoding="utf-8")
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while True:
+            self._proc = subprocess.Popen([self.binary, "-c", str(self.conf_path)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            while time.monotonic() < deadline and self._proc.poll() is None:
+                with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), 0.2):
+                    return self
+                time.sleep(0.02)
+            if self._proc.poll() is None:
+                self._kill()
+                raise BrokerError(f"mosquitto did not accept connections on port {self.port}")
+            stderr = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
+            log = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
+            # The port of a just-stopped broker can linger briefly; retry until the deadline.
+            if time.monotonic() >= deadline or "Address already in use" not in stderr + log:
+                self._proc = None
+                raise BrokerError(f"mosquitto exited at start: {(stderr or log).strip()[-1000:]}")
+            time.sleep(0.1)
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop the broker: SIGTERM (saves persistence) or ``kill=True`` for SIGKILL (a crash)."""
+        if self._proc is None:
+            return
+        if kill:
+            self._kill()
+            return
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._kill()
+        self._close()
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+                self._proc.wait()
+            self._close()
+
+    def _close(self) -> None:
+        if self._proc is not None and self._proc.stderr:
+            self._proc.stderr.close()
+        self._proc = None
+
+    def __enter__(self) -> LocalBroker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
