@@ -1,0 +1,52 @@
+"""Reader spec parsing: every accepted form, and one clear error per bad spec."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance.cardreader.simulated import SimulatedCardReader
+from appliance.cardreader.spec import ReaderSpec, ReaderSpecError, open_reader, parse_spec
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("simulated", ReaderSpec("simulated")),
+    (" Simulated ", ReaderSpec("simulated")),
+    ("sam:/dev/ttyUSB0", ReaderSpec("sam", "/dev/ttyUSB0")),
+    ("sam:/dev/ttyUSB0@57600", ReaderSpec("sam", "/dev/ttyUSB0", 57600)),
+    ("sam:socket://127.0.0.1:9999@115200", ReaderSpec("sam", "socket://127.0.0.1:9999", 115200)),
+    ("pcsc", ReaderSpec("pcsc")),
+    ("pcsc:ACS ACR122U", ReaderSpec("pcsc", "ACS ACR122U")),
+    ("wedge:/dev/input/event3", ReaderSpec("wedge", "/dev/input/event3")),
+])
+def test_accepted_specs(text: str, expected: ReaderSpec) -> None:
+    assert parse_spec(text) == expected
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("", "empty"),
+    ("serial:/dev/ttyUSB0", "unknown reader kind 'serial'"),
+    ("sam:", "needs a serial port"),
+    ("sam:/dev/ttyUSB0@1234", "baud rate '1234'"),
+    ("sam:/dev/ttyUSB0@fast", "baud rate 'fast'"),
+    ("sam:@115200", "before '@'"),
+    ("wedge:event3", "input device path"),
+    ("simulated:x", "takes no argument"),
+])
+def test_bad_specs_name_the_problem(text: str, why: str) -> None:
+    with pytest.raises(ReaderSpecError) as info:
+        parse_spec(text)
+    assert why in info.value.en
+    assert "simulated | sam:" in info.value.en
+    assert info.value.zh.startswith("读卡器配置")
+    assert info.value.code == "reader_spec"
+
+
+def test_open_simulated() -> None:
+    reader = open_reader("simulated")
+    assert isinstance(reader, SimulatedCardReader)
+    reader.close()
+
+
+def test_open_bad_spec_raises_before_touching_hardware() -> None:
+    with pytest.raises(ReaderSpecError):
+        open_reader("sam:/dev/ttyUSB0@7")
