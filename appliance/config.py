@@ -113,6 +113,8 @@ class CaptureSection(_Section):
     ready_timeout_s: float = Field(default=60.0, gt=0)
     review_timeout_s: float = Field(default=30.0, gt=0)
     message_timeout_s: float = Field(default=6.0, gt=0)
+    # The class summary and the make-up payment screen wait this long for the operator.
+    summary_timeout_s: float = Field(default=600.0, gt=0)
 
 
 class OutputSection(_Section):

@@ -1,0 +1,1 @@
+"""The booth flow: an explicit state machine fed by events (card, button, operator, tick)."""

@@ -1,0 +1,471 @@
+"""The booth state machine: one swipe, one photo, of that person.
+
+``Booth.handle(event)`` is the only entry point; it runs on the booth loop's thread. A photo is
+bound to the ``Cycle`` opened by the card read that preceded it: the frame, the checks and the
+saved file all hang off that cycle, so a new card (a new cycle) can never inherit another
+person's photo. Any exception inside a state lands in ERROR, which falls back to idle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from appliance.cardreader.base import IdentityCard
+from appliance.config import BoothConfig
+from appliance.eligibility import MESSAGES, Decision, Eligibility
+from appliance.flow import views
+from appliance.flow.events import (
+    ButtonPressed,
+    CardPresented,
+    Event,
+    OperatorAction,
+    OperatorCommand,
+    ReaderFault,
+    RetakePressed,
+    Tick,
+)
+from appliance.flow.sessions import ClassSummary, fee_for, summarize
+from appliance.flow.states import CYCLE_STATES, KEEPS_CYCLE, SWIPE_STATES, State
+from appliance.hardware.camera import Camera
+from appliance.hours import ServiceHours
+from appliance.ledger import Ledger, SessionRecord, Verdict, new_id
+from appliance.privacy import mask_id
+from appliance.roster import Roster, RosterEntry
+from appliance.ui.view import Display, Text, View
+
+log = logging.getLogger(__name__)
+
+NO_SESSION_MESSAGE = Text("请老师先开始本班拍摄", "The operator must open a class first")
+WRONG_PIN = Text("密码错误", "Wrong PIN")
+
+
+class Checker(Protocol):
+    def check(self, frame: np.ndarray) -> Any: ...
+
+    def guide(self, preview: np.ndarray) -> Any: ...
+
+
+class PhotoOutput(Protocol):
+    def __call__(self, frame: np.ndarray, report: Any, id_number: str, folder: Path) -> Path: ...
+
+
+class Uplink(Protocol):
+    def photo_saved(self, photo_id: str, path: Path, meta: dict[str, Any]) -> None: ...
+
+    def event(self, kind: str, data: dict[str, Any]) -> Any: ...
+
+
+@dataclass
+class Cycle:
+    """One student's turn, from the card read to the saved photo."""
+
+    card: IdentityCard
+    entry: RosterEntry
+    session_id: str
+    id: str = field(default_factory=new_id)
+    attempt: int = 0
+    frame: np.ndarray | None = field(default=None, repr=False)
+    report: Any = None
+    photo_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the last finished cycle produced (read by the demo, the bench and the tests)."""
+
+    photo_id: str
+    id_number: str
+    path: Path
+    attempt: int
+
+
+class Booth:
+    def __init__(self, config: BoothConfig, *, camera: Camera, checker: Checker, roster: Roster,
+                 ledger: Ledger, display: Display, photo_output: PhotoOutput,
+                 uplink: Uplink | None = None, clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], dt.datetime] = dt.datetime.now) -> None:
+        self.config = config
+        self.camera = camera
+        self.checker = checker
+        self.roster = roster
+        self.ledger = ledger
+        self.display = display
+        self.photo_output = photo_output
+        self.uplink = uplink
+        self.clock = clock
+        self.now = now
+        self.hours = ServiceHours(config.hours)
+        self.eligibility = Eligibility(roster, ledger, config.booth.graduation_year)
+        self.photo_dir = config.data_dir / "photos"
+        self.state = State.NO_SESSION
+        self.session: SessionRecord | None = next(iter(ledger.open_sessions()), None)
+        self.cycle: Cycle | None = None
+        self.pending: Decision | None = None
+        self.summary: ClassSummary | None = None
+        self.deadline: float | None = None
+        self.countdown_end: float | None = None
+        self.message: Text | None = None
+        self.last_outcome: Outcome | None = None
+        self.listeners: list[Callable[[State, State], None]] = []
+        self._enter(self._resting_state())
+
+    # ---------------------------------------------------------------- dispatch
+    def handle(self, event: Event) -> None:
+        """Feed one event; never raises (a failure becomes the ERROR state)."""
+        try:
+            self._dispatch(event)
+        except Exception as error:  # the booth process must not die
+            log.exception("booth: failure in state %s on %s", self.state, type(event).__name__)
+            self._fail(Text("设备故障,请重新刷卡", f"Device fault ({type(error).__name__}): swipe again"),
+                       code=type(error).__name__)
+
+    def _dispatch(self, event: Event) -> None:
+        if isinstance(event, Tick):
+            self._tick()
+        elif isinstance(event, CardPresented):
+            self._card(event.card)
+        elif isinstance(event, ButtonPressed):
+            self._button()
+        elif isinstance(event, RetakePressed):
+            self._retake()
+        elif isinstance(event, OperatorCommand):
+            self._operator(event)
+        elif isinstance(event, ReaderFault):
+            log.warning("booth: card reader: %s", event.error.en)
+            if self.state in (State.IDLE, State.REFUSED, State.SAVED):
+                self._show_message(State.ERROR, Text(event.error.zh, event.error.en))
+
+    # ---------------------------------------------------------------- states
+    def _resting_state(self) -> State:
+        if self.session is None:
+            open_now = self.hours.is_open("class", self.now()) or self.hours.is_open("makeup", self.now())
+            return State.NO_SESSION if open_now else State.CLOSED
+        return State.IDLE if self.hours.is_open(self.session.kind, self.now()) else State.CLOSED  # type: ignore[arg-type]
+
+    def _enter(self, state: State, timeout: float | None = None) -> None:
+        previous, self.state = self.state, state
+        self.deadline = self.clock() + timeout if timeout else None
+        if state not in KEEPS_CYCLE:
+            self.cycle = None
+        self._render()
+        for listener in self.listeners:
+            listener(previous, state)
+
+    def _rest(self) -> None:
+        self.cycle = None
+        self.pending = None
+        self._enter(self._resting_state())
+
+    def _show_message(self, state: State, message: Text) -> None:
+        self.message = message
+        self._enter(state, self.config.capture.message_timeout_s)
+
+    def _fail(self, message: Text, code: str) -> None:
+        try:
+            self._discard_cycle()
+            self._emit("error", {"code": code, "message": message.en})
+        except Exception:
+            log.exception("booth: cannot record the failure")
+        self.cycle = None
+        try:
+            self._show_message(State.ERROR, message)
+        except Exception:  # a broken display must not take the loop down either
+            log.exception("booth: cannot show the error screen")
+            self.state, self.deadline = State.ERROR, self.clock() + self.config.capture.message_timeout_s
+
+    def _tick(self) -> None:
+        now = self.clock()
+        if self.state is State.COUNTDOWN:
+            if self.countdown_end is not None and now >= self.countdown_end:
+                self._capture_and_check()
+            else:
+                self._render()
+            return
+        if self.deadline is not None and now >= self.deadline:
+            self._timeout()
+        elif self.state in (State.CLOSED, State.NO_SESSION, State.IDLE):
+            resting = self._resting_state()
+            if resting is not self.state:
+                self._enter(resting)
+
+    def _timeout(self) -> None:
+        if self.state is State.REVIEW and self.cycle and self._passed(self.cycle.report):
+            self._save()  # a compliant photo the student walked away from is kept, not lost
+            return
+        if self.state is State.SUMMARY:
+            self._end_session()
+            return
+        self._discard_cycle()
+        self._rest()
+
+    # ---------------------------------------------------------------- card
+    def _card(self, card: IdentityCard) -> None:
+        if self.state not in SWIPE_STATES or self.session is None:
+            # Closed, or a summary / payment screen waiting for the operator: the card is ignored.
+            if self.state is State.NO_SESSION or (self.state in SWIPE_STATES and self.session is None):
+                self._show_message(State.REFUSED, NO_SESSION_MESSAGE)
+            return
+        if self.cycle is not None:
+            log.info("booth: new card %s mid-cycle: the previous cycle is cancelled", mask_id(card.id_number))
+            self._discard_cycle()
+        decision = self.eligibility.decide(card, self.session)
+        if decision.allowed:
+            self._begin_cycle(card, decision.entry)  # type: ignore[arg-type]
+            return
+        reason = decision.reason
+        assert reason is not None
+        self.ledger.record_refusal(self.session.id, reason.value, card.id_number)
+        self._emit("card_refused", {"reason": reason.value, "session_id": self.session.id})
+        log.info("booth: card %s refused: %s", mask_id(card.id_number), reason.value)
+        if decision.needs_operator:
+            self.pending = decision
+            self.cycle = Cycle(card=card, entry=decision.entry, session_id=self.session.id)  # type: ignore[arg-type]
+            self._enter(State.CONFIRM, self.config.capture.ready_timeout_s)
+        else:
+            self._show_message(State.REFUSED, decision.message)  # type: ignore[arg-type]
+
+    def _begin_cycle(self, card: IdentityCard, entry: RosterEntry) -> None:
+        assert self.session is not None
+        self.pending = None
+        self.cycle = Cycle(card=card, entry=entry, session_id=self.session.id)
+        self._enter(State.READY, self.config.capture.ready_timeout_s)
+
+    def _discard_cycle(self) -> None:
+        """Record a compliant photo that will not be kept, so the ledger shows every capture."""
+        cycle = self.cycle
+        if cycle and cycle.photo_id is None and self.state is State.REVIEW and self._passed(cycle.report):
+            self._record_attempt(cycle, Verdict.DISCARDED)
+        self.cycle = None
+        self.pending = None
+
+    # ---------------------------------------------------------------- button
+    def _button(self) -> None:
+        if self.state is State.READY:
+            self._start_countdown()
+        elif self.state is State.REVIEW and self.cycle:
+            if self._passed(self.cycle.report):
+                self._save()
+            elif self._can_retake():
+                self._start_countdown()
+        elif self.state in (State.SAVED, State.REFUSED, State.ERROR):
+            self._rest()
+
+    def _retake(self) -> None:
+        if self.state is State.REVIEW and self.cycle and self._can_retake():
+            if self._passed(self.cycle.report):
+                self._record_attempt(self.cycle, Verdict.DISCARDED)
+            self._start_countdown()
+
+    def _can_retake(self) -> bool:
+        return self.cycle is not None and self.cycle.attempt < self.config.capture.retake_limit
+
+    def _start_countdown(self) -> None:
+        assert self.cycle is not None
+        self.cycle.frame = None
+        self.cycle.report = None
+        self.countdown_end = self.clock() + self.config.capture.countdown_s
+        self._enter(State.COUNTDOWN)
+
+    # ---------------------------------------------------------------- capture, check, save
+    def _capture_and_check(self) -> None:
+        cycle = self.cycle
+        assert cycle is not None
+        cycle.attempt += 1
+        cycle.frame = self.camera.capture()
+        cycle.report = self.checker.check(cycle.frame)
+        if not self._passed(cycle.report):
+            failed = [result.id for result in cycle.report.failed()]
+            self._record_attempt(cycle, Verdict.REJECTED, failed)
+            self._emit("retake", {"session_id": cycle.session_id, "attempt": cycle.attempt, "failed": failed})
+        self._enter(State.REVIEW, self.config.capture.review_timeout_s)
+
+    @staticmethod
+    def _passed(report: Any) -> bool:
+        return bool(report is not None and report.accepted)
+
+    def _record_attempt(self, cycle: Cycle, verdict: Verdict, failed: list[str] | None = None) -> None:
+        self.ledger.record_capture(photo_id=new_id(), session_id=cycle.session_id,
+                                   id_number=cycle.entry.id_number, attempt=cycle.attempt, verdict=verdict,
+                                   failed_checks=failed or [])
+
+    def _save(self) -> None:
+        cycle = self.cycle
+        assert cycle is not None and cycle.frame is not None and self._passed(cycle.report)
+        # The photo is of the person whose card opened this cycle, and of nobody else.
+        id_number = cycle.entry.id_number
+        assert cycle.card.id_number == id_number
+        photo_id = new_id()
+        path = self.photo_output(cycle.frame, cycle.report, id_number, self.photo_dir / photo_id)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.ledger.record_capture(photo_id=photo_id, session_id=cycle.session_id, id_number=id_number,
+                                   attempt=cycle.attempt, verdict=Verdict.ACCEPTED, sha256=digest,
+                                   path=str(path))
+        cycle.photo_id = photo_id
+        self.last_outcome = Outcome(photo_id, id_number, path, cycle.attempt)
+        if self.uplink:
+            self.uplink.photo_saved(photo_id, path, self.photo_meta(photo_id, cycle))
+        self._emit("photo_accepted", {"photo_id": photo_id, "session_id": cycle.session_id,
+                                      "attempt": cycle.attempt})
+        log.info("booth: photo of %s saved (attempt %d)", mask_id(id_number), cycle.attempt)
+        if self.session and self.session.kind == "makeup":
+            self._enter(State.PAYMENT, self.config.capture.summary_timeout_s)
+        else:
+            self._enter(State.SAVED, self.config.capture.message_timeout_s)
+
+    def photo_meta(self, photo_id: str, cycle: Cycle) -> dict[str, Any]:
+        """What the uplink sends with a photo: the registry key, never the name."""
+        capture = self.ledger.capture(photo_id)
+        return {"id_number": cycle.entry.id_number, "student_no": cycle.entry.student_no,
+                "college": cycle.entry.college, "class": cycle.entry.class_name,
+                "session_id": cycle.session_id, "attempt": cycle.attempt,
+                "captured_at": capture.captured_at, "sha256": capture.sha256}
+
+    # ---------------------------------------------------------------- operator
+    def _operator(self, command: OperatorCommand) -> None:
+        if not command.trusted and command.pin != self.config.operator.pin:
+            log.warning("booth: operator command %s with a wrong PIN", command.action)
+            if self.state in (State.IDLE, State.NO_SESSION, State.CONFIRM, State.SUMMARY, State.PAYMENT):
+                self.message = WRONG_PIN
+                self._render()
+            return
+        try:
+            self._operator_action(command)
+        except SessionError as error:
+            log.warning("booth: operator command %s refused: %s", command.action, error)
+            self.message = Text(error.zh, error.en)
+            self._render()
+
+    def _operator_action(self, command: OperatorCommand) -> None:
+        action = command.action
+        if action is OperatorAction.OPEN_CLASS:
+            self._open("class", command.args.get("college"), command.args.get("class_name"))
+        elif action is OperatorAction.OPEN_MAKEUP:
+            self._open("makeup", None, None)
+        elif action is OperatorAction.CLOSE_SESSION:
+            self._close_session()
+        elif action is OperatorAction.CONFIRM_PAYMENT:
+            self._confirm_payment()
+        elif action is OperatorAction.ALLOW and self.state is State.CONFIRM and self.cycle:
+            self._begin_cycle(self.cycle.card, self.cycle.entry)
+        elif action is OperatorAction.DENY and self.state is State.CONFIRM:
+            self._rest()
+
+    def _open(self, kind: str, college: str | None, class_name: str | None) -> None:
+        if self.session is not None:
+            raise SessionError(f"a session is already open ({self.session.label}): close it first",
+                               f"已有进行中的采集({self.session.label}),请先结束")
+        if not self.hours.is_open(kind, self.now()):  # type: ignore[arg-type]
+            self._enter(State.CLOSED)
+            return
+        if kind == "class" and not (college and class_name and self.roster.class_members(college, class_name)):
+            raise SessionError(f"class {college} {class_name} is not on the roster",
+                               f"名单中没有{college}{class_name}")
+        self.session = self.ledger.open_session(kind, college, class_name, fee_for(1, self.config.fees))
+        self._emit("class_opened", {"session_id": self.session.id, "college": college or "",
+                                    "class": class_name or ""})
+        self._rest()
+
+    def _close_session(self) -> None:
+        if self.session is None or self.state in CYCLE_STATES:
+            return
+        self.summary = summarize(self.session, self.ledger, self.roster, self.config.fees)
+        self.ledger.close_session(self.session.id, self.summary.photographed, self.summary.fee_cny)
+        self._emit("class_closed", {"session_id": self.session.id, "college": self.session.college or "",
+                                    "class": self.session.class_name or "",
+                                    "count": self.summary.photographed, "fee_cny": self.summary.fee_cny,
+                                    "missing": len(self.summary.missing)})
+        self.session = None
+        self._enter(State.SUMMARY, self.config.capture.summary_timeout_s)
+
+    def _confirm_payment(self) -> None:
+        if self.state is State.SUMMARY and self.summary:
+            amount, people, who = self.summary.fee_cny, self.summary.photographed, None
+            session_id = self.summary.session.id
+        elif self.state is State.PAYMENT and self.cycle and self.session:
+            amount, people, who = fee_for(1, self.config.fees), 1, self.cycle.entry.id_number
+            session_id = self.session.id
+        else:
+            return
+        self.ledger.record_payment(session_id, amount, people, who)
+        self._emit("payment_confirmed", {"session_id": session_id, "amount_cny": amount})
+        if self.state is State.SUMMARY:
+            self._end_session()
+        else:
+            self._rest()
+
+    def _end_session(self) -> None:
+        self.summary = None
+        self._rest()
+
+    # ---------------------------------------------------------------- output
+    def _emit(self, kind: str, data: dict[str, Any]) -> None:
+        if self.uplink:
+            self.uplink.event(kind, data)
+
+    def status_line(self) -> str:
+        if self.session is None:
+            return self.config.booth.id
+        done = len(self.ledger.accepted_in_session(self.session.id))
+        if self.session.kind == "class" and self.session.college and self.session.class_name:
+            size = len(self.roster.class_members(self.session.college, self.session.class_name))
+            return f"{self.config.booth.id} · {self.session.label} · {done}/{size}"
+        return f"{self.config.booth.id} · {self.session.label} · {done}"
+
+    def view(self) -> View:
+        """The screen for the current state."""
+        status = self.status_line()
+        state, cycle = self.state, self.cycle
+        if state is State.CLOSED:
+            kind = self.session.kind if self.session else "class"
+            return views.closed(self.hours.describe(kind))  # type: ignore[arg-type]
+        if state is State.NO_SESSION:
+            return views.no_session(status)
+        if state is State.IDLE:
+            return views.idle(status, bool(self.session and self.session.kind == "makeup"))
+        if state is State.REFUSED:
+            return views.refused(self.message or NO_SESSION_MESSAGE, status)
+        if state is State.CONFIRM:
+            reasons = [MESSAGES[reason] for reason in self.pending.reasons] if self.pending else []
+            return views.confirm(self.pending.entry if self.pending else None, reasons, status)
+        if state is State.READY and cycle:
+            return views.ready(cycle.entry, cycle.attempt + 1, self.config.capture.retake_limit, status)
+        if state is State.COUNTDOWN:
+            preview = self.camera.preview_frame()
+            guidance = self.checker.guide(preview)
+            left = max(0, math.ceil((self.countdown_end or 0) - self.clock()))
+            return views.countdown(left, preview, guidance.messages, status)
+        if state is State.REVIEW and cycle:
+            fixes = [result.message for result in cycle.report.failed()] if cycle.report else []
+            return views.review(cycle.frame, self._passed(cycle.report), fixes, self._can_retake(), status)
+        if state is State.SAVED and cycle:
+            return views.saved(cycle.entry, status)
+        if state is State.PAYMENT:
+            return views.payment(fee_for(1, self.config.fees), self.config.fees.payment_qr, status)
+        if state is State.SUMMARY and self.summary:
+            summary = self.summary
+            return views.summary(summary.session.label, summary.photographed,
+                                 [member.name for member in summary.missing], summary.price_cny,
+                                 summary.fee_cny, summary.payment_qr, status)
+        return views.error(self.message or Text("请稍候", "One moment"), status)
+
+    def _render(self) -> None:
+        self.display.show(self.view())
+
+
+class SessionError(Exception):
+    """An operator action that cannot be done now, phrased for the operator."""
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.en = en
+        self.zh = zh

@@ -1,0 +1,55 @@
+"""Events the booth loop feeds to the state machine. Hardware threads only ever enqueue these."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from appliance.cardreader.base import IdentityCard, ReaderError
+
+
+@dataclass(frozen=True)
+class CardPresented:
+    card: IdentityCard
+
+
+@dataclass(frozen=True)
+class ReaderFault:
+    error: ReaderError
+
+
+@dataclass(frozen=True)
+class ButtonPressed:
+    """The big button: start the countdown, keep a compliant photo, retake a failed one."""
+
+
+@dataclass(frozen=True)
+class RetakePressed:
+    """The second control (touch area or key): retake although the photo passed."""
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passes: timeouts, countdown and live preview are driven by it."""
+
+
+class OperatorAction(enum.StrEnum):
+    OPEN_CLASS = "open_class"  # args: college, class_name
+    OPEN_MAKEUP = "open_makeup"
+    CLOSE_SESSION = "close_session"
+    CONFIRM_PAYMENT = "confirm_payment"
+    ALLOW = "allow"  # let a refusal the operator may override through (CONFIRM screen)
+    DENY = "deny"
+
+
+@dataclass(frozen=True)
+class OperatorCommand:
+    action: OperatorAction
+    pin: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    # Commands from the central office arrive authenticated by the broker (ACL), without a PIN.
+    trusted: bool = False
+
+
+Event = CardPresented | ReaderFault | ButtonPressed | RetakePressed | Tick | OperatorCommand

@@ -1,0 +1,36 @@
+"""Class and make-up sessions: opening, the closing summary (count, who is missing, fee)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from appliance.config import FeesSection
+from appliance.ledger import Ledger, SessionRecord
+from appliance.roster import Roster, RosterEntry
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    session: SessionRecord
+    photographed: int
+    missing: tuple[RosterEntry, ...]
+    price_cny: float
+    fee_cny: float
+    payment_qr: str
+
+
+def fee_for(people: int, fees: FeesSection) -> float:
+    """count x price, the price never above the cap (validated in config, enforced again here)."""
+    return round(people * min(fees.price_cny, fees.cap_cny), 2)
+
+
+def summarize(session: SessionRecord, ledger: Ledger, roster: Roster, fees: FeesSection) -> ClassSummary:
+    """What the operator sees when a class closes; the monitor pays ``fee_cny`` by the QR code."""
+    photographed = len(ledger.accepted_in_session(session.id))
+    missing: tuple[RosterEntry, ...] = ()
+    if session.kind == "class" and session.college and session.class_name:
+        missing = tuple(member for member in roster.class_members(session.college, session.class_name)
+                        if not ledger.accepted_for(member.id_number))
+    return ClassSummary(session=session, photographed=photographed, missing=missing,
+                        price_cny=min(fees.price_cny, fees.cap_cny), fee_cny=fee_for(photographed, fees),
+                        payment_qr=fees.payment_qr)

@@ -1,0 +1,104 @@
+"""What each state shows: pure functions from the booth's situation to a ``View``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from appliance.privacy import mask_id
+from appliance.roster import RosterEntry
+from appliance.ui.view import Screen, Text, Tone, View
+
+PRESS_TO_START = Text("按下按钮开始拍照", "Press the button to start")
+
+
+def closed(hours: str) -> View:
+    return View(Screen.CLOSED, Text("暂停采集", "Closed"),
+                (Text(f"采集时间 {hours}", f"Open {hours}"),), Tone.WARN)
+
+
+def no_session(status: str) -> View:
+    return View(Screen.NO_SESSION, Text("等待老师开始采集", "Waiting for the operator"),
+                (Text("请教学秘书或辅导员开始本班拍摄", "A teaching secretary or counsellor opens the class"),),
+                status=status)
+
+
+def idle(status: str, makeup: bool) -> View:
+    line = (Text("补拍:一人一刷一照,现场缴费", "Make-up: one student at a time, pay on the spot") if makeup
+            else Text("班长刷身份证,一人一刷一照", "The monitor swipes each ID card: one swipe, one photo"))
+    return View(Screen.IDLE, Text("请刷身份证", "Please swipe the ID card"), (line,), status=status)
+
+
+def refused(message: Text, status: str) -> View:
+    return View(Screen.REFUSED, Text("不能拍摄", "Cannot be photographed"), (message,), Tone.BAD,
+                status=status)
+
+
+def confirm(entry: RosterEntry | None, reasons: Iterable[Text], status: str) -> View:
+    lines = tuple(reasons)
+    if entry:
+        lines = (Text(f"{entry.name} {mask_id(entry.id_number)}", f"{entry.name} {mask_id(entry.id_number)}"),
+                 *lines)
+    return View(Screen.CONFIRM, Text("请老师确认", "Operator: please confirm"), lines, Tone.WARN,
+                status=status)
+
+
+def ready(entry: RosterEntry, attempt: int, limit: int, status: str) -> View:
+    lines = [Text(f"{entry.name}  {entry.class_name}", f"{entry.name}  {entry.class_name}"),
+             Text("坐正,双肩放平,平视镜头", "Sit upright, shoulders level, look into the lens")]
+    if attempt > 1:
+        lines.append(Text(f"第{attempt}次(最多{limit}次)", f"Attempt {attempt} of {limit}"))
+    return View(Screen.READY, Text(f"{entry.name},请就座", f"{entry.name}, please take a seat"),
+                tuple(lines), Tone.OK, status=status, button=PRESS_TO_START)
+
+
+def countdown(seconds_left: int, preview: np.ndarray | None, guidance: Iterable[Text], status: str) -> View:
+    tips = tuple(guidance)
+    return View(Screen.COUNTDOWN, Text("请保持不动", "Hold still"), tips,
+                Tone.WARN if tips else Tone.OK, image=preview, countdown=seconds_left, status=status)
+
+
+def review(photo: np.ndarray | None, passed: bool, fixes: Iterable[Text], can_retake: bool,
+           status: str) -> View:
+    if passed:
+        return View(Screen.REVIEW, Text("照片合格", "The photo meets the standard"),
+                    (Text("按按钮保存;触摸“重拍”可重拍", "Press the button to keep it; touch Retake to retake"),),
+                    Tone.OK, image=photo, status=status, button=Text("保存", "Keep"))
+    lines = tuple(fixes)
+    if can_retake:
+        return View(Screen.REVIEW, Text("照片不合格,请调整后重拍", "Please adjust and retake"), lines,
+                    Tone.BAD, image=photo, status=status, button=Text("重拍", "Retake"))
+    return View(Screen.REVIEW, Text("已达重拍次数上限", "No retakes left"),
+                (*lines, Text("请联系老师", "Please see the operator")), Tone.BAD, image=photo, status=status)
+
+
+def saved(entry: RosterEntry, status: str) -> View:
+    return View(Screen.SAVED, Text("拍摄完成,谢谢", "Done, thank you"),
+                (Text(f"{entry.name} 的照片已保存", f"Photo of {entry.name} saved"),
+                 Text("请登录学信网校对本人图像", "Check your photo on CHSI when it opens")), Tone.OK, status=status)
+
+
+def payment(amount: float, qr_text: str, status: str) -> View:
+    return View(Screen.SUMMARY, Text(f"请缴费 {amount:.2f} 元", f"Please pay {amount:.2f} CNY"),
+                (Text("支付宝或微信扫码,老师确认后完成", "Scan with Alipay or WeChat; the operator confirms"),),
+                Tone.INFO, qr_text=qr_text, status=status)
+
+
+def summary(label: str, photographed: int, missing: list[str], price: float, fee: float, qr_text: str,
+            status: str) -> View:
+    lines = [Text(f"{label}:已拍 {photographed} 人", f"{label}: {photographed} photographed"),
+             Text(f"费用 {photographed} × {price:.2f} = {fee:.2f} 元",
+                  f"Fee {photographed} x {price:.2f} = {fee:.2f} CNY")]
+    if missing:
+        names = "、".join(missing[:12]) + ("…" if len(missing) > 12 else "")
+        lines.append(Text(f"未拍 {len(missing)} 人:{names}", f"Not photographed ({len(missing)}): {names}"))
+    else:
+        lines.append(Text("全班已拍完", "Everyone on the class roster is photographed"))
+    return View(Screen.SUMMARY, Text("本班拍摄结束,请班长扫码缴费", "Class done: the monitor pays by QR code"),
+                tuple(lines), Tone.INFO, qr_text=qr_text, status=status)
+
+
+def error(message: Text, status: str) -> View:
+    return View(Screen.ERROR, Text("出错了,请稍候", "Something went wrong, one moment"), (message,), Tone.BAD,
+                status=status)
