@@ -161,7 +161,8 @@ class BoothConfig(_Section):
         return self.booth.data_dir
 
 
-def _one_line(error: ValidationError, raw: dict[str, Any]) -> str:
+def one_line_error(error: ValidationError, raw: dict[str, Any]) -> str:
+    """The first validation error as the one line an operator sees (booth and central configs)."""
     first = error.errors()[0]
     loc = [str(p) for p in first["loc"]]
     key = ".".join(loc)
@@ -182,7 +183,7 @@ def parse_config(raw: dict[str, Any]) -> BoothConfig:
     try:
         return BoothConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(_one_line(error, raw)) from None
+        raise ConfigError(one_line_error(error, raw)) from None
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> BoothConfig:
