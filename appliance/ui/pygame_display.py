@@ -1,0 +1,490 @@
+"""The booth's screen: renders ``View`` objects with pygame on a 7-10" kiosk touch screen.
+
+Chinese first, English below; tone colours; the live preview with a face guide; a huge countdown;
+the captured photo beside what to fix; the class summary with the payment QR code. pygame is
+imported only when this display is created, and must be used from the main thread (``show`` and
+``pump`` both). Fonts, text surfaces and everything that does not change between preview frames
+are cached, so a preview frame costs one scaled image blit (see ``bench/screen.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from appliance.ui.fonts import find_cjk_font
+from appliance.ui.inputs import BACKSPACE, BUTTON, QUIT, InputKind, UiInput
+from appliance.ui.qr import qr_modules, qr_rgb
+from appliance.ui.view import Screen, Text, Tone, View
+
+log = logging.getLogger(__name__)
+
+BASE_SIZE = (1024, 600)  # the layout is designed at this size and scaled to the real screen
+
+BACKGROUND = (245, 247, 250)
+INK = (16, 42, 67)
+MUTED = (88, 104, 124)
+HEADER_BG = (16, 42, 67)
+HEADER_INK = (232, 239, 246)
+WHITE = (255, 255, 255)
+PREVIEW_BG = (30, 36, 44)
+TONE_COLOURS = {
+    Tone.INFO: (28, 98, 196),
+    Tone.OK: (24, 138, 58),
+    Tone.WARN: (204, 120, 0),
+    Tone.BAD: (196, 40, 40),
+}
+
+# The face guide, as fractions of a 3:4 portrait frame, from the CHSI bands on the 480x640 file
+# (chsi-photo-spec.md): crown 50-110 px, eye line 200-300 px, face width 180-300 px.
+GUIDE_CROWN = 80 / 640
+GUIDE_EYES = 250 / 640
+GUIDE_CHIN = GUIDE_EYES + (GUIDE_EYES - GUIDE_CROWN)  # the eyes sit about halfway down the head
+GUIDE_FACE_W = 240 / 480
+GUIDE_SHADE = 110  # alpha of the darkening outside the portrait frame
+
+QR_CAPTION = Text("支付宝 / 微信 扫码缴费", "Scan with Alipay or WeChat to pay")
+NO_CAMERA = Text("相机准备中", "Camera starting")
+
+_TEXT_CACHE_SIZE = 512
+# Latin runs (with their trailing space) wrap as words; every other character may break alone.
+_TOKENS = re.compile(r"[\u0021-\u024f]+\s*|\s+|.")
+
+
+class DisplayError(Exception):
+    """The screen could not be opened (no video device, bad SDL driver); phrased for the log."""
+
+
+@dataclass
+class _Frame:
+    """What one view looks like: the static layer and where the per-frame parts go."""
+
+    static: Any  # pygame.Surface
+    image_area: Any | None = None  # pygame.Rect the image is fitted into
+    countdown_center: tuple[int, int] | None = None
+    button_rect: Any | None = None
+    mirror: bool = False
+    guide: bool = False
+
+
+class _Fonts:
+    """One font face at many sizes, with an LRU cache of rendered text."""
+
+    def __init__(self, pygame: Any, path: str | None) -> None:
+        self._pygame = pygame
+        self._path = path
+        self._fonts: dict[int, Any] = {}
+        self._text: OrderedDict[tuple[str, int, tuple[int, int, int]], Any] = OrderedDict()
+
+    def font(self, px: int) -> Any:
+        font = self._fonts.get(px)
+        if font is None:
+            font = self._fonts[px] = self._pygame.font.Font(self._path, max(px, 6))
+        return font
+
+    def render(self, text: str, px: int, colour: tuple[int, int, int]) -> Any:
+        key = (text, px, colour)
+        surface = self._text.get(key)
+        if surface is None:
+            surface = self.font(px).render(text, True, colour)
+            self._text[key] = surface
+            if len(self._text) > _TEXT_CACHE_SIZE:
+                self._text.popitem(last=False)
+        else:
+            self._text.move_to_end(key)
+        return surface
+
+    def width(self, text: str, px: int) -> int:
+        return int(self.font(px).size(text)[0])
+
+    def fit(self, text: str, px: int, width: int, smallest: float = 0.6) -> int:
+        """The largest size up to ``px`` (down to ``smallest`` of it) at which ``text`` fits."""
+        size = px
+        while size > px * smallest and self.width(text, size) > width:
+            size -= max(1, px // 20)
+        return size
+
+    def wrap(self, text: str, px: int, width: int) -> list[str]:
+        lines: list[str] = []
+        for paragraph in text.split("\n"):
+            line = ""
+            for token in _TOKENS.findall(paragraph):
+                if self.width(line + token, px) <= width:
+                    line += token
+                    continue
+                if line.strip():
+                    lines.append(line.rstrip())
+                line = token.lstrip()
+                while self.width(line, px) > width and len(line) > 1:  # a URL longer than the line
+                    cut = len(line) - 1
+                    while cut > 1 and self.width(line[:cut], px) > width:
+                        cut -= 1
+                    lines.append(line[:cut])
+                    line = line[cut:]
+            lines.append(line.rstrip())
+        return [ln for ln in lines if ln] or [""]
+
+
+def _as_rgb(image: Any) -> np.ndarray | None:
+    """The image as HxWx3 uint8, or None when it cannot be shown (logged, never raised)."""
+    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
+        log.warning("display: ignoring an image that is not an HxWx3 array: %s",
+                    getattr(image, "shape", type(image).__name__))
+        return None
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    elif image.shape[2] == 4:
+        image = image[:, :, :3]
+    elif image.shape[2] != 3:
+        log.warning("display: ignoring an image with %d channels", image.shape[2])
+        return None
+    if image.dtype != np.uint8:
+        image = np.clip(np.nan_to_num(image), 0, 255).astype(np.uint8)
+    return image
+
+
+def _fit(size: tuple[int, int], area: Any, rect_type: Any) -> Any:
+    """The largest rect of ``size``'s aspect ratio centred in ``area``."""
+    width, height = size
+    scale = min(area.width / width, area.height / height)
+    rect = rect_type(0, 0, max(1, int(width * scale)), max(1, int(height * scale)))
+    rect.center = area.center
+    return rect
+
+
+class PygameDisplay:
+    """A ``Display`` drawing into a pygame window (or the whole screen, or SDL's dummy driver)."""
+
+    def __init__(self, size: tuple[int, int] = BASE_SIZE, fullscreen: bool = False, *,
+                 mirror_preview: bool = True,
+                 on_input: Callable[[UiInput], None] | None = None) -> None:
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        import pygame  # only here: the headless booth never loads SDL
+
+        self._pg = pygame
+        try:
+            pygame.display.init()
+            pygame.font.init()
+            flags = pygame.FULLSCREEN if fullscreen else 0
+            self._screen = pygame.display.set_mode((0, 0) if fullscreen else size, flags)
+        except pygame.error as error:
+            raise DisplayError(f"cannot open the screen (SDL video driver "
+                               f"{os.environ.get('SDL_VIDEODRIVER', 'default')}): {error}") from None
+        pygame.display.set_caption("毕业生图像采集 Diploma photo booth")
+        if fullscreen:
+            pygame.mouse.set_visible(False)
+        self.size: tuple[int, int] = self._screen.get_size()
+        self._u = min(self.size[0] / BASE_SIZE[0], self.size[1] / BASE_SIZE[1])
+        font_path = find_cjk_font()
+        log.info("display: %dx%d %s, font %s", *self.size, "fullscreen" if fullscreen else "window",
+                 font_path or "pygame default (no Chinese glyphs)")
+        self.font_path = font_path
+        self._fonts = _Fonts(pygame, font_path)
+        self._mirror_preview = mirror_preview
+        self._on_input = on_input
+        self._frame_key: tuple[Any, ...] | None = None
+        self._frame: _Frame | None = None
+        self._guides: dict[tuple[int, int], Any] = {}
+        self._qr_cache: dict[tuple[str, int], Any] = {}
+        self._last_view: View | None = None
+
+    # -- Display protocol -------------------------------------------------------------------------
+    def show(self, view: View) -> None:
+        """Draw ``view`` and flip; cheap when only the image or the countdown changed."""
+        pg = self._pg
+        key = (view.screen, view.title, view.lines, view.tone, view.qr_text, view.status, view.button,
+               view.image is not None, dt.datetime.now().strftime("%H:%M"))
+        if key != self._frame_key or self._frame is None:
+            self._frame = self._compose(view)
+            self._frame_key = key
+        frame = self._frame
+        self._screen.blit(frame.static, (0, 0))
+        if view.image is not None and frame.image_area is not None:
+            self._draw_image(view.image, frame)
+        if frame.countdown_center is not None and view.countdown is not None:
+            colour = TONE_COLOURS[view.tone]
+            number = self._fonts.render(str(max(0, view.countdown)), self._px(210), colour)
+            self._screen.blit(number, number.get_rect(center=frame.countdown_center))
+        pg.display.flip()
+        pg.event.pump()
+        self._last_view = view
+
+    def close(self) -> None:
+        self._pg.display.quit()
+
+    # -- input ------------------------------------------------------------------------------------
+    def pump(self) -> list[UiInput]:
+        """Read pending window events (main thread only) as booth inputs; calls ``on_input`` too."""
+        pg = self._pg
+        inputs: list[UiInput] = []
+        for event in pg.event.get():
+            item = self._translate(event)
+            if item is not None:
+                inputs.append(item)
+        if self._on_input is not None:
+            for item in inputs:
+                self._on_input(item)
+        return inputs
+
+    def _translate(self, event: Any) -> UiInput | None:
+        pg = self._pg
+        if event.type == pg.QUIT:
+            return QUIT
+        if event.type == pg.KEYDOWN:
+            if event.key in (pg.K_SPACE, pg.K_RETURN, pg.K_KP_ENTER):
+                return BUTTON
+            if event.key == pg.K_ESCAPE:
+                return QUIT
+            if event.key == pg.K_BACKSPACE:
+                return BACKSPACE
+            char = getattr(event, "unicode", "")
+            if len(char) == 1 and char.isascii() and char.isalnum():
+                return UiInput(InputKind.TEXT, char.upper())
+            return None
+        if event.type == pg.MOUSEBUTTONDOWN and event.button == 1:  # SDL turns taps into clicks
+            rect = self._frame.button_rect if self._frame else None
+            if rect is not None and rect.collidepoint(event.pos):
+                return BUTTON
+        return None
+
+    # -- for tests and screenshots ----------------------------------------------------------------
+    @property
+    def surface(self) -> Any:
+        """The screen surface as last drawn."""
+        return self._screen
+
+    @property
+    def button_rect(self) -> Any | None:
+        """Where the on-screen button is (a tap there is the big button), if the view has one."""
+        return self._frame.button_rect if self._frame else None
+
+    def screenshot(self, path: str | os.PathLike[str]) -> None:
+        self._pg.image.save(self._screen, os.fspath(path))
+
+    # -- layout -----------------------------------------------------------------------------------
+    def _px(self, base: float) -> int:
+        return max(1, round(base * self._u))
+
+    def _compose(self, view: View) -> _Frame:
+        pg = self._pg
+        static = pg.Surface(self.size).convert()
+        static.fill(BACKGROUND)
+        top = self._header(static, view)
+        body = pg.Rect(0, top, self.size[0], self.size[1] - top)
+        if view.screen == Screen.COUNTDOWN:
+            return self._countdown_layout(static, body, view)
+        if view.qr_text:
+            return self._qr_layout(static, body, view)
+        if view.image is not None:
+            return self._photo_layout(static, body, view)
+        return self._text_layout(static, body, view)
+
+    def _header(self, surface: Any, view: View) -> int:
+        pg = self._pg
+        height, strip = self._px(46), self._px(7)
+        surface.fill(HEADER_BG, pg.Rect(0, 0, self.size[0], height))
+        surface.fill(TONE_COLOURS[view.tone], pg.Rect(0, height, self.size[0], strip))
+        px = self._px(22)
+        clock = self._fonts.render(dt.datetime.now().strftime("%H:%M"), px, HEADER_INK)
+        surface.blit(clock, clock.get_rect(midright=(self.size[0] - self._px(18), height // 2)))
+        if view.status:
+            room = self.size[0] - clock.get_width() - self._px(60)
+            text = self._fonts.wrap(view.status, px, room)[0]
+            status = self._fonts.render(text, px, HEADER_INK)
+            surface.blit(status, status.get_rect(midleft=(self._px(18), height // 2)))
+        return height + strip
+
+    def _stack(self, surface: Any, rect: Any, pieces: Iterable[tuple[str, int, tuple[int, int, int], int]],
+               *, centre: bool = True, middle: bool = False) -> int:
+        """Draw wrapped text pieces (text, px, colour, gap after) top-down in ``rect``; returns the bottom."""
+        rows: list[tuple[str, int, tuple[int, int, int], int]] = []
+        for text, px, colour, gap in pieces:
+            if not text:
+                continue
+            wrapped = self._fonts.wrap(text, px, rect.width)
+            line_h = self._fonts.font(px).get_linesize()
+            rows.extend((ln, px, colour, line_h) for ln in wrapped)
+            last = rows[-1]
+            rows[-1] = (last[0], last[1], last[2], last[3] + gap)
+        total = sum(row[3] for row in rows)
+        y = rect.top + max(0, (rect.height - total) // 2) if middle else rect.top
+        for text, px, colour, line_h in rows:
+            rendered = self._fonts.render(text, px, colour)
+            if y + rendered.get_height() > rect.bottom:
+                break  # never draw over the button or off the screen
+            x = rect.centerx - rendered.get_width() // 2 if centre else rect.left
+            surface.blit(rendered, (x, y))
+            y += line_h
+        return y
+
+    def _title(self, view: View, zh_px: int, en_px: int, width: int) -> list[tuple[str, int, Any, int]]:
+        colour = INK if view.tone == Tone.INFO else TONE_COLOURS[view.tone]
+        zh = self._fonts.fit(view.title.zh, self._px(zh_px), width)
+        return [(view.title.zh, zh, colour, self._px(4)),
+                (view.title.en, self._px(en_px), MUTED, self._px(22))]
+
+    def _lines(self, view: View, zh_px: int, en_px: int) -> list[tuple[str, int, Any, int]]:
+        pieces: list[tuple[str, int, Any, int]] = []
+        for line in view.lines:
+            pieces.append((line.zh, self._px(zh_px), INK, self._px(2)))
+            pieces.append((line.en, self._px(en_px), MUTED, self._px(14)))
+        return pieces
+
+    def _button(self, surface: Any, view: View, centre_x: int, bottom: int, width: int) -> Any | None:
+        if view.button is None:
+            return None
+        pg = self._pg
+        rect = pg.Rect(0, 0, width, self._px(104))
+        rect.midbottom = (centre_x, bottom)
+        shadow = rect.move(0, self._px(4))
+        pg.draw.rect(surface, (200, 206, 214), shadow, border_radius=rect.height // 2)
+        pg.draw.rect(surface, TONE_COLOURS[view.tone], rect, border_radius=rect.height // 2)
+        inner = rect.inflate(-rect.height, -self._px(14))
+        zh_px = self._fonts.fit(view.button.zh, self._px(40), inner.width)
+        self._stack(surface, inner, [(view.button.zh, zh_px, WHITE, 0),
+                                     (view.button.en, self._px(21), (225, 235, 250), 0)], middle=True)
+        return rect
+
+    def _text_layout(self, surface: Any, body: Any, view: View) -> _Frame:
+        margin = self._px(40)
+        area = body.inflate(-2 * margin, -2 * self._px(22))
+        button = self._button(surface, view, area.centerx, area.bottom, min(self._px(640), area.width))
+        text_bottom = (button.top - self._px(20)) if button is not None else area.bottom
+        text_area = self._pg.Rect(area.left, area.top, area.width, text_bottom - area.top)
+        pieces = self._title(view, 66, 30, text_area.width) + self._lines(view, 32, 21)
+        self._stack(surface, text_area, pieces, middle=True)
+        return _Frame(static=surface, button_rect=button)
+
+    def _countdown_layout(self, surface: Any, body: Any, view: View) -> _Frame:
+        pg = self._pg
+        pad = self._px(16)
+        preview = pg.Rect(pad, body.top + pad, int(self.size[0] * 0.64), body.height - 2 * pad)
+        surface.fill(PREVIEW_BG, preview)
+        if view.image is None:
+            self._stack(surface, preview, [(NO_CAMERA.zh, self._px(34), HEADER_INK, self._px(4)),
+                                           (NO_CAMERA.en, self._px(22), HEADER_INK, 0)], middle=True)
+        side = pg.Rect(preview.right + self._px(24), preview.top,
+                       self.size[0] - preview.right - self._px(24) - pad, preview.height)
+        bottom = self._stack(surface, side, self._title(view, 38, 20, side.width))
+        number_h = self._px(230)
+        number_centre = (side.centerx, bottom + number_h // 2)
+        guide_area = pg.Rect(side.left, bottom + number_h, side.width, side.bottom - bottom - number_h)
+        self._stack(surface, guide_area, self._lines(view, 26, 18))
+        return _Frame(static=surface, image_area=preview, countdown_center=number_centre,
+                      mirror=self._mirror_preview, guide=True)
+
+    def _photo_layout(self, surface: Any, body: Any, view: View) -> _Frame:
+        pg = self._pg
+        pad = self._px(24)
+        photo = pg.Rect(pad, body.top + pad, int(self.size[0] * 0.36), body.height - 2 * pad)
+        side = pg.Rect(photo.right + self._px(36), photo.top,
+                       self.size[0] - photo.right - self._px(36) - pad, photo.height)
+        button = self._button(surface, view, side.centerx, side.bottom, side.width)
+        bottom = self._stack(surface, side, self._title(view, 46, 22, side.width), centre=False)
+        list_bottom = (button.top - self._px(16)) if button is not None else side.bottom
+        self._bullets(surface, pg.Rect(side.left, bottom, side.width, list_bottom - bottom), view)
+        return _Frame(static=surface, image_area=photo, button_rect=button)
+
+    def _bullets(self, surface: Any, rect: Any, view: View) -> None:
+        pg = self._pg
+        dot = self._px(9)
+        indent = self._px(34)
+        y = rect.top
+        for line in view.lines:
+            text_rect = pg.Rect(rect.left + indent, y, rect.width - indent, rect.bottom - y)
+            if text_rect.height <= self._px(30):
+                break
+            first_line_h = self._fonts.font(self._px(29)).get_linesize()
+            pg.draw.circle(surface, TONE_COLOURS[view.tone], (rect.left + dot + self._px(4),
+                                                              y + first_line_h // 2), dot)
+            y = self._stack(surface, text_rect, [(line.zh, self._px(29), INK, self._px(2)),
+                                                 (line.en, self._px(19), MUTED, self._px(16))], centre=False)
+
+    def _qr_layout(self, surface: Any, body: Any, view: View) -> _Frame:
+        pg = self._pg
+        pad = self._px(28)
+        card_w = int(self.size[0] * 0.40)
+        card = pg.Rect(self.size[0] - pad - card_w, body.top + pad, card_w, body.height - 2 * pad)
+        left = pg.Rect(pad + self._px(8), card.top, card.left - 2 * pad - self._px(8), card.height)
+        button = self._button(surface, view, left.centerx, left.bottom, left.width)
+        text_bottom = (button.top - self._px(16)) if button is not None else left.bottom
+        text_area = pg.Rect(left.left, left.top, left.width, text_bottom - left.top)
+        self._stack(surface, text_area, self._title(view, 46, 22, left.width) + self._lines(view, 30, 19),
+                    centre=False)
+        pg.draw.rect(surface, WHITE, card, border_radius=self._px(16))
+        pg.draw.rect(surface, (210, 216, 224), card, width=max(1, self._px(2)), border_radius=self._px(16))
+        caption_h = self._px(84)
+        code_area = pg.Rect(card.left, card.top, card.width, card.height - caption_h).inflate(
+            -self._px(20), -self._px(20))
+        qr = self._qr_surface(view.qr_text or "", min(code_area.width, code_area.height))
+        surface.blit(qr, qr.get_rect(center=code_area.center))
+        caption = pg.Rect(card.left, card.bottom - caption_h, card.width, caption_h - self._px(10))
+        self._stack(surface, caption, [(QR_CAPTION.zh, self._px(26), INK, self._px(2)),
+                                       (QR_CAPTION.en, self._px(17), MUTED, 0)], middle=True)
+        return _Frame(static=surface, button_rect=button)
+
+    def _qr_surface(self, text: str, side: int) -> Any:
+        modules = qr_modules(text).shape[0]
+        module_px = max(2, side // modules)  # whole pixels per module: sharp edges for the phone
+        key = (text, module_px)
+        cached = self._qr_cache.get(key)
+        if cached is None:
+            rgb = np.ascontiguousarray(qr_rgb(text, module_px))
+            cached = self._pg.image.frombuffer(rgb.tobytes(), (rgb.shape[1], rgb.shape[0]), "RGB").copy()
+            self._qr_cache = {key: cached}
+        return cached
+
+    # -- per-frame parts --------------------------------------------------------------------------
+    def _draw_image(self, image: Any, frame: _Frame) -> None:
+        rgb = _as_rgb(image)
+        if rgb is None:
+            return
+        pg = self._pg
+        rect = _fit((rgb.shape[1], rgb.shape[0]), frame.image_area, pg.Rect)
+        fast = frame.guide  # live preview: speed over smoothness; photos: area filter
+        scaled = cv2.resize(rgb, rect.size, interpolation=cv2.INTER_LINEAR if fast else cv2.INTER_AREA)
+        if frame.mirror:
+            scaled = cv2.flip(scaled, 1)  # a mirror is what people expect; the saved file is never mirrored
+        scaled = np.ascontiguousarray(scaled)
+        picture = pg.image.frombuffer(scaled.data, rect.size, "RGB")
+        if not frame.guide:
+            border = self._px(6)
+            pg.draw.rect(self._screen, (200, 206, 214), rect.inflate(2 * border, 2 * border).move(0, 3))
+            pg.draw.rect(self._screen, WHITE, rect.inflate(2 * border, 2 * border))
+        self._screen.blit(picture, rect)
+        if frame.guide:
+            self._screen.blit(self._guide(rect.size), rect)
+
+    def _guide(self, size: tuple[int, int]) -> Any:
+        """The face guide for a preview of ``size``: the portrait frame and where the head goes."""
+        cached = self._guides.get(size)
+        if cached is not None:
+            return cached
+        pg = self._pg
+        width, height = size
+        overlay = pg.Surface(size, pg.SRCALPHA)
+        frame_w = min(width, int(height * 3 / 4))
+        frame = pg.Rect((width - frame_w) // 2, 0, frame_w, height)
+        shade = (0, 0, 0, GUIDE_SHADE)
+        overlay.fill(shade, pg.Rect(0, 0, frame.left, height))
+        overlay.fill(shade, pg.Rect(frame.right, 0, width - frame.right, height))
+        head = pg.Rect(0, 0, int(frame_w * GUIDE_FACE_W), int(height * (GUIDE_CHIN - GUIDE_CROWN)))
+        head.midtop = (frame.centerx, int(height * GUIDE_CROWN))
+        line = max(2, self._px(4))
+        pg.draw.ellipse(overlay, (0, 0, 0, 120), head.inflate(line * 2, line * 2), width=line)
+        pg.draw.ellipse(overlay, (255, 255, 255, 235), head, width=line)
+        eyes_y = int(height * GUIDE_EYES)
+        tick = self._px(26)
+        for x0 in (head.left - tick - self._px(8), head.right + self._px(8)):
+            pg.draw.line(overlay, (255, 255, 255, 235), (x0, eyes_y), (x0 + tick, eyes_y), line)
+        self._guides = {size: overlay}
+        return overlay
