@@ -77,6 +77,16 @@ class Eligibility:
         self.ledger = ledger
         self.graduation_year = graduation_year
 
+    def excluded(self, entry: RosterEntry) -> Reason | None:
+        """Why a roster entry is not photographed at all this year (the notice, 2.5), or None."""
+        if entry.graduation_year != self.graduation_year:
+            return Reason.NOT_THIS_YEAR
+        if entry.category == Category.ENTRUSTED:
+            return Reason.ENTRUSTED_TRAINING
+        if entry.captured_before:
+            return Reason.PHOTOGRAPHED_BEFORE
+        return None
+
     def decide(self, card: IdentityCard, session: SessionRecord) -> Decision:
         """Hard refusals first (nobody can override), then those the operator may allow."""
         try:
@@ -86,12 +96,9 @@ class Eligibility:
         entry = self.roster.lookup(number)
         if entry is None:
             return Decision(None, (Reason.NOT_ON_ROSTER,))
-        if entry.graduation_year != self.graduation_year:
-            return Decision(entry, (Reason.NOT_THIS_YEAR,))
-        if entry.category == Category.ENTRUSTED:
-            return Decision(entry, (Reason.ENTRUSTED_TRAINING,))
-        if entry.captured_before:
-            return Decision(entry, (Reason.PHOTOGRAPHED_BEFORE,))
+        hard = self.excluded(entry)
+        if hard:
+            return Decision(entry, (hard,))
         soft: list[Reason] = []
         if card.needs_operator_confirmation:
             soft.append(Reason.TYPED_NUMBER)

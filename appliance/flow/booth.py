@@ -378,7 +378,7 @@ class Booth:
     def _close_session(self) -> None:
         if self.session is None or self.state in CYCLE_STATES:
             return
-        self.summary = summarize(self.session, self.ledger, self.roster, self.config.fees)
+        self.summary = summarize(self.session, self.eligibility, self.config.fees)
         self.ledger.close_session(self.session.id, self.summary.photographed, self.summary.fee_cny)
         self._emit("class_closed", {"session_id": self.session.id, "college": self.session.college or "",
                                     "class": self.session.class_name or "",

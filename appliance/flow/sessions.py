@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from appliance.config import FeesSection
-from appliance.ledger import Ledger, SessionRecord
-from appliance.roster import Roster, RosterEntry
+from appliance.eligibility import Eligibility
+from appliance.ledger import SessionRecord
+from appliance.roster import RosterEntry
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,17 @@ def fee_for(people: int, fees: FeesSection) -> float:
     return round(people * min(fees.price_cny, fees.cap_cny), 2)
 
 
-def summarize(session: SessionRecord, ledger: Ledger, roster: Roster, fees: FeesSection) -> ClassSummary:
-    """What the operator sees when a class closes; the monitor pays ``fee_cny`` by the QR code."""
+def summarize(session: SessionRecord, eligibility: Eligibility, fees: FeesSection) -> ClassSummary:
+    """What the operator sees when a class closes; the monitor pays ``fee_cny`` by the QR code.
+
+    Missing: the class's graduates due this year (not excluded by the notice) with no accepted photo.
+    """
+    ledger, roster = eligibility.ledger, eligibility.roster
     photographed = len(ledger.accepted_in_session(session.id))
     missing: tuple[RosterEntry, ...] = ()
     if session.kind == "class" and session.college and session.class_name:
         missing = tuple(member for member in roster.class_members(session.college, session.class_name)
-                        if not ledger.accepted_for(member.id_number))
+                        if eligibility.excluded(member) is None and not ledger.accepted_for(member.id_number))
     return ClassSummary(session=session, photographed=photographed, missing=missing,
                         price_cny=min(fees.price_cny, fees.cap_cny), fee_cny=fee_for(photographed, fees),
                         payment_qr=fees.payment_qr)

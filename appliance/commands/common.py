@@ -1,0 +1,20 @@
+"""Options every booth command shares: which config file, which data folder."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from appliance.config import BoothConfig, load_config
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="booth.toml (default: the embedded defaults)")
+    parser.add_argument("--data", metavar="DIR", help="data folder (overrides booth.data_dir)")
+
+
+def config_from_args(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> BoothConfig:
+    overrides = {section: dict(values) for section, values in (overrides or {}).items()}
+    if getattr(args, "data", None):
+        overrides.setdefault("booth", {})["data_dir"] = args.data
+    return load_config(getattr(args, "config", None), overrides)

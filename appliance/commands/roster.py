@@ -1,0 +1,48 @@
+"""``booth roster import FILE.csv`` and ``booth roster classes``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from appliance import db
+from appliance.commands.common import add_config_options, config_from_args
+from appliance.roster import Roster, RosterImportError, read_roster_file
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("roster", help="the graduates' roster")
+    actions = parser.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
+    importer = actions.add_parser("import", help="import a roster CSV (all rows valid, or nothing)")
+    add_config_options(importer)
+    importer.add_argument("file", metavar="FILE.csv")
+    importer.set_defaults(func=import_roster)
+    classes = actions.add_parser("classes", help="list the classes on the roster")
+    add_config_options(classes)
+    classes.set_defaults(func=list_classes)
+
+
+def _roster(args: argparse.Namespace) -> Roster:
+    config = config_from_args(args)
+    return Roster(db.connect(config.data_dir / "booth.db"))
+
+
+def import_roster(args: argparse.Namespace) -> int:
+    roster = _roster(args)
+    try:
+        entries = read_roster_file(args.file)
+    except RosterImportError as error:
+        print(f"{error.source}: nothing imported; {len(error.problems)} problem(s):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    written = roster.upsert(entries)
+    classes = len({(entry.college, entry.class_name) for entry in entries})
+    print(f"imported {written} graduates in {classes} class(es); the roster now holds {roster.count()}")
+    return 0
+
+
+def list_classes(args: argparse.Namespace) -> int:
+    for college, class_name, size in _roster(args).classes():
+        print(f"{college}\t{class_name}\t{size}")
+    return 0

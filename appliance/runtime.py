@@ -1,0 +1,91 @@
+"""The booth loop: hardware threads enqueue events, the main thread runs the state machine.
+
+Only the main thread touches the state machine and the display (pygame must stay on it); the card
+reader blocks in its own thread, the GPIO button fires gpiozero callbacks on another. All of them
+post ``Event``s into one queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+from appliance.cardreader.base import CardReader, ReaderError
+from appliance.flow.booth import Booth
+from appliance.flow.events import ButtonPressed, CardPresented, Event, ReaderFault, Tick
+from appliance.flow.states import State
+
+log = logging.getLogger(__name__)
+
+PREVIEW_TICK_S = 1 / 15  # live preview rate during the countdown
+IDLE_TICK_S = 0.25  # timeouts and opening hours need no more
+READER_POLL_S = 0.5
+READER_RETRY_MAX_S = 5.0
+
+
+class BoothLoop:
+    def __init__(self, booth: Booth, reader: CardReader,
+                 pump_inputs: Callable[[], list[Event]] | None = None) -> None:
+        self.booth = booth
+        self.reader = reader
+        self.pump_inputs = pump_inputs
+        self.events: queue.Queue[Event] = queue.Queue()
+        self._stop = threading.Event()
+        self._reader_thread = threading.Thread(target=self._read_cards, name="card-reader", daemon=True)
+
+    def post(self, event: Event) -> None:
+        """Thread-safe: hand an event to the booth."""
+        self.events.put(event)
+
+    def press_button(self) -> None:
+        """The GPIO callback (gpiozero thread) and the simulator call this."""
+        self.post(ButtonPressed())
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _read_cards(self) -> None:
+        backoff = READER_POLL_S
+        while not self._stop.is_set():
+            try:
+                card = self.reader.wait_for_card(READER_POLL_S)
+                backoff = READER_POLL_S
+            except ReaderError as error:
+                self.post(ReaderFault(error))
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, READER_RETRY_MAX_S)
+                continue
+            except Exception:
+                log.exception("card reader thread: unexpected failure; retrying")
+                self._stop.wait(READER_RETRY_MAX_S)
+                continue
+            if card is not None:
+                self.post(CardPresented(card))
+
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Serve events until ``stop()`` or ``until()`` is true."""
+        self._reader_thread.start()
+        try:
+            while not self._stop.is_set() and not (until and until()):
+                tick = PREVIEW_TICK_S if self.booth.state is State.COUNTDOWN else IDLE_TICK_S
+                deadline = time.monotonic() + tick
+                for event in self.pump_inputs() if self.pump_inputs else []:
+                    self.booth.handle(event)
+                try:
+                    event = self.events.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    event = Tick()
+                self.booth.handle(event)
+                if not isinstance(event, Tick) and time.monotonic() >= deadline:
+                    self.booth.handle(Tick())
+        finally:
+            self._stop.set()
+            self.reader.close()
+            self._reader_thread.join(timeout=2)

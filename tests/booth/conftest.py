@@ -1,0 +1,48 @@
+"""Fixtures for the booth core: a config in a temp folder, the booth database, a class roster."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance import db
+from appliance.config import load_config
+from appliance.ledger import Ledger
+from appliance.roster import Roster
+from appliance.simulation.roster_gen import excluded_people, generate_roster
+
+YEAR = 2027
+
+
+@pytest.fixture
+def config(tmp_path):
+    return load_config(None, {"booth": {"data_dir": str(tmp_path / "data"), "graduation_year": YEAR},
+                              "hours": {"enforce": False}})
+
+
+@pytest.fixture
+def conn(config):
+    connection = db.connect(config.data_dir / "booth.db")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def students():
+    return generate_roster(6, graduation_year=YEAR)
+
+
+@pytest.fixture
+def excluded():
+    return excluded_people(graduation_year=YEAR)
+
+
+@pytest.fixture
+def roster(conn, students, excluded):
+    table = Roster(conn)
+    table.upsert([*students, *excluded.values()])
+    return table
+
+
+@pytest.fixture
+def ledger(conn, config):
+    return Ledger(conn, config.booth.id)

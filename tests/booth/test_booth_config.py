@@ -1,0 +1,56 @@
+"""Configuration: the shipped file equals the embedded defaults; a bad value is one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance.cli import main
+from appliance.config import BoothConfig, ConfigError, load_config
+
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "booth.toml"
+
+
+def test_shipped_config_documents_exactly_the_defaults():
+    assert load_config(SHIPPED) == BoothConfig()
+
+
+def test_every_key_in_the_shipped_file_has_a_comment_above_it():
+    lines = SHIPPED.read_text(encoding="utf-8").splitlines()
+    for index, line in enumerate(lines):
+        if "=" in line and not line.startswith("#"):
+            above = [text for text in lines[:index] if text.strip()][-1]
+            assert above.startswith("#") or "=" in above, f"no comment above: {line}"
+
+
+@pytest.mark.parametrize(("toml", "expected"), [
+    ("[fees]\nprice_cny = 25\n", "config error: fees.price_cny = 25: must be at most fees.cap_cny (20)"),
+    ("[booth]\nid = 'Booth 1'\n", "config error: booth.id = 'Booth 1': String should match pattern"),
+    ("[hours]\nservice = ['8-12']\n", "config error: hours.service = ['8-12']: '8-12' is not a window"),
+    ("[capture]\nretake_limit = 0\n", "config error: capture.retake_limit = 0: Input should be greater than"),
+    ("[hardware]\ncamera = 'usb'\n", "config error: hardware.camera = 'usb': Input should be 'simulated' or"),
+    ("[capture]\ncountdwn_s = 3\n", "config error: capture.countdwn_s: unknown key"),
+    ("[output]\nmin_kb = 50\n", "config error: output.min_kb = 50: must be below output.max_kb (40)"),
+    ("[booth\n", "is not valid TOML"),
+])
+def test_bad_value_names_key_value_and_what_is_allowed(tmp_path, toml, expected):
+    path = tmp_path / "booth.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert expected in message and "\n" not in message
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_cli_stops_with_the_one_line_and_exit_2(tmp_path, capsys):
+    path = tmp_path / "booth.toml"
+    path.write_text("[fees]\nprice_cny = 30\n", encoding="utf-8")
+    assert main(["roster", "import", "--config", str(path), str(tmp_path / "x.csv")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "config error: fees.price_cny = 30: must be at most fees.cap_cny (20)")

@@ -1,0 +1,100 @@
+"""Roster import: every bad row reported with its line number, nothing imported unless all is valid."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance import db
+from appliance.roster import Roster, RosterImportError, parse_roster, read_roster_file
+from appliance.simulation.roster_gen import generate_roster, roster_csv
+
+HEADER = "id_number,name,student_no,college,class,graduation_year,level,category,captured_before\n"
+GOOD = "11010519491231002X,张三,20230001,计算机学院,1班,2027,本科,普通,no\n"
+
+
+def problems(text: str) -> dict[int, str]:
+    with pytest.raises(RosterImportError) as info:
+        parse_roster(text)
+    found: dict[int, str] = {}
+    for problem in info.value.problems:
+        found[problem.line] = found.get(problem.line, "") + problem.reason + "; "
+    return found
+
+
+def test_valid_roster_parses_every_row():
+    entries = parse_roster(roster_csv(generate_roster(30, graduation_year=2027)))
+    assert len(entries) == 30
+    assert all(entry.class_name == "计算机2023-1班" for entry in entries)
+
+
+def test_each_bad_row_is_named_by_line_and_reason():
+    text = (HEADER + GOOD
+            + "110105194912310021,李四,20230002,计算机学院,1班,2027,本科,普通,no\n"  # bad checksum
+            + "11010519491231002X,王五,20230003,计算机学院,1班,2027,本科,普通,no\n"  # duplicate of line 2
+            + "360426199101010071,,20230004,计算机学院,1班,2027,本科,普通,no\n"  # missing name
+            + "360426199101010071,赵六,20230005,计算机学院,1班,2027,硕士,普通,no\n"  # unknown level
+            + "360426199101010071,钱七,20230006,计算机学院,1班,2027,本科,自费,maybe\n")
+    found = problems(text)
+    assert "checksum" in found[3]
+    assert "duplicate id_number (first on line 2)" in found[4]
+    assert "missing field(s): name" in found[5]
+    assert "unknown level '硕士'" in found[6]
+    assert "unknown category '自费'" in found[7] and "captured_before 'maybe'" in found[7]
+    assert 2 not in found
+
+
+def test_header_missing_columns_is_line_one():
+    assert "lacks column(s): captured_before" in problems(HEADER.replace(",captured_before", "") + GOOD)[1]
+
+
+def test_quoted_multiline_field_reports_the_physical_line():
+    text = HEADER + GOOD + '360426199101010071,"孙\n八",20230002,计算机学院,1班,2027,本科,普通,no\n' + "bad\n"
+    found = problems(text)
+    assert list(found) == [5]
+
+
+def test_nothing_is_imported_when_any_row_is_bad(tmp_path):
+    conn = db.connect(tmp_path / "booth.db")
+    roster = Roster(conn)
+    bad = tmp_path / "roster.csv"
+    bad.write_text(HEADER + GOOD + "360426199101010072,李四,1,计算机学院,1班,2027,本科,普通,no\n", encoding="utf-8")
+    with pytest.raises(RosterImportError) as info:
+        roster.upsert(read_roster_file(bad))
+    assert "checksum" in str(info.value.problems[0]) and roster.count() == 0
+
+
+def test_excel_exports_in_gb18030_and_with_bom_are_read(tmp_path):
+    for encoding in ("gb18030", "utf-8-sig"):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes((HEADER + GOOD).encode(encoding))
+        assert read_roster_file(path)[0].name == "张三"
+
+
+def test_unreadable_file_is_a_clear_error(tmp_path):
+    with pytest.raises(RosterImportError) as info:
+        read_roster_file(tmp_path / "absent.csv")
+    assert "cannot read file" in str(info.value.problems[0])
+
+
+def test_import_is_an_upsert_by_id_number(tmp_path):
+    roster = Roster(db.connect(tmp_path / "booth.db"))
+    roster.upsert(parse_roster(HEADER + GOOD))
+    roster.upsert(parse_roster(HEADER + GOOD.replace("1班", "2班")))
+    assert roster.count() == 1 and roster.lookup("11010519491231002X").class_name == "2班"
+    assert roster.classes() == [("计算机学院", "2班", 1)]
+
+
+def test_cli_import_reports_problems_and_exit_1(tmp_path, capsys):
+    from appliance.cli import main
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + GOOD + GOOD, encoding="utf-8")
+    assert main(["roster", "import", "--data", str(tmp_path / "d"), str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "nothing imported" in err and "line 3: duplicate id_number (first on line 2)" in err
+    good = tmp_path / "good.csv"
+    good.write_text(roster_csv(generate_roster(4, graduation_year=2027)), encoding="utf-8")
+    assert main(["roster", "import", "--data", str(tmp_path / "d"), str(good)]) == 0
+    assert "imported 4 graduates in 1 class(es)" in capsys.readouterr().out
+    assert main(["roster", "classes", "--data", str(tmp_path / "d")]) == 0
+    assert capsys.readouterr().out == "计算机学院\t计算机2023-1班\t4\n"
