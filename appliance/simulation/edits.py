@@ -1,0 +1,219 @@
+"""Edits of the cut-out person on the 512 px source: clothes, glasses, closed eyes, fringe, mouth.
+
+Why on the source: every edit is then scaled up together with the face, so it is exactly as sharp
+as the real pixels around it and sits on the real landmarks. Shapes are drawn four times larger
+and reduced (anti-aliased edges), and every random choice comes from the caller's seeded generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from appliance.simulation import source as src
+
+SUPERSAMPLE = 4
+# The CHSI reference background colour as OpenCV float HSV: hue 203 deg, saturation 0.61.
+BACKGROUND_HUE = 203.0
+
+
+def _pts(points: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
+    """Source points to the supersampled overlay's integer coordinates."""
+    return np.round((points - np.asarray(origin, np.float32)) * SUPERSAMPLE).astype(np.int32)
+
+
+def _overlay(rgb: np.ndarray, box: tuple[int, int, int, int],
+             draw: Callable[[np.ndarray, np.ndarray, tuple[int, int]], None]) -> None:
+    """Let ``draw(colour, coverage, origin)`` paint at 4x inside ``box``; blend the result into ``rgb``."""
+    x0, y0, x1, y1 = box
+    h, w = (y1 - y0) * SUPERSAMPLE, (x1 - x0) * SUPERSAMPLE
+    colour = np.zeros((h, w, 3), np.float32)
+    coverage = np.zeros((h, w), np.float32)
+    draw(colour, coverage, (x0, y0))
+    colour = cv2.resize(colour, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    coverage = cv2.resize(coverage, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)[..., None]
+    # ``colour`` holds premultiplied paint: colour * coverage.
+    rgb[y0:y1, x0:x1] = rgb[y0:y1, x0:x1] * (1 - coverage) + colour
+
+
+def _face_box(person: src.SourcePerson, grow: float = 0.2) -> tuple[int, int, int, int]:
+    low, high = person.landmarks.min(0), person.landmarks.max(0)
+    margin = (high - low) * grow
+    x0, y0 = np.maximum(low - margin, 0).astype(int)
+    x1, y1 = np.minimum(high + margin, [person.rgb.shape[1], person.rgb.shape[0]]).astype(int)
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def clothes_mask(person: src.SourcePerson) -> np.ndarray:
+    """The orange suit: saturated warm pixels of the person below the chin (no skin shows there)."""
+    hsv = cv2.cvtColor(person.rgb / 255, cv2.COLOR_RGB2HSV)
+    hue, sat = hsv[..., 0], hsv[..., 1]
+    warm = ((hue < 40) | (hue > 340)) & (sat > 0.3)
+    below = np.zeros(warm.shape, bool)
+    below[int(person.chin[1] + 0.12 * person.face_width):] = True
+    mask = (warm & below).astype(np.float32) * person.alpha
+    return cv2.GaussianBlur(mask, (0, 0), 0.8)
+
+
+def recolour_clothes(rgb: np.ndarray, person: src.SourcePerson, hue: float | None,
+                     saturation: float, value: float) -> np.ndarray:
+    """Dye the suit: ``hue`` in degrees (None keeps it), saturation and value as multipliers."""
+    mask = clothes_mask(person)[..., None]
+    hsv = cv2.cvtColor(np.clip(rgb / 255, 0, 1), cv2.COLOR_RGB2HSV)
+    if hue is not None:
+        hsv[..., 0] = hue
+    hsv[..., 1] = np.clip(hsv[..., 1] * saturation, 0, 1)
+    hsv[..., 2] = np.clip(hsv[..., 2] * value, 0, 1)
+    dyed = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255
+    return rgb * (1 - mask) + dyed * mask
+
+
+def blue_clothes(rgb: np.ndarray, person: src.SourcePerson) -> np.ndarray:
+    """A light-blue top of nearly the background's colour: the 'black border' CHSI rejects."""
+    return recolour_clothes(rgb, person, BACKGROUND_HUE, 0.78, 1.18)
+
+
+def dark_glasses(rgb: np.ndarray, person: src.SourcePerson) -> None:
+    """Tinted sunglasses: two dark lenses over the eyes, a bridge and temple arms."""
+    lm = person.landmarks
+    eyes = [lm[list(src.LEFT_EYE)], lm[list(src.RIGHT_EYE)]]
+    width = float(np.mean([np.ptp(e[:, 0]) for e in eyes]))
+
+    def draw(colour: np.ndarray, coverage: np.ndarray, origin: tuple[int, int]) -> None:
+        frame = (38.0, 36.0, 40.0)
+        lens_edges = []
+        for eye in eyes:
+            cx, cy = _pts(eye.mean(0, keepdims=True), origin)[0]
+            axes = (int(width * 0.95 * SUPERSAMPLE), int(width * 0.72 * SUPERSAMPLE))
+            lens = np.zeros(coverage.shape, np.uint8)
+            cv2.ellipse(lens, (int(cx), int(cy)), axes, 0, 0, 360, 255, -1, cv2.LINE_AA)
+            shade = np.linspace(14, 30, coverage.shape[0], dtype=np.float32)[:, None, None]
+            lens_f = lens.astype(np.float32)[..., None] / 255 * 0.94
+            colour[:] = colour * (1 - lens_f) + shade * lens_f
+            coverage[:] = np.maximum(coverage, lens_f[..., 0])
+            cv2.ellipse(colour, (int(cx), int(cy)), axes, 0, 0, 360, frame, SUPERSAMPLE * 2, cv2.LINE_AA)
+            cv2.ellipse(coverage, (int(cx), int(cy)), axes, 0, 0, 360, 1.0, SUPERSAMPLE * 2, cv2.LINE_AA)
+            lens_edges.append((int(cx), int(cy), axes[0]))
+        (lx, ly, la), (rx, ry, ra) = sorted(lens_edges)
+        bridge = np.array([[lx + la, ly - la // 3], [(lx + rx) // 2, min(ly, ry) - la // 2],
+                           [rx - ra, ry - ra // 3]], np.int32)
+        temples = [np.array([[lx - la, ly - la // 4], _pts(lm[[src.FACE_LEFT]], origin)[0]], np.int32),
+                   np.array([[rx + ra, ry - ra // 4], _pts(lm[[src.FACE_RIGHT]], origin)[0]], np.int32)]
+        for line in [bridge, *temples]:
+            cv2.polylines(colour, [line], False, frame, SUPERSAMPLE * 2, cv2.LINE_AA)
+            cv2.polylines(coverage, [line], False, 1.0, SUPERSAMPLE * 2, cv2.LINE_AA)
+        colour *= 1.0  # premultiplied already: paint over coverage 1 is the paint itself
+
+    _overlay(rgb, _face_box(person), draw)
+
+
+def eyes_closed(rgb: np.ndarray, person: src.SourcePerson) -> None:
+    """Shut eyelids: the eye openings painted over with the surrounding skin, a lash line below."""
+    lm = person.landmarks
+    x0, y0, x1, y1 = _face_box(person)
+    patch = np.clip(rgb[y0:y1, x0:x1], 0, 255).astype(np.uint8)
+    hole = np.zeros(patch.shape[:2], np.uint8)
+    for contour in (src.LEFT_EYE, src.RIGHT_EYE):
+        poly = np.round(lm[list(contour)] - [x0, y0]).astype(np.int32)
+        cv2.fillPoly(hole, [poly], 255)
+    hole = cv2.dilate(hole, np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(patch, hole, 4, cv2.INPAINT_TELEA).astype(np.float32)
+    soft = cv2.GaussianBlur(hole.astype(np.float32) / 255, (0, 0), 0.8)[..., None]
+    rgb[y0:y1, x0:x1] = rgb[y0:y1, x0:x1] * (1 - soft) + filled * soft
+
+    def draw(colour: np.ndarray, coverage: np.ndarray, origin: tuple[int, int]) -> None:
+        for lower, contour in ((src.LEFT_EYE_LOWER, src.LEFT_EYE), (src.RIGHT_EYE_LOWER, src.RIGHT_EYE)):
+            line = lm[list(lower)].copy()
+            top = lm[list(contour)][:, 1].min()
+            line[:, 1] = line[:, 1] * 0.6 + top * 0.4
+            pts = _pts(line, origin)
+            cv2.polylines(colour, [pts], False, (70.0 * 0.85, 48.0 * 0.85, 42.0 * 0.85),
+                          int(SUPERSAMPLE * 1.3), cv2.LINE_AA)
+            cv2.polylines(coverage, [pts], False, 0.85, int(SUPERSAMPLE * 1.3), cv2.LINE_AA)
+
+    _overlay(rgb, (x0, y0, x1, y1), draw)
+
+
+def hair_over_eyes(rgb: np.ndarray, person: src.SourcePerson, rng: np.random.Generator) -> None:
+    """A long fringe: strands of the person's own hair colour from the hairline over brows and eyes."""
+    lm = person.landmarks
+    fw = person.face_width
+    centre_x = float(lm[src.FOREHEAD, 0])
+    top_y = float(lm[src.FOREHEAD, 1]) - 0.08 * fw
+    hair_rows = slice(int(person.crown_y + 6), int(person.crown_y + 0.25 * fw))
+    hair_cols = slice(int(centre_x - 0.25 * fw), int(centre_x + 0.25 * fw))
+    hair = rgb[hair_rows, hair_cols].reshape(-1, 3)
+    base = np.median(hair, axis=0)
+    eye_y = float(person.eye_centre[1])
+    left = float(lm[list(src.LEFT_BROW) + list(src.LEFT_EYE), 0].min()) - 0.05 * fw
+    right = float(lm[list(src.RIGHT_BROW) + list(src.RIGHT_EYE), 0].max()) + 0.05 * fw
+    strands = []
+    for _ in range(150):
+        x = rng.uniform(left, right)
+        length_end = eye_y + rng.uniform(0.04, 0.16) * fw
+        sway = rng.uniform(-0.06, 0.06) * fw
+        shade = base * rng.uniform(0.6, 1.2)
+        thickness = rng.uniform(1.2, 2.6)
+        strands.append((x, length_end, sway, shade, thickness))
+
+    def draw(colour: np.ndarray, coverage: np.ndarray, origin: tuple[int, int]) -> None:
+        for x, end_y, sway, shade, thickness in strands:
+            ts = np.linspace(0, 1, 12)
+            line = np.stack([x + sway * ts ** 2, top_y + (end_y - top_y) * ts], 1).astype(np.float32)
+            pts = _pts(line, origin)
+            width = max(1, int(thickness * SUPERSAMPLE))
+            mask = np.zeros(coverage.shape, np.float32)
+            cv2.polylines(mask, [pts], False, 0.95, width, cv2.LINE_AA)
+            colour[:] = colour * (1 - mask[..., None]) + shade.astype(np.float32) * mask[..., None]
+            np.maximum(coverage, mask, out=coverage)
+
+    _overlay(rgb, _face_box(person, 0.1), draw)
+
+
+def open_mouth(rgb: np.ndarray, alpha: np.ndarray, person: src.SourcePerson) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the jaw (lower lip and chin move down) and show a dark open mouth between the lips."""
+    lm = person.landmarks
+    mouth_width = float(np.linalg.norm(lm[src.MOUTH_RIGHT] - lm[src.MOUTH_LEFT]))
+    drop = 0.45 * mouth_width
+    mx = float(lm[[src.MOUTH_LEFT, src.MOUTH_RIGHT], 0].mean())
+    lip_y = float(lm[src.LIP_LOWER, 1])
+    chin_y = float(person.chin[1])
+    fw = person.face_width
+    h, w = alpha.shape
+    xs = np.arange(w, dtype=np.float32)
+    ys = np.arange(h, dtype=np.float32)
+    wx = np.clip((0.62 * fw - np.abs(xs - mx)) / (0.2 * fw), 0, 1)
+    wy = np.interp(ys, [lip_y - 1, lip_y + drop, chin_y + drop, chin_y + 3 * drop], [0, 1, 1, 0])
+    weight = wy[:, None] * wx[None, :]
+    map_x = np.broadcast_to(xs[None, :], (h, w)).astype(np.float32)
+    map_y = (ys[:, None] - drop * weight).astype(np.float32)
+    moved = cv2.remap(rgb, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    moved_alpha = cv2.remap(alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    upper = lm[[78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]]
+    lower = lm[[308, 324, 318, 402, 317, 14, 87, 178, 88, 95, 78]] + [0, drop]
+
+    def draw(colour: np.ndarray, coverage: np.ndarray, origin: tuple[int, int]) -> None:
+        opening = np.zeros(coverage.shape, np.uint8)
+        cv2.fillPoly(opening, [_pts(np.vstack([upper, lower]), origin)], 255, cv2.LINE_AA)
+        teeth = np.zeros(coverage.shape, np.uint8)
+        teeth_poly = np.vstack([upper, upper[::-1] + np.array([0, 0.18 * drop])])
+        cv2.fillPoly(teeth, [_pts(teeth_poly, origin)], 255, cv2.LINE_AA)
+        inside = opening.astype(np.float32) / 255
+        tooth = teeth.astype(np.float32) / 255 * inside
+        gradient = np.linspace(1.0, 0.6, coverage.shape[0], dtype=np.float32)[:, None, None]
+        paint = np.array([58.0, 22.0, 26.0], np.float32) * gradient
+        colour[:] = paint * (inside - tooth)[..., None] + np.array([225.0, 215.0, 200.0]) * tooth[..., None]
+        coverage[:] = inside
+
+    _overlay(moved, _face_box(person), draw)
+    return moved, moved_alpha
+
+
+def side_light(rgb: np.ndarray, person: src.SourcePerson, dark: float = 0.42) -> np.ndarray:
+    """One side of the face (and body) in shade: a soft ramp across the face centre."""
+    fw = person.face_width
+    xs = np.arange(rgb.shape[1], dtype=np.float32)
+    ramp = 1 - (1 - dark) / (1 + np.exp(-(xs - person.eye_centre[0]) / (0.12 * fw)))
+    return rgb * ramp[None, :, None]

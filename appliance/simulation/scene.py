@@ -1,0 +1,262 @@
+"""The simulated booth scene: a real person on the CHSI blue backdrop, with faults on demand.
+
+``render_scene(subject, faults, size)`` is deterministic: the same arguments give the same pixels.
+The layout follows the CHSI crop (crown 50-110 px, eye line 200-300 px, face 180-300 px wide in
+480x640): the person is placed so that a 3:4 crop of about 90 % of the frame height meets those
+bands without upscaling, whatever the sensor size. ``subject`` varies the student (position,
+scale, mirror image, skin, clothes, backdrop shade within tolerance) so a class does not look like
+one photo. No booth logic and no display code here: frames in, frames out.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from appliance.simulation import edits
+from appliance.simulation import source as src
+from appliance.simulation.faults import FAULTS, check_faults
+
+__all__ = ["BACKGROUND_RGB", "FAULTS", "render_scene"]
+
+# CHSI reference background (the spec): light blue.
+BACKGROUND_RGB = (100, 197, 255)
+# Target geometry in CHSI output pixels (480x640): crown and eye line mid-band.
+CROWN_OUT, EYE_OUT, OUT_H = 80.0, 250.0, 640.0
+# Share of the frame's largest 3:4 box the ideal crop takes (room for the subject jitter).
+CROP_FILL = 0.9
+# Suit colours per student: (hue in degrees or None to keep, saturation x, value x). None of
+# them is close to the blue backdrop.
+CLOTHES = (
+    (None, 1.0, 1.0),  # the original orange
+    (0.0, 1.0, 0.75),  # red
+    (140.0, 0.55, 0.55),  # dark green
+    (None, 0.06, 0.7),  # grey
+    (345.0, 0.9, 0.45),  # wine
+    (None, 0.1, 0.3),  # charcoal
+    (35.0, 0.7, 0.85),  # mustard
+)
+# Fault magnitudes, in source pixels or degrees (why: clearly beyond any sensible limit, not
+# borderline; the checks' own tests probe the limits).
+HEAD_ROLL_DEG = 15.0
+SHOULDER_TILT_DEG = 12.0
+BLUR_SIGMA_SRC = 1.6
+GRAIN_SIGMA = 1.6
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Source (512 px photo) to frame mapping: scale ``k``, eye centre lands at ``eye``."""
+
+    k: float
+    eye: tuple[float, float]
+    mirror: bool
+
+    def matrix(self, person: src.SourcePerson, roll_deg: float = 0.0,
+               pivot: tuple[float, float] | None = None) -> np.ndarray:
+        """2x3 affine source->frame matrix, optionally rolled by ``roll_deg`` about a source ``pivot``."""
+        ex, ey = person.eye_centre
+        sx = -self.k if self.mirror else self.k
+        base = np.array([[sx, 0, self.eye[0] - sx * ex], [0, self.k, self.eye[1] - self.k * ey], [0, 0, 1]])
+        if roll_deg and pivot is not None:
+            rot = cv2.getRotationMatrix2D((float(pivot[0]), float(pivot[1])), roll_deg, 1.0)
+            base = base @ np.vstack([rot, [0, 0, 1]])
+        return base[:2]
+
+
+def _subject_rng(subject: int, salt: int = 0) -> np.random.Generator:
+    return np.random.default_rng([abs(int(subject)), salt, 20270601])
+
+
+def _placement(person: src.SourcePerson, subject: int, size: tuple[int, int], faults: frozenset[str]
+               ) -> Placement:
+    width, height = size
+    crop_h = min(height, width * 4 / 3) * CROP_FILL
+    unit = crop_h / OUT_H
+    top = (height - crop_h) * 0.35
+    rng = _subject_rng(subject)
+    scale = 1 + rng.uniform(-0.05, 0.05)
+    dx, dy = rng.uniform(-10, 10), rng.uniform(-10, 10)
+    k = (EYE_OUT - CROWN_OUT) * unit / (person.eye_centre[1] - person.crown_y) * scale
+    eye = (width / 2 + dx * unit, top + (EYE_OUT + dy) * unit)
+    if "too_small" in faults:
+        # Far from the camera: a face about 130 px wide at any sensor size, never wider than half
+        # the normal one; the body still reaches the bottom edge.
+        k = min(0.45 * k, 130 / person.face_width)
+        eye = (eye[0], height - (src.BODY_ROWS - person.eye_centre[1]) * k)
+    if "off_centre" in faults:
+        eye = (width / 2 - 0.24 * crop_h * 0.75, eye[1])
+    return Placement(k=float(k), eye=(float(eye[0]), float(eye[1])), mirror=bool(subject % 2))
+
+
+def _head_region(person: src.SourcePerson) -> tuple[np.ndarray, np.ndarray]:
+    """(hair, face): the hair above the jaw line within the hair's width, and the face oval.
+
+    The collar ring rises beside the jaw, so the region follows the face outline there instead of
+    a plain ellipse; the body layer keeps the ring.
+    """
+    fw = person.face_width
+    cx = float(person.eye_centre[0])
+    jaw_top = float(person.chin[1] - 0.3 * fw)
+    hair = np.zeros(person.alpha.shape, np.float32)
+    hair[: int(jaw_top), int(cx - 0.85 * fw): int(cx + 0.85 * fw)] = 1.0
+    face = np.zeros(person.alpha.shape, np.float32)
+    oval = np.round(person.landmarks[list(src.FACE_OVAL)]).astype(np.int32)
+    cv2.fillPoly(face, [oval], 1.0, cv2.LINE_AA)
+    face = cv2.dilate(face, np.ones((3, 3), np.uint8))
+    return cv2.GaussianBlur(hair, (0, 0), 1.2), cv2.GaussianBlur(face, (0, 0), 1.2)
+
+
+def _neck_colour(rgb: np.ndarray, person: src.SourcePerson) -> np.ndarray:
+    """What lies under the chin (the turtleneck here): fills the body where the face was lifted off."""
+    x, y = int(person.chin[0]), int(person.chin[1] + 0.15 * person.face_width)
+    return np.median(rgb[y:y + 8, x - 8:x + 8].reshape(-1, 3), axis=0)
+
+
+def _person_layer(person: src.SourcePerson, subject: int, faults: frozenset[str], salt: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The edited person on the source canvas: (rgb float32 0..255, alpha 0..1)."""
+    rng = _subject_rng(subject, 1 + salt)
+    rgb = person.rgb.copy()
+    alpha = person.alpha.copy()
+    if "blue_clothes" in faults:
+        rgb = edits.blue_clothes(rgb, person)
+    else:
+        hue, sat, val = CLOTHES[(subject + salt) % len(CLOTHES)]
+        if (hue, sat, val) != (None, 1.0, 1.0):
+            rgb = edits.recolour_clothes(rgb, person, hue, sat, val)
+    if "dark_glasses" in faults:
+        edits.dark_glasses(rgb, person)
+    if "eyes_closed" in faults:
+        edits.eyes_closed(rgb, person)
+    if "mouth_open" in faults:
+        rgb, alpha = edits.open_mouth(rgb, alpha, person)
+    if "hair_over_eyes" in faults:
+        edits.hair_over_eyes(rgb, person, _subject_rng(subject, 7))
+    # Skin and exposure differ from student to student: a small gain and warmth change.
+    gain = rng.uniform(0.9, 1.06)
+    warmth = rng.uniform(-0.035, 0.035)
+    rgb *= np.array([gain * (1 + warmth), gain, gain * (1 - warmth)], np.float32)
+    if "uneven_lighting" in faults:
+        rgb = edits.side_light(rgb, person)
+    return np.clip(rgb, 0, 255), alpha
+
+
+def _warp(rgb: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, size: tuple[int, int]
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Premultiplied warp to the frame: upscaling with Lanczos keeps the real photo natural."""
+    premultiplied = rgb * alpha[..., None]
+    flags = cv2.INTER_LANCZOS4 if abs(matrix[0, 0]) + abs(matrix[0, 1]) > 1 else cv2.INTER_AREA
+    colour = cv2.warpAffine(premultiplied, matrix, size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
+    cover = cv2.warpAffine(alpha, matrix, size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
+    return colour, np.clip(cover, 0, 1)
+
+
+def _over(frame: np.ndarray, colour: np.ndarray, cover: np.ndarray) -> np.ndarray:
+    return np.clip(colour, 0, 255) + frame * (1 - cover[..., None])
+
+
+def _backdrop(subject: int, faults: frozenset[str], size: tuple[int, int]) -> np.ndarray:
+    width, height = size
+    if "other_background" in faults:
+        plate = src.cluttered_backdrop()
+        scale = max(width / plate.shape[1], height / plate.shape[0])
+        big = cv2.resize(plate, (round(plate.shape[1] * scale) + 1, round(plate.shape[0] * scale) + 1),
+                         interpolation=cv2.INTER_CUBIC)
+        y0, x0 = (big.shape[0] - height) // 2, (big.shape[1] - width) // 2
+        return np.ascontiguousarray(big[y0:y0 + height, x0:x0 + width], dtype=np.float32)
+    shade = _subject_rng(subject, 3).integers(-4, 5, 3)
+    colour = np.clip(np.array(BACKGROUND_RGB) + shade, 0, 255).astype(np.float32)
+    # A real backdrop is lit a little less towards the edges (under 2 %).
+    ys, xs = np.ogrid[:height, :width]
+    falloff = 1 - 0.018 * (((xs - width / 2) / width) ** 2 + ((ys - height / 2) / height) ** 2) * 2
+    return (colour[None, None, :] * falloff[..., None]).astype(np.float32)
+
+
+def _shadow(frame: np.ndarray, cover: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A cast shadow of the person on the backdrop, down and to one side (light from the front-left)."""
+    width, height = size
+    shift = np.float32([[1, 0, 0.07 * width], [0, 1, 0.02 * height]])
+    shadow = cv2.warpAffine(cover, shift, size, borderMode=cv2.BORDER_REPLICATE)
+    shadow = cv2.GaussianBlur(shadow, (0, 0), 0.02 * width)
+    return frame * (1 - 0.5 * shadow[..., None])
+
+
+def _photometric(frame: np.ndarray, faults: frozenset[str], placement: Placement) -> np.ndarray:
+    if "blur" in faults:
+        frame = cv2.GaussianBlur(frame, (0, 0), BLUR_SIGMA_SRC * placement.k)
+    if "overexposed" in faults:
+        frame = frame * 1.9 + 25
+    if "underexposed" in faults:
+        frame = 255 * 0.3 * (np.clip(frame, 0, 255) / 255) ** 1.3
+    if "greyscale" in faults:
+        grey = cv2.cvtColor(np.clip(frame, 0, 255).astype(np.float32), cv2.COLOR_RGB2GRAY)
+        frame = np.repeat(grey[..., None], 3, axis=2)
+    return frame
+
+
+@functools.lru_cache(maxsize=4)
+def _grain(width: int, height: int) -> np.ndarray:
+    """Fixed sensor grain (deterministic): a 256 px tile of Gaussian noise repeated over the frame."""
+    tile = np.random.default_rng(11).normal(0, GRAIN_SIGMA, (256, 256, 3)).astype(np.float32)
+    reps = (height // 256 + 1, width // 256 + 1, 1)
+    return np.tile(tile, reps)[:height, :width]
+
+
+def _compose(subject: int, faults: frozenset[str], size: tuple[int, int]) -> np.ndarray:
+    person = src.person()
+    placement = _placement(person, subject, size, faults)
+    frame = _backdrop(subject, faults, size)
+    rgb, alpha = _person_layer(person, subject, faults)
+    head = _head_region(person) if faults & {"rotation", "tilted_shoulders"} else None
+    if "two_people" in faults:
+        # A second, smaller student behind and to the side of the first, looking into the lens.
+        width, height = size
+        other = Placement(k=placement.k * 0.55, mirror=not placement.mirror,
+                          eye=(placement.eye[0] + 0.33 * width, placement.eye[1] - 0.02 * height))
+        o_rgb, o_alpha = _person_layer(person, subject, frozenset(), salt=3)
+        frame = _over(frame, *_warp(o_rgb, o_alpha, other.matrix(person), size))
+    if head is None:
+        colour, cover = _warp(rgb, alpha, placement.matrix(person), size)
+        if "shadow" in faults:
+            frame = _shadow(frame, cover, size)
+        frame = _over(frame, colour, cover)
+    else:
+        chin = (float(person.chin[0]), float(person.chin[1]))
+        neck = (chin[0], chin[1] + 0.3 * person.face_width)
+        head_roll = HEAD_ROLL_DEG if "rotation" in faults else 0.0
+        body_roll = SHOULDER_TILT_DEG if "tilted_shoulders" in faults else 0.0
+        hair, face = head
+        head_alpha = alpha * np.maximum(hair, face)
+        body_rgb = rgb * (1 - face[..., None]) + _neck_colour(rgb, person) * face[..., None]
+        body = _warp(body_rgb, alpha * (1 - hair), placement.matrix(person, body_roll, neck), size)
+        top = _warp(rgb, head_alpha, placement.matrix(person, head_roll, chin), size)
+        frame = _over(_over(frame, *body), *top)
+    frame = frame + _grain(*size)
+    frame = _photometric(frame, faults, placement)
+    return np.clip(frame + 0.5, 0, 255).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached(subject: int, faults: frozenset[str], size: tuple[int, int]) -> np.ndarray:
+    frame = _compose(subject, faults, size)
+    frame.setflags(write=False)
+    return frame
+
+
+def render_scene(subject: int = 0, faults: Iterable[str] = frozenset(),
+                 size: tuple[int, int] = (960, 1280)) -> np.ndarray:
+    """The booth's view of student ``subject`` showing ``faults``: HxWx3 uint8 RGB, ``size`` = (w, h).
+
+    Deterministic and cached per argument set (the demo asks for the same scene every preview
+    tick); the caller gets its own writable copy.
+    """
+    chosen = check_faults(faults)
+    width, height = int(size[0]), int(size[1])
+    if width < 64 or height < 64:
+        raise ValueError(f"size {size}: the frame must be at least 64x64")
+    return _cached(int(subject), chosen, (width, height)).copy()
