@@ -15,8 +15,10 @@ from collections.abc import Callable
 
 from appliance.cardreader.base import CardReader, ReaderError
 from appliance.flow.booth import Booth
-from appliance.flow.events import ButtonPressed, CardPresented, Event, ReaderFault, Tick
+from appliance.flow.events import ButtonPressed, CardPresented, Event, ReaderFault, RetakePressed, Tick
 from appliance.flow.states import State
+from appliance.hardware.gpio import BoothPanel
+from appliance.ui.inputs import InputKind
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +91,33 @@ class BoothLoop:
             self._stop.set()
             self.reader.close()
             self._reader_thread.join(timeout=2)
+
+
+def attach_panel(loop: BoothLoop, panel: BoothPanel) -> None:
+    """The big button feeds the loop; the LEDs follow the booth's state."""
+    panel.when_pressed = loop.press_button
+
+    def follow(previous: State, state: State) -> None:
+        panel.set_state(ready=state in (State.IDLE, State.READY), busy=state in (State.COUNTDOWN, State.REVIEW),
+                        blink=state is State.COUNTDOWN)
+
+    loop.booth.listeners.append(follow)
+    follow(loop.booth.state, loop.booth.state)
+
+
+def ui_events(display: object, loop: BoothLoop) -> Callable[[], list[Event]]:
+    """Window input as booth events (space/enter/tap = button, R/tap Retake = retake, Esc = stop)."""
+    pump = getattr(display, "pump", None)
+
+    def events() -> list[Event]:
+        result: list[Event] = []
+        for item in pump() if pump else []:
+            if item.kind is InputKind.BUTTON:
+                result.append(ButtonPressed())
+            elif item.kind is InputKind.RETAKE:
+                result.append(RetakePressed())
+            elif item.kind is InputKind.QUIT:
+                loop.stop()
+        return result
+
+    return events

@@ -46,3 +46,28 @@ def roster(conn, students, excluded):
 @pytest.fixture
 def ledger(conn, config):
     return Ledger(conn, config.booth.id)
+
+
+@pytest.fixture(scope="session")
+def checker():
+    from appliance.quality.checker import PhotoChecker
+    from appliance.quality.settings import QualitySettings
+
+    return PhotoChecker(QualitySettings())
+
+
+@pytest.fixture
+def sim_camera():
+    from appliance.hardware.camera_sim import SimulatedCamera
+
+    camera = SimulatedCamera()
+    camera.start()
+    yield camera
+    camera.close()
+
+
+@pytest.fixture
+def photo_output(config):
+    from appliance.app import ChsiPhotoOutput
+
+    return ChsiPhotoOutput(config.output)

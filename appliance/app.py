@@ -1,0 +1,87 @@
+"""Builds a booth from its configuration: the one place that picks real or simulated parts.
+
+Hardware-only modules (picamera2, lgpio) are imported here lazily, and only when configured.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from appliance import db
+from appliance.cardreader.base import CardReader
+from appliance.cardreader.spec import open_reader
+from appliance.config import BoothConfig, OutputSection
+from appliance.durable import remove_stale_temps
+from appliance.flow.booth import Booth
+from appliance.hardware.camera import Camera
+from appliance.ledger import Ledger
+from appliance.quality.chsi import crop_to_chsi, encode_chsi_jpeg, write_chsi_photo
+from appliance.quality.checker import PhotoChecker
+from appliance.roster import Roster
+from appliance.ui.view import Display
+
+log = logging.getLogger(__name__)
+
+
+class ChsiPhotoOutput:
+    """Crop to the CHSI geometry, encode within the size range, write ``<id_number>.jpg`` atomically."""
+
+    def __init__(self, output: OutputSection) -> None:
+        self.output = output
+
+    def __call__(self, frame: np.ndarray, report: Any, id_number: str, folder: Path) -> Path:
+        jpeg = encode_chsi_jpeg(crop_to_chsi(frame, report), self.output)
+        return write_chsi_photo(folder, id_number, jpeg)
+
+
+def open_camera(config: BoothConfig) -> Camera:
+    if config.hardware.camera == "picamera2":
+        from appliance.hardware.camera_picamera2 import Picamera2Camera
+
+        return Picamera2Camera()
+    from appliance.hardware.camera_sim import SimulatedCamera
+
+    return SimulatedCamera()
+
+
+@dataclass
+class BoothParts:
+    """Everything a running booth is made of, so the runtime, the demo and tests can reach them."""
+
+    config: BoothConfig
+    booth: Booth
+    camera: Camera
+    reader: CardReader
+    roster: Roster
+    ledger: Ledger
+    display: Display
+
+    def close(self) -> None:
+        self.camera.close()
+        self.reader.close()
+        self.display.close()
+
+
+def build_booth(config: BoothConfig, *, display: Display, camera: Camera | None = None,
+                reader: CardReader | None = None, checker: PhotoChecker | None = None,
+                uplink: Any = None) -> BoothParts:
+    """Open the database, clean up after a crash, and assemble the booth."""
+    data_dir = config.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o750)
+    for stale in remove_stale_temps(data_dir / "photos"):
+        log.warning("removed a half-written file left by a crash: %s", stale.name)
+    conn = db.connect(data_dir / "booth.db")
+    roster = Roster(conn)
+    ledger = Ledger(conn, config.booth.id)
+    camera = camera or open_camera(config)
+    camera.start()
+    reader = reader or open_reader(config.hardware.card_reader, uid_lookup=None)
+    booth = Booth(config, camera=camera, checker=checker or PhotoChecker(config.quality), roster=roster,
+                  ledger=ledger, display=display, photo_output=ChsiPhotoOutput(config.output), uplink=uplink)
+    return BoothParts(config, booth, camera, reader, roster, ledger, display)

@@ -1,0 +1,217 @@
+"""``booth demo``: a whole simulated class at a simulated booth, on embedded defaults.
+
+A scripted class monitor swipes each student's card; each student presses the (mock GPIO) button;
+some first photos have a fault the checks must catch, so the student retakes; a few refused cards
+(not on the roster, excluded by the notice, a bad number), a second card mid-cycle and a re-swipe
+of a student already photographed show the refusals. The operator closes the class and confirms
+the payment. Every accepted photo is saved as the CHSI file.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from appliance.app import BoothParts
+from appliance.cardreader.base import CardKind, IdentityCard
+from appliance.cardreader.simulated import SimulatedCardReader
+from appliance.flow.events import OperatorAction, OperatorCommand
+from appliance.flow.states import State
+from appliance.hardware.camera_sim import SimulatedCamera
+from appliance.hardware.gpio import BoothPanel
+from appliance.ledger import Verdict
+from appliance.roster import RosterEntry
+from appliance.runtime import BoothLoop
+from appliance.simulation.roster_gen import card_for, excluded_people, generate_roster, stranger_card
+
+log = logging.getLogger(__name__)
+
+# Faults a student's first photo shows, in turn (each must be caught by the checks, then retaken).
+FIRST_TRY_FAULTS = (("blur",), ("dark_glasses",), ("greyscale",))
+RETAKE_EVERY = 4  # every fourth student needs a retake
+
+
+@dataclass
+class DemoSummary:
+    students: int
+    swiped: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    photographed: int = 0
+    retakes: int = 0
+    fee_cny: float = 0.0
+    missing: int = 0
+    photos_dir: str = ""
+    seconds: float = 0.0
+    uploaded: int | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+
+class StateWaiter:
+    """Lets the scripted people wait for the booth (which runs on the main thread) to reach a state."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._history: list[State] = []
+
+    def __call__(self, previous: State, state: State) -> None:
+        with self._cond:
+            self._history.append(state)
+            self._cond.notify_all()
+
+    def mark(self) -> int:
+        with self._cond:
+            return len(self._history)
+
+    def wait(self, since: int, *states: State, timeout: float = 60.0) -> State:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for state in self._history[since:]:
+                    if state in states:
+                        return state
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"booth did not reach {', '.join(states)} (now {self._history[-1:]})")
+                self._cond.wait(remaining)
+
+
+class ClassScript:
+    """The monitor, the students and the operator of one class, as a thread."""
+
+    def __init__(self, parts: BoothParts, loop: BoothLoop, panel: BoothPanel, students: list[RosterEntry],
+                 excluded: dict[str, RosterEntry], pace_s: float) -> None:
+        self.parts = parts
+        self.loop = loop
+        self.panel = panel
+        self.students = students
+        self.excluded = excluded
+        self.pace_s = pace_s
+        self.waiter = StateWaiter()
+        parts.booth.listeners.append(self.waiter)
+        self.camera: SimulatedCamera = parts.camera  # type: ignore[assignment]
+        self.reader: SimulatedCardReader = parts.reader  # type: ignore[assignment]
+        self.summary = DemoSummary(students=len(students))
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+    # ---- the people
+    def _operator(self, action: OperatorAction, **args: Any) -> None:
+        self.loop.post(OperatorCommand(action, pin=self.parts.config.operator.pin, args=args))
+
+    def _swipe(self, card: IdentityCard) -> int:
+        mark = self.waiter.mark()
+        self.summary.swiped += 1
+        self.reader.present(card)
+        return mark
+
+    def _press(self) -> int:
+        time.sleep(self.pace_s)
+        mark = self.waiter.mark()
+        self.panel.press()
+        return mark
+
+    def _refused_card(self, card: IdentityCard) -> None:
+        self.waiter.wait(self._swipe(card), State.REFUSED)
+        self.waiter.wait(self._press(), State.IDLE)
+
+    def _student(self, index: int, entry: RosterEntry, first_faults: tuple[str, ...]) -> None:
+        self.camera.set_subject(index, frozenset(first_faults))
+        self.waiter.wait(self._swipe(card_for(entry)), State.READY)
+        mark = self._press()
+        booth = self.parts.booth
+        for _ in range(self.parts.config.capture.retake_limit):
+            self.waiter.wait(mark, State.REVIEW)
+            cycle = booth.cycle
+            if cycle is not None and cycle.report is not None and cycle.report.accepted:
+                self.waiter.wait(self._press(), State.SAVED)
+                self.waiter.wait(self._press(), State.IDLE)
+                return
+            self.camera.set_subject(index, frozenset())  # the student takes the glasses off, sits still ...
+            mark = self._press()
+        log.warning("demo: student %d used every attempt without a compliant photo", index + 1)
+        self.waiter.wait(mark, State.IDLE, timeout=self.parts.config.capture.review_timeout_s + 5)
+
+    def _second_card_mid_cycle(self, first: RosterEntry, second: RosterEntry, index: int) -> None:
+        """The monitor swipes the next card before the first student sat down: the first cycle ends."""
+        self.camera.set_subject(index, frozenset())
+        self.waiter.wait(self._swipe(card_for(first)), State.READY)
+        self._student(index + 1, second, ())
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as error:  # reported by the demo command, never swallowed
+            self.error = error
+        finally:
+            self.done.set()
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        first, *_ = self.students
+        self.waiter.wait(0, State.NO_SESSION, State.IDLE)
+        mark = self.waiter.mark()
+        self._operator(OperatorAction.OPEN_CLASS, college=first.college, class_name=first.class_name)
+        self.waiter.wait(mark, State.IDLE)
+        bad_number = IdentityCard(kind=CardKind.RESIDENT, id_number=first.id_number[:-1] + (
+            "0" if first.id_number[-1] != "0" else "1"))
+        refusals = {2: [stranger_card()], 5: list(map(card_for, self.excluded.values())), 8: [bad_number]}
+        index = 0
+        while index < len(self.students):
+            for card in refusals.get(index, []):
+                self._refused_card(card)
+            if index == 3 and index + 1 < len(self.students):
+                self._second_card_mid_cycle(self.students[index], self.students[index + 1], index)
+                index += 1  # the first of the two comes back below
+                self._student(index - 1, self.students[index - 1], ())
+                index += 1
+                continue
+            faults = FIRST_TRY_FAULTS[(index // RETAKE_EVERY) % len(FIRST_TRY_FAULTS)] \
+                if index % RETAKE_EVERY == 1 else ()
+            self._student(index, self.students[index], faults)
+            index += 1
+        # A student comes back although photographed already: the operator says no.
+        mark = self._swipe(card_for(first))
+        self.waiter.wait(mark, State.CONFIRM)
+        self._operator(OperatorAction.DENY)
+        self.waiter.wait(mark, State.IDLE)
+        mark = self.waiter.mark()
+        self._operator(OperatorAction.CLOSE_SESSION)
+        self.waiter.wait(mark, State.SUMMARY)
+        self._collect()
+        time.sleep(self.pace_s * 4)
+        mark = self.waiter.mark()
+        self._operator(OperatorAction.CONFIRM_PAYMENT)
+        self.waiter.wait(mark, State.NO_SESSION, State.CLOSED)
+        self.summary.seconds = round(time.monotonic() - started, 2)
+
+    def _collect(self) -> None:
+        booth, ledger = self.parts.booth, self.parts.ledger
+        summary = booth.summary
+        assert summary is not None
+        session_id = summary.session.id
+        self.summary.refused = ledger.refusals(session_id)
+        self.summary.photographed = summary.photographed
+        self.summary.fee_cny = summary.fee_cny
+        self.summary.missing = len(summary.missing)
+        rows = ledger.conn.execute("SELECT COUNT(*) FROM captures WHERE session_id = ? AND verdict = ?",
+                                   (session_id, Verdict.REJECTED.value)).fetchone()
+        self.summary.retakes = rows[0]
+        self.summary.photos_dir = str(booth.photo_dir)
+
+
+def demo_roster(students: int, graduation_year: int) -> tuple[list[RosterEntry], dict[str, RosterEntry]]:
+    return (generate_roster(students, graduation_year=graduation_year),
+            excluded_people(graduation_year=graduation_year))
+
+
+def default_data_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="booth-demo-"))

@@ -1,0 +1,290 @@
+"""The booth state machine, end to end with the real checks, the simulated sensor and a fake clock.
+
+The clock is injected so the countdown and the timeouts are tested as wall-clock time without
+sleeping; everything else (checks, crop, CHSI file, ledger) is the real code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from appliance.flow.booth import Booth
+from appliance.flow.events import (
+    ButtonPressed,
+    CardPresented,
+    OperatorAction,
+    OperatorCommand,
+    RetakePressed,
+    Tick,
+)
+from appliance.flow.states import State
+from appliance.ledger import Verdict
+from appliance.simulation.roster_gen import card_for, stranger_card
+from appliance.ui.headless_display import HeadlessDisplay
+from appliance.ui.view import Screen
+
+PIN = "2468"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Rig:
+    """A booth and the people around it."""
+
+    def __init__(self, config, roster, ledger, camera, checker, photo_output, now=None):
+        self.clock = FakeClock()
+        self.display = HeadlessDisplay()
+        self.camera = camera
+        self.config = config
+        self.booth = Booth(config, camera=camera, checker=checker, roster=roster, ledger=ledger,
+                           display=self.display, photo_output=photo_output, clock=self.clock,
+                           now=now or (lambda: dt.datetime(2026, 12, 28, 9, 0)))
+        self.ledger = ledger
+
+    def send(self, event):
+        self.booth.handle(event)
+        return self.booth.state
+
+    def operator(self, action, pin=PIN, **args):
+        return self.send(OperatorCommand(action, pin=pin, args=args))
+
+    def open_class(self, entry):
+        return self.operator(OperatorAction.OPEN_CLASS, college=entry.college, class_name=entry.class_name)
+
+    def wait(self, seconds):
+        self.clock.advance(seconds)
+        return self.send(Tick())
+
+    def shoot(self, subject=0, faults=()):
+        """From READY (or a failed REVIEW): press, let the countdown run out, land in REVIEW."""
+        self.camera.set_subject(subject, frozenset(faults))
+        assert self.send(ButtonPressed()) is State.COUNTDOWN
+        return self.wait(self.config.capture.countdown_s + 0.01)
+
+    def photograph(self, entry, subject=0):
+        assert self.send(CardPresented(card_for(entry))) is State.READY
+        assert self.shoot(subject) is State.REVIEW, self.booth.cycle.report.failed()
+        assert self.send(ButtonPressed()) is State.SAVED
+        return self.booth.last_outcome
+
+
+@pytest.fixture
+def rig(config, roster, ledger, sim_camera, checker, photo_output):
+    return Rig(config, roster, ledger, sim_camera, checker, photo_output)
+
+
+def test_whole_cycle_saves_the_photo_under_the_swiped_number(rig, students):
+    assert rig.booth.state is State.NO_SESSION
+    assert rig.open_class(students[0]) is State.IDLE
+    assert rig.send(CardPresented(card_for(students[0]))) is State.READY
+    assert rig.display.last.screen is Screen.READY and students[0].name in rig.display.last.title.zh
+    assert rig.shoot() is State.REVIEW
+    assert rig.booth.cycle.report.accepted and rig.display.last.screen is Screen.REVIEW
+    assert rig.send(ButtonPressed()) is State.SAVED
+    outcome = rig.booth.last_outcome
+    assert outcome.path.name == f"{students[0].id_number}.jpg" and outcome.path.exists()
+    (capture,) = rig.ledger.accepted_for(students[0].id_number)
+    assert capture.verdict is Verdict.ACCEPTED and capture.upload_state == "pending" and capture.sha256
+    assert rig.wait(rig.config.capture.message_timeout_s + 0.1) is State.IDLE
+
+
+def test_countdown_runs_on_the_wall_clock_not_on_frames(rig, students):
+    rig.open_class(students[0])
+    rig.send(CardPresented(card_for(students[0])))
+    rig.send(ButtonPressed())
+    for _ in range(100):  # a hundred preview frames in no time: still counting down
+        assert rig.send(Tick()) is State.COUNTDOWN
+    assert rig.display.last.countdown == 3 and rig.display.last.image is not None
+    assert rig.wait(1.2) is State.COUNTDOWN and rig.display.last.countdown == 2
+    assert rig.wait(1.9) is State.REVIEW
+
+
+def test_refused_card_shows_the_reason_and_returns_to_idle(rig, students):
+    rig.open_class(students[0])
+    card = stranger_card()
+    assert rig.send(CardPresented(card)) is State.REFUSED
+    assert rig.display.last.lines[0].en == "ID number does not match the registry: not photographed now"
+    session = rig.booth.session
+    assert rig.ledger.refusals(session.id) == {"not_on_roster": 1}
+    row = rig.ledger.conn.execute("SELECT masked_id FROM refusals").fetchone()
+    assert row[0] == card.id_number[:6] + "********" + card.id_number[-4:]
+    assert rig.wait(rig.config.capture.message_timeout_s + 0.1) is State.IDLE
+
+
+def test_card_before_a_session_is_opened_is_refused(rig, students):
+    assert rig.send(CardPresented(card_for(students[0]))) is State.REFUSED
+    assert rig.display.last.lines[0].en == "The operator must open a class first"
+    assert rig.wait(rig.config.capture.message_timeout_s + 0.1) is State.NO_SESSION
+
+
+def test_failed_photo_says_what_to_fix_and_retakes_up_to_the_limit(rig, students):
+    rig.open_class(students[0])
+    rig.send(CardPresented(card_for(students[0])))
+    for attempt in range(1, rig.config.capture.retake_limit + 1):
+        assert rig.shoot(0, ["blur"]) is State.REVIEW
+        assert not rig.booth.cycle.report.accepted
+        assert "sharpness" in {result.id for result in rig.booth.cycle.report.failed()}
+        assert rig.display.last.lines, "the student is told what to fix"
+        assert rig.booth.cycle.attempt == attempt
+    assert rig.display.last.button is None and rig.display.last.title.en == "No retakes left"
+    assert rig.send(ButtonPressed()) is State.REVIEW  # no further attempt
+    assert rig.wait(rig.config.capture.review_timeout_s + 0.1) is State.IDLE
+    rows = rig.ledger.conn.execute("SELECT verdict, attempt FROM captures ORDER BY id").fetchall()
+    assert [tuple(row) for row in rows] == [("rejected", 1), ("rejected", 2), ("rejected", 3)]
+    assert not list(rig.booth.photo_dir.glob("**/*.jpg"))
+
+
+def test_retake_after_a_fault_then_saved(rig, students):
+    rig.open_class(students[0])
+    rig.send(CardPresented(card_for(students[0])))
+    assert rig.shoot(0, ["dark_glasses"]) is State.REVIEW and not rig.booth.cycle.report.accepted
+    assert rig.shoot(0, []) is State.REVIEW and rig.booth.cycle.report.accepted
+    assert rig.send(ButtonPressed()) is State.SAVED and rig.booth.last_outcome.attempt == 2
+
+
+@pytest.mark.parametrize("where", [State.READY, State.COUNTDOWN, State.REVIEW])
+def test_second_card_mid_cycle_starts_over_for_the_new_card(rig, students, where):
+    first, second = students[0], students[1]
+    rig.open_class(first)
+    rig.send(CardPresented(card_for(first)))
+    if where is not State.READY:
+        rig.send(ButtonPressed())
+    if where is State.REVIEW:
+        rig.wait(rig.config.capture.countdown_s + 0.01)
+    assert rig.booth.state is where
+    assert rig.send(CardPresented(card_for(second))) is State.READY
+    assert rig.booth.cycle.entry == second and rig.booth.cycle.frame is None
+    assert rig.shoot(1) is State.REVIEW
+    assert rig.send(ButtonPressed()) is State.SAVED
+    assert rig.booth.last_outcome.id_number == second.id_number
+    assert rig.booth.last_outcome.path.name == f"{second.id_number}.jpg"
+    assert rig.ledger.accepted_for(first.id_number) == []
+    discarded = rig.ledger.conn.execute("SELECT id_number FROM captures WHERE verdict = 'discarded'").fetchall()
+    assert [row[0] for row in discarded] == ([first.id_number] if where is State.REVIEW else [])
+
+
+def test_retake_of_a_passed_photo_discards_it(rig, students):
+    rig.open_class(students[0])
+    rig.send(CardPresented(card_for(students[0])))
+    assert rig.shoot() is State.REVIEW
+    rig.camera.set_subject(0, frozenset())
+    assert rig.send(RetakePressed()) is State.COUNTDOWN
+    assert rig.wait(rig.config.capture.countdown_s + 0.01) is State.REVIEW
+    assert rig.send(ButtonPressed()) is State.SAVED
+    verdicts = [row[0] for row in rig.ledger.conn.execute("SELECT verdict FROM captures ORDER BY id")]
+    assert verdicts == ["discarded", "accepted"]
+
+
+@pytest.mark.parametrize(("state", "timeout_key"), [(State.READY, "ready_timeout_s"),
+                                                    (State.CONFIRM, "ready_timeout_s")])
+def test_waiting_states_time_out_to_idle(rig, students, state, timeout_key):
+    rig.open_class(students[0])
+    if state is State.CONFIRM:
+        rig.photograph(students[0])
+        rig.wait(10)
+    assert rig.send(CardPresented(card_for(students[0]))) is state
+    timeout = getattr(rig.config.capture, timeout_key)
+    assert rig.wait(timeout - 1) is state
+    assert rig.wait(1.1) is State.IDLE and rig.booth.cycle is None
+
+
+def test_a_compliant_photo_left_in_review_is_kept_when_it_times_out(rig, students):
+    rig.open_class(students[0])
+    rig.send(CardPresented(card_for(students[0])))
+    rig.shoot()
+    assert rig.wait(rig.config.capture.review_timeout_s + 0.1) is State.SAVED
+    assert len(rig.ledger.accepted_for(students[0].id_number)) == 1
+
+
+def test_already_photographed_needs_the_operator_to_allow_a_retake(rig, students):
+    rig.open_class(students[0])
+    rig.photograph(students[0])
+    rig.wait(10)
+    assert rig.send(CardPresented(card_for(students[0]))) is State.CONFIRM
+    assert rig.operator(OperatorAction.ALLOW, pin="0000") is State.CONFIRM  # wrong PIN: nothing happens
+    assert rig.operator(OperatorAction.ALLOW) is State.READY
+    assert rig.send(CardPresented(card_for(students[0]))) is State.CONFIRM
+    assert rig.operator(OperatorAction.DENY) is State.IDLE
+
+
+def test_a_crash_inside_a_state_goes_to_error_then_idle_and_the_booth_goes_on(rig, students, monkeypatch):
+    rig.open_class(students[0])
+    rig.send(CardPresented(card_for(students[0])))
+
+    def broken_capture():
+        raise OSError(5, "camera sensor timed out")
+
+    monkeypatch.setattr(rig.camera, "capture", broken_capture)
+    assert rig.shoot() is State.ERROR
+    assert rig.display.last.screen is Screen.ERROR and "OSError" in rig.display.last.lines[0].en
+    assert rig.wait(rig.config.capture.message_timeout_s + 0.1) is State.IDLE
+    monkeypatch.undo()
+    assert rig.photograph(students[1], subject=1).id_number == students[1].id_number
+
+
+def test_a_broken_display_does_not_kill_the_booth(rig, students, monkeypatch):
+    rig.open_class(students[0])
+
+    def broken_show(view):
+        raise RuntimeError("screen gone")
+
+    monkeypatch.setattr(rig.display, "show", broken_show)
+    assert rig.send(CardPresented(card_for(students[0]))) is State.ERROR
+    monkeypatch.undo()
+    assert rig.wait(rig.config.capture.message_timeout_s + 0.1) is State.IDLE
+
+
+def test_closing_the_class_shows_count_missing_and_fee_then_payment(rig, students, excluded):
+    rig.open_class(students[0])
+    for index, entry in enumerate(students[:4]):
+        rig.photograph(entry, subject=index)
+        rig.wait(10)
+    assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    summary = rig.booth.summary
+    assert summary.photographed == 4 and summary.fee_cny == 80.0
+    assert {entry.id_number for entry in summary.missing} == {s.id_number for s in students[4:]}
+    view = rig.display.last
+    assert view.screen is Screen.SUMMARY and view.qr_text == rig.config.fees.payment_qr
+    assert any("4 x 20.00 = 80.00" in line.en for line in view.lines)
+    assert rig.operator(OperatorAction.CONFIRM_PAYMENT) is State.NO_SESSION
+    (payment,) = rig.ledger.payments(summary.session.id)
+    assert payment["amount_cny"] == 80.0 and payment["people"] == 4
+
+
+def test_makeup_session_takes_payment_per_person(rig, students):
+    assert rig.operator(OperatorAction.OPEN_MAKEUP) is State.IDLE
+    rig.photograph(students[2], subject=2)
+    assert rig.booth.state is State.PAYMENT and rig.display.last.qr_text
+    assert rig.operator(OperatorAction.CONFIRM_PAYMENT) is State.IDLE
+    (payment,) = rig.ledger.payments(rig.booth.session.id)
+    assert payment["id_number"] == students[2].id_number and payment["amount_cny"] == 20.0
+
+
+def test_opening_an_unknown_class_is_refused_with_a_message(rig):
+    assert rig.operator(OperatorAction.OPEN_CLASS, college="无", class_name="无此班") is State.NO_SESSION
+    assert rig.booth.session is None and "not on the roster" in rig.booth.message.en
+
+
+def test_outside_service_hours_the_booth_is_closed(config, roster, ledger, sim_camera, checker, photo_output,
+                                                  students):
+    enforced = config.model_copy(update={"hours": config.hours.model_copy(update={"enforce": True})})
+    moment = {"now": dt.datetime(2026, 12, 28, 12, 30)}
+    rig = Rig(enforced, roster, ledger, sim_camera, checker, photo_output, now=lambda: moment["now"])
+    assert rig.booth.state is State.CLOSED and rig.display.last.screen is Screen.CLOSED
+    assert rig.open_class(students[0]) is State.CLOSED and rig.booth.session is None
+    moment["now"] = dt.datetime(2026, 12, 28, 13, 0)
+    assert rig.send(Tick()) is State.NO_SESSION
+    assert rig.open_class(students[0]) is State.IDLE
+    moment["now"] = dt.datetime(2026, 12, 28, 17, 0)
+    assert rig.send(Tick()) is State.CLOSED
