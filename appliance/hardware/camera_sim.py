@@ -1,0 +1,96 @@
+"""A camera that films the simulated booth scene: the demo and the tests run without a sensor.
+
+The demo says who sits in front of the booth and what goes wrong (``set_subject``); each frame is
+the cached rendered scene plus fresh sensor noise, so consecutive frames differ like a real
+camera's while the person stays put. Preview frames are rendered small directly (cheap per tick).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+import numpy as np
+
+from appliance.simulation.faults import check_faults
+from appliance.simulation.scene import render_scene
+
+# Tile of noise reused with a random offset per frame: drawing fresh Gaussian noise for a 12 MP
+# frame would cost more than the rest of the frame.
+_NOISE_TILE = 512
+
+
+class CameraNotStarted(RuntimeError):
+    """A frame was asked for before ``start()`` or after ``close()``."""
+
+
+class SimulatedCamera:
+    """The ``Camera`` protocol over ``render_scene``.
+
+    ``resolution`` is the sensor's (width, height) for ``capture``; the preview keeps the aspect and
+    has ``preview_long_side`` pixels on its longer side. ``frame_noise`` is the sensor noise's
+    standard deviation in 8-bit steps (0 = identical frames).
+    """
+
+    def __init__(self, resolution: tuple[int, int] = (960, 1280), preview_long_side: int = 640,
+                 frame_noise: float = 2.0, seed: int | None = None) -> None:
+        width, height = int(resolution[0]), int(resolution[1])
+        if width < 64 or height < 64:
+            raise ValueError(f"resolution {resolution}: at least 64x64")
+        if frame_noise < 0:
+            raise ValueError(f"frame_noise {frame_noise}: must be >= 0")
+        self.resolution = (width, height)
+        scale = preview_long_side / max(width, height)
+        self.preview_size = (max(64, round(width * scale)), max(64, round(height * scale)))
+        self.frame_noise = float(frame_noise)
+        self._rng = np.random.default_rng(seed)
+        self._noise = np.round(self._rng.normal(0, self.frame_noise, (_NOISE_TILE, _NOISE_TILE, 3))
+                               ).astype(np.int16)
+        self._lock = threading.Lock()
+        self._subject = 0
+        self._faults: frozenset[str] = frozenset()
+        self._started = False
+
+    def start(self) -> None:
+        self._started = True
+
+    def close(self) -> None:
+        self._started = False
+
+    def set_subject(self, subject: int, faults: Iterable[str] = frozenset()) -> None:
+        """Who is in front of the booth now, and which faults the scene shows (validated)."""
+        chosen = check_faults(faults)
+        with self._lock:
+            self._subject = int(subject)
+            self._faults = chosen
+
+    @property
+    def subject(self) -> tuple[int, frozenset[str]]:
+        with self._lock:
+            return self._subject, self._faults
+
+    def preview_frame(self) -> np.ndarray:
+        return self._frame(self.preview_size)
+
+    def capture(self) -> np.ndarray:
+        return self._frame(self.resolution)
+
+    def _frame(self, size: tuple[int, int]) -> np.ndarray:
+        if not self._started:
+            raise CameraNotStarted("the simulated camera is not started")
+        subject, faults = self.subject
+        frame = render_scene(subject, faults, size)
+        if self.frame_noise == 0:
+            return frame
+        return self._add_noise(frame)
+
+    def _add_noise(self, frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        with self._lock:
+            dy, dx = (int(v) for v in self._rng.integers(0, _NOISE_TILE, 2))
+        tile = np.roll(self._noise, (dy, dx), axis=(0, 1))
+        reps = (height // _NOISE_TILE + 1, width // _NOISE_TILE + 1, 1)
+        noise = np.tile(tile, reps)[:height, :width]
+        noisy = frame.astype(np.int16)
+        noisy += noise
+        return np.clip(noisy, 0, 255).astype(np.uint8)
