@@ -42,6 +42,11 @@ class IdentityCard:
     photo: bytes | None = field(default=None, repr=False)  # wlt, opaque
     # Keyboard-wedge numbers carry no name and can be faked: an operator confirms them.
     needs_operator_confirmation: bool = False
+    # Foreigners' cards (I, Y): the English name; ``name`` is the Chinese name when there is one.
+    name_en: str | None = None
+    # J permits: the 港澳台 pass number and the issue count printed on the permit.
+    pass_number: str | None = None
+    issue_count: int | None = None
 
     def __repr__(self) -> str:  # never leak personal data into logs by accident
         return f"IdentityCard(kind={self.kind}, id={mask_id(self.id_number)}, name={mask_name(self.name)})"
@@ -66,6 +71,12 @@ class ReaderUnavailable(ReaderError):
     """The reader is not there (unplugged, no pcscd, no device): retry later."""
 
     code = "reader_unavailable"
+
+
+class CardReadError(ReaderError):
+    """A card was there but could not be read (moved away, damaged, corrupt data): place it again."""
+
+    code = "card_read_error"
 
 
 @runtime_checkable
