@@ -16,8 +16,9 @@ from appliance.ui.view import Screen, Text, View
 
 log = logging.getLogger(__name__)
 
-# Screens whose text may carry the student's name (the flow shows it so the student can check it).
-PERSONAL_SCREENS = frozenset({Screen.READY, Screen.CONFIRM, Screen.REFUSED, Screen.REVIEW, Screen.SAVED})
+# Screens whose text may carry names (the student checks theirs; the summary lists who is missing).
+PERSONAL_SCREENS = frozenset({Screen.READY, Screen.CONFIRM, Screen.REFUSED, Screen.REVIEW, Screen.SAVED,
+                              Screen.SUMMARY})
 
 # 15- to 18-character digit runs (ID numbers, whole or mistyped), the last character possibly X.
 _ID_LIKE = re.compile(r"(?<![0-9])\d{14,17}[\dXx](?![0-9])")

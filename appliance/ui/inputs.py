@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 class InputKind(enum.StrEnum):
     BUTTON = "button"  # the big button: space, enter, a tap on the on-screen button, or GPIO
+    RETAKE = "retake"  # the second control: the on-screen Retake area on a passed photo, or R
     TEXT = "text"  # one typed character (operator entry: digits, X)
     BACKSPACE = "backspace"  # remove the last typed character
     QUIT = "quit"  # window closed or Escape (simulated booth / bench only)
@@ -26,3 +27,4 @@ class UiInput:
 BUTTON = UiInput(InputKind.BUTTON)
 QUIT = UiInput(InputKind.QUIT)
 BACKSPACE = UiInput(InputKind.BACKSPACE)
+RETAKE = UiInput(InputKind.RETAKE)

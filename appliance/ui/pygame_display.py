@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from appliance.ui.fonts import find_cjk_font
-from appliance.ui.inputs import BACKSPACE, BUTTON, QUIT, InputKind, UiInput
+from appliance.ui.inputs import BACKSPACE, BUTTON, QUIT, RETAKE, InputKind, UiInput
 from appliance.ui.qr import qr_modules, qr_rgb
 from appliance.ui.view import Screen, Text, Tone, View
 
@@ -54,6 +54,8 @@ GUIDE_SHADE = 110  # alpha of the darkening outside the portrait frame
 
 QR_CAPTION = Text("支付宝 / 微信 扫码缴费", "Scan with Alipay or WeChat to pay")
 NO_CAMERA = Text("相机准备中", "Camera starting")
+# A passed photo can still be retaken by touch (the big button keeps it).
+RETAKE_LABEL = Text("重拍", "Retake")
 
 _TEXT_CACHE_SIZE = 512
 # Latin runs (with their trailing space) wrap as words; every other character may break alone.
@@ -72,6 +74,7 @@ class _Frame:
     image_area: Any | None = None  # pygame.Rect the image is fitted into
     countdown_center: tuple[int, int] | None = None
     button_rect: Any | None = None
+    retake_rect: Any | None = None
     mirror: bool = False
     guide: bool = False
 
@@ -246,14 +249,18 @@ class PygameDisplay:
                 return QUIT
             if event.key == pg.K_BACKSPACE:
                 return BACKSPACE
+            if event.key == pg.K_r:
+                return RETAKE
             char = getattr(event, "unicode", "")
             if len(char) == 1 and char.isascii() and char.isalnum():
                 return UiInput(InputKind.TEXT, char.upper())
             return None
         if event.type == pg.MOUSEBUTTONDOWN and event.button == 1:  # SDL turns taps into clicks
-            rect = self._frame.button_rect if self._frame else None
-            if rect is not None and rect.collidepoint(event.pos):
+            frame = self._frame
+            if frame is not None and frame.button_rect is not None and frame.button_rect.collidepoint(event.pos):
                 return BUTTON
+            if frame is not None and frame.retake_rect is not None and frame.retake_rect.collidepoint(event.pos):
+                return RETAKE
         return None
 
     # -- for tests and screenshots ----------------------------------------------------------------
@@ -266,6 +273,11 @@ class PygameDisplay:
     def button_rect(self) -> Any | None:
         """Where the on-screen button is (a tap there is the big button), if the view has one."""
         return self._frame.button_rect if self._frame else None
+
+    @property
+    def retake_rect(self) -> Any | None:
+        """Where the on-screen Retake area is (passed photos on the review screen only)."""
+        return self._frame.retake_rect if self._frame else None
 
     def screenshot(self, path: str | os.PathLike[str]) -> None:
         self._pg.image.save(self._screen, os.fspath(path))
@@ -342,17 +354,24 @@ class PygameDisplay:
     def _button(self, surface: Any, view: View, centre_x: int, bottom: int, width: int) -> Any | None:
         if view.button is None:
             return None
-        pg = self._pg
-        rect = pg.Rect(0, 0, width, self._px(104))
+        rect = self._pg.Rect(0, 0, width, self._px(104))
         rect.midbottom = (centre_x, bottom)
-        shadow = rect.move(0, self._px(4))
-        pg.draw.rect(surface, (200, 206, 214), shadow, border_radius=rect.height // 2)
-        pg.draw.rect(surface, TONE_COLOURS[view.tone], rect, border_radius=rect.height // 2)
-        inner = rect.inflate(-rect.height, -self._px(14))
-        zh_px = self._fonts.fit(view.button.zh, self._px(40), inner.width)
-        self._stack(surface, inner, [(view.button.zh, zh_px, WHITE, 0),
-                                     (view.button.en, self._px(21), (225, 235, 250), 0)], middle=True)
+        self._pill(surface, rect, view.button, TONE_COLOURS[view.tone], filled=True)
         return rect
+
+    def _pill(self, surface: Any, rect: Any, label: Text, colour: tuple[int, int, int], *, filled: bool) -> None:
+        pg = self._pg
+        radius = rect.height // 2
+        if filled:
+            pg.draw.rect(surface, (200, 206, 214), rect.move(0, self._px(4)), border_radius=radius)
+            pg.draw.rect(surface, colour, rect, border_radius=radius)
+        else:
+            pg.draw.rect(surface, WHITE, rect, border_radius=radius)
+            pg.draw.rect(surface, colour, rect, width=max(2, self._px(4)), border_radius=radius)
+        ink, sub = (WHITE, (225, 235, 250)) if filled else (colour, MUTED)
+        inner = rect.inflate(-radius, -self._px(14))
+        zh_px = self._fonts.fit(label.zh, self._px(40), inner.width)
+        self._stack(surface, inner, [(label.zh, zh_px, ink, 0), (label.en, self._px(21), sub, 0)], middle=True)
 
     def _text_layout(self, surface: Any, body: Any, view: View) -> _Frame:
         margin = self._px(40)
@@ -388,11 +407,20 @@ class PygameDisplay:
         photo = pg.Rect(pad, body.top + pad, int(self.size[0] * 0.36), body.height - 2 * pad)
         side = pg.Rect(photo.right + self._px(36), photo.top,
                        self.size[0] - photo.right - self._px(36) - pad, photo.height)
-        button = self._button(surface, view, side.centerx, side.bottom, side.width)
+        retake = None
+        if view.screen == Screen.REVIEW and view.tone == Tone.OK and view.button is not None:
+            retake = pg.Rect(side.left, 0, side.width * 2 // 5 - self._px(8), self._px(104))
+            retake.bottom = side.bottom
+            self._pill(surface, retake, RETAKE_LABEL, MUTED, filled=False)
+            keep_left = retake.right + self._px(16)
+            button = self._button(surface, view, (keep_left + side.right) // 2, side.bottom,
+                                  side.right - keep_left)
+        else:
+            button = self._button(surface, view, side.centerx, side.bottom, side.width)
         bottom = self._stack(surface, side, self._title(view, 46, 22, side.width), centre=False)
         list_bottom = (button.top - self._px(16)) if button is not None else side.bottom
         self._bullets(surface, pg.Rect(side.left, bottom, side.width, list_bottom - bottom), view)
-        return _Frame(static=surface, image_area=photo, button_rect=button)
+        return _Frame(static=surface, image_area=photo, button_rect=button, retake_rect=retake)
 
     def _bullets(self, surface: Any, rect: Any, view: View) -> None:
         pg = self._pg
