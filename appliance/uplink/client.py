@@ -1,0 +1,507 @@
+"""The booth's MQTT uplink: status, telemetry, events and chunked photo upload from the outbox.
+
+Threads: paho's network loop (``loop_start``) runs the callbacks, which only put what happened on
+a queue (paho's ``wait_for_publish`` inside a callback can deadlock); one sender thread does all the
+work: reading the outbox, publishing, handling acks and commands. The booth flow calls
+``photo_saved``/``event`` from its own thread; they write the outbox synchronously (durable when
+they return) and wake the sender. Incoming messages are acknowledged to the broker (manual ack)
+only after they were handled, so a kill never loses an ack or a command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psutil
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from appliance import __version__
+from appliance.uplink import protocol as p
+from appliance.uplink.outbox import Outbox, OutboxError, PendingPhoto
+from appliance.uplink.settings import UplinkSettings
+
+log = logging.getLogger(__name__)
+
+EVENT_WINDOW = 32  # events in flight at once (they are small)
+MAX_REJECTS = 3  # a photo central rejects is sent whole again this many times, then parked
+STATUS_MIN_INTERVAL_S = 2.0  # queue-depth changes refresh the retained status at most this often
+DISK_FULL_MESSAGE = ("Storage is almost full: no new photos. Photos already taken are still being sent.",
+                     "存储空间将满:暂停拍照,已拍照片仍在上传。")
+CPU_TEMP_FILE = Path("/sys/class/thermal/thermal_zone0/temp")
+
+
+@dataclass
+class _Transfer:
+    photo: PendingPhoto
+    data: bytes
+    deadline: float
+    rejects: int = 0
+
+
+@dataclass
+class _Incoming:
+    generation: int
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+
+
+@dataclass
+class _Signals:
+    """What the paho callbacks report; read and cleared by the sender thread."""
+
+    generation: int = 0
+    connected: bool = False
+    attempt: int = 0
+    events: queue.Queue[Any] = field(default_factory=queue.Queue)
+
+
+def cpu_temp_c() -> float | None:
+    try:
+        return round(int(CPU_TEMP_FILE.read_text().strip()) / 1000.0, 1)
+    except (OSError, ValueError):
+        return None
+
+
+class Uplink:
+    """One booth's connection to central. ``start()`` once, ``stop()`` at shutdown."""
+
+    def __init__(self, settings: UplinkSettings, booth_id: str, db_path: str | Path, *,
+                 status_provider: Callable[[], dict[str, Any]],
+                 on_command: Callable[[p.Command], str | None],
+                 on_photo_acked: Callable[[str], None] | None = None,
+                 version: str = __version__) -> None:
+        p.status_topic(booth_id)  # ProtocolError for a malformed booth id
+        self.settings = settings
+        self.booth_id = booth_id
+        self.version = version
+        self.status_provider = status_provider
+        self.on_command = on_command
+        self.outbox = Outbox(db_path, booth_id, chunk_size=settings.chunk_size, on_photo_acked=on_photo_acked)
+        self.boot = 0
+        self._signals = _Signals()
+        self._client: mqtt.Client | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._started_at = time.monotonic()
+        self._transfers: dict[str, _Transfer] = {}
+        self._events_in_flight: dict[str, float] = {}
+        self._next_telemetry = 0.0
+        self._status_dirty = True
+        self._last_status = 0.0
+
+    # ------------------------------------------------------------------------ booth-facing API
+
+    def start(self) -> None:
+        """Count the boot, check the outbox files, connect (in the background) and start sending."""
+        self.boot = self.outbox.next_boot()
+        self._started_at = time.monotonic()
+        for photo_id, state in self.outbox.check_files():
+            self.event("error", {"code": f"photo_{state}", "message": f"photo {photo_id} cannot be sent: {state}"})
+        if not self.settings.broker_url:
+            log.warning("uplink: no broker_url configured; %d items wait in the outbox", self.backlog())
+            return
+        self._client = self._make_client()
+        self._client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s,
+                                   clean_start=False, properties=self._connect_properties())
+        self._client.loop_start()
+        self._thread = threading.Thread(target=self._run, name=f"uplink-{self.booth_id}", daemon=True)
+        self._thread.start()
+        log.info("uplink: booth %s boot %d connecting to %s", self.booth_id, self.boot, self.settings.broker_url)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Publish a retained offline status, disconnect cleanly (no Will), stop the threads."""
+        self._stopping.set()
+        self._signals.events.put(("wake",))
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        client = self._client
+        if client is not None:
+            if self._signals.connected:
+                with contextlib.suppress(Exception):
+                    info = client.publish(p.status_topic(self.booth_id), p.encode(self._status(online=False,
+                                          state="offline")), qos=p.QOS_STATUS, retain=True)
+                    info.wait_for_publish(timeout=min(timeout, 2.0))
+            client.disconnect()
+            client.loop_stop()
+            self._client = None
+        self.outbox.close()
+
+    def photo_saved(self, photo_id: str, path: str | Path, meta: dict[str, Any]) -> p.PhotoInit:
+        """Queue a photo whose file is already durable (idempotent). Raises ProtocolError/OutboxError."""
+        init = self.outbox.enqueue_photo(photo_id, path, meta)
+        self._wake()
+        return init
+
+    def event(self, kind: str, data: dict[str, Any]) -> str | None:
+        """Queue an event durably; returns its event_id, or None (logged) if it could not be queued."""
+        try:
+            event_id = self.outbox.enqueue_event(kind, data)
+        except p.ProtocolError as error:
+            log.error("uplink: event not queued: %s", error.reason)
+            return None
+        except OSError as error:
+            log.error("uplink: event %s not queued: %s", kind, error)
+            return None
+        except Exception as error:  # sqlite3.Error on a full disk, among others
+            log.error("uplink: event %s not queued: %s", kind, error)
+            return None
+        self._wake()
+        return event_id
+
+    def publish_status(self) -> None:
+        """Refresh the retained status now (call on every booth state change); never blocks."""
+        self._status_dirty = True
+        self._last_status = 0.0
+        self._wake()
+
+    def backlog(self) -> int:
+        """Outbox rows central has not acknowledged yet (photos and events)."""
+        return self.outbox.backlog()
+
+    @property
+    def connected(self) -> bool:
+        return self._signals.connected
+
+    def disk_ok(self) -> bool:
+        """False when the data partition is below ``min_free_mb``: take no new photos."""
+        return self.outbox.disk_ok(self.settings.min_free_mb)
+
+    def capture_blocked(self) -> tuple[str, str] | None:
+        """(English, Chinese) message to show instead of taking a photo, or None when capture may go on."""
+        return None if self.disk_ok() else DISK_FULL_MESSAGE
+
+    # ------------------------------------------------------------------------ paho callbacks
+
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.booth_id,
+                             protocol=mqtt.MQTTv5, reconnect_on_failure=True)
+        client.manual_ack_set(True)
+        client.max_queued_messages_set(0)
+        if self.settings.tls:
+            client.tls_set(ca_certs=self.settings.ca_file or None, certfile=self.settings.cert_file or None,
+                           keyfile=self.settings.key_file or None, cert_reqs=ssl.CERT_REQUIRED,
+                           tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        will_props = Properties(PacketTypes.WILLMESSAGE)
+        will_props.WillDelayInterval = self.settings.will_delay_s
+        client.will_set(p.status_topic(self.booth_id), p.encode(p.will_status(self.booth_id, self.boot)),
+                        qos=p.QOS_STATUS, retain=True, properties=will_props)
+        self._set_backoff(client)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _connect_properties(self) -> Properties:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.settings.session_expiry_s
+        return props
+
+    def _set_backoff(self, client: mqtt.Client) -> None:
+        """Next reconnect wait: exponential from min to max, times a random 50-100 % (no herds)."""
+        base = min(self.settings.reconnect_max_s, self.settings.reconnect_min_s * 2 ** min(self._signals.attempt, 30))
+        delay = base * random.uniform(0.5, 1.0)
+        client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            self._signals.attempt += 1
+            self._set_backoff(client)
+            self._signals.events.put(("refused", str(reason)))
+            return
+        self._signals.attempt = 0
+        self._signals.generation += 1
+        self._signals.connected = True
+        self._signals.events.put(("connected", self._signals.generation))
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self._signals.attempt += 1
+        self._set_backoff(client)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self._signals.connected = False
+        self._signals.attempt += 1
+        self._set_backoff(client)
+        self._signals.events.put(("disconnected", str(reason)))
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._signals.events.put(("message", _Incoming(self._signals.generation, message.topic,
+                                                       bytes(message.payload), message.mid, message.qos)))
+
+    def _wake(self) -> None:
+        self._signals.events.put(("wake",))
+
+    # ------------------------------------------------------------------------ sender thread
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._step()
+            except Exception:  # the sender must survive anything; the outbox keeps the data
+                log.exception("uplink: sender step failed")
+                time.sleep(0.5)
+
+    def _step(self) -> None:
+        try:
+            item = self._signals.events.get(timeout=self._wait_time())
+        except queue.Empty:
+            item = None
+        while item is not None:
+            self._handle(item)
+            try:
+                item = self._signals.events.get_nowait()
+            except queue.Empty:
+                item = None
+        if self._signals.connected and not self._stopping.is_set():
+            self._pump()
+
+    def _wait_time(self) -> float:
+        now = time.monotonic()
+        deadlines = [t.deadline for t in self._transfers.values()] + list(self._events_in_flight.values())
+        deadlines.append(self._next_telemetry)
+        if self._status_dirty:
+            deadlines.append(self._last_status + STATUS_MIN_INTERVAL_S)
+        return max(0.01, min(1.0, min(deadlines) - now))
+
+    def _handle(self, item: tuple[Any, ...]) -> None:
+        kind = item[0]
+        if kind == "connected":
+            self._on_connected()
+        elif kind == "disconnected":
+            log.warning("uplink: disconnected (%s); %d items wait in the outbox", item[1], self.backlog())
+        elif kind == "refused":
+            log.error("uplink: broker refused the connection: %s", item[1])
+        elif kind == "message":
+            self._on_incoming(item[1])
+
+    def _on_connected(self) -> None:
+        client = self._client
+        if client is None:
+            return
+        for topic in p.booth_subscriptions(self.booth_id):
+            client.subscribe(topic, qos=p.QOS_CENTRAL)
+        self._publish_status(force=True)
+        # Whatever was in flight may be lost: ask central where each transfer stands (fin) and
+        # re-send unacked events right away.
+        now = time.monotonic()
+        for transfer in self._transfers.values():
+            transfer.deadline = now
+        for event_id in self._events_in_flight:
+            self._events_in_flight[event_id] = now
+        log.info("uplink: connected (boot %d, backlog %d)", self.boot, self.backlog())
+
+    def _pump(self) -> None:
+        now = time.monotonic()
+        for transfer in list(self._transfers.values()):
+            if transfer.deadline <= now:
+                self._publish_fin(transfer)
+        for event_id, deadline in list(self._events_in_flight.items()):
+            if deadline <= now:
+                self._events_in_flight.pop(event_id)
+        free = self.settings.window - len(self._transfers)
+        if free > 0:
+            for photo in self.outbox.pending_photos(free, exclude=self._transfers):
+                self._start_transfer(photo)
+        free_events = EVENT_WINDOW - len(self._events_in_flight)
+        if free_events > 0:
+            for event_id, payload in self.outbox.pending_events(free_events, exclude=self._events_in_flight):
+                self._publish(p.event_topic(self.booth_id, event_id), payload, p.QOS_EVENT)
+                self._events_in_flight[event_id] = now + self.settings.ack_timeout_s
+        if now >= self._next_telemetry:
+            self._next_telemetry = now + self.settings.telemetry_interval_s
+            self._publish_telemetry()
+            self._status_dirty = True
+        if self._status_dirty and now - self._last_status >= STATUS_MIN_INTERVAL_S:
+            self._publish_status()
+
+    def _publish(self, topic: str, payload: bytes, qos: int, *, retain: bool = False,
+                 properties: Properties | None = None) -> None:
+        if self._client is not None:
+            self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+
+    # ------------------------------------------------------------------------ photos
+
+    def _start_transfer(self, photo: PendingPhoto) -> None:
+        data = self.outbox.read_photo(photo)
+        if data is None:
+            state = self.outbox.photo_state(photo.photo_id)
+            self.event("error", {"code": f"photo_{state}", "message": f"photo {photo.photo_id} cannot be sent"})
+            return
+        transfer = _Transfer(photo, data, 0.0)
+        self._transfers[photo.photo_id] = transfer
+        self._send_chunks(transfer, range(photo.init.chunks), with_init=True)
+
+    def _send_chunks(self, transfer: _Transfer, indexes: Any, *, with_init: bool) -> None:
+        init = transfer.photo.init
+        if with_init:
+            self._publish(p.photo_init_topic(self.booth_id, init.photo_id), p.encode(init), p.QOS_PHOTO)
+        for index in indexes:
+            start = index * init.chunk_size
+            self._publish(p.photo_chunk_topic(self.booth_id, init.photo_id, index),
+                          transfer.data[start:start + init.chunk_size], p.QOS_PHOTO)
+        self._publish_fin(transfer)
+
+    def _publish_fin(self, transfer: _Transfer) -> None:
+        init = transfer.photo.init
+        fin = p.PhotoFin(booth=self.booth_id, photo_id=init.photo_id, size=init.size, sha256=init.sha256,
+                         chunks=init.chunks)
+        self._publish(p.photo_fin_topic(self.booth_id, init.photo_id), p.encode(fin), p.QOS_PHOTO)
+        transfer.deadline = time.monotonic() + self.settings.ack_timeout_s
+
+    def _on_photo_ack(self, ack: p.Ack) -> None:
+        transfer = self._transfers.get(ack.id)
+        if ack.status == "stored":
+            assert ack.sha256 is not None  # the Ack model guarantees it for photos
+            if self.outbox.mark_photo_acked(ack.id, ack.sha256):
+                self._transfers.pop(ack.id, None)
+                self._status_dirty = True
+                log.info("uplink: photo %s stored by central", ack.id)
+            elif transfer is not None:
+                log.error("uplink: central's copy of photo %s differs; sending it again", ack.id)
+                self._send_chunks(transfer, range(transfer.photo.init.chunks), with_init=True)
+            return
+        if transfer is None:
+            # An answer for a photo not in flight (e.g. sent before a restart): resume it if there is room.
+            pending = self.outbox.pending_photo(ack.id)
+            if pending is not None and len(self._transfers) < self.settings.window:
+                self._start_transfer(pending)
+            return
+        chunks = transfer.photo.init.chunks
+        if ack.status == "missing":
+            wanted = sorted(i for i in ack.missing if i < chunks)
+            if not wanted and (ack.resend == "init" or ack.missing):
+                wanted = list(range(chunks))
+            log.info("uplink: photo %s: central misses %d chunk(s)%s", ack.id, len(wanted),
+                     " and the init" if ack.resend == "init" else "")
+            self._send_chunks(transfer, wanted, with_init=ack.resend == "init")
+        elif ack.status == "rejected":
+            transfer.rejects += 1
+            if transfer.rejects < MAX_REJECTS:
+                log.warning("uplink: photo %s rejected (%s); sending it whole again", ack.id, ack.reason)
+                self._send_chunks(transfer, range(chunks), with_init=True)
+            else:
+                self._transfers.pop(ack.id, None)
+                self.outbox.mark_photo_rejected(ack.id, ack.reason or "rejected")
+                self.event("error", {"code": "photo_rejected",
+                                     "message": f"photo {ack.id} rejected by central: {ack.reason}"[:500]})
+
+    # ------------------------------------------------------------------------ incoming
+
+    def _on_incoming(self, incoming: _Incoming) -> None:
+        try:
+            where = p.parse_central_topic(incoming.topic)
+            if where.booth != self.booth_id:
+                raise p.ProtocolError(f"message for booth {where.booth} ignored")
+            if where.kind == "ack":
+                ack = p.decode("ack", incoming.payload)
+                if ack.kind == "photo":
+                    self._on_photo_ack(ack)
+                else:
+                    self._on_event_ack(ack)
+            else:
+                assert where.command_id is not None
+                self._on_command_message(where.command_id, incoming.payload)
+        except p.ProtocolError as error:
+            log.warning("uplink: dropped message on %s: %s", incoming.topic[:80], error.reason)
+        finally:
+            # Acknowledge to the broker only now: a kill before this point gets it delivered again.
+            if self._client is not None and incoming.generation == self._signals.generation:
+                self._client.ack(incoming.mid, incoming.qos)
+
+    def _on_event_ack(self, ack: p.Ack) -> None:
+        if ack.status == "stored":
+            self.outbox.remove_event(ack.id)
+            self._events_in_flight.pop(ack.id, None)
+            self._status_dirty = True
+        elif ack.status == "rejected":
+            log.error("uplink: central rejected event %s: %s; dropping it", ack.id, ack.reason)
+            self.outbox.remove_event(ack.id)
+            self._events_in_flight.pop(ack.id, None)
+        else:
+            self._events_in_flight.pop(ack.id, None)  # the next pump sends it again
+
+    def _on_command_message(self, command_id: str, payload: bytes) -> None:
+        if self.outbox.command_result(command_id) is not None:
+            log.info("uplink: command %s already handled", command_id)
+            return
+        try:
+            command = p.decode("command", payload)
+            if command.command_id != command_id:
+                raise p.ProtocolError("command_id differs from the topic")
+        except p.ProtocolError as error:
+            self._finish_command(command_id, False, f"invalid command: {error.reason}")
+            return
+        try:
+            if command.kind == "resend":
+                data = command.typed_data()
+                count = self.outbox.requeue(data.photo_ids)  # type: ignore[attr-defined]
+                ok, message = True, f"{count} photo(s) queued again"
+            else:
+                ok, message = True, self.on_command(command) or ""
+        except Exception as error:  # the booth refused or failed: report it, stay up
+            ok, message = False, str(error) or type(error).__name__
+        self._finish_command(command_id, ok, message)
+
+    def _finish_command(self, command_id: str, ok: bool, message: str) -> None:
+        log.info("uplink: command %s %s %s", command_id, "done" if ok else "refused:", message)
+        self.outbox.record_command(command_id, ok, message[:500],
+                                   {"command_id": command_id, "ok": ok, "message": message[:500]})
+
+    # ------------------------------------------------------------------------ status
+
+    def _status(self, *, online: bool, state: str | None = None) -> p.Status:
+        try:
+            provided = dict(self.status_provider() or {})
+        except Exception:
+            log.exception("uplink: status_provider failed")
+            provided = {"state": "unknown"}
+        temp = provided.get("cpu_temp_c", cpu_temp_c())
+        return p.Status(booth=self.booth_id, boot=self.boot, online=online,
+                        state=state or provided.get("state") or "unknown", session=provided.get("session"),
+                        queue_depth=self.backlog(), disk_free_mb=round(self.outbox.disk_free_mb(), 1),
+                        cpu_temp_c=temp, version=self.version, ts=p.utc_now())
+
+    def _publish_status(self, *, force: bool = False) -> None:
+        try:
+            status = self._status(online=True)
+        except ValueError as error:  # a bad session from the provider: report state without it
+            log.error("uplink: status not valid: %s", str(error).splitlines()[0])
+            status = p.Status(booth=self.booth_id, boot=self.boot, online=True, state="unknown",
+                              queue_depth=self.backlog(), disk_free_mb=round(self.outbox.disk_free_mb(), 1),
+                              version=self.version, ts=p.utc_now())
+        self._publish(p.status_topic(self.booth_id), p.encode(status), p.QOS_STATUS, retain=True)
+        self._status_dirty = False
+        self._last_status = time.monotonic()
+
+    def _publish_telemetry(self) -> None:
+        props = Properties(PacketTypes.PUBLISH)
+        props.MessageExpiryInterval = p.TELEMETRY_EXPIRY_S
+        try:
+            temp = self.status_provider().get("cpu_temp_c", cpu_temp_c())
+        except Exception:
+            temp = cpu_temp_c()
+        telemetry = p.Telemetry(booth=self.booth_id, ts=p.utc_now(), cpu_temp_c=temp,
+                                disk_free_mb=round(self.outbox.disk_free_mb(), 1),
+                                mem_used_mb=round(psutil.virtual_memory().used / 2**20, 1),
+                                uptime_s=round(time.monotonic() - self._started_at, 1),
+                                queue_depth=self.backlog())
+        self._publish(p.telemetry_topic(self.booth_id), p.encode(telemetry), p.QOS_TELEMETRY,
+                      properties=props)
+
+
+__all__ = ["DISK_FULL_MESSAGE", "Outbox", "OutboxError", "Uplink", "cpu_temp_c"]
