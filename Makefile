@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python bench/reader.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/uplink.py
+	$(BIN)/python bench/screen.py
 
 lint:
 	$(BIN)/ruff check .
