@@ -9,7 +9,6 @@ the payment. Every accepted photo is saved as the CHSI file.
 
 from __future__ import annotations
 
-import collections
 import json
 import logging
 import tempfile

@@ -162,6 +162,23 @@ def parse_roster(text: str, source: str = "roster") -> list[RosterEntry]:
     return entries
 
 
+def parse_rows(rows: Iterable[dict[str, object]], source: str = "roster update") -> list[RosterEntry]:
+    """Validate roster rows pushed by central (same columns as the CSV); row numbers count from 1."""
+    problems: list[RowProblem] = []
+    entries: list[RosterEntry] = []
+    seen: dict[str, int] = {}
+    for number, row in enumerate(rows, start=1):
+        text = {key: "" if row.get(key) is None else str(row.get(key)) for key in COLUMNS}
+        if isinstance(row.get("captured_before"), bool):
+            text["captured_before"] = "yes" if row["captured_before"] else "no"
+        entry = _parse_row(number, text, seen, problems)  # type: ignore[arg-type]
+        if entry:
+            entries.append(entry)
+    if problems or not entries:
+        raise RosterImportError(source, problems or [RowProblem(1, "no rows")])
+    return entries
+
+
 def read_roster_file(path: str | Path) -> list[RosterEntry]:
     path = Path(path)
     try:

@@ -38,7 +38,7 @@ from appliance.flow.sessions import ClassSummary, fee_for, summarize
 from appliance.flow.states import CYCLE_STATES, KEEPS_CYCLE, SWIPE_STATES, State
 from appliance.hardware.camera import Camera
 from appliance.hours import ServiceHours
-from appliance.ledger import Ledger, SessionRecord, Verdict, new_id
+from appliance.ledger import CaptureRecord, Ledger, SessionRecord, Verdict, new_id
 from appliance.privacy import mask_id
 from appliance.roster import Roster, RosterEntry
 from appliance.ui.view import Display, Text, View
@@ -63,6 +63,17 @@ class Uplink(Protocol):
     def photo_saved(self, photo_id: str, path: Path, meta: dict[str, Any]) -> None: ...
 
     def event(self, kind: str, data: dict[str, Any]) -> Any: ...
+
+    def capture_blocked(self) -> tuple[str, str] | None:
+        """(English, Chinese) reason not to take new photos (a full disk), or None."""
+        ...
+
+
+def upload_meta(entry: RosterEntry, capture: CaptureRecord) -> dict[str, Any]:
+    """What the uplink sends with a photo: the registry key and the class, never the name."""
+    return {"id_number": entry.id_number, "student_no": entry.student_no, "college": entry.college,
+            "class": entry.class_name, "session_id": capture.session_id, "attempt": capture.attempt,
+            "captured_at": capture.captured_at, "sha256": capture.sha256}
 
 
 @dataclass
@@ -218,6 +229,10 @@ class Booth:
         if self.cycle is not None:
             log.info("booth: new card %s mid-cycle: the previous cycle is cancelled", mask_id(card.id_number))
             self._discard_cycle()
+        blocked = self.uplink.capture_blocked() if self.uplink else None
+        if blocked:
+            self._show_message(State.REFUSED, Text(blocked[1], blocked[0]))
+            return
         decision = self.eligibility.decide(card, self.session)
         if decision.allowed:
             self._begin_cycle(card, decision.entry)  # type: ignore[arg-type]
@@ -313,7 +328,7 @@ class Booth:
         cycle.photo_id = photo_id
         self.last_outcome = Outcome(photo_id, id_number, path, cycle.attempt)
         if self.uplink:
-            self.uplink.photo_saved(photo_id, path, self.photo_meta(photo_id, cycle))
+            self.uplink.photo_saved(photo_id, path, upload_meta(cycle.entry, self.ledger.capture(photo_id)))
         self._emit("photo_accepted", {"photo_id": photo_id, "session_id": cycle.session_id,
                                       "attempt": cycle.attempt})
         log.info("booth: photo of %s saved (attempt %d)", mask_id(id_number), cycle.attempt)
@@ -322,28 +337,22 @@ class Booth:
         else:
             self._enter(State.SAVED, self.config.capture.message_timeout_s)
 
-    def photo_meta(self, photo_id: str, cycle: Cycle) -> dict[str, Any]:
-        """What the uplink sends with a photo: the registry key, never the name."""
-        capture = self.ledger.capture(photo_id)
-        return {"id_number": cycle.entry.id_number, "student_no": cycle.entry.student_no,
-                "college": cycle.entry.college, "class": cycle.entry.class_name,
-                "session_id": cycle.session_id, "attempt": cycle.attempt,
-                "captured_at": capture.captured_at, "sha256": capture.sha256}
-
     # ---------------------------------------------------------------- operator
     def _operator(self, command: OperatorCommand) -> None:
-        if not command.trusted and command.pin != self.config.operator.pin:
-            log.warning("booth: operator command %s with a wrong PIN", command.action)
-            if self.state in (State.IDLE, State.NO_SESSION, State.CONFIRM, State.SUMMARY, State.PAYMENT):
-                self.message = WRONG_PIN
-                self._render()
-            return
         try:
+            if not command.trusted and command.pin != self.config.operator.pin:
+                raise SessionError("wrong PIN", WRONG_PIN.zh)
+            before = self.state
             self._operator_action(command)
         except SessionError as error:
             log.warning("booth: operator command %s refused: %s", command.action, error)
             self.message = Text(error.zh, error.en)
             self._render()
+            if command.reply:
+                command.reply.set_exception(error)
+        else:
+            if command.reply:
+                command.reply.set_result(f"{command.action}: {before} -> {self.state}")
 
     def _operator_action(self, command: OperatorCommand) -> None:
         action = command.action
@@ -359,14 +368,16 @@ class Booth:
             self._begin_cycle(self.cycle.card, self.cycle.entry)
         elif action is OperatorAction.DENY and self.state is State.CONFIRM:
             self._rest()
+        elif action in (OperatorAction.ALLOW, OperatorAction.DENY):
+            raise SessionError("nothing to confirm now", "当前无需确认")
 
     def _open(self, kind: str, college: str | None, class_name: str | None) -> None:
         if self.session is not None:
             raise SessionError(f"a session is already open ({self.session.label}): close it first",
                                f"已有进行中的采集({self.session.label}),请先结束")
         if not self.hours.is_open(kind, self.now()):  # type: ignore[arg-type]
-            self._enter(State.CLOSED)
-            return
+            hours = self.hours.describe(kind)  # type: ignore[arg-type]
+            raise SessionError(f"outside service hours ({hours})", f"不在采集时间内({hours})")
         if kind == "class" and not (college and class_name and self.roster.class_members(college, class_name)):
             raise SessionError(f"class {college} {class_name} is not on the roster",
                                f"名单中没有{college}{class_name}")
@@ -376,8 +387,11 @@ class Booth:
         self._rest()
 
     def _close_session(self) -> None:
-        if self.session is None or self.state in CYCLE_STATES:
-            return
+        if self.session is None:
+            raise SessionError("no session is open", "没有进行中的采集")
+        if self.state in CYCLE_STATES:
+            raise SessionError("a student is being photographed: close after this photo",
+                               "正在拍摄,请拍完后再结束")
         self.summary = summarize(self.session, self.eligibility, self.config.fees)
         self.ledger.close_session(self.session.id, self.summary.photographed, self.summary.fee_cny)
         self._emit("class_closed", {"session_id": self.session.id, "college": self.session.college or "",
@@ -395,7 +409,7 @@ class Booth:
             amount, people, who = fee_for(1, self.config.fees), 1, self.cycle.entry.id_number
             session_id = self.session.id
         else:
-            return
+            raise SessionError("no payment is waiting", "当前没有待确认的缴费")
         self.ledger.record_payment(session_id, amount, people, who)
         self._emit("payment_confirmed", {"session_id": session_id, "amount_cny": amount})
         if self.state is State.SUMMARY:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,8 @@ class OperatorCommand:
     args: dict[str, Any] = field(default_factory=dict)
     # Commands from the central office arrive authenticated by the broker (ACL), without a PIN.
     trusted: bool = False
+    # Set to the outcome (a message) or the refusal (SessionError) once the booth handled it.
+    reply: Future[str] | None = field(default=None, compare=False)
 
 
 Event = CardPresented | ReaderFault | ButtonPressed | RetakePressed | Tick | OperatorCommand
