@@ -137,74 +137,80 @@ def eyes_closed(rgb: np.ndarray, person: src.SourcePerson) -> None:
 
 
 def hair_over_eyes(rgb: np.ndarray, person: src.SourcePerson, rng: np.random.Generator) -> None:
-    """A long fringe: strands of the person's own hair colour from the hairline over brows and eyes."""
+    """A long fringe: strands of the person's own hair, from inside the hair over brows and eyes."""
     lm = person.landmarks
     fw = person.face_width
     centre_x = float(lm[src.FOREHEAD, 0])
-    top_y = float(lm[src.FOREHEAD, 1]) - 0.08 * fw
+    top_y = float(lm[src.FOREHEAD, 1]) - 0.3 * fw
     hair_rows = slice(int(person.crown_y + 6), int(person.crown_y + 0.25 * fw))
     hair_cols = slice(int(centre_x - 0.25 * fw), int(centre_x + 0.25 * fw))
     hair = rgb[hair_rows, hair_cols].reshape(-1, 3)
-    base = np.median(hair, axis=0)
     eye_y = float(person.eye_centre[1])
-    left = float(lm[list(src.LEFT_BROW) + list(src.LEFT_EYE), 0].min()) - 0.05 * fw
-    right = float(lm[list(src.RIGHT_BROW) + list(src.RIGHT_EYE), 0].max()) + 0.05 * fw
+    left = float(lm[list(src.LEFT_BROW) + list(src.LEFT_EYE), 0].min()) - 0.06 * fw
+    right = float(lm[list(src.RIGHT_BROW) + list(src.RIGHT_EYE), 0].max()) + 0.06 * fw
     strands = []
-    for _ in range(150):
+    for _ in range(170):
         x = rng.uniform(left, right)
-        length_end = eye_y + rng.uniform(0.04, 0.16) * fw
-        sway = rng.uniform(-0.06, 0.06) * fw
-        shade = base * rng.uniform(0.6, 1.2)
-        thickness = rng.uniform(1.2, 2.6)
-        strands.append((x, length_end, sway, shade, thickness))
+        end_y = eye_y + rng.uniform(-0.02, 0.2) * fw
+        # Strands fall outwards from the parting like a real fringe.
+        sway = (x - centre_x) * rng.uniform(0.1, 0.45) + rng.uniform(-0.06, 0.06) * fw
+        shade = hair[rng.integers(0, len(hair))] * rng.uniform(0.55, 0.9)
+        start_y = top_y + rng.uniform(0, 0.15) * fw
+        strands.append((x, start_y, end_y, sway, shade.astype(np.float32), rng.uniform(1.0, 2.4)))
 
     def draw(colour: np.ndarray, coverage: np.ndarray, origin: tuple[int, int]) -> None:
-        for x, end_y, sway, shade, thickness in strands:
-            ts = np.linspace(0, 1, 12)
-            line = np.stack([x + sway * ts ** 2, top_y + (end_y - top_y) * ts], 1).astype(np.float32)
+        ts = np.linspace(0, 1, 16)
+        for x, start_y, end_y, sway, shade, thickness in strands:
+            line = np.stack([x + sway * ts ** 2, start_y + (end_y - start_y) * ts], 1).astype(np.float32)
             pts = _pts(line, origin)
-            width = max(1, int(thickness * SUPERSAMPLE))
-            mask = np.zeros(coverage.shape, np.float32)
-            cv2.polylines(mask, [pts], False, 0.95, width, cv2.LINE_AA)
-            colour[:] = colour * (1 - mask[..., None]) + shade.astype(np.float32) * mask[..., None]
-            np.maximum(coverage, mask, out=coverage)
+            # Three pieces, thinner towards the tip; later strands lie over earlier ones.
+            for part, scale in ((slice(0, 7), 1.0), (slice(6, 12), 0.75), (slice(11, 16), 0.45)):
+                width = max(1, int(thickness * scale * SUPERSAMPLE))
+                cv2.polylines(colour, [pts[part]], False, tuple(float(c) for c in shade), width, cv2.LINE_AA)
+                cv2.polylines(coverage, [pts[part]], False, 1.0, width, cv2.LINE_AA)
+        # Fade in from the top so the fringe grows out of the hair instead of starting at an edge.
+        rows = np.arange(coverage.shape[0], dtype=np.float32) / SUPERSAMPLE + origin[1]
+        fade = np.clip((rows - top_y) / (0.3 * fw), 0, 1)[:, None] ** 2
+        colour *= fade[..., None]
+        coverage *= fade
 
-    _overlay(rgb, _face_box(person, 0.1), draw)
+    _overlay(rgb, _face_box(person, 0.3), draw)
 
 
 def open_mouth(rgb: np.ndarray, alpha: np.ndarray, person: src.SourcePerson) -> tuple[np.ndarray, np.ndarray]:
     """Drop the jaw (lower lip and chin move down) and show a dark open mouth between the lips."""
     lm = person.landmarks
     mouth_width = float(np.linalg.norm(lm[src.MOUTH_RIGHT] - lm[src.MOUTH_LEFT]))
-    drop = 0.45 * mouth_width
+    drop = 0.3 * mouth_width
     mx = float(lm[[src.MOUTH_LEFT, src.MOUTH_RIGHT], 0].mean())
     lip_y = float(lm[src.LIP_LOWER, 1])
     chin_y = float(person.chin[1])
-    fw = person.face_width
     h, w = alpha.shape
+
+    def bell(x: np.ndarray) -> np.ndarray:
+        """How far the lower lip and chin drop across the face: fully mid-mouth, less at the corners."""
+        return np.clip(1 - ((x - mx) / (0.8 * mouth_width)) ** 2, 0, 1).astype(np.float32)
+
     xs = np.arange(w, dtype=np.float32)
     ys = np.arange(h, dtype=np.float32)
-    wx = np.clip((0.62 * fw - np.abs(xs - mx)) / (0.2 * fw), 0, 1)
     wy = np.interp(ys, [lip_y - 1, lip_y + drop, chin_y + drop, chin_y + 3 * drop], [0, 1, 1, 0])
-    weight = wy[:, None] * wx[None, :]
+    weight = wy[:, None] * bell(xs)[None, :]
     map_x = np.broadcast_to(xs[None, :], (h, w)).astype(np.float32)
     map_y = (ys[:, None] - drop * weight).astype(np.float32)
     moved = cv2.remap(rgb, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     moved_alpha = cv2.remap(alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    upper = lm[[78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]]
-    lower = lm[[308, 324, 318, 402, 317, 14, 87, 178, 88, 95, 78]] + [0, drop]
+    resting = lm[[308, 324, 318, 402, 317, 14, 87, 178, 88, 95, 78]]
+    lower = resting.copy()
+    lower[:, 1] += drop * bell(lower[:, 0])
 
     def draw(colour: np.ndarray, coverage: np.ndarray, origin: tuple[int, int]) -> None:
+        # The smile's own teeth stay above the resting lower lip; below it, the dark open mouth.
         opening = np.zeros(coverage.shape, np.uint8)
-        cv2.fillPoly(opening, [_pts(np.vstack([upper, lower]), origin)], 255, cv2.LINE_AA)
-        teeth = np.zeros(coverage.shape, np.uint8)
-        teeth_poly = np.vstack([upper, upper[::-1] + np.array([0, 0.18 * drop])])
-        cv2.fillPoly(teeth, [_pts(teeth_poly, origin)], 255, cv2.LINE_AA)
-        inside = opening.astype(np.float32) / 255
-        tooth = teeth.astype(np.float32) / 255 * inside
-        gradient = np.linspace(1.0, 0.6, coverage.shape[0], dtype=np.float32)[:, None, None]
-        paint = np.array([58.0, 22.0, 26.0], np.float32) * gradient
-        colour[:] = paint * (inside - tooth)[..., None] + np.array([225.0, 215.0, 200.0]) * tooth[..., None]
+        cv2.fillPoly(opening, [_pts(np.vstack([resting[::-1], lower]), origin)], 255, cv2.LINE_AA)
+        inside = cv2.GaussianBlur(opening.astype(np.float32) / 255, (0, 0), SUPERSAMPLE * 0.5)
+        rows = np.linspace(0, 1, coverage.shape[0], dtype=np.float32)[:, None, None]
+        paint = np.array([75.0, 32.0, 34.0], np.float32) * (1 - 0.5 * rows)
+        colour[:] = paint * inside[..., None]
         coverage[:] = inside
 
     _overlay(moved, _face_box(person), draw)
