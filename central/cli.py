@@ -1,0 +1,98 @@
+"""The ``booth-central`` command line: run the ingest, import the roster, push it to booths."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from appliance.config import ConfigError
+from appliance.roster import RosterImportError, read_roster_file
+from central.config import CentralConfig, load_central_config
+
+
+def _config(args: argparse.Namespace) -> CentralConfig:
+    overrides: dict[str, dict[str, object]] = {}
+    if getattr(args, "client_id", None):
+        overrides.setdefault("broker", {})["client_id"] = args.client_id
+    return load_central_config(args.config, overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from central.ingest import run_ingest
+
+    config = _config(args)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    logging.getLogger("central").info("serving %s with %d worker(s), data in %s", config.broker.url,
+                                      args.workers or config.ingest.workers, config.data_dir)
+    return run_ingest(config, args.workers, stop)
+
+
+def _roster_import(args: argparse.Namespace) -> int:
+    from central.commands import push_roster
+    from central.store import open_store
+
+    config = _config(args)
+    try:
+        entries = read_roster_file(args.file)
+    except RosterImportError as error:
+        print(error, file=sys.stderr)
+        for problem in error.problems[:50]:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    store = open_store(config.storage.db_url, base=config.data_dir)
+    try:
+        count = store.import_roster(entries)
+        print(f"imported {count} roster row(s) from {args.file}")
+        if args.push:
+            sent = push_roster(config, store, args.push, entries)
+            print(f"pushed roster_update to {len(sent)} booth(s): {', '.join(sent)}")
+    finally:
+        store.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="booth-central", description="Central office service of the booth fleet")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the MQTT ingest workers")
+    serve.add_argument("--config", type=Path, required=True, help="central.toml")
+    serve.add_argument("--workers", type=int, default=None, help="ingest workers (default: ingest.workers)")
+    serve.add_argument("--client-id", default=None,
+                       help="MQTT client id prefix (each process on the same broker needs its own)")
+    serve.set_defaults(func=_serve)
+
+    roster = commands.add_parser("roster", help="the graduates' roster")
+    roster_commands = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
+    importer = roster_commands.add_parser("import", help="import a roster CSV (all or nothing)")
+    importer.add_argument("file", type=Path)
+    importer.add_argument("--config", type=Path, required=True, help="central.toml")
+    importer.add_argument("--push", action="append", default=[], metavar="BOOTH",
+                          help="also send it to this booth as a roster_update command (repeatable; 'all' ="
+                               " every booth central has seen)")
+    importer.set_defaults(func=_roster_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

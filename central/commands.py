@@ -1,0 +1,77 @@
+"""Commands from central to booths (``central/v1/<booth>/command/<id>``), recorded before sending.
+
+The booth validates each command and answers with a ``command_result`` event, which the ingest
+writes back onto the command's row (``Store.commands``). A roster goes out in batches of
+``ROSTER_BATCH`` rows so one message stays far below the broker's packet limit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from appliance.roster import RosterEntry
+from appliance.uplink import protocol as p
+from central.config import CentralConfig
+from central.store import CommandRecord, Store
+
+ROSTER_BATCH = 500
+_PUBLISH_TIMEOUT_S = 30.0
+
+
+def roster_rows(entries: Sequence[RosterEntry]) -> list[dict[str, str]]:
+    """Roster entries as CSV-shaped rows (the booth parses them like its own CSV import)."""
+    return [{"id_number": e.id_number, "name": e.name, "student_no": e.student_no, "college": e.college,
+             "class": e.class_name, "graduation_year": str(e.graduation_year), "level": e.level,
+             "category": e.category, "captured_before": "yes" if e.captured_before else "no"}
+            for e in entries]
+
+
+def build_command(kind: str, data: dict[str, Any]) -> p.Command:
+    return p.Command(command_id=uuid.uuid4().hex, kind=kind, data=data, ts=p.utc_now())
+
+
+def _connect(config: CentralConfig) -> mqtt.Client:
+    broker = config.broker
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{broker.client_id}-cmd-{uuid.uuid4().hex[:8]}",
+                         protocol=mqtt.MQTTv5)
+    if broker.tls:
+        client.tls_set(ca_certs=str(broker.tls.ca), certfile=str(broker.tls.cert), keyfile=str(broker.tls.key))
+    client.connect(broker.host, broker.port, keepalive=broker.keepalive_s)
+    client.loop_start()
+    return client
+
+
+def send_commands(config: CentralConfig, store: Store, items: Sequence[tuple[str, p.Command]]) -> list[str]:
+    """Record and publish ``(booth, command)`` pairs (QoS 1, waiting for PUBACK); return command ids."""
+    client = _connect(config)
+    try:
+        infos = []
+        for booth, command in items:
+            store.record_command(CommandRecord(command_id=command.command_id, booth=booth, kind=command.kind,
+                                               data=dict(command.data)))
+            infos.append(client.publish(p.command_topic(booth, command.command_id), p.encode(command),
+                                        qos=p.QOS_CENTRAL))
+        for info in infos:
+            info.wait_for_publish(timeout=_PUBLISH_TIMEOUT_S)
+            if not info.is_published():
+                raise ConnectionError("the broker did not take a command in time")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return [command.command_id for _, command in items]
+
+
+def push_roster(config: CentralConfig, store: Store, booths: Sequence[str],
+                entries: Sequence[RosterEntry]) -> list[str]:
+    """Send the roster to ``booths`` ("all" = every booth with a status); return the booth ids."""
+    targets = sorted({b.booth for b in store.booths()}) if "all" in booths else sorted(set(booths))
+    rows = roster_rows(entries)
+    items = [(booth, build_command("roster_update", {"rows": rows[start:start + ROSTER_BATCH]}))
+             for booth in targets for start in range(0, len(rows), ROSTER_BATCH)]
+    send_commands(config, store, items)
+    return targets

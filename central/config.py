@@ -1,0 +1,145 @@
+"""Central service configuration: one TOML file (config/central.toml), validated at start.
+
+A bad value stops the service with one line naming the key, as the booth config does.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from appliance.config import ConfigError, one_line_error
+from appliance.uplink.protocol import BOOTH_ID_PATTERN, TOKEN_PATTERN
+from central.certs import TlsFiles
+
+_BOOTH = re.compile(BOOTH_ID_PATTERN)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BrokerSection(_Section):
+    # mqtt://host:1883 or mqtts://host:8883 (mqtts needs the three TLS files).
+    url: str = "mqtt://localhost:1883"
+    # TLS: the fleet CA, and the central service's client certificate (CN = "central") and key.
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    # Workers are <client_id>-<n>; two central hosts need different prefixes.
+    client_id: str = Field(default="central-ingest", pattern=TOKEN_PATTERN)
+    # The shared-subscription group all ingest workers join ($share/<group>/booth/v1/+/...).
+    share_group: str = Field(default="ingest", pattern=TOKEN_PATTERN)
+    keepalive_s: int = Field(default=30, ge=5, le=600)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("must look like mqtt://host:1883 or mqtts://host:8883")
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise ValueError("has a bad port") from None
+        return value
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> BrokerSection:
+        files = (self.ca_file, self.cert_file, self.key_file)
+        if self.url.startswith("mqtts://") and not all(files):
+            raise ValueError("broker.url is mqtts://: set broker.ca_file, broker.cert_file and broker.key_file")
+        for name, path in zip(("ca_file", "cert_file", "key_file"), files, strict=True):
+            if path is not None and not path.is_file():
+                raise ValueError(f"broker.{name} = '{path}': no such file")
+        return self
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "localhost"
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def tls(self) -> TlsFiles | None:
+        if self.ca_file and self.cert_file and self.key_file:
+            return TlsFiles(ca=self.ca_file, cert=self.cert_file, key=self.key_file)
+        return None
+
+
+class StorageSection(_Section):
+    # Photos (photos/<college>/<class>/<id_number>.jpg), chunk staging and the default database.
+    data_dir: Path = Path("/var/lib/booth-central")
+    # sqlite:///ABSOLUTE/PATH, sqlite:RELATIVE (to data_dir); postgresql:// is reserved for a backend.
+    db_url: str = "sqlite:central.db"
+    # Staged chunks of a photo that never completed are removed after this many seconds.
+    staging_ttl_s: float = Field(default=86400.0, ge=60)
+
+    @field_validator("db_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql://", "postgres://")):
+            raise ValueError("must be sqlite:///PATH, sqlite:RELATIVE or postgresql://...")
+        return value
+
+
+class IngestSection(_Section):
+    # Ingest workers in this process (each: one MQTT connection, one thread, one DB connection).
+    workers: int = Field(default=2, ge=1, le=64)
+    # Only these booth ids are accepted; [] = any booth the broker lets in (certificates decide).
+    known_booths: list[str] = []
+    # A fin that finds chunks missing waits this long (another worker may be writing them) before
+    # central answers "missing".
+    missing_grace_s: float = Field(default=0.5, ge=0, le=30)
+    # Session expiry of the worker connections: 0 = a dead worker's share goes to the live ones at
+    # once (booths re-send on the missing ack); > 0 keeps its queue for a quick restart.
+    session_expiry_s: int = Field(default=0, ge=0, le=86400)
+
+    @field_validator("known_booths")
+    @classmethod
+    def _booths(cls, value: list[str]) -> list[str]:
+        for booth in value:
+            if not _BOOTH.match(booth):
+                raise ValueError(f"'{booth}' is not a booth id (a-z, 0-9, '-', up to 32)")
+        return value
+
+
+class CentralConfig(_Section):
+    broker: BrokerSection = BrokerSection()
+    storage: StorageSection = StorageSection()
+    ingest: IngestSection = IngestSection()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.storage.data_dir
+
+
+def parse_central_config(raw: dict[str, Any]) -> CentralConfig:
+    try:
+        return CentralConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(one_line_error(error, raw)) from None
+
+
+def load_central_config(path: str | Path | None = None,
+                        overrides: dict[str, dict[str, Any]] | None = None) -> CentralConfig:
+    """Load ``path`` (or the defaults) and apply ``{"section": {"key": value}}`` overrides."""
+    raw: dict[str, Any] = {}
+    if path:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError(f"config error: cannot read {path}: {error.strerror}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"config error: {path} is not valid TOML: {error}") from None
+    for section, values in (overrides or {}).items():
+        raw.setdefault(section, {}).update(values)
+    return parse_central_config(raw)

@@ -1,0 +1,409 @@
+"""The central ingest worker: booth statuses, events and photos from MQTT into the store.
+
+Each worker is one MQTT 5 connection (paho 2.x, callback API 2) in the shared-subscription group,
+one thread and one DB connection. Callbacks only put the message on the worker's queue; the
+worker thread handles it and only then PUBACKs it (manual ack), so the broker's in-flight window
+bounds the queue. Photo reassembly lives on disk (central.staging), so several workers, in one
+process or many, can share the traffic: whichever sees the set complete stores it. "stored" is
+acked only after the file is fsynced and the row committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from appliance.durable import remove_stale_temps
+from appliance.privacy import mask_id
+from appliance.uplink import protocol as p
+from central.config import CentralConfig
+from central.paths import UnsafePathError
+from central.photos import PhotoArchive
+from central.staging import Staging
+from central.store import BoothStatus, EventRecord, PhotoRecord, Store, open_store
+
+log = logging.getLogger("central.ingest")
+
+_SHARED_SUB_ID, _SNAPSHOT_SUB_ID = 1, 2
+_CLEAN_INTERVAL_S = 300.0
+
+
+@dataclass
+class _Message:
+    topic: str
+    payload: bytes
+    qos: int
+    mid: int
+    retain: bool
+    sub_ids: tuple[int, ...]
+
+
+class Rejected(Exception):
+    """A payload refused for a reason that is logged (and sent back in a "rejected" ack)."""
+
+
+class IngestWorker:
+    """One ingest connection + thread. ``start()``, then ``stop()``; ``on_stored`` is for tests/bench."""
+
+    def __init__(self, config: CentralConfig, index: int = 0, *,
+                 on_stored: Callable[[PhotoRecord], None] | None = None) -> None:
+        self.config = config
+        self.index = index
+        self.on_stored = on_stored
+        self.data_dir = config.storage.data_dir
+        self.staging = Staging(self.data_dir / "staging")
+        self.archive = PhotoArchive(self.data_dir)
+        self.known = frozenset(config.ingest.known_booths)
+        self.grace_s = config.ingest.missing_grace_s
+        self.counters: dict[str, int] = {"stored": 0, "rejected": 0, "missing": 0, "events": 0}
+        self._queue: queue.Queue[_Message | None] = queue.Queue()
+        self._deferred: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"ingest-{index}", daemon=True)
+        self._store: Store | None = None
+        self._inits: dict[bytes, p.PhotoInit] = {}  # parsed staged inits (validation is not free)
+        self.connected = threading.Event()
+        self.client = self._make_client()
+
+    # --------------------------------------------------------------------------------- MQTT side
+    def _make_client(self) -> mqtt.Client:
+        broker = self.config.broker
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{broker.client_id}-{self.index}",
+                             protocol=mqtt.MQTTv5, manual_ack=True)
+        if broker.tls:
+            client.tls_set(ca_certs=str(broker.tls.ca), certfile=str(broker.tls.cert),
+                           keyfile=str(broker.tls.key))
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.max_inflight_messages_set(100)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            log.warning("worker %d: broker refused the connection: %s", self.index, reason)
+            return
+        shared = Properties(PacketTypes.SUBSCRIBE)
+        shared.SubscriptionIdentifier = _SHARED_SUB_ID
+        group = self.config.broker.share_group
+        client.subscribe([(topic, 1) for topic in p.central_subscriptions(group)], properties=shared)
+        # Shared subscriptions get no retained messages: a plain one delivers the retained statuses
+        # (the fleet's state at start); its live copies are dropped in favour of the shared ones.
+        snapshot = Properties(PacketTypes.SUBSCRIBE)
+        snapshot.SubscriptionIdentifier = _SNAPSHOT_SUB_ID
+        client.subscribe(f"{p.BOOTH_PREFIX}/+/status", qos=1, properties=snapshot)
+        self.connected.set()
+        log.info("worker %d connected to %s", self.index, self.config.broker.url)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self.connected.clear()
+        if not self._stopping.is_set():
+            log.warning("worker %d lost the broker (%s); reconnecting", self.index, reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        sub_ids = getattr(msg.properties, "SubscriptionIdentifier", None) or []
+        self._queue.put(_Message(msg.topic, bytes(msg.payload), msg.qos, msg.mid, bool(msg.retain),
+                                 tuple(sub_ids)))
+
+    def start(self) -> IngestWorker:
+        broker = self.config.broker
+        connect_props = Properties(PacketTypes.CONNECT)
+        connect_props.SessionExpiryInterval = self.config.ingest.session_expiry_s
+        self._thread.start()
+        self.client.connect_async(broker.host, broker.port, keepalive=broker.keepalive_s,
+                                  clean_start=self.config.ingest.session_expiry_s == 0,
+                                  properties=connect_props)
+        self.client.loop_start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._queue.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # ------------------------------------------------------------------------------ worker side
+    def _run(self) -> None:
+        self._store = open_store(self.config.storage.db_url, base=self.data_dir)
+        if self.index == 0:
+            remove_stale_temps(self.archive.root)
+            remove_stale_temps(self.staging.root)
+        next_clean = time.monotonic()
+        try:
+            while True:
+                now = time.monotonic()
+                while self._deferred and self._deferred[0][0] <= now:
+                    _, _, task = heapq.heappop(self._deferred)
+                    self._guard(task)
+                if self.index == 0 and now >= next_clean:
+                    removed = self.staging.clean_stale(self.config.storage.staging_ttl_s)
+                    if removed:
+                        log.info("removed %d stale staging folder(s)", removed)
+                    next_clean = now + _CLEAN_INTERVAL_S
+                timeout = max(0.0, self._deferred[0][0] - now) if self._deferred else 1.0
+                try:
+                    message = self._queue.get(timeout=min(timeout, 1.0))
+                except queue.Empty:
+                    continue
+                if message is None:
+                    return
+                self._guard(lambda m=message: self.handle(m))
+                if message.qos > 0:
+                    self.client.ack(message.mid, message.qos)
+        finally:
+            self._store.close()
+
+    def _guard(self, task: Callable[[], None]) -> None:
+        """Bad input never stops the worker: log and go on (the booth re-sends what is not acked)."""
+        try:
+            task()
+        except Exception:
+            log.exception("worker %d: unexpected error while handling a message", self.index)
+
+    def _defer(self, delay_s: float, task: Callable[[], None]) -> None:
+        heapq.heappush(self._deferred, (time.monotonic() + delay_s, next(self._seq), task))
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the store opens in the worker thread")
+        return self._store
+
+    def handle(self, message: _Message) -> None:
+        """Dispatch one message by topic kind; malformed ones are logged (and acked "rejected")."""
+        try:
+            topic = p.parse_booth_topic(message.topic)
+        except p.ProtocolError as error:
+            log.warning("dropped message on a malformed topic: %s", error.reason)
+            return
+        if self.known and topic.booth not in self.known:
+            # No ack: a booth missing from the list keeps its data until an operator adds it.
+            log.warning("dropped %s from unknown booth %s (not in ingest.known_booths)", topic.kind, topic.booth)
+            return
+        if _SNAPSHOT_SUB_ID in message.sub_ids and _SHARED_SUB_ID not in message.sub_ids \
+                and not message.retain:
+            return  # the live copy of a status arrives through the shared subscription too
+        handler = {"status": self._status, "telemetry": self._telemetry, "event": self._event,
+                   "photo_init": self._init, "photo_chunk": self._chunk, "photo_fin": self._fin}[topic.kind]
+        try:
+            handler(topic, message.payload)
+        except (p.ProtocolError, Rejected, UnsafePathError) as error:
+            reason = getattr(error, "reason", None) or str(error)
+            self.counters["rejected"] += 1
+            log.warning("rejected %s from %s (%s): %s", topic.kind, topic.booth, topic.ident or "-", reason)
+            if topic.kind in ("event", "photo_init", "photo_chunk", "photo_fin") and topic.ident:
+                kind = "event" if topic.kind == "event" else "photo"
+                self._ack(topic.booth, kind, topic.ident, "rejected", reason=reason[:500])
+
+    def _ack(self, booth: str, kind: str, ident: str, status: str, **fields: Any) -> None:
+        if status == "missing":
+            self.counters["missing"] += 1
+        ack = p.Ack(kind=kind, id=ident, status=status, **fields)
+        self.client.publish(p.ack_topic(booth), p.encode(ack), qos=p.QOS_CENTRAL)
+
+    # ------------------------------------------------------------------------- status, events
+    def _status(self, topic: p.BoothTopic, payload: bytes) -> None:
+        status: p.Status = p.decode("status", payload)
+        if status.booth != topic.booth:
+            raise Rejected(f"status names booth {status.booth!r} on the topic of {topic.booth!r}")
+        session = status.session.model_dump(by_alias=True) if status.session else None
+        applied = self.store.record_status(BoothStatus(
+            booth=status.booth, boot=status.boot, online=status.online, state=status.state, ts=status.ts,
+            session=session, queue_depth=status.queue_depth, disk_free_mb=status.disk_free_mb,
+            cpu_temp_c=status.cpu_temp_c, version=status.version))
+        if not applied:
+            log.info("ignored a stale status of %s (boot %d)", status.booth, status.boot)
+
+    def _telemetry(self, topic: p.BoothTopic, payload: bytes) -> None:
+        telemetry: p.Telemetry = p.decode("telemetry", payload)
+        if telemetry.booth != topic.booth:
+            raise Rejected("telemetry names another booth")
+        self.store.record_telemetry(topic.booth, telemetry.ts, telemetry.model_dump(mode="json"))
+
+    def _event(self, topic: p.BoothTopic, payload: bytes) -> None:
+        event: p.Event = p.decode("event", payload)
+        if event.booth != topic.booth or event.event_id != topic.ident:
+            raise Rejected("event booth/event_id differ from its topic")
+        new = self.store.record_event(EventRecord(event_id=event.event_id, booth=event.booth, ts=event.ts,
+                                                  kind=event.kind, data=dict(event.data)))
+        if new and event.kind == "command_result":
+            result = event.typed_data()
+            self.store.record_command_result(result.command_id, result.ok, result.message)
+        if new:
+            self.counters["events"] += 1
+        self._ack(topic.booth, "event", event.event_id, "stored")
+
+    # ---------------------------------------------------------------------------------- photos
+    def _already_stored(self, booth: str, photo_id: str, sha256: str | None) -> bool:
+        """True (and acked) when the photo is stored; Rejected when stored with other content."""
+        record = self.store.photo(photo_id)
+        if record is None:
+            return False
+        if record.booth != booth or (sha256 is not None and record.sha256 != sha256):
+            raise Rejected("photo_id already stored with a different booth or sha256")
+        self.staging.discard(booth, photo_id)
+        self._ack(booth, "photo", photo_id, "stored", sha256=record.sha256)
+        return True
+
+    def _staged_init(self, booth: str, photo_id: str) -> p.PhotoInit | None:
+        raw = self.staging.init(booth, photo_id)
+        if raw is None:
+            return None
+        cached = self._inits.get(raw)
+        if cached is not None:
+            return cached
+        try:
+            init = p.decode("photo_init", raw)
+        except p.ProtocolError:
+            self.staging.discard(booth, photo_id)  # cannot happen unless the disk lies; start over
+            return None
+        if len(self._inits) >= 4096:
+            self._inits.clear()
+        self._inits[raw] = init
+        return init
+
+    def _init(self, topic: p.BoothTopic, payload: bytes) -> None:
+        init: p.PhotoInit = p.decode("photo_init", payload)
+        if init.booth != topic.booth or init.photo_id != topic.ident:
+            raise Rejected("init booth/photo_id differ from its topic")
+        self.archive.path_for(init.college, init.class_, init.id_number)  # refuse unsafe names now
+        if self._already_stored(topic.booth, init.photo_id, init.sha256):
+            return
+        previous = self._staged_init(topic.booth, init.photo_id)
+        if previous is not None and previous != init:
+            log.info("photo %s: a different init replaces the staged one", init.photo_id)
+            self.staging.discard(topic.booth, init.photo_id)
+        self.staging.put_init(topic.booth, init.photo_id, payload)
+        self._complete(topic.booth, init.photo_id, trigger="init")
+
+    def _chunk(self, topic: p.BoothTopic, payload: bytes) -> None:
+        assert topic.ident is not None and topic.index is not None
+        init = self._staged_init(topic.booth, topic.ident)
+        data = p.decode_chunk(payload, init, topic.index)
+        if init is None and self.store.photo(topic.ident) is not None:
+            return  # a late duplicate of a stored photo's chunk; the fin answers
+        self.staging.put_chunk(topic.booth, topic.ident, topic.index, data)
+        self._complete(topic.booth, topic.ident, trigger="chunk")
+
+    def _fin(self, topic: p.BoothTopic, payload: bytes) -> None:
+        fin: p.PhotoFin = p.decode("photo_fin", payload)
+        if fin.booth != topic.booth or fin.photo_id != topic.ident:
+            raise Rejected("fin booth/photo_id differ from its topic")
+        if self._already_stored(topic.booth, fin.photo_id, fin.sha256):
+            return
+        init = self._staged_init(topic.booth, fin.photo_id)
+        if init is not None and (init.size, init.sha256, init.chunks) != (fin.size, fin.sha256, fin.chunks):
+            raise Rejected("fin size/sha256/chunks differ from the init")
+        self.staging.put_fin(topic.booth, fin.photo_id)
+        if self._complete(topic.booth, fin.photo_id, trigger="fin"):
+            return
+        # Another worker may be writing the last chunk (or the init) right now: look again shortly.
+        self._defer(self.grace_s, lambda: self._recheck(topic.booth, fin))
+
+    def _recheck(self, booth: str, fin: p.PhotoFin) -> None:
+        if self._already_stored(booth, fin.photo_id, fin.sha256):
+            return
+        init = self._staged_init(booth, fin.photo_id)
+        if init is None:
+            self._ack(booth, "photo", fin.photo_id, "missing", missing=[], resend="init")
+            return
+        if self._complete(booth, fin.photo_id, trigger="fin"):
+            return
+        present = self.staging.present(booth, fin.photo_id)
+        missing = [i for i in range(init.chunks) if present.get(i) != init.chunk_length(i)]
+        self._ack(booth, "photo", fin.photo_id, "missing", missing=missing)
+
+    def _complete(self, booth: str, photo_id: str, *, trigger: str) -> bool:
+        """Store the photo when the init and every chunk are staged; True once it is stored."""
+        init = self._staged_init(booth, photo_id)
+        if init is None:
+            return False
+        present = self.staging.present(booth, photo_id)
+        for index, size in present.items():
+            if index >= init.chunks or size != init.chunk_length(index):
+                log.warning("photo %s: dropped staged chunk %d of the wrong size", photo_id, index)
+                self.staging.drop_chunk(booth, photo_id, index)
+        if any(present.get(i) != init.chunk_length(i) for i in range(init.chunks)):
+            return False
+        try:
+            data = b"".join(self.staging.read_chunk(booth, photo_id, i) for i in range(init.chunks))
+        except FileNotFoundError:
+            return False  # another worker stored it and cleaned up meanwhile
+        if len(data) != init.size or hashlib.sha256(data).hexdigest() != init.sha256:
+            log.warning("photo %s from %s: sha256/size mismatch; asking for every chunk again", photo_id, booth)
+            for index in range(init.chunks):
+                self.staging.drop_chunk(booth, photo_id, index)
+            self._ack(booth, "photo", photo_id, "missing", missing=list(range(init.chunks)))
+            return False
+        record = PhotoRecord(
+            photo_id=photo_id, booth=booth, id_number=init.id_number, student_no=init.student_no,
+            college=init.college, class_name=init.class_, session_id=init.session_id, attempt=init.attempt,
+            captured_at=init.captured_at, size=init.size, sha256=init.sha256, path="")
+        result = self.archive.store(self.store, record, data)
+        # One ack per photo in the usual order (chunks, then fin): the fin's handler acks; a set
+        # completed by a chunk or init acks only when the fin is already here.
+        if result.new:
+            self.counters["stored"] += 1
+            log.info("stored photo %s of %s from %s (%d bytes)", photo_id, mask_id(init.id_number), booth,
+                     init.size)
+            if self.on_stored:
+                self.on_stored(result.record)
+        fin_seen = trigger == "fin" or self.staging.has_fin(booth, photo_id)
+        self.staging.discard(booth, photo_id)
+        if fin_seen:
+            self._ack(booth, "photo", photo_id, "stored", sha256=init.sha256)
+        return True
+
+
+class Ingest:
+    """``workers`` IngestWorkers in this process (the ``booth-central serve`` entry point)."""
+
+    def __init__(self, config: CentralConfig, workers: int | None = None, *,
+                 on_stored: Callable[[PhotoRecord], None] | None = None) -> None:
+        count = workers or config.ingest.workers
+        self.workers = [IngestWorker(config, index, on_stored=on_stored) for index in range(count)]
+
+    def start(self) -> Ingest:
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        return all(w.connected.wait(max(0.0, deadline - time.monotonic())) for w in self.workers)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+    def __enter__(self) -> Ingest:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_ingest(config: CentralConfig, workers: int | None = None,
+               stop: threading.Event | None = None) -> int:
+    """Run the ingest until ``stop`` is set (or forever); return an exit code."""
+    stop = stop or threading.Event()
+    with Ingest(config, workers):
+        stop.wait()
+    return 0

@@ -1,0 +1,106 @@
+"""Chunk staging on disk, shared by every ingest worker (any worker may get any chunk or the fin).
+
+``<data>/staging/<booth>/<photo_id>/init.json``, ``<index>`` (raw chunk bytes) and ``fin``.
+Each file appears by ``os.replace`` of a complete temp file, so a reader never sees half a chunk.
+Staging is a cache, not a record: the booth keeps the photo until central acks "stored", and
+the whole file is verified by sha256 before it is stored, so staged files are not fsynced (a
+power cut at most costs a re-send). Folders untouched for the TTL are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+_BOOTH = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_PHOTO = re.compile(r"^[0-9a-f]{32}$")
+INIT_NAME, FIN_NAME = "init.json", "fin"
+
+
+class Staging:
+    """The staging area below ``root`` (``<data>/staging``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def folder(self, booth: str, photo_id: str) -> Path:
+        if not _BOOTH.match(booth) or not _PHOTO.match(photo_id):
+            raise ValueError("bad booth or photo id for staging")
+        return self.root / booth / photo_id
+
+    def _put(self, booth: str, photo_id: str, name: str, data: bytes) -> None:
+        folder = self.folder(booth, photo_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, folder / name)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def put_init(self, booth: str, photo_id: str, raw_json: bytes) -> None:
+        self._put(booth, photo_id, INIT_NAME, raw_json)
+
+    def put_chunk(self, booth: str, photo_id: str, index: int, data: bytes) -> None:
+        self._put(booth, photo_id, str(int(index)), data)
+
+    def put_fin(self, booth: str, photo_id: str) -> None:
+        self._put(booth, photo_id, FIN_NAME, b"")
+
+    def init(self, booth: str, photo_id: str) -> bytes | None:
+        try:
+            return (self.folder(booth, photo_id) / INIT_NAME).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def has_fin(self, booth: str, photo_id: str) -> bool:
+        return (self.folder(booth, photo_id) / FIN_NAME).exists()
+
+    def present(self, booth: str, photo_id: str) -> dict[int, int]:
+        """Staged chunk index -> its byte length."""
+        found: dict[int, int] = {}
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self.folder(booth, photo_id)):
+                if entry.name.isdigit():
+                    with contextlib.suppress(FileNotFoundError):
+                        found[int(entry.name)] = entry.stat().st_size
+        return found
+
+    def read_chunk(self, booth: str, photo_id: str, index: int) -> bytes:
+        return (self.folder(booth, photo_id) / str(int(index))).read_bytes()
+
+    def drop_chunk(self, booth: str, photo_id: str, index: int) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.folder(booth, photo_id) / str(int(index))).unlink()
+
+    def discard(self, booth: str, photo_id: str) -> None:
+        shutil.rmtree(self.folder(booth, photo_id), ignore_errors=True)
+
+    def clean_stale(self, ttl_s: float, now: float | None = None) -> int:
+        """Remove photo folders whose newest file is older than ``ttl_s``; return how many."""
+        now = time.time() if now is None else now
+        removed = 0
+        for booth_dir in list(self.root.iterdir()) if self.root.exists() else []:
+            if not booth_dir.is_dir():
+                continue
+            for photo_dir in list(booth_dir.iterdir()):
+                try:
+                    newest = max([photo_dir.stat().st_mtime,
+                                  *(entry.stat().st_mtime for entry in os.scandir(photo_dir))])
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+                if now - newest > ttl_s:
+                    shutil.rmtree(photo_dir, ignore_errors=True)
+                    removed += 1
+            with contextlib.suppress(OSError):
+                booth_dir.rmdir()  # only succeeds when empty
+        return removed

@@ -1,0 +1,416 @@
+"""Central storage: booths, events, photos, roster and commands, behind one interface.
+
+``Store`` is what the ingest, the dashboard and the exports call; ``SqliteStore`` implements it
+(WAL + synchronous=FULL through appliance.db). A PostgreSQL backend implements the same methods;
+``open_store`` picks the backend from the URL. Each thread opens its own Store.
+Timestamps are stored normalised to UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` so they sort as text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from appliance import db
+from appliance.roster import SCHEMA as ROSTER_SCHEMA
+from appliance.roster import RosterEntry
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS booths (
+    booth TEXT PRIMARY KEY,
+    boot INTEGER NOT NULL,
+    online INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    session_json TEXT,
+    queue_depth INTEGER,
+    disk_free_mb REAL,
+    cpu_temp_c REAL,
+    version TEXT,
+    status_ts TEXT NOT NULL,
+    status_received_at TEXT NOT NULL,
+    telemetry_json TEXT,
+    telemetry_ts TEXT
+);
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    booth TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data_json TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_booth_ts ON events (booth, ts);
+CREATE INDEX IF NOT EXISTS events_kind_ts ON events (kind, ts);
+CREATE TABLE IF NOT EXISTS photos (
+    photo_id TEXT PRIMARY KEY,
+    booth TEXT NOT NULL,
+    id_number TEXT NOT NULL,
+    student_no TEXT NOT NULL,
+    college TEXT NOT NULL,
+    class_name TEXT NOT NULL,
+    session_id TEXT,
+    attempt INTEGER NOT NULL,
+    captured_at TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    path TEXT NOT NULL,
+    is_current INTEGER NOT NULL,
+    stored_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS photos_person ON photos (id_number, captured_at);
+CREATE INDEX IF NOT EXISTS photos_class ON photos (college, class_name);
+CREATE TABLE IF NOT EXISTS commands (
+    command_id TEXT PRIMARY KEY,
+    booth TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data_json TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    result_ok INTEGER,
+    result_message TEXT,
+    result_at TEXT
+);
+CREATE INDEX IF NOT EXISTS commands_booth ON commands (booth, created_at)
+"""
+
+
+def utc(text: str | None = None) -> str:
+    """Normalise an ISO 8601 time (``None`` = now) to sortable UTC text."""
+    moment = dt.datetime.now(dt.UTC) if text is None else dt.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class BoothStatus:
+    booth: str
+    boot: int
+    online: bool
+    state: str
+    ts: str
+    session: dict[str, Any] | None = None
+    queue_depth: int | None = None
+    disk_free_mb: float | None = None
+    cpu_temp_c: float | None = None
+    version: str | None = None
+    received_at: str = ""
+    telemetry: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    event_id: str
+    booth: str
+    ts: str
+    kind: str
+    data: dict[str, Any]
+    received_at: str = ""
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    photo_id: str
+    booth: str
+    id_number: str
+    student_no: str
+    college: str
+    class_name: str
+    session_id: str | None
+    attempt: int
+    captured_at: str
+    size: int
+    sha256: str
+    path: str
+    is_current: bool = True
+    stored_at: str = ""
+
+    def __repr__(self) -> str:
+        from appliance.privacy import mask_id
+
+        return f"PhotoRecord({self.photo_id}, {mask_id(self.id_number)}, {self.college}/{self.class_name})"
+
+
+@dataclass(frozen=True)
+class ClassProgress:
+    college: str
+    class_name: str
+    roster_size: int
+    photographed: int
+
+    @property
+    def missing(self) -> int:
+        return self.roster_size - self.photographed
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    command_id: str
+    booth: str
+    kind: str
+    data: dict[str, Any]
+    created_at: str = ""
+    result_ok: bool | None = None
+    result_message: str | None = None
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The storage interface of the central service (SQLite now, PostgreSQL later)."""
+
+    def close(self) -> None: ...
+
+    # booths
+    def record_status(self, status: BoothStatus) -> bool:
+        """Apply a status/Will; False when ignored (lower boot than seen, or older in this boot)."""
+
+    def record_telemetry(self, booth: str, ts: str, data: dict[str, Any]) -> None: ...
+    def booths(self) -> list[BoothStatus]: ...
+
+    # events
+    def record_event(self, event: EventRecord) -> bool:
+        """Insert once by event_id; False when it was already there."""
+
+    def events(self, *, booth: str | None = None, kind: str | None = None, limit: int = 100,
+               ) -> list[EventRecord]: ...
+
+    # photos
+    def photo(self, photo_id: str) -> PhotoRecord | None: ...
+    def current_photo(self, id_number: str) -> PhotoRecord | None: ...
+    def add_photo(self, record: PhotoRecord) -> bool:
+        """Insert once by photo_id; when it is the person's newest capture it becomes current.
+        False when the photo_id was already stored."""
+
+    def photos(self, *, college: str | None = None, class_name: str | None = None,
+               current_only: bool = True) -> list[PhotoRecord]: ...
+
+    # roster
+    def import_roster(self, entries: Iterable[RosterEntry]) -> int: ...
+    def roster(self, *, college: str | None = None, class_name: str | None = None) -> list[RosterEntry]: ...
+    def class_progress(self) -> list[ClassProgress]: ...
+    def missing(self, college: str, class_name: str) -> list[RosterEntry]: ...
+
+    # commands pushed to booths
+    def record_command(self, command: CommandRecord) -> None: ...
+    def record_command_result(self, command_id: str, ok: bool, message: str) -> bool: ...
+    def commands(self, *, booth: str | None = None, limit: int = 100) -> list[CommandRecord]: ...
+
+
+def _roster_entry(row: sqlite3.Row) -> RosterEntry:
+    return RosterEntry(id_number=row["id_number"], name=row["name"], student_no=row["student_no"],
+                       college=row["college"], class_name=row["class_name"],
+                       graduation_year=row["graduation_year"], level=row["level"],
+                       category=row["category"], captured_before=bool(row["captured_before"]))
+
+
+def _photo(row: sqlite3.Row) -> PhotoRecord:
+    return PhotoRecord(photo_id=row["photo_id"], booth=row["booth"], id_number=row["id_number"],
+                       student_no=row["student_no"], college=row["college"], class_name=row["class_name"],
+                       session_id=row["session_id"], attempt=row["attempt"], captured_at=row["captured_at"],
+                       size=row["size"], sha256=row["sha256"], path=row["path"],
+                       is_current=bool(row["is_current"]), stored_at=row["stored_at"])
+
+
+def _booth(row: sqlite3.Row) -> BoothStatus:
+    return BoothStatus(booth=row["booth"], boot=row["boot"], online=bool(row["online"]), state=row["state"],
+                       ts=row["status_ts"],
+                       session=json.loads(row["session_json"]) if row["session_json"] else None,
+                       queue_depth=row["queue_depth"], disk_free_mb=row["disk_free_mb"],
+                       cpu_temp_c=row["cpu_temp_c"], version=row["version"],
+                       received_at=row["status_received_at"],
+                       telemetry=json.loads(row["telemetry_json"]) if row["telemetry_json"] else None)
+
+
+class SqliteStore:
+    """``Store`` on one SQLite file (WAL, synchronous=FULL). One instance per thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.conn = db.connect(self.path)
+        db.apply_schema(self.conn, SCHEMA)
+        db.apply_schema(self.conn, ROSTER_SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---------------------------------------------------------------------------------- booths
+    def record_status(self, status: BoothStatus) -> bool:
+        ts = utc(status.ts)
+        with db.transaction(self.conn):
+            row = self.conn.execute("SELECT boot, status_ts FROM booths WHERE booth = ?",
+                                    (status.booth,)).fetchone()
+            if row is not None:
+                # Sparkplug's bdSeq rule: a late death (Will) from an older boot is ignored. Within one
+                # boot the newer status wins, except the Will, which carries its connect time as ts.
+                if status.boot < row["boot"]:
+                    return False
+                if status.boot == row["boot"] and status.state != "lost" and ts < row["status_ts"]:
+                    return False
+            self.conn.execute(
+                "INSERT INTO booths (booth, boot, online, state, session_json, queue_depth, disk_free_mb,"
+                " cpu_temp_c, version, status_ts, status_received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(booth) DO UPDATE SET boot=excluded.boot, online=excluded.online,"
+                " state=excluded.state, session_json=excluded.session_json,"
+                " queue_depth=COALESCE(excluded.queue_depth, booths.queue_depth),"
+                " disk_free_mb=COALESCE(excluded.disk_free_mb, booths.disk_free_mb),"
+                " cpu_temp_c=COALESCE(excluded.cpu_temp_c, booths.cpu_temp_c),"
+                " version=COALESCE(excluded.version, booths.version),"
+                " status_ts=excluded.status_ts, status_received_at=excluded.status_received_at",
+                (status.booth, status.boot, int(status.online), status.state,
+                 json.dumps(status.session, ensure_ascii=False) if status.session else None,
+                 status.queue_depth, status.disk_free_mb, status.cpu_temp_c, status.version, ts, utc()))
+        return True
+
+    def record_telemetry(self, booth: str, ts: str, data: dict[str, Any]) -> None:
+        ts = utc(ts)
+        with db.transaction(self.conn):
+            self.conn.execute(
+                "UPDATE booths SET telemetry_json = ?, telemetry_ts = ?,"
+                " queue_depth = COALESCE(?, queue_depth), disk_free_mb = COALESCE(?, disk_free_mb),"
+                " cpu_temp_c = COALESCE(?, cpu_temp_c)"
+                " WHERE booth = ? AND (telemetry_ts IS NULL OR telemetry_ts <= ?)",
+                (json.dumps(data, ensure_ascii=False), ts, data.get("queue_depth"), data.get("disk_free_mb"),
+                 data.get("cpu_temp_c"), booth, ts))
+
+    def booths(self) -> list[BoothStatus]:
+        return [_booth(row) for row in self.conn.execute("SELECT * FROM booths ORDER BY booth")]
+
+    # ---------------------------------------------------------------------------------- events
+    def record_event(self, event: EventRecord) -> bool:
+        with db.transaction(self.conn):
+            cursor = self.conn.execute(
+                "INSERT OR IGNORE INTO events (event_id, booth, ts, kind, data_json, received_at)"
+                " VALUES (?,?,?,?,?,?)",
+                (event.event_id, event.booth, utc(event.ts), event.kind,
+                 json.dumps(event.data, ensure_ascii=False), utc()))
+            return cursor.rowcount == 1
+
+    def events(self, *, booth: str | None = None, kind: str | None = None, limit: int = 100,
+               ) -> list[EventRecord]:
+        rows = self.conn.execute(
+            "SELECT * FROM events WHERE (? IS NULL OR booth = ?) AND (? IS NULL OR kind = ?)"
+            " ORDER BY ts DESC LIMIT ?", (booth, booth, kind, kind, limit)).fetchall()
+        return [EventRecord(event_id=r["event_id"], booth=r["booth"], ts=r["ts"], kind=r["kind"],
+                            data=json.loads(r["data_json"]), received_at=r["received_at"]) for r in rows]
+
+    # ---------------------------------------------------------------------------------- photos
+    def photo(self, photo_id: str) -> PhotoRecord | None:
+        row = self.conn.execute("SELECT * FROM photos WHERE photo_id = ?", (photo_id,)).fetchone()
+        return _photo(row) if row else None
+
+    def current_photo(self, id_number: str) -> PhotoRecord | None:
+        row = self.conn.execute("SELECT * FROM photos WHERE id_number = ? AND is_current = 1",
+                                (id_number,)).fetchone()
+        return _photo(row) if row else None
+
+    def add_photo(self, record: PhotoRecord) -> bool:
+        captured = utc(record.captured_at)
+        with db.transaction(self.conn):
+            if self.conn.execute("SELECT 1 FROM photos WHERE photo_id = ?", (record.photo_id,)).fetchone():
+                return False
+            newest = self.conn.execute("SELECT MAX(captured_at) FROM photos WHERE id_number = ?",
+                                       (record.id_number,)).fetchone()[0]
+            current = newest is None or captured >= newest
+            if current:
+                self.conn.execute("UPDATE photos SET is_current = 0 WHERE id_number = ? AND is_current = 1",
+                                  (record.id_number,))
+            self.conn.execute(
+                "INSERT INTO photos (photo_id, booth, id_number, student_no, college, class_name, session_id,"
+                " attempt, captured_at, size, sha256, path, is_current, stored_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (record.photo_id, record.booth, record.id_number, record.student_no, record.college,
+                 record.class_name, record.session_id, record.attempt, captured, record.size, record.sha256,
+                 record.path, int(current), utc()))
+        return True
+
+    def photos(self, *, college: str | None = None, class_name: str | None = None,
+               current_only: bool = True) -> list[PhotoRecord]:
+        rows = self.conn.execute(
+            "SELECT * FROM photos WHERE (? IS NULL OR college = ?) AND (? IS NULL OR class_name = ?)"
+            " AND (? = 0 OR is_current = 1) ORDER BY college, class_name, student_no, captured_at",
+            (college, college, class_name, class_name, int(current_only))).fetchall()
+        return [_photo(row) for row in rows]
+
+    # ---------------------------------------------------------------------------------- roster
+    def import_roster(self, entries: Iterable[RosterEntry]) -> int:
+        rows = [(e.id_number, e.name, e.student_no, e.college, e.class_name, e.graduation_year, e.level,
+                 e.category, int(e.captured_before)) for e in entries]
+        with db.transaction(self.conn):
+            self.conn.executemany(
+                "INSERT INTO roster (id_number, name, student_no, college, class_name, graduation_year,"
+                " level, category, captured_before) VALUES (?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(id_number) DO UPDATE SET name=excluded.name, student_no=excluded.student_no,"
+                " college=excluded.college, class_name=excluded.class_name,"
+                " graduation_year=excluded.graduation_year, level=excluded.level,"
+                " category=excluded.category, captured_before=excluded.captured_before,"
+                " imported_at=strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", rows)
+        return len(rows)
+
+    def roster(self, *, college: str | None = None, class_name: str | None = None) -> list[RosterEntry]:
+        rows = self.conn.execute(
+            "SELECT * FROM roster WHERE (? IS NULL OR college = ?) AND (? IS NULL OR class_name = ?)"
+            " ORDER BY college, class_name, student_no", (college, college, class_name, class_name))
+        return [_roster_entry(row) for row in rows]
+
+    def class_progress(self) -> list[ClassProgress]:
+        rows = self.conn.execute(
+            "SELECT r.college, r.class_name, COUNT(*) AS size,"
+            " SUM(EXISTS (SELECT 1 FROM photos p WHERE p.id_number = r.id_number)) AS done"
+            " FROM roster r GROUP BY r.college, r.class_name ORDER BY r.college, r.class_name")
+        return [ClassProgress(row["college"], row["class_name"], row["size"], row["done"] or 0) for row in rows]
+
+    def missing(self, college: str, class_name: str) -> list[RosterEntry]:
+        rows = self.conn.execute(
+            "SELECT * FROM roster r WHERE college = ? AND class_name = ?"
+            " AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.id_number = r.id_number)"
+            " ORDER BY student_no", (college, class_name))
+        return [_roster_entry(row) for row in rows]
+
+    # -------------------------------------------------------------------------------- commands
+    def record_command(self, command: CommandRecord) -> None:
+        with db.transaction(self.conn):
+            self.conn.execute(
+                "INSERT OR IGNORE INTO commands (command_id, booth, kind, data_json, created_at)"
+                " VALUES (?,?,?,?,?)", (command.command_id, command.booth, command.kind,
+                                        json.dumps(command.data, ensure_ascii=False),
+                                        utc(command.created_at or None)))
+
+    def record_command_result(self, command_id: str, ok: bool, message: str) -> bool:
+        with db.transaction(self.conn):
+            cursor = self.conn.execute(
+                "UPDATE commands SET result_ok = ?, result_message = ?, result_at = ? WHERE command_id = ?",
+                (int(ok), message, utc(), command_id))
+            return cursor.rowcount == 1
+
+    def commands(self, *, booth: str | None = None, limit: int = 100) -> list[CommandRecord]:
+        rows = self.conn.execute(
+            "SELECT * FROM commands WHERE (? IS NULL OR booth = ?) ORDER BY created_at DESC LIMIT ?",
+            (booth, booth, limit)).fetchall()
+        return [CommandRecord(command_id=r["command_id"], booth=r["booth"], kind=r["kind"],
+                              data=json.loads(r["data_json"]), created_at=r["created_at"],
+                              result_ok=None if r["result_ok"] is None else bool(r["result_ok"]),
+                              result_message=r["result_message"]) for r in rows]
+
+
+class StoreUrlError(ValueError):
+    """A database URL this build has no backend for."""
+
+
+def sqlite_path(url: str, base: Path | None = None) -> Path:
+    """``sqlite:///abs/path.db``, ``sqlite:relative.db`` or a bare path -> the file path."""
+    text = url.removeprefix("sqlite://").removeprefix("sqlite:") if url.startswith("sqlite:") else url
+    path = Path(text)
+    return path if path.is_absolute() or base is None else base / path
+
+
+def open_store(url: str, *, base: Path | None = None) -> Store:
+    """A new Store for ``url``: ``sqlite:///path`` (or a path); ``postgresql://`` is reserved."""
+    if url.startswith(("postgres://", "postgresql://")):
+        raise StoreUrlError("database.url: PostgreSQL backend is not part of this build; use sqlite:///PATH")
+    if "://" in url and not url.startswith("sqlite://"):
+        raise StoreUrlError(f"database.url: unsupported scheme in {url.split('://')[0]!r}")
+    return SqliteStore(sqlite_path(url, base))
