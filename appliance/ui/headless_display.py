@@ -59,7 +59,10 @@ class HeadlessDisplay:
     def show(self, view: View) -> None:
         self.frames += 1
         self.last_view = view
-        key = (view.screen, view.title, view.lines, view.tone, view.button, view.qr_text, view.status)
+        if view.screen == Screen.COUNTDOWN:  # guidance may change every preview frame: log the start only
+            key: tuple[object, ...] = (view.screen, view.title, view.status)
+        else:
+            key = (view.screen, view.title, view.lines, view.tone, view.button, view.qr_text, view.status)
         if key == self._last_key:
             return
         self._last_key = key

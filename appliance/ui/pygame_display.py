@@ -316,8 +316,11 @@ class PygameDisplay:
         return height + strip
 
     def _stack(self, surface: Any, rect: Any, pieces: Iterable[tuple[str, int, tuple[int, int, int], int]],
-               *, centre: bool = True, middle: bool = False) -> int:
-        """Draw wrapped text pieces (text, px, colour, gap after) top-down in ``rect``; returns the bottom."""
+               *, centre: bool = True, middle: bool = False, draw: bool = True) -> int:
+        """Draw wrapped text pieces (text, px, colour, gap after) top-down in ``rect``; returns the bottom.
+
+        With ``draw=False`` nothing is drawn and the height the pieces need is returned.
+        """
         rows: list[tuple[str, int, tuple[int, int, int], int]] = []
         for text, px, colour, gap in pieces:
             if not text:
@@ -328,6 +331,8 @@ class PygameDisplay:
             last = rows[-1]
             rows[-1] = (last[0], last[1], last[2], last[3] + gap)
         total = sum(row[3] for row in rows)
+        if not draw:
+            return total
         y = rect.top + max(0, (rect.height - total) // 2) if middle else rect.top
         for text, px, colour, line_h in rows:
             rendered = self._fonts.render(text, px, colour)
@@ -380,8 +385,49 @@ class PygameDisplay:
         text_bottom = (button.top - self._px(20)) if button is not None else area.bottom
         text_area = self._pg.Rect(area.left, area.top, area.width, text_bottom - area.top)
         pieces = self._title(view, 66, 30, text_area.width) + self._lines(view, 32, 21)
-        self._stack(surface, text_area, pieces, middle=True)
+        badge = self._px(92) if text_area.height > self._px(300) else 0
+        needed = self._stack(surface, text_area, pieces, draw=False) + (badge + self._px(18) if badge else 0)
+        top = text_area.top + max(0, (text_area.height - needed) // 2)
+        if badge:
+            self._badge(surface, (text_area.centerx, top + badge // 2), badge // 2, view)
+            top += badge + self._px(18)
+        self._stack(surface, self._pg.Rect(text_area.left, top, text_area.width, text_bottom - top), pieces)
         return _Frame(static=surface, button_rect=button)
+
+    def _badge(self, surface: Any, centre: tuple[int, int], radius: int, view: View) -> None:
+        """A symbol above the title that reads without words: card, button, tick, exclamation, dots."""
+        pg = self._pg
+        colour = TONE_COLOURS[view.tone]
+        cx, cy = centre
+        line = max(3, radius // 6)
+        if view.screen == Screen.READY:  # the big button, seen from above
+            pg.draw.circle(surface, colour, centre, radius, width=line)
+            pg.draw.circle(surface, colour, centre, int(radius * 0.62))
+            return
+        if view.screen == Screen.IDLE:
+            # An ID card: a rounded rectangle, the photo square and two text lines.
+            card = pg.Rect(0, 0, int(radius * 2.3), int(radius * 1.45))
+            card.center = centre
+            pg.draw.rect(surface, colour, card, width=line, border_radius=radius // 5)
+            photo = pg.Rect(card.left + line * 2, card.top + line * 2, card.height // 2, card.height - line * 4)
+            pg.draw.rect(surface, colour, photo, border_radius=line)
+            for row in (0.35, 0.6):
+                y = card.top + int(card.height * row)
+                pg.draw.line(surface, colour, (photo.right + line * 2, y), (card.right - line * 2, y), line)
+            return
+        pg.draw.circle(surface, colour, centre, radius)
+        if view.tone == Tone.OK:
+            points = [(cx - radius * 0.45, cy + radius * 0.02), (cx - radius * 0.12, cy + radius * 0.35),
+                      (cx + radius * 0.48, cy - radius * 0.32)]
+            pg.draw.lines(surface, WHITE, False, points, max(4, radius // 5))
+        elif view.tone in (Tone.WARN, Tone.BAD):
+            bar = pg.Rect(0, 0, max(4, radius // 5), int(radius * 0.85))
+            bar.midtop = (cx, cy - int(radius * 0.6))
+            pg.draw.rect(surface, WHITE, bar, border_radius=bar.width // 2)
+            pg.draw.circle(surface, WHITE, (cx, cy + int(radius * 0.5)), max(3, radius // 8))
+        else:  # info: three dots, "one moment"
+            for dx in (-0.4, 0.0, 0.4):
+                pg.draw.circle(surface, WHITE, (cx + int(radius * dx), cy), max(3, radius // 8))
 
     def _countdown_layout(self, surface: Any, body: Any, view: View) -> _Frame:
         pg = self._pg

@@ -19,8 +19,10 @@ def test_logs_each_screen_change_once_not_every_preview_frame(caplog) -> None:
     frame = np.zeros((48, 64, 3), np.uint8)
     display.show(idle)
     display.show(idle)
-    for second in (3, 3, 3, 2, 2, 1):
-        display.show(View(Screen.COUNTDOWN, Text("请保持不动", "Hold still"), image=frame, countdown=second))
+    tips = (Text("请向左", "Move left"), Text("请抬头", "Raise your chin"))
+    for index, second in enumerate((3, 3, 3, 2, 2, 1)):
+        display.show(View(Screen.COUNTDOWN, Text("请保持不动", "Hold still"), (tips[index % 2],),
+                          Tone.WARN, image=frame, countdown=second))
     display.show(idle)
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 3
