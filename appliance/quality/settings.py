@@ -1,8 +1,14 @@
-"""The ``[quality]`` configuration section: check limits, each justified where it is defined."""
+"""The ``[quality]`` configuration section: check limits, each justified where it is defined.
+
+Sources: the CHSI standard as summarised in ``chsi-photo-spec.md`` (geometry, background), ICAO
+9303 / ISO/IEC 19794-5 (pose, eyes, mouth, lighting) and the ISO/IEC 29794-5 reference
+implementation OFIQ (which measures but does not set most limits). Where a limit is our own
+choice, the comment says what it was measured against.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class QualitySettings(BaseModel):
@@ -12,4 +18,91 @@ class QualitySettings(BaseModel):
     # ($BOOTH_MODEL_DIR, else ~/.cache/diploma-booth/models).
     model_dir: str = ""
     # LiteRT interpreter threads: the Pi 4/5 has 4 cores; the UI and uplink need one.
-    threads: int = 2
+    threads: int = Field(default=2, ge=1, le=8)
+
+    # face_count: detections below this BlazeFace score are not faces (MediaPipe's own 0.5, raised a
+    # little so posters and patterned clothes are not counted).
+    face_min_score: float = Field(default=0.6, gt=0, lt=1)
+
+    # Crop geometry (CHSI: crown 50-110 px, eye line 200-300 px, face width 180-300 px in 480x640).
+    # The crop aims at the middle of each band; measured positions can be off by a few pixels, so
+    # the bands the crop must reach are the CHSI bands narrowed by this margin on each side.
+    crop_margin_px: int = Field(default=10, ge=0, le=30)
+    # face_size needs no limit of its own: the crop never upscales, so the face (cheek to cheek)
+    # must be at least CHSI's 180 px plus crop_margin_px wide in the camera frame.
+
+    # head_pose, degrees. Roll is the pupil-line angle CHSI rejects on; 5 is ICAO's recommended
+    # limit. Yaw/pitch: ICAO asks +-5; the mesh estimate carries ~3 degrees of error on stills,
+    # so 8 keeps false rejections rare while still catching a turned or tipped head.
+    max_roll_deg: float = Field(default=5.0, gt=0, le=30)
+    max_yaw_deg: float = Field(default=8.0, gt=0, le=45)
+    max_pitch_deg: float = Field(default=10.0, gt=0, le=45)
+
+    # eyes_open: lid gap over eye width (eye aspect ratio, iris-model outline). Open eyes measure
+    # 0.25-0.35, closed ones below 0.1 (OFIQ's eyes-open measure uses the same ratio).
+    min_eye_openness: float = Field(default=0.15, gt=0, lt=1)
+    # mouth_closed: inner-lip gap over mouth width. A speaking or yawning mouth is above 0.3; a
+    # broad smile with the teeth just visible measures 0.16 (the astronaut reference), so 0.2.
+    max_mouth_gap: float = Field(default=0.2, gt=0, lt=1)
+
+    # eyes_visible: mean brightness of the eye openings relative to the cheeks. Clear eyes (white
+    # sclera) are 0.6-1.0 of the skin; tinted or dark lenses are far below.
+    min_eye_brightness: float = Field(default=0.45, gt=0, lt=2)
+    # ... and at most this share of glare (near-white specular) pixels in the eye openings.
+    max_eye_glare: float = Field(default=0.08, ge=0, le=1)
+
+    # hair_clear: share of the brow band (eyebrows and just above them) whose colour is hair rather
+    # than skin. Bangs down to the brows cover most of the band; bare brows leave it near 0.
+    max_hair_cover: float = Field(default=0.35, ge=0, le=1)
+
+    # shoulders_level: angle of the pose model's shoulder line (landmarks 11/12) in degrees. The
+    # notice asks for level shoulders; the estimate wanders by ~2 degrees with the region, and a
+    # relaxed, slightly turned sitter (the astronaut reference) measures 7, so 10.
+    max_shoulder_tilt_deg: float = Field(default=10.0, gt=0, le=45)
+    # ... and both shoulders must be in view (pose visibility score).
+    min_shoulder_visibility: float = Field(default=0.5, ge=0, le=1)
+
+    # background: CHSI reference blue RGB (100, 197, 255); mean CIE76 colour distance allowed.
+    background_rgb: tuple[int, int, int] = (100, 197, 255)
+    max_background_delta_e: float = Field(default=18.0, gt=0)
+    # ... and its uniformity: lightness spread (L*, percentile 95 - 5) over the background. A
+    # gradient or a shadow behind the head makes it grow; an evenly lit backdrop stays under 12.
+    max_background_spread: float = Field(default=14.0, gt=0)
+
+    # clothing_contrast: CIE76 distance between the clothes and the background. CHSI rejects
+    # clothes close to the backdrop ("black border"); 25 is well visible side by side.
+    min_clothing_delta_e: float = Field(default=25.0, gt=0)
+
+    # sharpness: variance of the Laplacian over the face in the 480x640 output. Focused faces
+    # measure in the hundreds; a blur of 2 px already brings it below 30.
+    min_sharpness: float = Field(default=40.0, gt=0)
+
+    # exposure (face, 0-255 luma): mean inside this range (ICAO: no over/under exposure) ...
+    face_luma_range: tuple[float, float] = (70.0, 215.0)
+    # ... at most this share of clipped pixels (luma <= 5 or >= 250, OFIQ under/over exposure) ...
+    max_clipped: float = Field(default=0.05, ge=0, le=1)
+    # ... and a dynamic range (percentile 99 - 1) of at least this (OFIQ dynamic range).
+    min_dynamic_range: float = Field(default=60.0, ge=0, le=255)
+
+    # lighting: darker cheek over brighter cheek (OFIQ illumination uniformity, ICAO "even").
+    min_lighting_ratio: float = Field(default=0.75, gt=0, le=1)
+
+    # colour: mean chroma (CIE a*b* length) of the skin; greyscale is ~0, natural skin is 10-30.
+    min_skin_chroma: float = Field(default=6.0, ge=0)
+    # ... and the skin hue angle (degrees in a*b*) inside the natural skin range (no strong cast).
+    skin_hue_range: tuple[float, float] = (15.0, 90.0)
+
+    # Live guidance: the face must be at least this share of the preview width (closer otherwise),
+    # at most this far (share of the width) from the centre, and the cheeks this even.
+    guide_min_face_fraction: float = Field(default=0.15, gt=0, lt=1)
+    guide_max_offset: float = Field(default=0.08, gt=0, lt=0.5)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> QualitySettings:
+        for name in ("face_luma_range", "skin_hue_range"):
+            low, high = getattr(self, name)
+            if low >= high:
+                raise ValueError(f"quality.{name} = [{low:g}, {high:g}]: the first value must be below the second")
+        if any(not 0 <= c <= 255 for c in self.background_rgb):
+            raise ValueError(f"quality.background_rgb = {list(self.background_rgb)}: each value must be 0-255")
+        return self

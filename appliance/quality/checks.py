@@ -1,0 +1,422 @@
+"""The CHSI checks: one function per stable id, each measuring a value against its configured limit.
+
+Each result carries the instruction the student (or, for camera faults, the operator) reads. Left
+and right in messages are the student's own: the camera frame is not mirrored, so a face in the
+image's left half sits on the student's right.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from appliance.quality import crop as chsi_crop
+from appliance.quality.analysis import Analysis
+from appliance.quality.landmarks import (
+    CHIN,
+    FOREHEAD_TOP,
+    LEFT_BROW,
+    LEFT_CHEEK,
+    LEFT_CHEEK_EDGE,
+    LOWER_LIP_INNER,
+    MOUTH_LEFT,
+    MOUTH_RIGHT,
+    RIGHT_BROW,
+    RIGHT_CHEEK,
+    RIGHT_CHEEK_EDGE,
+    UPPER_LIP_INNER,
+)
+from appliance.quality.settings import QualitySettings
+from appliance.ui.view import Text
+
+CHECK_IDS = ("face_count", "face_size", "framing", "head_pose", "eyes_open", "mouth_closed", "eyes_visible",
+             "hair_clear", "shoulders_level", "background", "clothing_contrast", "sharpness", "exposure",
+             "lighting", "colour")
+
+OK = Text("合格", "OK")
+MSG = {
+    "no_face": Text("未检测到人脸,请坐正并看向镜头",
+                    "No face found: sit in front of the camera and look into the lens"),
+    "many_faces": Text("画面中只能有一个人,请其他人离开",
+                       "Only one person may be in the picture: others please step away"),
+    "closer": Text("请靠近镜头一些", "Move a little closer to the camera"),
+    "back": Text("请离镜头远一些", "Move back a little from the camera"),
+    "move_left": Text("请向您的左侧移动一点", "Move a little to your left"),
+    "move_right": Text("请向您的右侧移动一点", "Move a little to your right"),
+    "sit_lower": Text("头顶超出画面,请坐低一点或调低座椅",
+                      "Your head is cut off at the top: sit a little lower"),
+    "sit_higher": Text("请坐直并抬高一点", "Sit up straight and a little higher"),
+    "position": Text("请坐正,面向镜头", "Sit upright and face the camera"),
+    "roll": Text("请保持头部端正,双眼保持水平", "Keep your head straight with your eyes level"),
+    "yaw": Text("请正对镜头,不要侧脸", "Turn your face straight towards the camera"),
+    "chin_up": Text("请抬头平视镜头", "Raise your chin and look into the lens"),
+    "chin_down": Text("请稍微低头,平视镜头",
+                      "Lower your chin slightly and look into the lens"),
+    "eyes_open": Text("请睁大眼睛,不要眨眼", "Keep your eyes open, do not blink"),
+    "mouth": Text("请闭上嘴巴,自然表情", "Close your lips and keep a natural expression"),
+    "eyes_hidden": Text("请摘下有色眼镜,露出双眼",
+                        "Take off tinted glasses so your eyes are clearly visible"),
+    "glare": Text("眼镜反光,请调整眼镜或摘下",
+                  "Your glasses reflect the light: tilt them slightly or take them off"),
+    "hair": Text("请整理头发,露出眉毛、眼睛和耳朵",
+                 "Move your hair away from your eyebrows, eyes and ears"),
+    "shoulders": Text("请坐直,双肩保持水平", "Sit up straight with your shoulders level"),
+    "shoulders_hidden": Text("请坐正,让双肩都在画面中",
+                             "Sit upright so both shoulders are in the picture"),
+    "background": Text("背景颜色不符或有阴影,请工作人员检查背景和灯光",
+                       "The background is not the required even blue: staff please check backdrop and lights"),
+    "clothing": Text("衣服颜色与背景太接近,请换深色或浅色非蓝色衣服",
+                     "Your clothes are too close to the blue background: wear a different colour"),
+    "sharpness": Text("照片不清晰,请保持不动", "The photo is blurred: hold still"),
+    "too_dark": Text("照片太暗,请工作人员调亮灯光",
+                     "The photo is too dark: staff please add light"),
+    "too_bright": Text("照片过亮,请工作人员调暗灯光",
+                       "The photo is too bright: staff please reduce the light"),
+    "flat": Text("照片对比度不足,请工作人员检查灯光",
+                 "The photo is flat (low contrast): staff please check the lights"),
+    "lighting": Text("脸部两侧光线不均匀,请坐在座位正中",
+                     "Uneven light on your face: sit in the middle of the seat"),
+    "greyscale": Text("照片不是彩色的,请工作人员检查相机设置",
+                      "The photo has no colour: staff please check the camera"),
+    "cast": Text("照片偏色,请工作人员检查灯光和白平衡",
+                 "The colours are not natural: staff please check lights and white balance"),
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    passed: bool
+    value: Any  # a number, a {name: number} dict, or None when it could not be measured
+    limit: Any
+    message: Text
+
+    def to_json(self) -> dict[str, Any]:
+        return {"passed": self.passed, "value": _round(self.value), "limit": _round(self.limit),
+                "message": {"zh": self.message.zh, "en": self.message.en}}
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_round(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return round(float(value), 3)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    return value
+
+
+# The photometric checks work on the window at half size (240x320): the same answer as full size
+# for means, shares and percentiles at a quarter of the cost.
+WORK_SCALE = 0.5
+# Sharpness is measured with the face scaled to this width, so the measure does not depend on how
+# large the face is in the window (a 190 px face is not "sharper" than a 290 px one).
+SHARPNESS_FACE_WIDTH = 120.0
+
+
+@dataclass
+class Regions:
+    """Pixel sets on the (half-size) window the photometric checks share, computed once."""
+
+    luma: np.ndarray
+    lab: np.ndarray
+    skin: np.ndarray  # bool mask: cheeks and mid forehead
+    cheek_right: np.ndarray
+    cheek_left: np.ndarray
+    face: np.ndarray  # bool mask: inner face rectangle
+    eyes: np.ndarray  # bool mask: the two eye openings
+    fw: float  # face width in work pixels
+    person: np.ndarray  # person probability on the work image
+    background: np.ndarray  # (N, 3) Lab pixels clear of the person outline
+
+    def points(self, analysis: Analysis, idx: list[int] | int) -> np.ndarray:
+        return analysis.out_points(idx) * WORK_SCALE
+
+
+def _box_mask(shape: tuple[int, int], centre: np.ndarray, half: float) -> np.ndarray:
+    mask = np.zeros(shape, dtype=bool)
+    x0, y0 = (np.floor(centre - half)).astype(int)
+    x1, y1 = (np.ceil(centre + half)).astype(int)
+    mask[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = True
+    return mask
+
+
+def regions(analysis: Analysis) -> Regions:
+    assert analysis.image is not None and analysis.eyes is not None and analysis.plan is not None
+    assert analysis.image_mask is not None
+    size = (round(chsi_crop.OUT_W * WORK_SCALE), round(chsi_crop.OUT_H * WORK_SCALE))
+    image = cv2.resize(analysis.image, size, interpolation=cv2.INTER_AREA)
+    person = cv2.resize(analysis.image_mask, size, interpolation=cv2.INTER_AREA)
+    shape = image.shape[:2]
+    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    fw = analysis.face_width * analysis.plan.scale * WORK_SCALE
+    half = 0.08 * fw
+
+    def at(idx: list[int] | int) -> np.ndarray:
+        return analysis.out_points(idx) * WORK_SCALE
+
+    cheek_r = _box_mask(shape, at(RIGHT_CHEEK), half)
+    cheek_l = _box_mask(shape, at(LEFT_CHEEK), half)
+    forehead = _box_mask(shape, at(151), half)
+    pts = at([RIGHT_CHEEK_EDGE, LEFT_CHEEK_EDGE, FOREHEAD_TOP, CHIN])
+    face = np.zeros(shape, dtype=bool)
+    x0, x1 = int(pts[0, 0] + 0.12 * fw), int(pts[1, 0] - 0.12 * fw)
+    y0, y1 = int(pts[2, 1] + 0.1 * fw), int(pts[3, 1] - 0.05 * fw)
+    face[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = True
+    eyes = np.zeros(shape, dtype=np.uint8)
+    for eye in analysis.eyes:
+        outline = analysis.plan.to_out(eye.contour[:16, :2]) * WORK_SCALE
+        cv2.fillPoly(eyes, [np.round(outline).astype(np.int32)], 1)
+    # Background: clear of the person's soft outline and the hair halo.
+    near = cv2.dilate((person > 0.1).astype(np.uint8), np.ones((7, 7), np.uint8))
+    return Regions(luma, lab, cheek_r | cheek_l | forehead, cheek_r, cheek_l, face, eyes.astype(bool), fw,
+                   person, lab[near == 0])
+
+
+def _result(check_id: str, passed: bool, value: Any, limit: Any, fail: Text) -> CheckResult:
+    return CheckResult(check_id, bool(passed), value, limit, OK if passed else fail)
+
+
+# --- geometry and pose -------------------------------------------------------------------------
+
+def face_count(a: Analysis, s: QualitySettings) -> CheckResult:
+    count = len(a.faces)
+    return _result("face_count", count == 1, count, 1, MSG["no_face"] if count == 0 else MSG["many_faces"])
+
+
+def min_face_width(s: QualitySettings) -> float:
+    return chsi_crop.FACE_WIDTH_BAND[0] + s.crop_margin_px
+
+
+def face_size(a: Analysis, s: QualitySettings) -> CheckResult:
+    limit = min_face_width(s)
+    return _result("face_size", a.face_width >= limit, a.face_width, limit, MSG["closer"])
+
+
+def framing(a: Analysis, s: QualitySettings) -> CheckResult:
+    plan = a.plan
+    assert plan is not None
+    over = {k: v * plan.scale for k, v in plan.overflow.items()}
+    value = {"crown": plan.crown_out, "eye_line": plan.eye_out, "face_width": plan.face_width_out,
+             "outside_px": max(over.values())}
+    limit = {"crown": chsi_crop.CROWN_BAND, "eye_line": chsi_crop.EYE_BAND,
+             "face_width": chsi_crop.FACE_WIDTH_BAND, "outside_px": 0}
+    passed = plan.bands_met and plan.inside and not a.crown_at_edge
+    if a.crown_at_edge:
+        message = MSG["sit_lower"]
+    elif (over["left"] > 0.5 and over["right"] > 0.5) or (over["top"] > 0.5 and over["bottom"] > 0.5):
+        message = MSG["back"]
+    elif max(over.values()) > 0.5:
+        side = max(over, key=lambda k: over[k])
+        # Window past the image's left edge: the face is too far image-left = the student's right.
+        message = {"left": MSG["move_left"], "right": MSG["move_right"], "top": MSG["sit_lower"],
+                   "bottom": MSG["sit_higher"]}[side]
+    else:
+        message = MSG["position"]
+    return _result("framing", passed, value, limit, message)
+
+
+def head_pose(a: Analysis, s: QualitySettings) -> CheckResult:
+    value = {"yaw": a.yaw_deg, "pitch": a.pitch_deg, "roll": a.roll_deg}
+    limit = {"yaw": s.max_yaw_deg, "pitch": s.max_pitch_deg, "roll": s.max_roll_deg}
+    excess = {k: abs(value[k]) / limit[k] for k in value}
+    worst = max(excess, key=lambda k: excess[k])
+    if worst == "roll":
+        message = MSG["roll"]
+    elif worst == "yaw":
+        message = MSG["yaw"]
+    else:
+        message = MSG["chin_up"] if value["pitch"] > 0 else MSG["chin_down"]
+    return _result("head_pose", excess[worst] <= 1.0, value, limit, message)
+
+
+def eyes_open(a: Analysis, s: QualitySettings) -> CheckResult:
+    assert a.eyes is not None
+    value = min(eye.openness for eye in a.eyes)
+    return _result("eyes_open", value >= s.min_eye_openness, value, s.min_eye_openness, MSG["eyes_open"])
+
+
+def mouth_closed(a: Analysis, s: QualitySettings) -> CheckResult:
+    assert a.mesh is not None
+    p = a.mesh.points[:, :2]
+    width = float(np.linalg.norm(p[MOUTH_LEFT] - p[MOUTH_RIGHT]))
+    gap = float(np.linalg.norm(p[UPPER_LIP_INNER] - p[LOWER_LIP_INNER])) / max(width, 1e-6)
+    return _result("mouth_closed", gap <= s.max_mouth_gap, gap, s.max_mouth_gap, MSG["mouth"])
+
+
+def shoulders_level(a: Analysis, s: QualitySettings) -> CheckResult:
+    sh = a.shoulders
+    limit = s.max_shoulder_tilt_deg
+    if sh is None or sh.visibility < s.min_shoulder_visibility:
+        return _result("shoulders_level", False, None, limit, MSG["shoulders_hidden"])
+    tilt = sh.tilt_degrees
+    return _result("shoulders_level", abs(tilt) <= limit, tilt, limit, MSG["shoulders"])
+
+
+# --- appearance, on the 480x640 window --------------------------------------------------------
+
+def eyes_visible(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    skin = float(r.luma[r.skin].mean()) if r.skin.any() else 0.0
+    if not r.eyes.any() or skin <= 0:
+        return _result("eyes_visible", False, None, s.min_eye_brightness, MSG["eyes_hidden"])
+    eye_luma = r.luma[r.eyes]
+    brightness = float(eye_luma.mean()) / skin
+    glare = float((eye_luma >= 245).mean())
+    value = {"brightness": brightness, "glare": glare}
+    limit = {"brightness": s.min_eye_brightness, "glare": s.max_eye_glare}
+    if brightness < s.min_eye_brightness:
+        return _result("eyes_visible", False, value, limit, MSG["eyes_hidden"])
+    return _result("eyes_visible", glare <= s.max_eye_glare, value, limit, MSG["glare"])
+
+
+def _skin_distance(r: Regions, pixels: np.ndarray) -> np.ndarray:
+    """Colour distance of Lab ``pixels`` from the cheeks' skin, lightness counted half (shading)."""
+    cheeks = r.lab[r.cheek_left | r.cheek_right]
+    mean = cheeks.mean(0)
+    diff = pixels - mean
+    diff[:, 0] *= 0.5
+    return np.linalg.norm(diff, axis=1)
+
+
+def hair_clear(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    """Non-skin share of the strip just above the eyebrows and of the lids between brows and eyes."""
+    assert a.eyes is not None
+    shape = r.luma.shape
+    band = np.zeros(shape, dtype=bool)
+    for brow, eye in ((RIGHT_BROW, a.eyes[0]), (LEFT_BROW, a.eyes[1])):
+        pts = r.points(a, list(brow))
+        eye_top = float(a.plan.to_out(eye.contour[9:16, :2])[:, 1].min()) * WORK_SCALE if a.plan else 0.0
+        x0, x1 = int(pts[:, 0].min()), int(pts[:, 0].max())
+        top = float(pts[:, 1].min())
+        # forehead strip above the brow
+        y0, y1 = int(top - 0.12 * r.fw), int(top - 0.03 * r.fw)
+        band[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = True
+        # lid skin between the brow and the eye opening
+        brow_low = float(pts[:, 1].max())
+        y0, y1 = int(brow_low + 0.25 * (eye_top - brow_low)), int(eye_top - 0.2 * (eye_top - brow_low))
+        band[max(0, y0):max(0, y1), max(0, x0 + (x1 - x0) // 4):max(0, x1 - (x1 - x0) // 4)] = True
+    if not band.any():
+        return _result("hair_clear", False, None, s.max_hair_cover, MSG["hair"])
+    cheeks = r.lab[r.cheek_left | r.cheek_right]
+    spread = float(np.linalg.norm(cheeks.std(0)))
+    threshold = max(18.0, 2.5 * spread)
+    cover = float((_skin_distance(r, r.lab[band]) > threshold).mean())
+    return _result("hair_clear", cover <= s.max_hair_cover, cover, s.max_hair_cover, MSG["hair"])
+
+
+def _reference_lab(s: QualitySettings) -> np.ndarray:
+    rgb = np.array([[s.background_rgb]], dtype=np.float32) / 255.0
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[0, 0]
+
+
+def background(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    pixels = r.background
+    limit = {"delta_e": s.max_background_delta_e, "spread": s.max_background_spread}
+    if len(pixels) < 0.03 * r.luma.size:
+        return _result("background", False, None, limit, MSG["background"])
+    delta = float(np.linalg.norm(pixels.mean(0) - _reference_lab(s)))
+    lightness = pixels[:, 0]
+    spread = float(np.percentile(lightness, 95) - np.percentile(lightness, 5))
+    value = {"delta_e": delta, "spread": spread}
+    passed = delta <= s.max_background_delta_e and spread <= s.max_background_spread
+    return _result("background", passed, value, limit, MSG["background"])
+
+
+def clothing_contrast(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    """Colour distance between the clothes (person pixels in the lowest fifth of the window, minus
+    skin) and the measured background (the reference blue when no background is visible)."""
+    height = r.luma.shape[0]
+    rows = slice(int(height * 0.8), height)
+    person = r.person[rows] > 0.8
+    pixels = r.lab[rows][person]
+    if len(pixels):
+        pixels = pixels[_skin_distance(r, pixels.copy()) > 15]
+    if len(pixels) < 100:
+        return _result("clothing_contrast", False, None, s.min_clothing_delta_e, MSG["clothing"])
+    back = r.background
+    reference = back.mean(0) if len(back) >= 0.03 * r.luma.size else _reference_lab(s)
+    delta = float(np.linalg.norm(np.median(pixels, axis=0) - reference))
+    return _result("clothing_contrast", delta >= s.min_clothing_delta_e, delta, s.min_clothing_delta_e,
+                   MSG["clothing"])
+
+
+def sharpness(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    y, x = np.nonzero(r.face)
+    if y.size == 0:
+        return _result("sharpness", False, None, s.min_sharpness, MSG["sharpness"])
+    patch = r.luma[y.min():y.max() + 1, x.min():x.max() + 1]
+    factor = SHARPNESS_FACE_WIDTH / max(r.fw, 1.0)
+    patch = cv2.resize(patch, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1
+                       else cv2.INTER_LINEAR)
+    value = float(cv2.Laplacian(patch, cv2.CV_32F).var())
+    return _result("sharpness", value >= s.min_sharpness, value, s.min_sharpness, MSG["sharpness"])
+
+
+def exposure(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    face = r.luma[r.face]
+    limit = {"mean": s.face_luma_range, "clipped": s.max_clipped, "range": s.min_dynamic_range}
+    if face.size == 0:
+        return _result("exposure", False, None, limit, MSG["too_dark"])
+    mean = float(face.mean())
+    low, high = float((face <= 5).mean()), float((face >= 250).mean())
+    p1, p99 = np.percentile(r.luma, [1, 99])
+    value = {"mean": mean, "clipped": low + high, "range": float(p99 - p1)}
+    if mean < s.face_luma_range[0] or low > s.max_clipped:
+        return _result("exposure", False, value, limit, MSG["too_dark"])
+    if mean > s.face_luma_range[1] or high > s.max_clipped:
+        return _result("exposure", False, value, limit, MSG["too_bright"])
+    return _result("exposure", value["range"] >= s.min_dynamic_range, value, limit, MSG["flat"])
+
+
+def lighting(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    right, left = float(r.luma[r.cheek_right].mean()), float(r.luma[r.cheek_left].mean())
+    ratio = min(right, left) / max(right, left, 1e-6)
+    return _result("lighting", ratio >= s.min_lighting_ratio, ratio, s.min_lighting_ratio, MSG["lighting"])
+
+
+def colour(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    _, a_star, b_star = r.lab[r.skin].mean(0)
+    chroma = float(math.hypot(a_star, b_star))
+    hue = float(math.degrees(math.atan2(b_star, a_star)))
+    value = {"chroma": chroma, "hue": hue}
+    limit = {"chroma": s.min_skin_chroma, "hue": s.skin_hue_range}
+    if chroma < s.min_skin_chroma:
+        return _result("colour", False, value, limit, MSG["greyscale"])
+    low, high = s.skin_hue_range
+    return _result("colour", low <= hue <= high, value, limit, MSG["cast"])
+
+
+FaceCheck = Callable[[Analysis, QualitySettings], CheckResult]
+WindowCheck = Callable[[Analysis, QualitySettings, Regions], CheckResult]
+FACE_CHECKS: tuple[FaceCheck, ...] = (face_size, framing, head_pose, eyes_open, mouth_closed, shoulders_level)
+WINDOW_CHECKS: tuple[WindowCheck, ...] = (eyes_visible, hair_clear, background, clothing_contrast, sharpness,
+                                          exposure, lighting, colour)
+
+
+def unmeasured(check_id: str, limit: Any) -> CheckResult:
+    """A check that needs a face when there is none: failed, with the face_count instruction."""
+    return CheckResult(check_id, False, None, limit, MSG["no_face"])
+
+
+def run_all(a: Analysis, s: QualitySettings) -> dict[str, CheckResult]:
+    results = {"face_count": face_count(a, s)}
+    if a.mesh is None or a.plan is None or a.image is None:
+        for check_id in CHECK_IDS[1:]:
+            results[check_id] = unmeasured(check_id, None)
+        return results
+    for check in FACE_CHECKS:
+        found = check(a, s)
+        results[found.id] = found
+    shared = regions(a)
+    for window_check in WINDOW_CHECKS:
+        found = window_check(a, s, shared)
+        results[found.id] = found
+    return {check_id: results[check_id] for check_id in CHECK_IDS}

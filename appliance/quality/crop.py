@@ -1,0 +1,105 @@
+"""The CHSI crop geometry: where the 480x640 window goes in the frame, from eye line, crown and face width.
+
+The crop is axis-aligned and never mirrored or rotated (CHSI forbids software rotation); it may
+only shrink the frame (scale <= 1): a face too small for the bands fails ``face_size`` instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+OUT_W, OUT_H = 480, 640
+# CHSI bands in output pixels (chsi-photo-spec.md).
+CROWN_BAND = (50.0, 110.0)
+EYE_BAND = (200.0, 300.0)
+FACE_WIDTH_BAND = (180.0, 300.0)
+
+
+class CropError(ValueError):
+    """The frame cannot give a CHSI crop (face too small, or the window leaves the frame)."""
+
+
+@dataclass(frozen=True)
+class CropPlan:
+    x0: float  # frame pixel of the window's top-left corner
+    y0: float
+    scale: float  # output pixels per frame pixel
+    crown_out: float
+    eye_out: float
+    face_width_out: float
+    bands_met: bool  # crown, eye line and face width all inside the (narrowed) bands
+    overflow: dict[str, float]  # frame pixels the window sticks out on each side
+
+    @property
+    def source_size(self) -> tuple[float, float]:
+        return OUT_W / self.scale, OUT_H / self.scale
+
+    @property
+    def upscales(self) -> bool:
+        return self.scale > 1.0 + 1e-6
+
+    @property
+    def inside(self) -> bool:
+        return max(self.overflow.values()) <= 0.5
+
+    def to_out(self, points: np.ndarray) -> np.ndarray:
+        """Frame (x, y) points -> output pixels."""
+        pts = np.asarray(points, dtype=np.float32)[..., :2]
+        return (pts - np.array([self.x0, self.y0], dtype=np.float32)) * self.scale
+
+
+def _narrow(band: tuple[float, float], margin: float) -> tuple[float, float]:
+    return band[0] + margin, band[1] - margin
+
+
+def plan_crop(frame_w: int, frame_h: int, centre_x: float, eye_y: float, crown_y: float,
+              face_width: float, margin: float) -> CropPlan:
+    """The window that puts crown, eye line and face width mid-band, as close as the face allows."""
+    crown_lo, crown_hi = _narrow(CROWN_BAND, margin)
+    eye_lo, eye_hi = _narrow(EYE_BAND, margin)
+    fw_lo, fw_hi = _narrow(FACE_WIDTH_BAND, margin)
+    face_width = max(face_width, 1.0)
+    span = max(eye_y - crown_y, 1.0)
+    s_lo = max(fw_lo / face_width, (eye_lo - crown_hi) / span)
+    s_hi = min(fw_hi / face_width, (eye_hi - crown_lo) / span)
+    preferred = sum(FACE_WIDTH_BAND) / 2 / face_width
+    # Never upscale when the bands can be met at scale <= 1; otherwise the plan still says where the
+    # window would be (to measure the photo), and ``face_size`` fails.
+    s_hi = min(s_hi, 1.0) if s_lo <= 1.0 else s_hi
+    scale = float(np.clip(preferred, s_lo, s_hi)) if s_lo <= s_hi else preferred
+    # Vertical placement: both crown and eye line inside their bands, aiming at the middles.
+    y_lo = max(crown_y - crown_hi / scale, eye_y - eye_hi / scale)
+    y_hi = min(crown_y - crown_lo / scale, eye_y - eye_lo / scale)
+    target = ((crown_y - sum(CROWN_BAND) / 2 / scale) + (eye_y - sum(EYE_BAND) / 2 / scale)) / 2
+    y0 = float(np.clip(target, y_lo, y_hi)) if y_lo <= y_hi else target
+    x0 = centre_x - OUT_W / 2 / scale
+    crown_out, eye_out, fw_out = (crown_y - y0) * scale, (eye_y - y0) * scale, face_width * scale
+    met = (crown_lo - 0.5 <= crown_out <= crown_hi + 0.5 and eye_lo - 0.5 <= eye_out <= eye_hi + 0.5
+           and fw_lo - 0.5 <= fw_out <= fw_hi + 0.5)
+    width, height = OUT_W / scale, OUT_H / scale
+    overflow = {"left": max(0.0, -x0), "right": max(0.0, x0 + width - frame_w),
+                "top": max(0.0, -y0), "bottom": max(0.0, y0 + height - frame_h)}
+    return CropPlan(x0, y0, scale, crown_out, eye_out, fw_out, met, overflow)
+
+
+def render(frame: np.ndarray, plan: CropPlan) -> np.ndarray:
+    """The 480x640 window (area-averaged; a window partly outside the frame is padded with edge pixels,
+    used only for measuring a photo that already fails framing)."""
+    height, width = frame.shape[:2]
+    sw, sh = plan.source_size
+    x0, y0 = int(np.floor(plan.x0)), int(np.floor(plan.y0))
+    x1, y1 = int(np.ceil(plan.x0 + sw)), int(np.ceil(plan.y0 + sh))
+    cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
+    if cx1 <= cx0 or cy1 <= cy0:
+        return np.zeros((OUT_H, OUT_W, 3), dtype=np.uint8)
+    step = max(1, int(1 / plan.scale / 2))
+    view = frame[cy0:cy1:step, cx0:cx1:step]
+    if (cx0, cy0, cx1, cy1) != (x0, y0, x1, y1):
+        view = cv2.copyMakeBorder(np.ascontiguousarray(view), (cy0 - y0) // step, (y1 - cy1) // step,
+                                  (cx0 - x0) // step, (x1 - cx1) // step, cv2.BORDER_REPLICATE)
+    interpolation = cv2.INTER_AREA if plan.scale * step < 1 else cv2.INTER_LINEAR
+    # Sub-pixel offset of the window inside the integer box is below one output pixel; resize the box.
+    return cv2.resize(np.ascontiguousarray(view), (OUT_W, OUT_H), interpolation=interpolation)

@@ -1,0 +1,106 @@
+"""468-point face mesh and iris landmarks on rotated regions of the frame (MediaPipe's graph logic).
+
+The mesh runs twice: once on the region from the detector, once on the region recomputed from the
+first mesh (what MediaPipe's tracking does between video frames), which makes eye and chin points
+steadier on a single still.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from appliance.quality.detect import Detection
+from appliance.quality.models import ModelStore
+from appliance.quality.roi import Roi, roi_from_points, sample, to_tensor
+
+MESH_SIZE = 192
+IRIS_SIZE = 64
+# Mesh indices used by the checks (MediaPipe canonical face mesh).
+RIGHT_EYE_OUTER, RIGHT_EYE_INNER = 33, 133  # the person's right eye (image left)
+LEFT_EYE_INNER, LEFT_EYE_OUTER = 362, 263
+FOREHEAD_TOP, CHIN = 10, 152
+RIGHT_CHEEK_EDGE, LEFT_CHEEK_EDGE = 234, 454
+NOSE_TIP = 1
+UPPER_LIP_INNER, LOWER_LIP_INNER = 13, 14
+MOUTH_RIGHT, MOUTH_LEFT = 78, 308
+RIGHT_BROW = (70, 63, 105, 66, 107)
+LEFT_BROW = (336, 296, 334, 293, 300)
+RIGHT_CHEEK, LEFT_CHEEK = 205, 425
+
+
+@dataclass(frozen=True)
+class EyeResult:
+    contour: np.ndarray  # (71, 3) frame pixels; the first 16 outline the visible eyeball
+    iris: np.ndarray  # (5, 3): centre, then four points on the iris edge
+
+    @property
+    def centre(self) -> np.ndarray:
+        return self.iris[0, :2]
+
+    @property
+    def openness(self) -> float:
+        """Lid gap over eye width (eye aspect ratio). The eyeball outline is: 0 outer corner,
+        1-7 lower lid, 8 inner corner, 9-15 upper lid (mesh 33, 7..155, 133, 246..173)."""
+        outline = self.contour[:16, :2]
+        width = float(np.linalg.norm(outline[8] - outline[0]))
+        gap = float(np.mean(np.linalg.norm(outline[2:7] - outline[10:15], axis=1)))
+        return gap / width if width > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Mesh:
+    points: np.ndarray  # (468, 3) frame pixels, z in pixels (negative towards the camera)
+    score: float
+
+
+class FaceMesh:
+    def __init__(self, store: ModelStore):
+        self.mesh = store.interpreter("face_landmark")
+        self.iris = store.interpreter("iris_landmark")
+        self._mesh_in = self.mesh.get_input_details()[0]["index"]
+        outs = sorted(self.mesh.get_output_details(), key=lambda d: -int(d["shape"][-1]))
+        self._mesh_pts, self._mesh_flag = outs[0]["index"], outs[1]["index"]
+        self._iris_in = self.iris.get_input_details()[0]["index"]
+        outs = sorted(self.iris.get_output_details(), key=lambda d: -int(d["shape"][-1]))
+        self._eye_pts, self._iris_pts = outs[0]["index"], outs[1]["index"]
+
+    def _mesh_once(self, frame: np.ndarray, roi: Roi) -> Mesh:
+        image = sample(frame, roi, MESH_SIZE, MESH_SIZE)
+        self.mesh.set_tensor(self._mesh_in, to_tensor(image, 0.0, 1.0))
+        self.mesh.invoke()
+        raw = self.mesh.get_tensor(self._mesh_pts).reshape(-1, 3)
+        flag = float(self.mesh.get_tensor(self._mesh_flag).reshape(-1)[0])
+        score = 1.0 / (1.0 + np.exp(-np.clip(flag, -80, 80)))
+        return Mesh(roi.to_frame(raw, MESH_SIZE, MESH_SIZE), score)
+
+    def run(self, frame: np.ndarray, detection: Detection) -> Mesh:
+        kps = detection.keypoints
+        first = self._mesh_once(frame, roi_from_points(tuple(kps[0]), tuple(kps[1]), detection.box, 1.5))
+        pts = first.points
+        box = (*pts[:, :2].min(0), *pts[:, :2].max(0))
+        refined = roi_from_points(tuple(pts[RIGHT_EYE_OUTER, :2]), tuple(pts[LEFT_EYE_OUTER, :2]), box, 1.5)
+        return self._mesh_once(frame, refined)
+
+    def _eye(self, frame: np.ndarray, a: np.ndarray, b: np.ndarray, flip: bool) -> EyeResult:
+        box = (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
+        roi = roi_from_points(tuple(a), tuple(b), box, 2.3)
+        image = sample(frame, roi, IRIS_SIZE, IRIS_SIZE)
+        if flip:
+            image = np.ascontiguousarray(image[:, ::-1])
+        self.iris.set_tensor(self._iris_in, to_tensor(image, 0.0, 1.0))
+        self.iris.invoke()
+        contour = self.iris.get_tensor(self._eye_pts).reshape(-1, 3).copy()
+        iris = self.iris.get_tensor(self._iris_pts).reshape(-1, 3).copy()
+        if flip:
+            contour[:, 0] = IRIS_SIZE - contour[:, 0]
+            iris[:, 0] = IRIS_SIZE - iris[:, 0]
+        return EyeResult(roi.to_frame(contour, IRIS_SIZE, IRIS_SIZE), roi.to_frame(iris, IRIS_SIZE, IRIS_SIZE))
+
+    def eyes(self, frame: np.ndarray, mesh: Mesh) -> tuple[EyeResult, EyeResult]:
+        """(right eye, left eye) of the person; the left one is mirrored for the model, as MediaPipe does."""
+        pts = mesh.points[:, :2]
+        right = self._eye(frame, pts[RIGHT_EYE_OUTER], pts[RIGHT_EYE_INNER], flip=False)
+        left = self._eye(frame, pts[LEFT_EYE_INNER], pts[LEFT_EYE_OUTER], flip=True)
+        return right, left
