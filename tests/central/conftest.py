@@ -71,9 +71,9 @@ class MiniBooth:
             self.client.tls_set(ca_certs=str(tls.ca), certfile=str(tls.cert), keyfile=str(tls.key))
         self.client.on_message = lambda c, u, m: self.acks.put(p.decode("ack", m.payload)) \
             if m.topic == p.ack_topic(booth) else None
-        self.client.connect(broker.host if not tls else "localhost", broker.port)
+        self.client.connect(broker.host, broker.port)
         self.client.loop_start()
-        self.client.subscribe(p.ack_topic(booth), qos=1)[1]
+        self.client.subscribe(p.ack_topic(booth), qos=1)
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
         self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)
@@ -102,6 +102,10 @@ class MiniBooth:
     def upload(self, init: p.PhotoInit, data: bytes, *, rounds: int = 20, ack_timeout: float = 5.0) -> p.Ack:
         """Send and answer "missing" acks (and silence, by re-sending the fin) until a final ack."""
         self.send_photo(init, data)
+        return self.settle(init, data, rounds=rounds, ack_timeout=ack_timeout)
+
+    def settle(self, init: p.PhotoInit, data: bytes, *, rounds: int = 20, ack_timeout: float = 5.0) -> p.Ack:
+        """What a booth does after sending: re-send what central lists as missing, until a final ack."""
         for _ in range(rounds):
             try:
                 ack = self.ack_for(init.photo_id, ack_timeout)
