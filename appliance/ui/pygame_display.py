@@ -137,18 +137,28 @@ class _Fonts:
         return [ln for ln in lines if ln] or [""]
 
 
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """A bad preview arrives 15 times a second: say so once, not 15 times a second."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("display: %s", message)
+
+
 def _as_rgb(image: Any) -> np.ndarray | None:
     """The image as HxWx3 uint8, or None when it cannot be shown (logged, never raised)."""
     if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
-        log.warning("display: ignoring an image that is not an HxWx3 array: %s",
-                    getattr(image, "shape", type(image).__name__))
+        _warn_once(f"ignoring an image that is not an HxWx3 array: "
+                   f"{getattr(image, 'shape', type(image).__name__)}")
         return None
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     elif image.shape[2] == 4:
         image = image[:, :, :3]
     elif image.shape[2] != 3:
-        log.warning("display: ignoring an image with %d channels", image.shape[2])
+        _warn_once(f"ignoring an image with {image.shape[2]} channels")
         return None
     if image.dtype != np.uint8:
         image = np.clip(np.nan_to_num(image), 0, 255).astype(np.uint8)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import cv2
 import numpy as np
 import pygame
@@ -228,3 +230,11 @@ def test_small_seven_inch_screen_keeps_the_layout() -> None:
         assert display.button_rect.bottom <= 480 and display.button_rect.right <= 800
     finally:
         display.close()
+
+
+def test_a_bad_preview_is_reported_once_not_every_frame(display: PygameDisplay, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="appliance.ui.pygame_display")
+    odd = np.zeros((480, 640, 5), np.uint8)
+    for _ in range(10):
+        display.show(_view(Screen.COUNTDOWN, image=odd, countdown=2))
+    assert len([r for r in caplog.records if "5 channels" in r.getMessage()]) == 1
