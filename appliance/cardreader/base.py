@@ -79,6 +79,24 @@ class CardReadError(ReaderError):
     code = "card_read_error"
 
 
+class CardRefused(ReaderError):
+    """The reader works and read the card, but it cannot identify anyone with it."""
+
+    code = "card_refused"
+
+
+class CardNotRegistered(CardRefused):
+    """A campus card whose UID is not in the roster (or no UID mapping is configured)."""
+
+    code = "card_not_registered"
+
+
+class CardNotSupported(CardRefused):
+    """A card this reader cannot identify (e.g. an ID card on a reader without a SAM)."""
+
+    code = "card_not_supported"
+
+
 @runtime_checkable
 class CardReader(Protocol):
     def wait_for_card(self, timeout: float) -> IdentityCard | None:

@@ -20,7 +20,14 @@ from collections.abc import Callable
 from smartcard import scard
 
 from appliance.cardreader import text_block
-from appliance.cardreader.base import CardKind, CardReadError, IdentityCard, ReaderError, ReaderUnavailable
+from appliance.cardreader.base import (
+    CardKind,
+    CardNotRegistered,
+    CardNotSupported,
+    CardReadError,
+    IdentityCard,
+    ReaderUnavailable,
+)
 from appliance.privacy import mask_id
 
 log = logging.getLogger(__name__)
@@ -29,18 +36,6 @@ READ_TEXT = [0xFF, 0xB0, 0x00, 0x00, 0x00]
 GET_UID = [0xFF, 0xCA, 0x00, 0x00, 0x00]
 PHOTO_CHUNKS = 5
 _CARD_GONE = {scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD, scard.SCARD_W_RESET_CARD}
-
-
-class CardNotRegistered(ReaderError):
-    """A campus card whose UID is not in the roster (or no UID mapping is configured)."""
-
-    code = "card_not_registered"
-
-
-class CardNotSupported(ReaderError):
-    """A card this reader cannot identify (e.g. an ID card on a reader without a SAM)."""
-
-    code = "card_not_supported"
 
 
 def _message(hresult: int) -> str:
