@@ -14,6 +14,7 @@ from appliance.config import ConfigError
 COMMANDS = (
     "appliance.commands.models",
     "appliance.commands.roster",
+    "appliance.commands.read_card",
 )
 
 
