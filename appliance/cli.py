@@ -13,6 +13,7 @@ from appliance.config import ConfigError
 # Listed here so the import is explicit and a missing module fails loudly.
 COMMANDS = (
     "appliance.commands.models",
+    "appliance.commands.check_photo",
     "appliance.commands.roster",
     "appliance.commands.read_card",
 )
