@@ -21,7 +21,7 @@ from appliance.simulation import edits
 from appliance.simulation import source as src
 from appliance.simulation.faults import FAULTS, check_faults
 
-__all__ = ["BACKGROUND_RGB", "FAULTS", "render_scene"]
+__all__ = ["BACKGROUND_RGB", "FAULTS", "face_landmarks", "render_scene", "scene_faces"]
 
 # CHSI reference background (the spec): light blue.
 BACKGROUND_RGB = (100, 197, 255)
@@ -54,18 +54,22 @@ class Placement:
 
     k: float
     eye: tuple[float, float]
-    mirror: bool
 
     def matrix(self, person: src.SourcePerson, roll_deg: float = 0.0,
                pivot: tuple[float, float] | None = None) -> np.ndarray:
         """2x3 affine source->frame matrix, optionally rolled by ``roll_deg`` about a source ``pivot``."""
         ex, ey = person.eye_centre
-        sx = -self.k if self.mirror else self.k
-        base = np.array([[sx, 0, self.eye[0] - sx * ex], [0, self.k, self.eye[1] - self.k * ey], [0, 0, 1]])
+        k = self.k
+        base = np.array([[k, 0, self.eye[0] - k * ex], [0, k, self.eye[1] - k * ey], [0, 0, 1]])
         if roll_deg and pivot is not None:
             rot = cv2.getRotationMatrix2D((float(pivot[0]), float(pivot[1])), roll_deg, 1.0)
             base = base @ np.vstack([rot, [0, 0, 1]])
         return base[:2]
+
+
+def _mirrored(subject: int) -> bool:
+    """Every other student is the mirror image: the parting and the key light swap sides."""
+    return bool(int(subject) % 2)
 
 
 def _subject_rng(subject: int, salt: int = 0) -> np.random.Generator:
@@ -90,7 +94,7 @@ def _placement(person: src.SourcePerson, subject: int, size: tuple[int, int], fa
         eye = (eye[0], height - (src.BODY_ROWS - person.eye_centre[1]) * k)
     if "off_centre" in faults:
         eye = (width / 2 - 0.24 * crop_h * 0.75, eye[1])
-    return Placement(k=float(k), eye=(float(eye[0]), float(eye[1])), mirror=bool(subject % 2))
+    return Placement(k=float(k), eye=(float(eye[0]), float(eye[1])))
 
 
 def _head_region(person: src.SourcePerson) -> tuple[np.ndarray, np.ndarray]:
@@ -208,18 +212,18 @@ def _grain(width: int, height: int) -> np.ndarray:
 
 
 def _compose(subject: int, faults: frozenset[str], size: tuple[int, int]) -> np.ndarray:
-    person = src.person()
+    mirror = _mirrored(subject)
+    person = src.person(mirror)
     placement = _placement(person, subject, size, faults)
     frame = _backdrop(subject, faults, size)
     rgb, alpha = _person_layer(person, subject, faults)
     head = _head_region(person) if faults & {"rotation", "tilted_shoulders"} else None
     if "two_people" in faults:
         # A second, smaller student behind and to the side of the first, looking into the lens.
-        width, height = size
-        other = Placement(k=placement.k * 0.55, mirror=not placement.mirror,
-                          eye=(placement.eye[0] + 0.33 * width, placement.eye[1] - 0.02 * height))
-        o_rgb, o_alpha = _person_layer(person, subject, frozenset(), salt=3)
-        frame = _over(frame, *_warp(o_rgb, o_alpha, other.matrix(person), size))
+        other = _second_placement(placement, size)
+        other_person = src.person(not mirror)
+        o_rgb, o_alpha = _person_layer(other_person, subject, frozenset(), salt=3)
+        frame = _over(frame, *_warp(o_rgb, o_alpha, other.matrix(other_person), size))
     if head is None:
         colour, cover = _warp(rgb, alpha, placement.matrix(person), size)
         if "shadow" in faults:
@@ -229,11 +233,18 @@ def _compose(subject: int, faults: frozenset[str], size: tuple[int, int]) -> np.
         chin = (float(person.chin[0]), float(person.chin[1]))
         neck = (chin[0], chin[1] + 0.3 * person.face_width)
         head_roll = HEAD_ROLL_DEG if "rotation" in faults else 0.0
-        body_roll = SHOULDER_TILT_DEG if "tilted_shoulders" in faults else 0.0
+        # The photo's own shoulders are not quite level; tilt further the same way.
+        body_roll = (SHOULDER_TILT_DEG if mirror else -SHOULDER_TILT_DEG) if "tilted_shoulders" in faults else 0.0
         hair, face = head
         head_alpha = alpha * np.maximum(hair, face)
+        # Where the face was lifted off, the body shows a neck-wide strip of the collar, not a
+        # face-wide one (else it would stick out beside a tilted jaw).
+        xs = np.arange(alpha.shape[1], dtype=np.float32)
+        column = np.clip((0.32 * person.face_width - np.abs(xs - chin[0])) / 4 + 0.5, 0, 1)
+        neck_strip = face * column[None, :]
         body_rgb = rgb * (1 - face[..., None]) + _neck_colour(rgb, person) * face[..., None]
-        body = _warp(body_rgb, alpha * (1 - hair), placement.matrix(person, body_roll, neck), size)
+        body_alpha = alpha * (1 - hair) * (1 - face + neck_strip)
+        body = _warp(body_rgb, body_alpha, placement.matrix(person, body_roll, neck), size)
         top = _warp(rgb, head_alpha, placement.matrix(person, head_roll, chin), size)
         frame = _over(_over(frame, *body), *top)
     frame = frame + _grain(*size)
@@ -260,3 +271,40 @@ def render_scene(subject: int = 0, faults: Iterable[str] = frozenset(),
     if width < 64 or height < 64:
         raise ValueError(f"size {size}: the frame must be at least 64x64")
     return _cached(int(subject), chosen, (width, height)).copy()
+
+
+
+def _second_placement(placement: Placement, size: tuple[int, int]) -> Placement:
+    """The other student of ``two_people``: smaller (further back), beside the first, facing the lens."""
+    width, height = size
+    return Placement(k=placement.k * 0.55, eye=(placement.eye[0] + 0.33 * width, placement.eye[1] - 0.02 * height))
+
+
+def scene_faces(subject: int = 0, faults: Iterable[str] = frozenset(),
+                size: tuple[int, int] = (960, 1280)) -> list[np.ndarray]:
+    """Where each face's 468 mesh points land in ``render_scene``'s frame (468x2 pixels each).
+
+    The scene's ground truth, main face first (a second one with ``two_people``); head roll and
+    placement are included, edits such as an open mouth are not. Tests and the test set use it to
+    know where the eyes, mouth and face are.
+    """
+    chosen = check_faults(faults)
+    person = src.person(_mirrored(subject))
+    size = (int(size[0]), int(size[1]))
+    placement = _placement(person, int(subject), size, chosen)
+    if "rotation" in chosen:
+        matrices = [placement.matrix(person, HEAD_ROLL_DEG, (float(person.chin[0]), float(person.chin[1])))]
+    else:
+        matrices = [placement.matrix(person)]
+    if "two_people" in chosen:
+        other = src.person(not _mirrored(subject))
+        matrices.append(_second_placement(placement, size).matrix(other))
+    people = [person, src.person(not _mirrored(subject))]
+    return [(people[i].landmarks.astype(np.float64) @ m[:, :2].T + m[:, 2]).astype(np.float32)
+            for i, m in enumerate(matrices)]
+
+
+def face_landmarks(subject: int = 0, faults: Iterable[str] = frozenset(),
+                   size: tuple[int, int] = (960, 1280)) -> np.ndarray:
+    """The main face's 468 mesh points in the frame (see ``scene_faces``)."""
+    return scene_faces(subject, faults, size)[0]

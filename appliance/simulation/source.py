@@ -103,25 +103,37 @@ def _clean_alpha(probability: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(alpha, (0, 0), 0.7).astype(np.float32)
 
 
-def _landmarks(store: ModelStore, image: np.ndarray) -> np.ndarray:
+def mesh_landmarks(store: ModelStore, image: np.ndarray, box: tuple[float, float, float]) -> np.ndarray:
+    """468 face-mesh points (x, y in ``image`` pixels) of the face in the square ``box`` = (cx, cy, side).
+
+    Two passes: the second box is centred on the first pass's points, as MediaPipe tracks a face.
+    """
+    points, _ = _mesh(store, image, box)
+    low, high = points.min(0), points.max(0)
+    centre = (low + high) / 2
+    points, _ = _mesh(store, image, (float(centre[0]), float(centre[1]), float((high - low).max() * 1.5)))
+    return points
+
+
+def face_presence(store: ModelStore, image: np.ndarray, box: tuple[float, float, float]) -> float:
+    """The face-landmark model's own probability (0..1) that ``box`` holds a face."""
+    return _mesh(store, image, box)[1]
+
+
+def _mesh(store: ModelStore, image: np.ndarray, box: tuple[float, float, float]) -> tuple[np.ndarray, float]:
     interpreter = store.interpreter("face_landmark")
     size = int(interpreter.get_input_details()[0]["shape"][1])
-    cx, cy, side = FACE_BOX
-    points = np.zeros((468, 2), np.float32)
-    for _ in range(2):
-        x0, y0 = cx - side / 2, cy - side / 2
-        matrix = np.array([[size / side, 0, -x0 * size / side], [0, size / side, -y0 * size / side]])
-        crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR)
-        interpreter.set_tensor(interpreter.get_input_details()[0]["index"],
-                               (crop.astype(np.float32) / 255)[None])
-        interpreter.invoke()
-        outputs = [interpreter.get_tensor(o["index"]) for o in interpreter.get_output_details()]
-        mesh = next(o for o in outputs if o.size == 468 * 3).reshape(468, 3)
-        points = (mesh[:, :2] * side / size + [x0, y0]).astype(np.float32)
-        low, high = points.min(0), points.max(0)
-        cx, cy = (low + high) / 2
-        side = float((high - low).max() * 1.5)
-    return points
+    cx, cy, side = box
+    x0, y0 = cx - side / 2, cy - side / 2
+    matrix = np.array([[size / side, 0, -x0 * size / side], [0, size / side, -y0 * size / side]])
+    crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR)
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], (crop.astype(np.float32) / 255)[None])
+    interpreter.invoke()
+    outputs = [interpreter.get_tensor(o["index"]) for o in interpreter.get_output_details()]
+    mesh = next(o for o in outputs if o.size == 468 * 3).reshape(468, 3)
+    logit = float(next(o for o in outputs if o.size == 1).ravel()[0])
+    points = (mesh[:, :2] * side / size + [x0, y0]).astype(np.float32)
+    return points, float(1 / (1 + np.exp(-np.clip(logit, -50, 50))))
 
 
 def _crown(alpha: np.ndarray, landmarks: np.ndarray) -> float:
@@ -134,12 +146,21 @@ def _crown(alpha: np.ndarray, landmarks: np.ndarray) -> float:
 
 
 @functools.cache
-def person() -> SourcePerson:
-    """The astronaut cut out of her backdrop, with landmarks; computed once per process."""
+def person(mirror: bool = False) -> SourcePerson:
+    """The astronaut cut out of her backdrop, with landmarks; computed once per process.
+
+    ``mirror`` gives her mirror image (another-looking student: the parting and the light swap
+    sides), with landmarks measured on the flipped photo so left and right stay anatomical.
+    """
     image = astronaut()
     store = _store()
     alpha = _clean_alpha(_segment(store, image))
-    landmarks = _landmarks(store, image)
+    box = FACE_BOX
+    if mirror:
+        image = np.ascontiguousarray(image[:, ::-1])
+        alpha = np.ascontiguousarray(alpha[:, ::-1])
+        box = (image.shape[1] - 1 - FACE_BOX[0], FACE_BOX[1], FACE_BOX[2])
+    landmarks = mesh_landmarks(store, image, box)
     crown = _crown(alpha, landmarks)
     rgb = image[:BODY_ROWS].astype(np.float32)
     alpha = alpha[:BODY_ROWS]
