@@ -31,6 +31,7 @@ class WedgeDecoder:
 
     def __init__(self) -> None:
         self._typed: list[str] = []
+        self._overflow = False  # too long to be a number: drop it all up to the next Enter
 
     def key(self, code: int, value: int) -> str | None:
         """Feed one key event; returns the typed number when Enter completes it."""
@@ -38,13 +39,14 @@ class WedgeDecoder:
             return None
         if code in (KEY_ENTER, KEY_KPENTER):
             line, self._typed = "".join(self._typed), []
-            return normalize(line) or None
+            overflow, self._overflow = self._overflow, False
+            return None if overflow else normalize(line) or None
         if code in DIGITS:
             self._typed.append(DIGITS[code])
         elif code == KEY_X:
             self._typed.append("X")
         if len(self._typed) > MAX_TYPED:
-            self._typed = []
+            self._typed, self._overflow = [], True
         return None
 
 

@@ -42,7 +42,7 @@ def test_decoder_ignores_other_keys_and_empty_lines() -> None:
 
 def test_decoder_drops_runaway_input() -> None:
     decoder = WedgeDecoder()
-    type_line(decoder, "1" * 40)
+    assert type_line(decoder, "1" * 40 + "\n") is None
     assert type_line(decoder, "123\n") == "123"
 
 
