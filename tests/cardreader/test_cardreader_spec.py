@@ -50,3 +50,19 @@ def test_open_simulated() -> None:
 def test_open_bad_spec_raises_before_touching_hardware() -> None:
     with pytest.raises(ReaderSpecError):
         open_reader("sam:/dev/ttyUSB0@7")
+
+
+def test_open_hardware_readers_is_lazy(tmp_path) -> None:
+    from appliance.cardreader.pcsc_reader import PcscReader
+    from appliance.cardreader.sam_reader import SamReader
+    from appliance.cardreader.wedge_reader import WedgeReader
+
+    sam = open_reader(f"sam:{tmp_path}/ttyUSB0@57600")
+    assert isinstance(sam, SamReader) and (sam.port, sam.fixed_baudrate) == (f"{tmp_path}/ttyUSB0", 57600)
+    lookup = {"04A1": "11010519491231002X"}.get
+    pcsc = open_reader("pcsc:ACR122", uid_lookup=lookup)
+    assert isinstance(pcsc, PcscReader) and pcsc.reader_name == "ACR122" and pcsc.uid_lookup is lookup
+    wedge = open_reader(f"wedge:{tmp_path}/event3")
+    assert isinstance(wedge, WedgeReader) and wedge.device_path == f"{tmp_path}/event3"
+    for reader in (sam, pcsc, wedge):
+        reader.close()
