@@ -1,0 +1,206 @@
+"""End-to-end uplink benchmark: N booths -> local mosquitto -> central ingest -> stored and acked.
+
+    .venv/bin/python bench/uplink.py [--booths 50] [--photos 10] [--central 2]
+
+Booths are the real booth-side ``appliance.uplink.client.Uplink`` (durable outbox, window, acks),
+each with its own outbox database, uploading real ~30 KB JPEGs. The central side is
+``booth-central serve`` in ``--central`` separate processes on one shared subscription. The same
+run then measures raw paho QoS 1 throughput of the same payloads with no booth logic, and prints
+both and their ratio. Zero loss: every photo must be acked, stored once, byte-identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from appliance.idnumber import make_id_number  # noqa: E402
+from appliance.uplink.client import Uplink  # noqa: E402
+from appliance.uplink.settings import UplinkSettings  # noqa: E402
+from central.local_broker import LocalBroker  # noqa: E402
+from central.store import SqliteStore  # noqa: E402
+
+
+def make_jpegs(count: int, target_kb: int = 30) -> list[bytes]:
+    """Portrait-sized (480x640) JPEGs of about ``target_kb`` each, all different."""
+    out = []
+    for seed in range(count):
+        image = Image.effect_noise((480, 640), 30 + seed).convert("RGB")
+        draw = ImageDraw.Draw(image)
+        draw.ellipse((120 + seed, 120, 360, 420), fill=(200, 160 + seed % 50, 140))
+        for quality in range(60, 5, -5):
+            buffer = io.BytesIO()
+            image.save(buffer, "JPEG", quality=quality)
+            if buffer.tell() <= target_kb * 1024 * 1.2:
+                break
+        out.append(buffer.getvalue())
+    return out
+
+
+def raw_paho(broker: LocalBroker, payloads: list[bytes], total: int,
+             publishers: int) -> tuple[float, int, int]:
+    """Seconds and bytes for ``total`` QoS 1 messages from ``publishers`` clients to one subscriber."""
+    received = 0
+    nbytes = 0
+    done = threading.Event()
+    lock = threading.Lock()
+
+    def on_message(client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        nonlocal received, nbytes
+        with lock:
+            received += 1
+            nbytes += len(msg.payload)
+            if received >= total:
+                done.set()
+
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="raw-sub", protocol=mqtt.MQTTv5)
+    sub.on_message = on_message
+    sub.connect(broker.host, broker.port)
+    sub.loop_start()
+    sub.subscribe("raw/#", qos=1)[1]
+    time.sleep(0.5)
+    clients = []
+    for index in range(publishers):
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"raw-pub-{index}", protocol=mqtt.MQTTv5)
+        client.connect(broker.host, broker.port)
+        client.loop_start()
+        clients.append(client)
+    per = total // publishers
+    total = per * publishers
+    start = time.perf_counter()
+
+    def publish(index: int) -> None:
+        for n in range(per):
+            clients[index].publish(f"raw/{index}/{n}", payloads[n % len(payloads)], qos=1)
+
+    threads = [threading.Thread(target=publish, args=(i,)) for i in range(publishers)]
+    for thread in threads:
+        thread.start()
+    done.wait(timeout=300)
+    seconds = time.perf_counter() - start
+    for client in [*clients, sub]:
+        client.disconnect()
+        client.loop_stop()
+    return seconds, nbytes, total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--booths", type=int, default=50)
+    parser.add_argument("--photos", type=int, default=10, help="photos per booth")
+    parser.add_argument("--central", type=int, default=2, help="central ingest processes")
+    parser.add_argument("--window", type=int, default=8, help="booth upload window (photos in flight)")
+    args = parser.parse_args()
+    total = args.booths * args.photos
+    root = Path(tempfile.mkdtemp(prefix="bench-uplink-"))
+    jpegs = make_jpegs(16)
+    avg_kb = sum(map(len, jpegs)) / len(jpegs) / 1024
+    print(f"{args.booths} booths x {args.photos} photos = {total} photos of ~{avg_kb:.0f} KB "
+          f"(real JPEGs), {args.central} central ingest process(es); data in {root}")
+
+    with LocalBroker(root / "broker") as broker:
+        data_dir = root / "central"
+        config = root / "central.toml"
+        config.write_text(f'[broker]\nurl = "{broker.url}"\n[storage]\ndata_dir = "{data_dir}"\n'
+                          '[ingest]\nworkers = 1\n', encoding="utf-8")
+        central = [subprocess.Popen([sys.executable, "-m", "central.cli", "serve", "--config", str(config),
+                                     "--client-id", f"bench-{i}"], cwd=REPO,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   for i in range(args.central)]
+        # Photos, durably on "the booth's" disk before the clock starts, as the booth writes them.
+        expected: dict[str, str] = {}
+        jobs = []
+        for b in range(args.booths):
+            folder = root / "booths" / f"booth-{b:02d}"
+            folder.mkdir(parents=True)
+            for n in range(args.photos):
+                seq = b * args.photos + n
+                data = jpegs[seq % len(jpegs)]
+                path = folder / f"{seq}.jpg"
+                path.write_bytes(data)
+                photo_id = uuid.uuid4().hex
+                expected[photo_id] = hashlib.sha256(data).hexdigest()
+                ident = make_id_number("110105", dt.date(2003, 1, 1) + dt.timedelta(days=seq // 900), seq % 900)
+                jobs.append((b, photo_id, path, {
+                    "id_number": ident, "student_no": f"2023{seq:05d}", "college": f"学院{b % 5}",
+                    "class": f"班级{b:02d}", "session_id": f"s-{b}", "attempt": 1}))
+        acked: set[str] = set()
+        lock = threading.Lock()
+        all_acked = threading.Event()
+
+        def on_acked(photo_id: str) -> None:
+            with lock:
+                acked.add(photo_id)
+                if len(acked) >= total:
+                    all_acked.set()
+
+        settings = UplinkSettings(broker_url=broker.url, window=args.window, ack_timeout_s=10,
+                                  telemetry_interval_s=3600)
+        booths = [Uplink(settings, f"booth-{b:02d}", root / "booths" / f"booth-{b:02d}" / "outbox.db",
+                         status_provider=lambda: {"state": "idle"}, on_command=lambda c: None,
+                         on_photo_acked=on_acked) for b in range(args.booths)]
+        time.sleep(1.0)  # central connects
+        for uplink in booths:
+            uplink.start()
+        deadline = time.monotonic() + 30
+        while not all(u.connected for u in booths) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        start = time.perf_counter()
+        for b, photo_id, path, meta in jobs:
+            booths[b].photo_saved(photo_id, path, meta)
+        all_acked.wait(timeout=600)
+        seconds = time.perf_counter() - start
+        for uplink in booths:
+            uplink.stop()
+        for proc in central:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+
+        store = SqliteStore(data_dir / "central.db")
+        rows = store.photos(current_only=False)
+        store.close()
+        stored = {r.photo_id: r for r in rows}
+        lost = [pid for pid in expected if pid not in stored]
+        wrong = [pid for pid, r in stored.items() if r.sha256 != expected.get(pid)
+                 or hashlib.sha256((data_dir / "photos" / r.path).read_bytes()).hexdigest() != r.sha256]
+        mb = sum(len(jpegs[i % len(jpegs)]) for i in range(total)) / 1e6
+        photos_s = len(acked) / seconds
+        print(f"end to end (stored + acked): {len(acked)}/{total} photos in {seconds:.2f} s = "
+              f"{photos_s:.0f} photos/s, {mb / seconds:.1f} MB/s")
+        print(f"zero loss: {'yes' if not lost and not wrong and len(acked) == total else 'NO'} "
+              f"(rows {len(rows)}, not stored {len(lost)}, wrong bytes {len(wrong)}, "
+              f"unacked {total - len(acked)})")
+
+        raw_total = max(total * 3, 3000)
+        raw_s, raw_bytes, raw_total = raw_paho(broker, jpegs, raw_total, min(args.booths, 16))
+        raw_rate = raw_total / raw_s
+        print(f"raw paho QoS 1, same payloads, no booth logic: {raw_total} messages in {raw_s:.2f} s = "
+              f"{raw_rate:.0f} msg/s, {raw_bytes / 1e6 / raw_s:.1f} MB/s")
+        print(f"ratio end-to-end / raw: {photos_s / raw_rate:.2f} (photos/s over messages/s), "
+              f"{(mb / seconds) / (raw_bytes / 1e6 / raw_s):.2f} (MB/s)")
+        target = 200
+        print(f"target >= {target} photos/s: {'met' if photos_s >= target else 'NOT met'}")
+    os.environ.get("BENCH_KEEP") or __import__("shutil").rmtree(root, ignore_errors=True)
+    return 0 if not lost and not wrong and len(acked) == total else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
