@@ -119,6 +119,7 @@ WORK_SCALE = 0.5
 # Sharpness is measured with the face scaled to this width, so the measure does not depend on how
 # large the face is in the window (a 190 px face is not "sharper" than a 290 px one).
 SHARPNESS_FACE_WIDTH = 120.0
+SHARPNESS_CONTRAST = 40.0
 
 
 @dataclass
@@ -278,37 +279,35 @@ def eyes_visible(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
 
 
 def _skin_distance(r: Regions, pixels: np.ndarray) -> np.ndarray:
-    """Colour distance of Lab ``pixels`` from the cheeks' skin, lightness counted half (shading)."""
+    """CIE76 distance of Lab ``pixels`` from the mean colour of the cheeks."""
     cheeks = r.lab[r.cheek_left | r.cheek_right]
-    mean = cheeks.mean(0)
-    diff = pixels - mean
-    diff[:, 0] *= 0.5
-    return np.linalg.norm(diff, axis=1)
+    return np.linalg.norm(pixels - cheeks.mean(0), axis=1)
 
 
 def hair_clear(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
-    """Non-skin share of the strip just above the eyebrows and of the lids between brows and eyes."""
-    assert a.eyes is not None
-    shape = r.luma.shape
-    band = np.zeros(shape, dtype=bool)
+    """Share of the lids between eyebrows and eyes covered by something that is neither skin nor
+    near-black.
+
+    Hair hanging over the brows and eyes crosses the lids; a fringe that merely reaches the top of a
+    brow does not. Near-black pixels (L* < 25: tinted lenses and their frames) are left to
+    ``eyes_visible``, which rejects them with the right instruction."""
+    assert a.eyes is not None and a.plan is not None
+    band = np.zeros(r.luma.shape, dtype=bool)
     for brow, eye in ((RIGHT_BROW, a.eyes[0]), (LEFT_BROW, a.eyes[1])):
         pts = r.points(a, list(brow))
-        eye_top = float(a.plan.to_out(eye.contour[9:16, :2])[:, 1].min()) * WORK_SCALE if a.plan else 0.0
-        x0, x1 = int(pts[:, 0].min()), int(pts[:, 0].max())
-        top = float(pts[:, 1].min())
-        # forehead strip above the brow
-        y0, y1 = int(top - 0.12 * r.fw), int(top - 0.03 * r.fw)
-        band[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = True
-        # lid skin between the brow and the eye opening
+        eye_top = float(a.plan.to_out(eye.contour[9:16, :2])[:, 1].min()) * WORK_SCALE
+        x0, x1 = float(pts[:, 0].min()), float(pts[:, 0].max())
         brow_low = float(pts[:, 1].max())
-        y0, y1 = int(brow_low + 0.25 * (eye_top - brow_low)), int(eye_top - 0.2 * (eye_top - brow_low))
-        band[max(0, y0):max(0, y1), max(0, x0 + (x1 - x0) // 4):max(0, x1 - (x1 - x0) // 4)] = True
+        gap = eye_top - brow_low
+        y0, y1 = int(brow_low + 0.2 * gap), int(eye_top - 0.2 * gap)
+        band[max(0, y0):max(0, y1), max(0, int(x0 + 0.2 * (x1 - x0))):max(0, int(x1 - 0.2 * (x1 - x0)))] = True
     if not band.any():
         return _result("hair_clear", False, None, s.max_hair_cover, MSG["hair"])
     cheeks = r.lab[r.cheek_left | r.cheek_right]
-    spread = float(np.linalg.norm(cheeks.std(0)))
-    threshold = max(18.0, 2.5 * spread)
-    cover = float((_skin_distance(r, r.lab[band]) > threshold).mean())
+    threshold = max(15.0, 2.5 * float(np.linalg.norm(cheeks.std(0))))
+    pixels = r.lab[band]
+    covered = (_skin_distance(r, pixels) > threshold) & (pixels[:, 0] >= 25.0)
+    cover = float(covered.mean())
     return _result("hair_clear", cover <= s.max_hair_cover, cover, s.max_hair_cover, MSG["hair"])
 
 
@@ -331,19 +330,22 @@ def background(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
 
 
 def clothing_contrast(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
-    """Colour distance between the clothes (person pixels in the lowest fifth of the window, minus
-    skin) and the measured background (the reference blue when no background is visible)."""
-    height = r.luma.shape[0]
-    rows = slice(int(height * 0.8), height)
-    person = r.person[rows] > 0.8
-    pixels = r.lab[rows][person]
+    """How far the clothes are from the reference blue: the CIE76 distance that three quarters of the
+    clothes pixels exceed. The clothes are taken by position (the chest below the chin, skin
+    removed), not from the person mask: clothes in the backdrop's colour are exactly what the mask
+    misses. Clothes partly in that colour pull the value down, as CHSI's "black border" rejection."""
+    chin = float(r.points(a, CHIN)[1])
+    centre = float(np.mean(r.points(a, [RIGHT_CHEEK_EDGE, LEFT_CHEEK_EDGE])[:, 0]))
+    region = np.zeros(r.luma.shape, dtype=bool)
+    y0 = int(chin + 0.6 * r.fw)
+    x0, x1 = int(centre - 1.2 * r.fw), int(centre + 1.2 * r.fw)
+    region[max(0, y0):, max(0, x0):max(0, x1)] = True
+    pixels = r.lab[region]
     if len(pixels):
-        pixels = pixels[_skin_distance(r, pixels.copy()) > 15]
+        pixels = pixels[_skin_distance(r, pixels) > 15]
     if len(pixels) < 100:
         return _result("clothing_contrast", False, None, s.min_clothing_delta_e, MSG["clothing"])
-    back = r.background
-    reference = back.mean(0) if len(back) >= 0.03 * r.luma.size else _reference_lab(s)
-    delta = float(np.linalg.norm(np.median(pixels, axis=0) - reference))
+    delta = float(np.percentile(np.linalg.norm(pixels - _reference_lab(s), axis=1), 25))
     return _result("clothing_contrast", delta >= s.min_clothing_delta_e, delta, s.min_clothing_delta_e,
                    MSG["clothing"])
 
@@ -356,6 +358,8 @@ def sharpness(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
     factor = SHARPNESS_FACE_WIDTH / max(r.fw, 1.0)
     patch = cv2.resize(patch, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1
                        else cv2.INTER_LINEAR)
+    # Contrast-normalised (to a standard deviation of 40 grey levels): a dim photo is not a blurred one.
+    patch = (patch - patch.mean()) * (SHARPNESS_CONTRAST / max(float(patch.std()), 1.0))
     value = float(cv2.Laplacian(patch, cv2.CV_32F).var())
     return _result("sharpness", value >= s.min_sharpness, value, s.min_sharpness, MSG["sharpness"])
 
