@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from appliance.db import apply_schema, connect, transaction
 from appliance.privacy import mask_id
 from appliance.uplink.protocol import (
@@ -33,6 +35,7 @@ from appliance.uplink.protocol import (
     decode,
     encode,
     utc_now,
+    validation_reason,
 )
 
 log = logging.getLogger(__name__)
@@ -139,9 +142,8 @@ class Outbox:
             init = PhotoInit.model_validate({
                 **fields, "booth": self.booth_id, "photo_id": photo_id, "size": size, "sha256": sha256,
                 "chunk_size": self.chunk_size, "chunks": chunk_count(size, self.chunk_size)})
-        except ValueError as error:
-            reason = str(error).splitlines()[0] if not isinstance(error, ProtocolError) else error.reason
-            raise ProtocolError(f"photo {photo_id}: {reason}") from None
+        except ValidationError as error:
+            raise ProtocolError(f"photo {photo_id}: {validation_reason(error)}") from None
         with self._lock, transaction(self._conn) as conn:
             conn.execute("INSERT OR IGNORE INTO outbox_photos (photo_id, path, init, enqueued_at) "
                          "VALUES (?, ?, ?, ?)", (photo_id, str(path), encode(init).decode(), time.time()))
@@ -154,8 +156,8 @@ class Outbox:
         try:
             event = Event.model_validate({"booth": self.booth_id, "event_id": event_id,
                                           "ts": ts or utc_now(), "kind": kind, "data": data})
-        except ValueError as error:
-            raise ProtocolError(f"event {kind!r}: {str(error).splitlines()[0]}") from None
+        except ValidationError as error:
+            raise ProtocolError(f"event {kind!r}: {validation_reason(error)}") from None
         with self._lock, transaction(self._conn) as conn:
             conn.execute("INSERT INTO outbox_events (event_id, payload, enqueued_at) VALUES (?, ?, ?)",
                          (event_id, encode(event).decode(), time.time()))

@@ -535,7 +535,8 @@ def encode(model: _Payload) -> bytes:
                       separators=(",", ":")).encode("utf-8")
 
 
-def _reason(error: ValidationError) -> str:
+def validation_reason(error: ValidationError) -> str:
+    """One line naming the first bad field, e.g. ``college: must not contain path separators``."""
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "payload"
     return f"{where}: {first['msg'].removeprefix('Value error, ')}"
@@ -578,7 +579,7 @@ def decode(kind: str, payload: bytes) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise ProtocolError(f"{kind}: {_reason(error)}") from None
+        raise ProtocolError(f"{kind}: {validation_reason(error)}") from None
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from uplink_fake_central import FakeCentral
+from uplink_fast_settings import fast_settings
 
-from appliance.uplink.settings import UplinkSettings
 from central.local_broker import LocalBroker
 
 
@@ -28,12 +28,3 @@ def central(broker: LocalBroker, tmp_path: Path) -> Iterator[FakeCentral]:
 @pytest.fixture
 def make_settings(broker: LocalBroker):
     return lambda **changes: fast_settings(broker.url, **changes)
-
-
-def fast_settings(url: str, **changes) -> UplinkSettings:
-    """Settings with short timers so the tests exercise timeouts and reconnects quickly."""
-    values = {"broker_url": url, "reconnect_min_s": 0.1, "reconnect_max_s": 0.5, "ack_timeout_s": 1.0,
-              "telemetry_interval_s": 0.5, "will_delay_s": 1, "session_expiry_s": 60, "window": 3,
-              "keepalive_s": 5}
-    values.update(changes)
-    return UplinkSettings(**values)

@@ -41,11 +41,15 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path, broker,
     data = tmp_path / "booth"
     rng = random.Random(20270601)
     interrupted = 0  # rounds killed with photos or events still unacknowledged
-    for _ in range(ROUNDS):
+    for round_no in range(ROUNDS):
         proc = _driver(data, broker.url, "--capture", str(rng.randint(2, 12)), "--drain", "--linger")
-        # Python start-up takes part of the wait, so kills land in start-up, reconciliation,
-        # capture, upload and (rarely) after the drain.
-        time.sleep(rng.uniform(0.3, 1.1))
+        if round_no % 2:
+            # From the spawn: lands in start-up, reconciliation of the last round's leftovers, capture.
+            time.sleep(rng.uniform(0.05, 1.0))
+        else:
+            # Once the uplink runs: lands in capture and upload.
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "STARTED"
+            time.sleep(rng.uniform(0.0, 0.6))
         proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate()
         assert proc.returncode == -signal.SIGKILL, err[-3000:]

@@ -46,6 +46,7 @@ def main() -> int:
     for path in sorted(photos.glob("*.jpg")):
         if not uplink.outbox.has_photo(path.stem):
             uplink.photo_saved(path.stem, path, photo_meta(path.stem))
+    print("STARTED", flush=True)
     rng = random.Random()
     with (args.data / "events.log").open("a", buffering=1) as events:
         for _ in range(args.capture):

@@ -21,10 +21,11 @@ from paho.mqtt.properties import Properties
 
 from appliance.durable import write_atomic
 from appliance.uplink import protocol as p
+from central.certs import TlsFiles
 
 
 class FakeCentral:
-    def __init__(self, host: str, port: int, store: Path) -> None:
+    def __init__(self, host: str, port: int, store: Path, tls: TlsFiles | None = None) -> None:
         self.store = store
         self.store.mkdir(parents=True, exist_ok=True)
         self.lock = threading.Lock()
@@ -42,6 +43,8 @@ class FakeCentral:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fake-central",
                                   protocol=mqtt.MQTTv5)
         self.client.reconnect_delay_set(0.1, 0.5)
+        if tls is not None:
+            self.client.tls_set(ca_certs=str(tls.ca), certfile=str(tls.cert), keyfile=str(tls.key))
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         props = Properties(PacketTypes.CONNECT)

@@ -1,0 +1,119 @@
+"""The durable outbox on its own: idempotent queueing, flags instead of losses, acks, boot counter."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from uplink_photos import photo_bytes, photo_meta
+
+from appliance.db import connect
+from appliance.durable import write_atomic
+from appliance.uplink.outbox import Outbox, OutboxError
+from appliance.uplink.protocol import ProtocolError
+
+
+@pytest.fixture
+def outbox(tmp_path):
+    box = Outbox(tmp_path / "booth.db", "booth-01", chunk_size=16384)
+    yield box
+    box.close()
+
+
+def _photo(folder, photo_id=None):
+    photo_id = photo_id or uuid.uuid4().hex
+    return photo_id, write_atomic(folder / f"{photo_id}.jpg", photo_bytes(photo_id))
+
+
+def test_enqueue_is_idempotent_and_computes_the_init(tmp_path, outbox):
+    photo_id, path = _photo(tmp_path)
+    first = outbox.enqueue_photo(photo_id, path, photo_meta(photo_id))
+    again = outbox.enqueue_photo(photo_id, path, {**photo_meta(photo_id), "attempt": 2})
+    assert first == again
+    assert first.size == len(photo_bytes(photo_id)) and first.chunk_size == 16384
+    assert outbox.backlog() == 1
+    assert [ph.photo_id for ph in outbox.pending_photos(10)] == [photo_id]
+
+
+def test_bad_metadata_or_missing_file_is_refused_not_queued(tmp_path, outbox):
+    photo_id, path = _photo(tmp_path)
+    with pytest.raises(ProtocolError, match="college"):
+        outbox.enqueue_photo(photo_id, path, {**photo_meta(photo_id), "college": "../../etc"})
+    with pytest.raises(OutboxError):
+        outbox.enqueue_photo(uuid.uuid4().hex, tmp_path / "nope.jpg", photo_meta(photo_id))
+    with pytest.raises(ProtocolError):
+        outbox.enqueue_event("photo_accepted", {"photo_id": "x"})
+    assert outbox.backlog() == 0
+
+
+def test_only_a_matching_stored_ack_retires_a_photo_and_tells_the_ledger(tmp_path):
+    calls: list[str] = []
+    box = Outbox(tmp_path / "booth.db", "booth-01", on_photo_acked=calls.append)
+    photo_id, path = _photo(tmp_path)
+    init = box.enqueue_photo(photo_id, path, photo_meta(photo_id))
+    assert not box.mark_photo_acked(photo_id, "0" * 64)
+    assert box.photo_state(photo_id) == "pending" and calls == []
+    assert box.mark_photo_acked(photo_id, init.sha256)
+    assert box.mark_photo_acked(photo_id, init.sha256)  # a repeated ack changes nothing
+    assert calls == [photo_id] and box.photo_state(photo_id) == "acked" and box.backlog() == 0
+    box.close()
+
+
+def test_a_failing_ledger_hook_keeps_the_photo_pending(tmp_path):
+    def broken(photo_id: str) -> None:
+        raise RuntimeError("ledger locked")
+
+    box = Outbox(tmp_path / "booth.db", "booth-01", on_photo_acked=broken)
+    photo_id, path = _photo(tmp_path)
+    init = box.enqueue_photo(photo_id, path, photo_meta(photo_id))
+    with pytest.raises(RuntimeError):
+        box.mark_photo_acked(photo_id, init.sha256)
+    assert box.photo_state(photo_id) == "pending"
+    box.close()
+
+
+def test_missing_or_changed_files_are_flagged_at_start_and_nothing_is_removed(tmp_path, outbox):
+    gone_id, gone = _photo(tmp_path)
+    changed_id, changed = _photo(tmp_path)
+    fine_id, fine = _photo(tmp_path)
+    for photo_id, path in ((gone_id, gone), (changed_id, changed), (fine_id, fine)):
+        outbox.enqueue_photo(photo_id, path, photo_meta(photo_id))
+    gone.unlink()
+    changed.write_bytes(b"\xff\xd8 truncated")
+    flagged = dict(Outbox(tmp_path / "booth.db", "booth-01").check_files())
+    assert flagged == {gone_id: "missing_file", changed_id: "corrupt"}
+    assert outbox.backlog() == 3  # flagged rows still count: they are not delivered
+    assert {pid for pid, _, _ in outbox.problems()} == {gone_id, changed_id}
+    assert [ph.photo_id for ph in outbox.pending_photos(10)] == [fine_id]
+    # The file comes back (e.g. restored by the technician): a resend queues it again.
+    write_atomic(gone, photo_bytes(gone_id))
+    assert outbox.requeue("all") == 1
+    assert outbox.photo_state(gone_id) == "pending"
+
+
+def test_events_leave_on_ack_and_the_boot_counter_survives_reopening(tmp_path, outbox):
+    event_id = outbox.enqueue_event("error", {"code": "camera", "message": "no frame"})
+    assert [eid for eid, _ in outbox.pending_events(5)] == [event_id]
+    assert outbox.remove_event(event_id) and outbox.backlog() == 0
+    assert [outbox.next_boot(), outbox.next_boot()] == [1, 2]
+    reopened = Outbox(tmp_path / "booth.db", "booth-01")
+    assert reopened.next_boot() == 3
+    reopened.close()
+
+
+def test_outbox_only_touches_its_own_tables(tmp_path):
+    conn = connect(tmp_path / "booth.db")
+    conn.execute("CREATE TABLE ledger_photos (photo_id TEXT PRIMARY KEY, upload_state TEXT)")
+    conn.execute("INSERT INTO ledger_photos VALUES ('a', 'waiting')")
+    box = Outbox(tmp_path / "booth.db", "booth-01")
+    box.next_boot()
+    box.close()
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"ledger_photos", "outbox_photos", "outbox_events", "outbox_commands", "outbox_meta"}
+    assert conn.execute("SELECT upload_state FROM ledger_photos").fetchone()[0] == "waiting"
+    conn.close()
+
+
+def test_disk_check(tmp_path, outbox):
+    assert outbox.disk_ok(0)
+    assert not outbox.disk_ok(10**12)  # no data partition has an exabyte free
