@@ -186,3 +186,12 @@ def test_oversized_json_is_refused_before_parsing():
 def test_docs_schemas_are_in_sync_with_the_models():
     on_disk = {path.name: path.read_text(encoding="utf-8") for path in DEFAULT_FOLDER.glob("*.json")}
     assert on_disk == rendered(), "run: python -m appliance.uplink.schemas"
+
+
+def test_docs_name_every_payload_and_kind():
+    text = (DEFAULT_FOLDER.parent / "mqtt.md").read_text(encoding="utf-8")
+    for kind in p.PAYLOAD_MODELS:
+        assert f"(schemas/{kind}.json)" in text, kind
+    for kind in (*p.EVENT_KINDS, *p.COMMAND_KINDS):
+        assert f"| `{kind}` |" in text, kind
+    assert set(p.EVENT_KINDS) == set(p.EVENT_DATA) and set(p.COMMAND_KINDS) == set(p.COMMAND_DATA)
