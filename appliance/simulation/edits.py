@@ -70,9 +70,25 @@ def recolour_clothes(rgb: np.ndarray, person: src.SourcePerson, hue: float | Non
     return rgb * (1 - mask) + dyed * mask
 
 
-def blue_clothes(rgb: np.ndarray, person: src.SourcePerson) -> np.ndarray:
-    """A light-blue top of nearly the background's colour: the 'black border' CHSI rejects."""
-    return recolour_clothes(rgb, person, BACKGROUND_HUE, 0.78, 1.18)
+def blue_clothes(rgb: np.ndarray, person: src.SourcePerson, backdrop_rgb: tuple[int, int, int]) -> np.ndarray:
+    """A top in the backdrop's own light blue, folds kept: the 'black border' CHSI rejects.
+
+    Both the suit and the dark turtleneck under the collar are dyed: what shows below the chin is
+    then mostly the backdrop's colour (the collar ring stays, as a necklace would).
+    """
+    hsv = cv2.cvtColor(np.clip(person.rgb / 255, 0, 1), cv2.COLOR_RGB2HSV)
+    below = np.zeros(person.alpha.shape, bool)
+    below[int(person.chin[1] + 0.05 * person.face_width):] = True
+    dark = below & (hsv[..., 2] < 0.3) & (person.alpha > 0.5)
+    layers = (clothes_mask(person), cv2.GaussianBlur(dark.astype(np.float32), (0, 0), 0.8))
+    for mask in layers:
+        value = rgb.max(2)
+        inside = mask > 0.5
+        reference = float(np.median(value[inside])) if inside.any() else 1.0
+        shade = np.clip(value / max(reference, 1.0), 0.8, 1.08)[..., None]
+        dyed = np.clip(np.asarray(backdrop_rgb, np.float32) * shade, 0, 255)
+        rgb = rgb * (1 - mask[..., None]) + dyed * mask[..., None]
+    return rgb
 
 
 def dark_glasses(rgb: np.ndarray, person: src.SourcePerson) -> None:
@@ -118,7 +134,7 @@ def eyes_closed(rgb: np.ndarray, person: src.SourcePerson) -> None:
     for contour in (src.LEFT_EYE, src.RIGHT_EYE):
         poly = np.round(lm[list(contour)] - [x0, y0]).astype(np.int32)
         cv2.fillPoly(hole, [poly], 255)
-    hole = cv2.dilate(hole, np.ones((3, 3), np.uint8))
+    hole = cv2.dilate(hole, np.ones((5, 5), np.uint8))
     filled = cv2.inpaint(patch, hole, 4, cv2.INPAINT_TELEA).astype(np.float32)
     soft = cv2.GaussianBlur(hole.astype(np.float32) / 255, (0, 0), 0.8)[..., None]
     rgb[y0:y1, x0:x1] = rgb[y0:y1, x0:x1] * (1 - soft) + filled * soft
@@ -127,7 +143,7 @@ def eyes_closed(rgb: np.ndarray, person: src.SourcePerson) -> None:
         for lower, contour in ((src.LEFT_EYE_LOWER, src.LEFT_EYE), (src.RIGHT_EYE_LOWER, src.RIGHT_EYE)):
             line = lm[list(lower)].copy()
             top = lm[list(contour)][:, 1].min()
-            line[:, 1] = line[:, 1] * 0.6 + top * 0.4
+            line[:, 1] = line[:, 1] * 0.8 + top * 0.2
             pts = _pts(line, origin)
             cv2.polylines(colour, [pts], False, (70.0 * 0.85, 48.0 * 0.85, 42.0 * 0.85),
                           int(SUPERSAMPLE * 1.3), cv2.LINE_AA)
@@ -137,7 +153,11 @@ def eyes_closed(rgb: np.ndarray, person: src.SourcePerson) -> None:
 
 
 def hair_over_eyes(rgb: np.ndarray, person: src.SourcePerson, rng: np.random.Generator) -> None:
-    """A long fringe: strands of the person's own hair, from inside the hair over brows and eyes."""
+    """A long fringe: strands of the person's own hair, from inside the hair over the brows and the lids.
+
+    The strands end between the upper lids and the middle of the eyes: the face stays recognisable
+    (the landmarks still hold), only the hair rule is broken.
+    """
     lm = person.landmarks
     fw = person.face_width
     centre_x = float(lm[src.FOREHEAD, 0])
@@ -149,9 +169,9 @@ def hair_over_eyes(rgb: np.ndarray, person: src.SourcePerson, rng: np.random.Gen
     left = float(lm[list(src.LEFT_BROW) + list(src.LEFT_EYE), 0].min()) - 0.06 * fw
     right = float(lm[list(src.RIGHT_BROW) + list(src.RIGHT_EYE), 0].max()) + 0.06 * fw
     strands = []
-    for _ in range(170):
+    for _ in range(150):
         x = rng.uniform(left, right)
-        end_y = eye_y + rng.uniform(-0.02, 0.2) * fw
+        end_y = eye_y + rng.uniform(-0.1, 0.06) * fw
         # Strands fall outwards from the parting like a real fringe.
         sway = (x - centre_x) * rng.uniform(0.1, 0.45) + rng.uniform(-0.06, 0.06) * fw
         shade = hair[rng.integers(0, len(hair))] * rng.uniform(0.55, 0.9)
@@ -215,6 +235,17 @@ def open_mouth(rgb: np.ndarray, alpha: np.ndarray, person: src.SourcePerson) -> 
 
     _overlay(moved, _face_box(person), draw)
     return moved, moved_alpha
+
+
+def key_light(rgb: np.ndarray, over: bool) -> np.ndarray:
+    """The face light far too strong (``over``) or too weak, the backdrop lit on its own as in a booth.
+
+    Tone curves, not plain gains: an overexposed face keeps some of its white of the eyes below
+    clipping and an underexposed one keeps its local contrast, so only the exposure is wrong.
+    """
+    x = np.clip(rgb / 255, 0, 1)
+    curved = 1 - 0.7 * (1 - x) ** 1.8 if over else 0.55 * x ** 2.2
+    return (curved * 255).astype(np.float32)
 
 
 def side_light(rgb: np.ndarray, person: src.SourcePerson, dark: float = 0.42) -> np.ndarray:

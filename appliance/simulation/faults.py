@@ -20,7 +20,8 @@ FAULT_CHECKS: dict[str, frozenset[str]] = {
     "too_small": frozenset({"face_size"}),
     "overexposed": frozenset({"exposure"}),
     "underexposed": frozenset({"exposure"}),
-    "greyscale": frozenset({"colour"}),
+    # A black-and-white photo cannot show the reference blue either.
+    "greyscale": frozenset({"colour", "background"}),
     "blue_clothes": frozenset({"clothing_contrast"}),
     "tilted_shoulders": frozenset({"shoulders_level"}),
     "hair_over_eyes": frozenset({"hair_clear"}),

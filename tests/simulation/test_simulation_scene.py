@@ -73,7 +73,7 @@ def test_unknown_fault_and_tiny_frame_are_refused():
 def test_every_fault_has_a_check_and_a_clean_scene_expects_none():
     assert set(FAULT_CHECKS) == FAULTS
     assert expected_failures(()) == frozenset()
-    assert expected_failures({"blur", "greyscale"}) == {"sharpness", "colour"}
+    assert expected_failures({"blur", "greyscale"}) == {"sharpness", "colour", "background"}
 
 
 @pytest.mark.parametrize("subject", range(6))
@@ -118,21 +118,26 @@ def test_greyscale_has_no_colour():
 
 
 def test_blur_lowers_the_face_sharpness():
-    rows, cols = box_of(face_landmarks(0, size=SIZE))
-    sharp = cv2.Laplacian(luminance(clean())[rows, cols], cv2.CV_32F).var()
-    blurred = cv2.Laplacian(luminance(with_fault("blur"))[rows, cols], cv2.CV_32F).var()
-    assert blurred < sharp / 4
+    marks = face_landmarks(0, size=SIZE)
+    rows, cols = box_of(marks)
+    # At the scale of the CHSI output (a face ~240 px wide), where sensor grain no longer dominates.
+    factor = 240 / np.linalg.norm(marks[src.FACE_RIGHT] - marks[src.FACE_LEFT])
+
+    def laplacian_variance(frame: np.ndarray) -> float:
+        face = cv2.resize(luminance(frame)[rows, cols], None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        return float(cv2.Laplacian(face, cv2.CV_32F).var())
+
+    assert laplacian_variance(with_fault("blur")) < laplacian_variance(clean()) / 4
 
 
-def test_exposure_faults_clip_or_darken():
-    normal = luminance(clean())
-    over = luminance(with_fault("overexposed"))
-    under = luminance(with_fault("underexposed"))
-    rows, cols = box_of(face_landmarks(0, size=SIZE))
-    clipped = with_fault("overexposed")[rows, cols].max(2) >= 254
-    assert clipped.mean() > 0.5 and (clean()[rows, cols].max(2) >= 254).mean() < 0.05
-    assert over[rows, cols].mean() > normal[rows, cols].mean() + 60
-    assert under.mean() < normal.mean() / 2.5
+def test_exposure_faults_light_the_face_wrongly_and_leave_the_backdrop():
+    rows, cols = box_of(face_landmarks(0, size=SIZE)[[50, 280, 10, 152]])
+    normal = luminance(clean())[rows, cols].mean()
+    assert 100 < normal < 200
+    assert luminance(with_fault("overexposed"))[rows, cols].mean() > 215
+    assert luminance(with_fault("underexposed"))[rows, cols].mean() < 70
+    for fault in ("overexposed", "underexposed"):
+        assert np.abs(top_band(with_fault(fault)) - top_band(clean())).mean() < 0.5
 
 
 def test_other_background_is_not_the_blue_backdrop():
@@ -157,7 +162,7 @@ def test_rotation_rolls_the_head_as_the_landmark_model_sees_it(store):
     rolled = eye_line_degrees(measured_landmarks(store, with_fault("rotation"), truth))
     level = eye_line_degrees(measured_landmarks(store, clean(), face_landmarks(0, size=SIZE)))
     assert abs(level) < 4
-    assert abs(rolled) > 10
+    assert abs(rolled - level) > 8
 
 
 def test_two_people_shows_a_second_real_face_beside_the_first(store):
@@ -178,21 +183,30 @@ def test_too_small_face_needs_upscaling(store):
     assert np.linalg.norm(seen[src.FACE_RIGHT] - seen[src.FACE_LEFT]) < 160
 
 
-def test_blue_clothes_match_the_backdrop_and_normal_clothes_do_not():
-    def clothes(frame: np.ndarray) -> np.ndarray:
-        h, w = frame.shape[:2]
-        return frame[h * 92 // 100:, w * 3 // 100: w * 15 // 100].reshape(-1, 3).astype(np.float32)
+def shoulder_columns(subject: int) -> list[int]:
+    """Columns through the upper arms, right and left of the face."""
+    marks = face_landmarks(subject, size=SIZE)
+    centre = marks[:, 0].mean()
+    width = np.linalg.norm(marks[src.FACE_RIGHT] - marks[src.FACE_LEFT])
+    return [int(centre - 0.9 * width), int(centre + 0.9 * width)]
 
-    assert np.linalg.norm(clothes(with_fault("blue_clothes")).mean(0) - BLUE) < 50
+
+def test_blue_clothes_match_the_backdrop_and_normal_clothes_do_not():
+    def clothes(frame: np.ndarray, subject: int) -> np.ndarray:
+        h = frame.shape[0]
+        patches = [frame[h * 92 // 100: h * 98 // 100, x - 20:x + 20] for x in shoulder_columns(subject)]
+        return np.concatenate([p.reshape(-1, 3) for p in patches]).astype(np.float32)
+
+    assert np.linalg.norm(clothes(with_fault("blue_clothes"), 0).mean(0) - BLUE) < 50
     for subject in range(7):
-        assert np.linalg.norm(clothes(clean(subject)).mean(0) - BLUE) > 120
+        assert np.linalg.norm(clothes(clean(subject), subject).mean(0) - BLUE) > 120
 
 
 def test_tilted_shoulders_raise_one_shoulder():
     def shoulder_tops(frame: np.ndarray) -> tuple[int, int]:
         distance = np.linalg.norm(frame.astype(np.float32) - BLUE, axis=2)
         tops = []
-        for x in (frame.shape[1] // 10, frame.shape[1] * 9 // 10):
+        for x in shoulder_columns(0):
             rows = np.nonzero(distance[:, x] > 60)[0]
             tops.append(int(rows[0]) if rows.size else frame.shape[0])
         return tops[0], tops[1]
@@ -213,7 +227,7 @@ def test_hair_over_eyes_covers_the_eyes_and_leaves_the_mouth():
     eyes = box_of(eye_points(marks))
     mouth = box_of(marks[list(src.INNER_LIPS)], 0.3)
     diff = np.abs(with_fault("hair_over_eyes").astype(np.int16) - clean())
-    assert diff[eyes].mean() > 25
+    assert diff[eyes].mean() > 15
     assert diff[mouth].mean() < 1
 
 
