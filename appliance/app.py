@@ -20,8 +20,8 @@ from appliance.durable import remove_stale_temps
 from appliance.flow.booth import Booth
 from appliance.hardware.camera import Camera
 from appliance.ledger import Ledger
-from appliance.quality.checker import PhotoChecker
-from appliance.quality.chsi import crop_to_chsi, encode_chsi_jpeg, write_chsi_photo
+from appliance.quality.checker import PhotoChecker, crop_to_chsi
+from appliance.quality.chsi_file import encode_chsi_jpeg, write_chsi_photo
 from appliance.roster import Roster
 from appliance.ui.view import Display
 

@@ -15,6 +15,8 @@ COMMANDS = (
     "appliance.commands.models",
     "appliance.commands.check_photo",
     "appliance.commands.roster",
+    "appliance.commands.demo",
+    "appliance.commands.run",
     "appliance.commands.read_card",
 )
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from appliance import db
 from appliance.app import BoothParts
 from appliance.cardreader.base import CardKind, IdentityCard
 from appliance.cardreader.simulated import SimulatedCardReader
@@ -25,7 +26,7 @@ from appliance.flow.events import OperatorAction, OperatorCommand
 from appliance.flow.states import State
 from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.hardware.gpio import BoothPanel
-from appliance.ledger import Verdict
+from appliance.ledger import Ledger, Verdict
 from appliance.roster import RosterEntry
 from appliance.runtime import BoothLoop
 from appliance.simulation.roster_gen import card_for, excluded_people, generate_roster, stranger_card
@@ -95,6 +96,7 @@ class ClassScript:
         self.excluded = excluded
         self.pace_s = pace_s
         self.waiter = StateWaiter()
+        self.waiter(parts.booth.state, parts.booth.state)
         parts.booth.listeners.append(self.waiter)
         self.camera: SimulatedCamera = parts.camera  # type: ignore[assignment]
         self.reader: SimulatedCardReader = parts.reader  # type: ignore[assignment]
@@ -193,7 +195,9 @@ class ClassScript:
         self.summary.seconds = round(time.monotonic() - started, 2)
 
     def _collect(self) -> None:
-        booth, ledger = self.parts.booth, self.parts.ledger
+        booth = self.parts.booth
+        # This thread needs its own connection (SQLite objects stay on the thread that made them).
+        ledger = Ledger(db.connect(self.parts.config.data_dir / "booth.db"), self.parts.config.booth.id)
         summary = booth.summary
         assert summary is not None
         session_id = summary.session.id
@@ -205,6 +209,7 @@ class ClassScript:
                                    (session_id, Verdict.REJECTED.value)).fetchone()
         self.summary.retakes = rows[0]
         self.summary.photos_dir = str(booth.photo_dir)
+        ledger.conn.close()
 
 
 def demo_roster(students: int, graduation_year: int) -> tuple[list[RosterEntry], dict[str, RosterEntry]]:

@@ -300,6 +300,7 @@ class Booth:
         cycle.report = self.checker.check(cycle.frame)
         if not self._passed(cycle.report):
             failed = [result.id for result in cycle.report.failed()]
+            log.info("booth: attempt %d failed: %s", cycle.attempt, ", ".join(failed))
             self._record_attempt(cycle, Verdict.REJECTED, failed)
             self._emit("retake", {"session_id": cycle.session_id, "attempt": cycle.attempt, "failed": failed})
         self._enter(State.REVIEW, self.config.capture.review_timeout_s)
@@ -431,7 +432,8 @@ class Booth:
             return self.config.booth.id
         done = len(self.ledger.accepted_in_session(self.session.id))
         if self.session.kind == "class" and self.session.college and self.session.class_name:
-            size = len(self.roster.class_members(self.session.college, self.session.class_name))
+            members = self.roster.class_members(self.session.college, self.session.class_name)
+            size = sum(1 for member in members if self.eligibility.excluded(member) is None)
             return f"{self.config.booth.id} · {self.session.label} · {done}/{size}"
         return f"{self.config.booth.id} · {self.session.label} · {done}"
 

@@ -72,10 +72,10 @@ class Rig:
         assert self.send(ButtonPressed()) is State.COUNTDOWN
         return self.wait(self.config.capture.countdown_s + 0.01)
 
-    def photograph(self, entry, subject=0):
+    def photograph(self, entry, subject=0, then=State.SAVED):
         assert self.send(CardPresented(card_for(entry))) is State.READY
         assert self.shoot(subject) is State.REVIEW, self.booth.cycle.report.failed()
-        assert self.send(ButtonPressed()) is State.SAVED
+        assert self.send(ButtonPressed()) is then
         return self.booth.last_outcome
 
 
@@ -88,9 +88,9 @@ def test_whole_cycle_saves_the_photo_under_the_swiped_number(rig, students):
     assert rig.booth.state is State.NO_SESSION
     assert rig.open_class(students[0]) is State.IDLE
     assert rig.send(CardPresented(card_for(students[0]))) is State.READY
-    assert rig.display.last.screen is Screen.READY and students[0].name in rig.display.last.title.zh
+    assert rig.display.last_view.screen is Screen.READY and students[0].name in rig.display.last_view.title.zh
     assert rig.shoot() is State.REVIEW
-    assert rig.booth.cycle.report.accepted and rig.display.last.screen is Screen.REVIEW
+    assert rig.booth.cycle.report.accepted and rig.display.last_view.screen is Screen.REVIEW
     assert rig.send(ButtonPressed()) is State.SAVED
     outcome = rig.booth.last_outcome
     assert outcome.path.name == f"{students[0].id_number}.jpg" and outcome.path.exists()
@@ -105,8 +105,8 @@ def test_countdown_runs_on_the_wall_clock_not_on_frames(rig, students):
     rig.send(ButtonPressed())
     for _ in range(100):  # a hundred preview frames in no time: still counting down
         assert rig.send(Tick()) is State.COUNTDOWN
-    assert rig.display.last.countdown == 3 and rig.display.last.image is not None
-    assert rig.wait(1.2) is State.COUNTDOWN and rig.display.last.countdown == 2
+    assert rig.display.last_view.countdown == 3 and rig.display.last_view.image is not None
+    assert rig.wait(1.2) is State.COUNTDOWN and rig.display.last_view.countdown == 2
     assert rig.wait(1.9) is State.REVIEW
 
 
@@ -114,7 +114,7 @@ def test_refused_card_shows_the_reason_and_returns_to_idle(rig, students):
     rig.open_class(students[0])
     card = stranger_card()
     assert rig.send(CardPresented(card)) is State.REFUSED
-    assert rig.display.last.lines[0].en == "ID number does not match the registry: not photographed now"
+    assert rig.display.last_view.lines[0].en == "ID number does not match the registry: not photographed now"
     session = rig.booth.session
     assert rig.ledger.refusals(session.id) == {"not_on_roster": 1}
     row = rig.ledger.conn.execute("SELECT masked_id FROM refusals").fetchone()
@@ -124,7 +124,7 @@ def test_refused_card_shows_the_reason_and_returns_to_idle(rig, students):
 
 def test_card_before_a_session_is_opened_is_refused(rig, students):
     assert rig.send(CardPresented(card_for(students[0]))) is State.REFUSED
-    assert rig.display.last.lines[0].en == "The operator must open a class first"
+    assert rig.display.last_view.lines[0].en == "The operator must open a class first"
     assert rig.wait(rig.config.capture.message_timeout_s + 0.1) is State.NO_SESSION
 
 
@@ -135,9 +135,9 @@ def test_failed_photo_says_what_to_fix_and_retakes_up_to_the_limit(rig, students
         assert rig.shoot(0, ["blur"]) is State.REVIEW
         assert not rig.booth.cycle.report.accepted
         assert "sharpness" in {result.id for result in rig.booth.cycle.report.failed()}
-        assert rig.display.last.lines, "the student is told what to fix"
+        assert rig.display.last_view.lines, "the student is told what to fix"
         assert rig.booth.cycle.attempt == attempt
-    assert rig.display.last.button is None and rig.display.last.title.en == "No retakes left"
+    assert rig.display.last_view.button is None and rig.display.last_view.title.en == "No retakes left"
     assert rig.send(ButtonPressed()) is State.REVIEW  # no further attempt
     assert rig.wait(rig.config.capture.review_timeout_s + 0.1) is State.IDLE
     rows = rig.ledger.conn.execute("SELECT verdict, attempt FROM captures ORDER BY id").fetchall()
@@ -227,7 +227,7 @@ def test_a_crash_inside_a_state_goes_to_error_then_idle_and_the_booth_goes_on(ri
 
     monkeypatch.setattr(rig.camera, "capture", broken_capture)
     assert rig.shoot() is State.ERROR
-    assert rig.display.last.screen is Screen.ERROR and "OSError" in rig.display.last.lines[0].en
+    assert rig.display.last_view.screen is Screen.ERROR and "OSError" in rig.display.last_view.lines[0].en
     assert rig.wait(rig.config.capture.message_timeout_s + 0.1) is State.IDLE
     monkeypatch.undo()
     assert rig.photograph(students[1], subject=1).id_number == students[1].id_number
@@ -254,7 +254,7 @@ def test_closing_the_class_shows_count_missing_and_fee_then_payment(rig, student
     summary = rig.booth.summary
     assert summary.photographed == 4 and summary.fee_cny == 80.0
     assert {entry.id_number for entry in summary.missing} == {s.id_number for s in students[4:]}
-    view = rig.display.last
+    view = rig.display.last_view
     assert view.screen is Screen.SUMMARY and view.qr_text == rig.config.fees.payment_qr
     assert any("4 x 20.00 = 80.00" in line.en for line in view.lines)
     assert rig.operator(OperatorAction.CONFIRM_PAYMENT) is State.NO_SESSION
@@ -264,8 +264,8 @@ def test_closing_the_class_shows_count_missing_and_fee_then_payment(rig, student
 
 def test_makeup_session_takes_payment_per_person(rig, students):
     assert rig.operator(OperatorAction.OPEN_MAKEUP) is State.IDLE
-    rig.photograph(students[2], subject=2)
-    assert rig.booth.state is State.PAYMENT and rig.display.last.qr_text
+    rig.photograph(students[2], subject=2, then=State.PAYMENT)
+    assert rig.display.last_view.qr_text
     assert rig.operator(OperatorAction.CONFIRM_PAYMENT) is State.IDLE
     (payment,) = rig.ledger.payments(rig.booth.session.id)
     assert payment["id_number"] == students[2].id_number and payment["amount_cny"] == 20.0
@@ -281,7 +281,7 @@ def test_outside_service_hours_the_booth_is_closed(config, roster, ledger, sim_c
     enforced = config.model_copy(update={"hours": config.hours.model_copy(update={"enforce": True})})
     moment = {"now": dt.datetime(2026, 12, 28, 12, 30)}
     rig = Rig(enforced, roster, ledger, sim_camera, checker, photo_output, now=lambda: moment["now"])
-    assert rig.booth.state is State.CLOSED and rig.display.last.screen is Screen.CLOSED
+    assert rig.booth.state is State.CLOSED and rig.display.last_view.screen is Screen.CLOSED
     assert rig.open_class(students[0]) is State.CLOSED and rig.booth.session is None
     moment["now"] = dt.datetime(2026, 12, 28, 13, 0)
     assert rig.send(Tick()) is State.NO_SESSION
