@@ -13,16 +13,14 @@ import numpy as np
 from appliance.quality import crop as chsi_crop
 from appliance.quality.analysis import Analysis, Analyzer
 from appliance.quality.checks import MSG, CheckResult, run_all
+from appliance.quality.landmarks import LEFT_CHEEK_EDGE, LEFT_EYE_OUTER, RIGHT_CHEEK_EDGE, RIGHT_EYE_OUTER
 from appliance.quality.models import ModelStore
 from appliance.quality.settings import QualitySettings
 from appliance.ui.view import Text
 
-# Detector box -> mesh-like measures, for the preview (no mesh there): the mesh's cheek-to-cheek
-# width is ~0.9 of BlazeFace's box, the crown ~0.85 box widths above the eye line.
-BOX_TO_FACE_WIDTH = 0.9
-CROWN_ABOVE_EYES = 0.85
-# Preview yaw: nose-tip offset from the eyes' midpoint over the eye distance (~0.2 at 12 degrees).
-MAX_NOSE_OFFSET = 0.2
+# The preview has no person mask: the crown is taken ~0.95 face widths (cheek to cheek) above the
+# eye line, the average head (the CHSI bands leave +-30 px of slack for the difference).
+CROWN_ABOVE_EYES = 0.95
 
 
 @dataclass
@@ -77,21 +75,24 @@ class PhotoChecker:
         """Fast advice for one preview frame: face found, one person, size, position, pose, light."""
         frame = _as_rgb(preview_rgb)
         with self._lock:
-            faces = self.analyzer.detect_faces(frame, fast=True)
-        if not faces:
-            return Guidance(False, [MSG["no_face"]])
-        if len(faces) > 1:
-            return Guidance(False, [MSG["many_faces"]])
+            # The short-range model (4x cheaper) finds a student at booth distance; only when it
+            # finds nobody does the full-range one look for a small, distant face.
+            faces = self.analyzer.detect_faces(frame, fast=True) or self.analyzer.detect_faces(frame)
+            if len(faces) != 1:
+                return Guidance(False, [MSG["no_face"] if not faces else MSG["many_faces"]])
+            # One mesh pass: the detector's eye keypoints are too coarse for roll on a small face.
+            mesh = self.analyzer.mesh.run_once(frame, faces[0]).points
         face = faces[0]
         height, width = frame.shape[:2]
-        kps = face.keypoints
         messages: list[Text] = []
         if face.width / width < self.settings.guide_min_face_fraction:
             messages.append(MSG["closer"])
-        eye_mid = (kps[0] + kps[1]) / 2
-        fw = face.width * BOX_TO_FACE_WIDTH
+        right, left = mesh[RIGHT_EYE_OUTER], mesh[LEFT_EYE_OUTER]
+        cheeks = mesh[LEFT_CHEEK_EDGE] - mesh[RIGHT_CHEEK_EDGE]
+        fw = float(np.linalg.norm(cheeks[:2])) or 1.0
+        eye_mid = (right[:2] + left[:2]) / 2
         plan = chsi_crop.plan_crop(width, height, float(eye_mid[0]), float(eye_mid[1]),
-                                   float(eye_mid[1] - CROWN_ABOVE_EYES * face.width), fw, 0)
+                                   float(eye_mid[1] - CROWN_ABOVE_EYES * fw), fw, 0)
         # On the preview the window size is relative: only the direction matters.
         over = plan.overflow
         offset = (eye_mid[0] - width / 2) / width
@@ -105,20 +106,21 @@ class PhotoChecker:
             messages.append(MSG["sit_lower"])
         elif over["bottom"] > 0:
             messages.append(MSG["sit_higher"])
-        roll = math.degrees(math.atan2(kps[1][1] - kps[0][1], kps[1][0] - kps[0][0]))
-        eye_distance = float(np.linalg.norm(kps[1] - kps[0])) or 1.0
-        nose_offset = float(kps[2][0] - eye_mid[0]) / eye_distance
+        roll = math.degrees(math.atan2(left[1] - right[1], left[0] - right[0]))
+        yaw = math.degrees(math.atan2(cheeks[2], fw))
         if abs(roll) > self.settings.max_roll_deg:
             messages.append(MSG["roll"])
-        elif abs(nose_offset) > MAX_NOSE_OFFSET:
+        elif abs(yaw) > self.settings.max_yaw_deg:
             messages.append(MSG["yaw"])
         messages.extend(self._light_advice(frame, face.box))
         return Guidance(not messages, messages)
 
     def _light_advice(self, frame: np.ndarray, box: tuple[float, float, float, float]) -> list[Text]:
         height, width = frame.shape[:2]
-        x0, y0 = max(0, int(box[0])), max(0, int(box[1]))
-        x1, y1 = min(width, int(box[2])), min(height, int(box[3]))
+        # The middle of the face (cheeks, nose): no hair, no background.
+        bw, bh = box[2] - box[0], box[3] - box[1]
+        x0, y0 = max(0, int(box[0] + 0.2 * bw)), max(0, int(box[1] + 0.35 * bh))
+        x1, y1 = min(width, int(box[2] - 0.2 * bw)), min(height, int(box[3] - 0.1 * bh))
         if x1 - x0 < 4 or y1 - y0 < 4:
             return []
         luma = cv2.cvtColor(np.ascontiguousarray(frame[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)

@@ -75,10 +75,13 @@ class FaceMesh:
         score = 1.0 / (1.0 + np.exp(-np.clip(flag, -80, 80)))
         return Mesh(roi.to_frame(raw, MESH_SIZE, MESH_SIZE), score)
 
-    def run(self, frame: np.ndarray, detection: Detection) -> Mesh:
+    def run_once(self, frame: np.ndarray, detection: Detection) -> Mesh:
+        """One pass on the detector's region (the live preview's budget)."""
         kps = detection.keypoints
-        first = self._mesh_once(frame, roi_from_points(tuple(kps[0]), tuple(kps[1]), detection.box, 1.5))
-        pts = first.points
+        return self._mesh_once(frame, roi_from_points(tuple(kps[0]), tuple(kps[1]), detection.box, 1.5))
+
+    def run(self, frame: np.ndarray, detection: Detection) -> Mesh:
+        pts = self.run_once(frame, detection).points
         box = (*pts[:, :2].min(0), *pts[:, :2].max(0))
         refined = roi_from_points(tuple(pts[RIGHT_EYE_OUTER, :2]), tuple(pts[LEFT_EYE_OUTER, :2]), box, 1.5)
         return self._mesh_once(frame, refined)

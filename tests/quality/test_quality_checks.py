@@ -1,0 +1,99 @@
+"""Each check on scenes that must fail it and on clean scenes that must pass it (real models)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from appliance.quality import checks
+from appliance.quality.body import Shoulders
+from appliance.quality.checker import crop_to_chsi
+from appliance.quality.checks import CHECK_IDS
+from appliance.quality.crop import CropError
+from appliance.simulation.faults import FAULT_CHECKS, expected_failures
+from appliance.simulation.scene import face_landmarks
+
+from .conftest import SIZE, scene
+
+# The scene renderer's faults this checker sees on the 480x640 output. Not listed, with the reason:
+# blue_clothes dyes the suit, which lies outside the CHSI window (only the black turtleneck and the
+# suit ring show in the crop), so clothing_contrast is tested on a painted chest below;
+# tilted_shoulders: the pose model's shoulder points barely move on the space suit (see the
+# shoulders tests below, which drive the check with measured shoulder points).
+DETECTED = sorted(set(FAULT_CHECKS) - {"blue_clothes", "tilted_shoulders"})
+
+
+@pytest.mark.parametrize("subject", [0, 1, 2, 3])
+def test_clean_scenes_pass_every_check(checker, subject):
+    report = checker.check(scene(subject))
+    failed = {result.id: result.to_json() for result in report.failed()}
+    assert report.accepted, failed
+    assert list(report.checks) == list(CHECK_IDS)
+
+
+@pytest.mark.parametrize("subject", [0, 1])
+@pytest.mark.parametrize("fault", DETECTED)
+def test_each_fault_fails_its_check(checker, fault, subject):
+    report = checker.check(scene(subject, (fault,)))
+    failed = {result.id for result in report.failed()}
+    assert expected_failures([fault]) <= failed, report.to_json()
+    assert not report.accepted
+    for result in report.failed():
+        assert result.message.zh and result.message.en and result.message.en != "OK"
+
+
+def test_report_json_is_complete_and_serialisable(checker):
+    data = checker.check(scene(0, ("shadow",))).to_json()
+    assert json.loads(json.dumps(data)) == data
+    assert set(data["checks"]) == set(CHECK_IDS) and data["accepted"] is False
+    background = data["checks"]["background"]
+    assert background["passed"] is False and background["value"]["spread"] > background["limit"]["spread"]
+    assert set(background["message"]) == {"zh", "en"}
+
+
+def test_no_face_fails_everything_and_cannot_be_cropped(checker):
+    frame = np.full((1280, 960, 3), (100, 197, 255), np.uint8)
+    report = checker.check(frame)
+    assert report.checks["face_count"].value == 0
+    assert {r.id for r in report.failed()} == set(CHECK_IDS)
+    with pytest.raises(CropError):
+        crop_to_chsi(frame, report)
+
+
+def _chest_painted_blue(subject: int) -> np.ndarray:
+    frame = scene(subject)
+    points = face_landmarks(subject, frozenset(), SIZE)
+    chin_y = points[152, 1]
+    width = np.linalg.norm(points[454] - points[234])
+    centre = points[[234, 454], 0].mean()
+    frame[int(chin_y + 0.4 * width):, int(centre - 1.6 * width):int(centre + 1.6 * width)] = (112, 190, 245)
+    return frame
+
+
+@pytest.mark.parametrize("subject", [0, 1])
+def test_clothes_in_the_backdrop_colour_fail_clothing_contrast(checker, subject, settings):
+    result = checker.check(_chest_painted_blue(subject)).checks["clothing_contrast"]
+    assert not result.passed and result.value < settings.min_clothing_delta_e
+
+
+def test_shoulders_level_judges_the_measured_line(checker, settings):
+    analysis = checker.analyse(scene(0))
+    level = checks.shoulders_level(analysis, settings)
+    assert level.passed and abs(level.value) <= settings.max_shoulder_tilt_deg
+    right = np.array([100.0, 500.0], np.float32)
+    down = right + np.array([300.0, 80.0], np.float32)
+    tilted = dataclasses.replace(analysis, shoulders=Shoulders(right, down, 0.99))
+    result = checks.shoulders_level(tilted, settings)
+    assert not result.passed and result.value == pytest.approx(14.93, abs=0.01)
+    hidden = dataclasses.replace(analysis, shoulders=Shoulders(right, right + np.array([300.0, 0.0], np.float32), 0.1))
+    result = checks.shoulders_level(hidden, settings)
+    assert not result.passed and result.value is None and "shoulders" in result.message.en
+
+
+def test_unreadable_input_is_refused(checker):
+    for bad in (np.zeros((10, 10, 3), np.uint8), np.zeros((100, 100), np.uint8), np.zeros((100, 100, 3), float)):
+        with pytest.raises(ValueError):
+            checker.check(bad)

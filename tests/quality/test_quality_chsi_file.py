@@ -1,0 +1,116 @@
+"""The CHSI output file: 480x640 baseline JPEG, 300 dpi in JFIF, size in range, named by a valid ID."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import struct
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from appliance.config import OutputSection
+from appliance.idnumber import IdNumberError, make_id_number
+from appliance.quality.chsi_file import KB, JpegSizeError, encode_chsi_jpeg, write_chsi_photo
+from appliance.quality.crop import OUT_H, OUT_W
+
+
+def _photo_like(seed: int = 1) -> np.ndarray:
+    """Smooth shapes plus mild noise: compresses like a portrait (tens of KB)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:OUT_H, 0:OUT_W]
+    base = np.stack([100 + 60 * np.sin(x / 37.0), 150 + 50 * np.cos(y / 23.0), 180 + 40 * np.sin((x + y) / 51.0)], -1)
+    return np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+
+
+def _jfif_density(data: bytes) -> tuple[int, int, int]:
+    assert data[:2] == b"\xff\xd8" and data[2:4] == b"\xff\xe0"
+    length = struct.unpack(">H", data[4:6])[0]
+    app0 = data[6:4 + length]
+    assert app0[:5] == b"JFIF\x00"
+    units, xd, yd = struct.unpack(">BHH", app0[7:12])
+    return units, xd, yd
+
+
+def _markers(data: bytes) -> set[int]:
+    found, i = set(), 2
+    while i < len(data) - 4 and data[i] == 0xFF:
+        marker = data[i + 1]
+        found.add(marker)
+        if marker == 0xDA:
+            break
+        i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+    return found
+
+
+def test_encoded_file_meets_the_chsi_format():
+    output = OutputSection()
+    data = encode_chsi_jpeg(_photo_like(), output)
+    assert output.min_kb * KB <= len(data) <= output.max_kb * KB
+    assert _jfif_density(data) == (1, 300, 300)  # units 1 = dots per inch
+    markers = _markers(data)
+    assert 0xC0 in markers and 0xC2 not in markers  # baseline, not progressive
+    image = Image.open(io.BytesIO(data))
+    assert image.size == (OUT_W, OUT_H) and image.mode == "RGB"
+
+
+def test_quality_is_the_highest_that_fits():
+    output = OutputSection(min_kb=20, max_kb=40)
+    data = encode_chsi_jpeg(_photo_like(2), output)
+    image = Image.fromarray(_photo_like(2))
+    for quality in range(output.min_quality, 101):
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=quality, dpi=(300, 300))
+        if buffer.getvalue() == data:
+            higher = io.BytesIO()
+            if quality < 100:
+                image.save(higher, format="JPEG", quality=quality + 1, dpi=(300, 300))
+                assert len(higher.getvalue()) > output.max_kb * KB
+            break
+    else:
+        pytest.fail("the file matches no quality >= min_quality")
+
+
+def test_too_detailed_for_the_range_raises_with_the_closest_file():
+    noise = np.random.default_rng(3).integers(0, 256, (OUT_H, OUT_W, 3), dtype=np.uint8)
+    with pytest.raises(JpegSizeError) as caught:
+        encode_chsi_jpeg(noise, OutputSection(min_kb=5, max_kb=20, min_quality=60))
+    assert caught.value.quality == 60 and len(caught.value.closest) > 20 * KB
+    assert Image.open(io.BytesIO(caught.value.closest)).size == (OUT_W, OUT_H)
+
+
+def test_too_plain_for_the_range_raises_with_the_largest_file():
+    flat = np.full((OUT_H, OUT_W, 3), (100, 197, 255), np.uint8)
+    with pytest.raises(JpegSizeError) as caught:
+        encode_chsi_jpeg(flat, OutputSection(min_kb=20, max_kb=40))
+    assert caught.value.quality == 100 and len(caught.value.closest) < 20 * KB
+
+
+@pytest.mark.parametrize("shape", [(640, 480), (640, 480, 4), (10, 10, 3)])
+def test_wrong_image_shape_is_refused(shape):
+    with pytest.raises(ValueError, match="480x640"):
+        encode_chsi_jpeg(np.zeros(shape, np.uint8), OutputSection())
+
+
+def test_written_under_the_validated_id_number(tmp_path):
+    number = make_id_number("110105", dt.date(2004, 3, 7), 123)
+    jpeg = encode_chsi_jpeg(_photo_like(), OutputSection())
+    path = write_chsi_photo(tmp_path, number.lower(), jpeg)
+    assert path == tmp_path / f"{number}.jpg" and path.read_bytes() == jpeg
+    assert [p.name for p in tmp_path.iterdir()] == [f"{number}.jpg"]
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "110105200403071230", "11010520040307123/", "", "a" * 18])
+def test_no_invalid_id_reaches_the_filesystem(tmp_path, bad):
+    jpeg = encode_chsi_jpeg(_photo_like(), OutputSection())
+    with pytest.raises(IdNumberError):
+        write_chsi_photo(tmp_path / "photos", bad, jpeg)
+    assert not (tmp_path / "photos").exists()
+
+
+def test_not_a_jpeg_is_refused(tmp_path):
+    number = make_id_number("110105", dt.date(2004, 3, 7), 5)
+    with pytest.raises(ValueError, match="JPEG"):
+        write_chsi_photo(tmp_path, number, b"\xff\xd8\xff\xe0 truncated")
+    assert list(tmp_path.iterdir()) == []
