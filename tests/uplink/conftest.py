@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from uplink_fake_central import FakeCentral
 from uplink_fast_settings import fast_settings
+from uplink_real_central import RealCentral
 
 from central.local_broker import LocalBroker
 
@@ -28,3 +29,11 @@ def central(broker: LocalBroker, tmp_path: Path) -> Iterator[FakeCentral]:
 @pytest.fixture
 def make_settings(broker: LocalBroker):
     return lambda **changes: fast_settings(broker.url, **changes)
+
+
+@pytest.fixture
+def real_central(broker: LocalBroker, tmp_path: Path) -> Iterator[RealCentral]:
+    """The real central ingest (two workers on one shared subscription)."""
+    running = RealCentral(broker, tmp_path / "central-real").start()
+    yield running
+    running.stop()

@@ -186,3 +186,24 @@ def test_status_birth_and_will_after_an_unclean_loss(tmp_path, broker: LocalBrok
     wait_for(lambda: any(s.state == "lost" and s.boot == uplink.boot for s in central.statuses), what="will")
     uplink._client = None
     uplink.stop()
+
+
+def test_broker_outage_with_the_real_central_ingest(tmp_path, broker: LocalBroker, real_central, make_settings):
+    size = {"min_size": 100_000, "max_size": 300_000}
+    uplink = _booth(tmp_path, make_settings(window=2, chunk_size=16384))
+    uplink.start()
+    try:
+        ids = [_capture(uplink, tmp_path / "photos", **size) for _ in range(10)]
+        event_id = uplink.event("class_opened", {"session_id": "s-1", "college": "理学院", "class": "物理1"})
+        wait_for(lambda: len(real_central.writes) >= 1, what="first photo")
+        broker.stop()
+        ids.append(_capture(uplink, tmp_path / "photos", **size))
+        wait_for(lambda: not uplink.connected, what="disconnect noticed")
+        broker.start()
+        wait_for(lambda: uplink.backlog() == 0, timeout=90, what="empty outbox after the outage")
+    finally:
+        uplink.stop()
+    assert set(real_central.writes) == set(ids)
+    assert all(count == 1 for count in real_central.writes.values())
+    assert all(real_central.photo_file(i) == photo_bytes(i, **size) for i in ids)
+    assert event_id in real_central.event_ids()
