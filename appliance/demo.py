@@ -103,6 +103,7 @@ class ClassScript:
         self.summary = DemoSummary(students=len(students))
         self.error: BaseException | None = None
         self.done = threading.Event()
+        self.done_at = 0.0
 
     # ---- the people
     def _operator(self, action: OperatorAction, **args: Any) -> None:
@@ -153,6 +154,7 @@ class ClassScript:
         except BaseException as error:  # reported by the demo command, never swallowed
             self.error = error
         finally:
+            self.done_at = time.monotonic()
             self.done.set()
 
     def _run(self) -> None:

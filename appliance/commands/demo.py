@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import threading
+import time
+from pathlib import Path
 
 from appliance.app import build_booth
 from appliance.cardreader.simulated import SimulatedCardReader
-from appliance.commands.common import config_from_args
+from appliance.config import load_config
 from appliance.demo import ClassScript, default_data_dir, demo_roster
 from appliance.hardware.camera_sim import SimulatedCamera
-from appliance.hardware.gpio import BoothPanel
-from appliance.runtime import BoothLoop, attach_panel, ui_events
+from appliance.service import BoothService
 from appliance.ui.factory import open_display
+from central.embedded import EmbeddedCentral
+
+UPLOAD_WAIT_S = 60.0  # --until-done waits this long for the last photos to reach central
 
 log = logging.getLogger(__name__)
 
@@ -36,43 +41,52 @@ def run_demo(args: argparse.Namespace) -> int:
         print("booth demo: --students must be at least 5 (the script shows refusals between students)",
               file=sys.stderr)
         return 2
-    args.data = args.data or str(default_data_dir())
+    root = Path(args.data) if args.data else default_data_dir()
     windowed = not args.headless
     countdown = args.countdown if args.countdown is not None else (3.0 if windowed else 0.3)
-    config = config_from_args(args, {
+    config = load_config(None, {
+        "booth": {"data_dir": str(root / "booth")},
         "hours": {"enforce": False},
         "capture": {"countdown_s": countdown, "message_timeout_s": 4.0 if windowed else 1.0},
-        "hardware": {"screen": "auto" if windowed else "headless"},
+        "hardware": {"screen": "auto" if windowed else "headless", "gpio": "simulated",
+                     "camera": "simulated", "card_reader": "simulated"},
     })
     students, excluded = demo_roster(args.students, config.booth.graduation_year)
-    display = open_display(config.hardware.screen)
-    parts = build_booth(config, display=display, camera=SimulatedCamera(), reader=SimulatedCardReader())
-    parts.roster.upsert([*students, *excluded.values()])
-    loop = BoothLoop(parts.booth, parts.reader)
-    loop.pump_inputs = ui_events(display, loop)
-    panel = BoothPanel(config.hardware, simulated=True)
-    attach_panel(loop, panel)
-    script = ClassScript(parts, loop, panel, students, excluded, pace_s=0.6 if windowed else 0.06)
-    threading.Thread(target=script.run, name="demo-class", daemon=True).start()
-    print(f"booth demo: {args.students} students, data in {config.data_dir}", file=sys.stderr)
-    try:
-        loop.run(until=lambda: script.done.is_set() and (args.until_done or script.error is not None))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        panel.close()
-        parts.close()
+    print(f"booth demo: {args.students} students, data in {root}", file=sys.stderr)
+    with EmbeddedCentral(root) as central:
+        store = central.open_store()
+        store.import_roster([*students, *excluded.values()])
+        parts = build_booth(config, display=open_display(config.hardware.screen), camera=SimulatedCamera(),
+                            reader=SimulatedCardReader())
+        parts.roster.upsert([*students, *excluded.values()])
+        service = BoothService(parts, broker_url=central.url)
+        script = ClassScript(parts, service.loop, service.panel, students, excluded,
+                             pace_s=0.6 if windowed else 0.06)
+        threading.Thread(target=script.run, name="demo-class", daemon=True).start()
+        print(f"booth demo: central broker {central.url}; Ctrl-C to stop", file=sys.stderr)
+
+        def finished() -> bool:
+            if script.error is not None:
+                return True
+            if not (args.until_done and script.done.is_set()):
+                return False
+            return service.uplink.backlog() == 0 or time.monotonic() > script.done_at + UPLOAD_WAIT_S
+
+        with contextlib.suppress(KeyboardInterrupt):
+            service.run(until=finished)
+        script.summary.uploaded = len(store.photos())
     if script.error is not None:
         print(f"booth demo: the simulated class failed: {script.error}", file=sys.stderr)
         return 1
     if not script.done.is_set():
         print("booth demo: stopped before the class was done", file=sys.stderr)
         return 1
+    summary = script.summary
     if args.json:
-        print(script.summary.to_json())
+        print(summary.to_json())
     else:
-        s = script.summary
-        print(f"class done: {s.photographed}/{s.students} photographed, {s.retakes} retakes, refused "
-              f"{sum(s.refused.values())} ({', '.join(f'{k} {v}' for k, v in sorted(s.refused.items()))}), "
-              f"fee {s.fee_cny:.2f} CNY; photos in {s.photos_dir}")
-    return 0
+        refused = ", ".join(f"{k} {v}" for k, v in sorted(summary.refused.items()))
+        print(f"class done: {summary.photographed}/{summary.students} photographed, {summary.retakes} retakes, "
+              f"refused {sum(summary.refused.values())} ({refused}), fee {summary.fee_cny:.2f} CNY, "
+              f"{summary.uploaded} stored at central; photos in {summary.photos_dir}")
+    return 0 if summary.uploaded == summary.photographed else 1
