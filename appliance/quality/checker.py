@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,11 @@ CROWN_ABOVE_EYES = 0.95
 class CheckReport:
     checks: dict[str, CheckResult]
     plan: chsi_crop.CropPlan | None = field(default=None, repr=False)
+    # The 480x640 window already rendered for the checks, and a weak reference to its frame, so
+    # crop_to_chsi on the same frame does not render it twice (and the report never keeps a 12 MP
+    # frame alive).
+    window: np.ndarray | None = field(default=None, repr=False)
+    frame_ref: weakref.ref | None = field(default=None, repr=False)
 
     @property
     def accepted(self) -> bool:
@@ -69,7 +75,7 @@ class PhotoChecker:
 
     def check(self, frame_rgb: np.ndarray) -> CheckReport:
         analysis = self.analyse(frame_rgb)
-        return CheckReport(run_all(analysis, self.settings), analysis.plan)
+        return CheckReport(run_all(analysis, self.settings), analysis.plan, analysis.image, weakref.ref(frame_rgb))
 
     def guide(self, preview_rgb: np.ndarray) -> Guidance:
         """Fast advice for one preview frame: face found, one person, size, position, pose, light."""
@@ -150,4 +156,6 @@ def crop_to_chsi(frame_rgb: np.ndarray, report: CheckReport) -> np.ndarray:
         raise chsi_crop.CropError(f"the face is too small: the crop would upscale {plan.scale:.2f}x")
     if not plan.inside:
         raise chsi_crop.CropError("the CHSI window leaves the frame: the face is too close to an edge")
+    if report.window is not None and report.frame_ref is not None and report.frame_ref() is frame_rgb:
+        return report.window.copy()
     return chsi_crop.render(_as_rgb(frame_rgb), plan)

@@ -59,3 +59,13 @@ def test_plan_aims_mid_band_and_reports_overflow():
     assert not near_edge.inside and near_edge.overflow["left"] > 0 and near_edge.overflow["right"] == 0
     small = plan_crop(2000, 3000, centre_x=1000, eye_y=1200, crown_y=1100, face_width=120, margin=10)
     assert small.upscales
+
+
+def test_crop_of_the_checked_frame_matches_a_fresh_render(checker):
+    frame = scene(1)
+    report = checker.check(frame)
+    reused = crop_to_chsi(frame, report)  # the window rendered during the check
+    fresh = crop_to_chsi(frame.copy(), report)  # another array: rendered again from the plan
+    assert np.array_equal(reused, fresh)
+    reused[:] = 0
+    assert not np.array_equal(crop_to_chsi(frame, report), reused)  # the caller got its own copy
