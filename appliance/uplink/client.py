@@ -100,6 +100,11 @@ class Uplink:
         self._transfers: dict[str, _Transfer] = {}
         self._events_in_flight: dict[str, float] = {}
         self._next_telemetry = 0.0
+        # "The outbox may hold rows not yet in flight": saves a query per sender step when it does not.
+        self._more_photos = threading.Event()
+        self._more_photos.set()
+        self._more_events = threading.Event()
+        self._more_events.set()
         self._status_dirty = True
         self._last_status = 0.0
 
@@ -144,6 +149,7 @@ class Uplink:
     def photo_saved(self, photo_id: str, path: str | Path, meta: dict[str, Any]) -> p.PhotoInit:
         """Queue a photo whose file is already durable (idempotent). Raises ProtocolError/OutboxError."""
         init = self.outbox.enqueue_photo(photo_id, path, meta)
+        self._more_photos.set()
         self._wake()
         return init
 
@@ -160,6 +166,7 @@ class Uplink:
         except Exception as error:  # sqlite3.Error on a full disk, among others
             log.error("uplink: event %s not queued: %s", kind, error)
             return None
+        self._more_events.set()
         self._wake()
         return event_id
 
@@ -313,19 +320,30 @@ class Uplink:
         for event_id, deadline in list(self._events_in_flight.items()):
             if deadline <= now:
                 self._events_in_flight.pop(event_id)
+                self._more_events.set()
         free = self.settings.window - len(self._transfers)
-        if free > 0:
-            for photo in self.outbox.pending_photos(free, exclude=self._transfers):
+        if free > 0 and self._more_photos.is_set():
+            self._more_photos.clear()  # set again by photo_saved/requeue, or below if the window filled
+            photos = self.outbox.pending_photos(free, exclude=self._transfers)
+            if len(photos) == free:
+                self._more_photos.set()
+            for photo in photos:
                 self._start_transfer(photo)
         free_events = EVENT_WINDOW - len(self._events_in_flight)
-        if free_events > 0:
-            for event_id, payload in self.outbox.pending_events(free_events, exclude=self._events_in_flight):
+        if free_events > 0 and self._more_events.is_set():
+            self._more_events.clear()
+            events = self.outbox.pending_events(free_events, exclude=self._events_in_flight)
+            if len(events) == free_events:
+                self._more_events.set()
+            for event_id, payload in events:
                 self._publish(p.event_topic(self.booth_id, event_id), payload, p.QOS_EVENT)
                 self._events_in_flight[event_id] = now + self.settings.ack_timeout_s
         if now >= self._next_telemetry:
             self._next_telemetry = now + self.settings.telemetry_interval_s
             self._publish_telemetry()
             self._status_dirty = True
+            self._more_photos.set()  # a periodic full look at the outbox, whatever the flags say
+            self._more_events.set()
         if self._status_dirty and now - self._last_status >= STATUS_MIN_INTERVAL_S:
             self._publish_status()
 
@@ -434,6 +452,7 @@ class Uplink:
             self._events_in_flight.pop(ack.id, None)
         else:
             self._events_in_flight.pop(ack.id, None)  # the next pump sends it again
+            self._more_events.set()
 
     def _on_command_message(self, command_id: str, payload: bytes) -> None:
         if self.outbox.command_result(command_id) is not None:
@@ -450,6 +469,7 @@ class Uplink:
             if command.kind == "resend":
                 data = command.typed_data()
                 count = self.outbox.requeue(data.photo_ids)  # type: ignore[attr-defined]
+                self._more_photos.set()
                 ok, message = True, f"{count} photo(s) queued again"
             else:
                 ok, message = True, self.on_command(command) or ""
@@ -461,6 +481,7 @@ class Uplink:
         log.info("uplink: command %s %s %s", command_id, "done" if ok else "refused:", message)
         self.outbox.record_command(command_id, ok, message[:500],
                                    {"command_id": command_id, "ok": ok, "message": message[:500]})
+        self._more_events.set()
 
     # ------------------------------------------------------------------------ status
 
