@@ -237,6 +237,31 @@ def open_mouth(rgb: np.ndarray, alpha: np.ndarray, person: src.SourcePerson) -> 
     return moved, moved_alpha
 
 
+def calm_smile(rgb: np.ndarray, alpha: np.ndarray, person: src.SourcePerson, share: float = 0.45
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Narrow the photo's toothy smile: the lower lip and chin move up by ``share`` of the lip gap.
+
+    The astronaut smiles with parted lips, close to the 'lips closed' limit; a calmer smile keeps
+    clean students clearly inside it (the open-mouth fault starts from the original smile).
+    """
+    lm = person.landmarks
+    mouth_width = float(np.linalg.norm(lm[src.MOUTH_RIGHT] - lm[src.MOUTH_LEFT]))
+    upper_y, lower_y = float(lm[src.LIP_UPPER, 1]), float(lm[src.LIP_LOWER, 1])
+    lift = share * max(lower_y - upper_y, 0.0)
+    mx = float(lm[[src.MOUTH_LEFT, src.MOUTH_RIGHT], 0].mean())
+    chin_y = float(person.chin[1])
+    h, w = alpha.shape
+    xs = np.arange(w, dtype=np.float32)
+    ys = np.arange(h, dtype=np.float32)
+    wx = np.clip(1 - ((xs - mx) / (0.9 * mouth_width)) ** 2, 0, 1)
+    wy = np.interp(ys, [upper_y, lower_y, chin_y, chin_y + 4 * lift + 1], [0, 1, 1, 0])
+    map_x = np.broadcast_to(xs[None, :], (h, w)).astype(np.float32)
+    map_y = (ys[:, None] + lift * wy[:, None] * wx[None, :]).astype(np.float32)
+    calm = cv2.remap(rgb, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    calm_alpha = cv2.remap(alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return calm, calm_alpha
+
+
 def key_light(rgb: np.ndarray, over: bool) -> np.ndarray:
     """The face light far too strong (``over``) or too weak, the backdrop lit on its own as in a booth.
 

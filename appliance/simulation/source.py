@@ -22,9 +22,10 @@ from appliance.quality.settings import QualitySettings
 # framing never needs more than these rows, and the body is extended downwards by replication.
 BODY_ROWS = 336
 EXTEND_ROWS = 320
-# The square the segmentation model sees (x, y, side): the person's upper body at 1.4 px per
+
+# The square the segmentation model sees (x, y, side): the person's upper body at 1.5 px per
 # model pixel, for a sharper hair edge than the whole 512 px photo would give.
-SEG_BOX = (30, 0, 352)
+SEG_BOX = (0, 0, 384)
 # A face box for the landmark model's first pass (centre x, centre y, side); refined once from
 # the landmarks it returns, as MediaPipe's face mesh does between frames.
 FACE_BOX = (222.0, 125.0, 190.0)
