@@ -126,7 +126,8 @@ class Outbox:
     def enqueue_photo(self, photo_id: str, path: str | Path, meta: dict[str, Any]) -> PhotoInit:
         """Queue a durably written photo; idempotent by ``photo_id`` (returns the first init).
 
-        ``meta`` carries id_number, student_no, college, class, session_id, attempt, captured_at.
+        ``meta`` carries id_number, student_no, college, class, session_id, attempt, captured_at and
+        optionally sha256 (checked against the file); other keys are ignored.
         Raises ProtocolError when they are invalid and OutboxError when the file cannot be read.
         """
         existing = self.photo_init(photo_id)
@@ -137,6 +138,8 @@ class Outbox:
             size, sha256 = file_sha256(path)
         except OSError as error:
             raise OutboxError(f"photo {photo_id}: cannot read {path}: {error.strerror}") from None
+        if meta.get("sha256") not in (None, sha256):  # the ledger's hash at capture time
+            raise OutboxError(f"photo {photo_id}: {path} changed since it was captured (sha256 differs)")
         fields = {key: meta[key] for key in META_KEYS if key in meta}
         fields.setdefault("captured_at", utc_now())
         try:

@@ -11,7 +11,8 @@ from uplink_photos import photo_bytes, photo_meta
 
 from appliance.durable import write_atomic
 from appliance.uplink import protocol as p
-from appliance.uplink.client import Uplink
+from appliance.uplink.client import DISK_FULL_MESSAGE, Uplink
+from appliance.uplink.settings import UplinkSettings
 from central.local_broker import LocalBroker
 
 
@@ -207,3 +208,27 @@ def test_broker_outage_with_the_real_central_ingest(tmp_path, broker: LocalBroke
     assert all(count == 1 for count in real_central.writes.values())
     assert all(real_central.photo_file(i) == photo_bytes(i, **size) for i in ids)
     assert event_id in real_central.event_ids()
+
+
+def test_without_a_broker_photos_wait_in_the_outbox(tmp_path):
+    uplink = _booth(tmp_path, UplinkSettings())
+    uplink.start()
+    photo_id = _capture(uplink, tmp_path / "photos")
+    assert uplink.backlog() == 1 and not uplink.connected
+    assert uplink.capture_blocked() is None
+    uplink.stop()
+    again = _booth(tmp_path, UplinkSettings())
+    assert again.outbox.photo_state(photo_id) == "pending"
+    again.outbox.close()
+
+
+def test_a_full_disk_blocks_capture_but_not_sending(tmp_path, central, make_settings):
+    uplink = _booth(tmp_path, make_settings(min_free_mb=10**9))  # more than any test disk has free
+    uplink.start()
+    try:
+        assert uplink.capture_blocked() == DISK_FULL_MESSAGE
+        photo_id = _capture(uplink, tmp_path / "photos")  # taken before the disk filled
+        wait_for(lambda: uplink.backlog() == 0, what="upload on a full disk")
+    finally:
+        uplink.stop()
+    assert _stored_ok(central, photo_id)

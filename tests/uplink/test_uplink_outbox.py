@@ -41,6 +41,8 @@ def test_bad_metadata_or_missing_file_is_refused_not_queued(tmp_path, outbox):
         outbox.enqueue_photo(photo_id, path, {**photo_meta(photo_id), "college": "../../etc"})
     with pytest.raises(OutboxError):
         outbox.enqueue_photo(uuid.uuid4().hex, tmp_path / "nope.jpg", photo_meta(photo_id))
+    with pytest.raises(OutboxError, match="changed since it was captured"):
+        outbox.enqueue_photo(photo_id, path, {**photo_meta(photo_id), "sha256": "0" * 64})
     with pytest.raises(ProtocolError):
         outbox.enqueue_event("photo_accepted", {"photo_id": "x"})
     assert outbox.backlog() == 0
