@@ -186,11 +186,10 @@ def parse_config(raw: dict[str, Any]) -> BoothConfig:
         raise ConfigError(one_line_error(error, raw)) from None
 
 
-def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> BoothConfig:
-    """Load ``path`` (or the embedded defaults), apply ``{"section": {"key": value}}`` overrides.
+def read_raw(path: str | Path | None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The TOML file (or nothing: the embedded defaults) as a dict, with section overrides applied.
 
-    The embedded defaults are the models' defaults; ``config/booth.toml`` documents each of them
-    and a test keeps the two equal.
+    Shared by the booth's and the central office's configuration loaders.
     """
     raw: dict[str, Any] = {}
     if path:
@@ -204,4 +203,13 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             raise ConfigError(f"config error: {path} is not valid TOML: {error}") from None
     for section, values in (overrides or {}).items():
         raw.setdefault(section, {}).update(values)
-    return parse_config(raw)
+    return raw
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> BoothConfig:
+    """Load ``path`` (or the embedded defaults), apply ``{"section": {"key": value}}`` overrides.
+
+    The embedded defaults are the models' defaults; ``config/booth.toml`` documents each of them
+    and a test keeps the two equal.
+    """
+    return parse_config(read_raw(path, overrides))

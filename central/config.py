@@ -6,14 +6,13 @@ A bad value stops the service with one line naming the key, as the booth config 
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from appliance.config import ConfigError, one_line_error
+from appliance.config import ConfigError, one_line_error, read_raw
 from appliance.uplink.protocol import BOOTH_ID_PATTERN, TOKEN_PATTERN
 from central.certs import TlsFiles
 
@@ -132,14 +131,4 @@ def parse_central_config(raw: dict[str, Any]) -> CentralConfig:
 def load_central_config(path: str | Path | None = None,
                         overrides: dict[str, dict[str, Any]] | None = None) -> CentralConfig:
     """Load ``path`` (or the defaults) and apply ``{"section": {"key": value}}`` overrides."""
-    raw: dict[str, Any] = {}
-    if path:
-        try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as error:
-            raise ConfigError(f"config error: cannot read {path}: {error.strerror}") from None
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"config error: {path} is not valid TOML: {error}") from None
-    for section, values in (overrides or {}).items():
-        raw.setdefault(section, {}).update(values)
-    return parse_central_config(raw)
+    return parse_central_config(read_raw(path, overrides))
