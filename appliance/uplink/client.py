@@ -154,16 +154,21 @@ class Uplink:
         return init
 
     def event(self, kind: str, data: dict[str, Any]) -> str | None:
-        """Queue an event durably; returns its event_id, or None (logged) if it could not be queued."""
+        """Queue an event durably; returns its event_id, or None (logged) if it could not be queued.
+
+        An event that does not fit the protocol is replaced by an ``error`` event naming why, so
+        central learns about it instead of it vanishing; over-long error messages are cut.
+        """
+        if kind == "error" and isinstance(data.get("message"), str):
+            data = {**data, "message": data["message"][:500]}
         try:
             event_id = self.outbox.enqueue_event(kind, data)
         except p.ProtocolError as error:
             log.error("uplink: event not queued: %s", error.reason)
-            return None
-        except OSError as error:
-            log.error("uplink: event %s not queued: %s", kind, error)
-            return None
-        except Exception as error:  # sqlite3.Error on a full disk, among others
+            if kind == "error":
+                return None
+            return self.event("error", {"code": "bad_event", "message": error.reason})
+        except Exception as error:  # sqlite3.Error / OSError on a full disk, among others
             log.error("uplink: event %s not queued: %s", kind, error)
             return None
         self._more_events.set()

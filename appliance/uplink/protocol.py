@@ -107,12 +107,18 @@ def _id_number(value: str) -> str:
     return value
 
 
+def _label(value: str) -> str:
+    """College/class in events and statuses: may be empty (a make-up session has none)."""
+    return _safe_name(value) if value else value
+
+
 BoothId = Annotated[str, Field(pattern=BOOTH_ID_PATTERN)]
 Uuid4Hex = Annotated[str, Field(pattern=UUID4_HEX_PATTERN)]
 Token = Annotated[str, Field(pattern=TOKEN_PATTERN)]
 Sha256Hex = Annotated[str, Field(pattern=SHA256_PATTERN)]
 Timestamp = Annotated[str, Field(max_length=40), AfterValidator(_utc_timestamp)]
 SafeName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_safe_name)]
+Label = Annotated[str, Field(max_length=64), AfterValidator(_label)]
 IdNumber = Annotated[str, Field(min_length=18, max_length=18), AfterValidator(_id_number)]
 Text = Annotated[str, Field(max_length=500)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
@@ -145,8 +151,8 @@ class _Payload(_Model):
 class SessionInfo(_Model):
     id: Token
     kind: Literal["class", "makeup"]
-    college: SafeName
-    class_: SafeName = Field(alias="class")
+    college: Label  # "" for a make-up session
+    class_: Label = Field(alias="class")
 
 
 _LIVE_ONLY = ("session", "queue_depth", "disk_free_mb", "cpu_temp_c", "version")
@@ -218,8 +224,8 @@ class RetakeData(_Model):
 
 class ClassOpenedData(_Model):
     session_id: Token
-    college: SafeName
-    class_: SafeName = Field(alias="class")
+    college: Label  # "" for a make-up session
+    class_: Label = Field(alias="class")
 
 
 class ClassClosedData(ClassOpenedData):

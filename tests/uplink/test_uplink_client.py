@@ -232,3 +232,19 @@ def test_a_full_disk_blocks_capture_but_not_sending(tmp_path, central, make_sett
     finally:
         uplink.stop()
     assert _stored_ok(central, photo_id)
+
+
+def test_an_event_that_breaks_the_protocol_becomes_an_error_event(tmp_path):
+    uplink = _booth(tmp_path, UplinkSettings())
+    uplink.start()
+    try:
+        makeup = uplink.event("class_opened", {"session_id": "s-2", "college": "", "class": ""})
+        broken = uplink.event("class_opened", {"session_id": "s-3", "college": "a/b", "class": "x"})
+        long_error = uplink.event("error", {"code": "camera", "message": "x" * 2000})
+        queued = {eid: json.loads(payload) for eid, payload in uplink.outbox.pending_events(10)}
+    finally:
+        uplink.stop()
+    assert queued[makeup]["data"] == {"session_id": "s-2", "college": "", "class": ""}
+    assert queued[broken]["kind"] == "error" and queued[broken]["data"]["code"] == "bad_event"
+    assert "college" in queued[broken]["data"]["message"]
+    assert len(queued[long_error]["data"]["message"]) == 500
