@@ -3,8 +3,8 @@
 Order and cost: the full-range face detector on the letterboxed whole frame; the mesh (twice) and both irises
 on rotated face regions; the person mask on a square around head and shoulders, not the whole
 frame, so a 12 MP frame costs the same as a small one; the crop window from eye line, crown and
-face width; the shoulders from the pose landmark model on a region placed from
-the face; the photometric measures on the rendered 480x640 window (what CHSI receives).
+face width; the shoulder line from the person outline (or, if configured, the pose
+landmark model); the photometric measures on the rendered 480x640 window (what CHSI receives).
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ class Analyzer:
         self.full = SsdDetector(store, FACE_FULL)
         self.mesh = FaceMesh(store)
         self.segmenter = Segmenter(store)
-        self.pose = PoseEstimator(store)
+        self.store = store
+        self._pose: PoseEstimator | None = None  # loaded only when the config asks for it
 
     def detect_faces(self, frame: np.ndarray, fast: bool = False) -> list[Detection]:
         """All faces. The full-range model finds small and distant faces too (a second person
@@ -126,7 +127,12 @@ class Analyzer:
                                           self.settings.crop_margin_px)
         result.image = chsi_crop.render(frame, result.plan)
         result.image_mask = self._mask_on_window(result)
-        result.shoulders = self.pose.shoulders(frame, result.centre_x, result.eye_y, fw)
+        if self.settings.shoulder_source == "pose":
+            if self._pose is None:
+                self._pose = PoseEstimator(self.store)
+            result.shoulders = self._pose.shoulders(frame, result.centre_x, result.eye_y, fw)
+        else:
+            result.shoulders = self._mask_shoulders(result)
         return result
 
     def _mask_to_frame(self, result: Analysis) -> tuple[float, float, float]:
@@ -168,3 +174,26 @@ class Analyzer:
                            [0, k, (plan.y0 - oy) / step + 0.5 * k - 0.5]], dtype=np.float64)
         return cv2.warpAffine(result.mask, matrix, (chsi_crop.OUT_W, chsi_crop.OUT_H),
                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+
+    def _mask_shoulders(self, result: Analysis) -> Shoulders | None:
+        """The shoulder line from the person outline: its top 1.0-1.6 face widths either side of the
+        face centre (where the shoulders are, outside neck, collar and hair), one point per side."""
+        assert result.mask is not None
+        ox, oy, step = self._mask_to_frame(result)
+        fw = result.face_width
+        sides = []
+        for sign in (-1, 1):
+            tops_x, tops_y = [], []
+            for x in result.centre_x + sign * np.linspace(1.0 * fw, 1.6 * fw, 13):
+                col = int((x - ox) / step)
+                if not (0 <= col < SEG_SIZE and 0 <= x < result.frame_size[0]):
+                    continue
+                rows = np.flatnonzero(result.mask[:, col] > 0.5)
+                rows = rows[oy + rows * step > result.eye_y]  # below the eyes: hair is no shoulder
+                if rows.size and rows[0] > 0:
+                    tops_x.append(x)
+                    tops_y.append(oy + rows[0] * step)
+            if len(tops_y) < 3:
+                return None
+            sides.append(np.array([np.mean(tops_x), np.median(tops_y)], dtype=np.float32))
+        return Shoulders(right=sides[0], left=sides[1], visibility=1.0)
