@@ -288,3 +288,50 @@ def test_outside_service_hours_the_booth_is_closed(config, roster, ledger, sim_c
     assert rig.open_class(students[0]) is State.IDLE
     moment["now"] = dt.datetime(2026, 12, 28, 17, 0)
     assert rig.send(Tick()) is State.CLOSED
+
+
+def test_every_message_screen_goes_back_to_idle_on_the_button(rig, students):
+    rig.open_class(students[0])
+    assert rig.send(CardPresented(stranger_card())) is State.REFUSED
+    assert rig.send(ButtonPressed()) is State.IDLE
+    rig.photograph(students[0])
+    assert rig.send(ButtonPressed()) is State.IDLE
+
+
+def test_reader_fault_is_shown_and_clears(rig, students):
+    from appliance.cardreader.base import ReaderUnavailable
+    from appliance.flow.events import ReaderFault
+
+    rig.open_class(students[0])
+    assert rig.send(ReaderFault(ReaderUnavailable("reader unplugged", "读卡器未连接"))) is State.ERROR
+    assert rig.display.last_view.lines[0].zh == "读卡器未连接"
+    assert rig.wait(rig.config.capture.message_timeout_s + 0.1) is State.IDLE
+
+
+def test_summary_waits_for_payment_then_times_out(rig, students):
+    rig.open_class(students[0])
+    rig.photograph(students[0])
+    rig.wait(10)
+    assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    assert rig.send(CardPresented(card_for(students[1]))) is State.SUMMARY  # cards wait for the operator
+    assert rig.wait(rig.config.capture.summary_timeout_s + 0.1) is State.NO_SESSION
+    assert rig.ledger.payments(rig.ledger.conn.execute("SELECT id FROM sessions").fetchone()[0]) == []
+
+
+def test_operator_refusals_are_explained(rig, students):
+    from concurrent.futures import Future
+
+    from appliance.flow.booth import SessionError
+
+    reply: Future[str] = Future()
+    rig.send(OperatorCommand(OperatorAction.OPEN_CLASS, pin="1111", reply=reply,
+                             args={"college": students[0].college, "class_name": students[0].class_name}))
+    assert isinstance(reply.exception(), SessionError) and rig.booth.session is None
+    rig.open_class(students[0])
+    rig.send(CardPresented(card_for(students[0])))
+    reply = Future()
+    rig.send(OperatorCommand(OperatorAction.CLOSE_SESSION, pin=PIN, reply=reply))
+    assert "being photographed" in str(reply.exception()) and rig.booth.state is State.READY
+    reply = Future()
+    rig.send(OperatorCommand(OperatorAction.OPEN_MAKEUP, trusted=True, reply=reply))
+    assert "already open" in str(reply.exception())

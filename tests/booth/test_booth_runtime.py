@@ -1,0 +1,67 @@
+"""The booth loop: the reader thread, the GPIO button and the LEDs feed the state machine.
+
+The loop runs on the test's main thread (as on the booth, where it owns the database and the
+screen); the people act from another thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from appliance.cardreader.base import ReaderUnavailable
+from appliance.cardreader.simulated import SimulatedCardReader
+from appliance.flow.events import OperatorAction, OperatorCommand
+from appliance.flow.states import State
+from appliance.hardware.gpio import BoothPanel
+from appliance.runtime import BoothLoop, attach_panel
+from appliance.simulation.roster_gen import card_for
+from tests.booth.test_booth_flow import Rig
+
+
+def test_card_reader_thread_and_gpio_button_drive_the_booth(config, roster, ledger, sim_camera, checker,
+                                                            photo_output, students):
+    rig = Rig(config, roster, ledger, sim_camera, checker, photo_output)
+    rig.booth.clock = time.monotonic
+    reader = SimulatedCardReader()
+    loop = BoothLoop(rig.booth, reader)
+    panel = BoothPanel(config.hardware, simulated=True)
+    attach_panel(loop, panel)
+    seen: list[tuple[State, bool, bool]] = []
+    rig.booth.listeners.append(lambda previous, state: seen.append((state, panel.ready_lit, panel.busy_lit)))
+    failures: list[str] = []
+
+    def wait_for(state: State, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while rig.booth.state is not state:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never reached {state}; at {rig.booth.state}")
+            time.sleep(0.02)
+
+    def people() -> None:
+        try:
+            loop.post(OperatorCommand(OperatorAction.OPEN_CLASS, pin=config.operator.pin,
+                                      args={"college": students[0].college, "class_name": students[0].class_name}))
+            wait_for(State.IDLE)
+            reader.fail(ReaderUnavailable("reader unplugged"))
+            wait_for(State.ERROR)
+            reader.present(card_for(students[0]))  # the reader thread carried on after the fault
+            wait_for(State.READY)
+            panel.press()
+            wait_for(State.REVIEW)
+            time.sleep(0.1)
+            panel.press()
+            wait_for(State.SAVED)
+        except AssertionError as error:
+            failures.append(str(error))
+        finally:
+            loop.stop()
+
+    threading.Thread(target=people, daemon=True).start()
+    try:
+        loop.run()
+    finally:
+        panel.close()
+    assert not failures, failures
+    assert rig.booth.last_outcome.id_number == students[0].id_number
+    assert (State.IDLE, True, False) in seen and (State.COUNTDOWN, False, True) in seen
