@@ -1,6 +1,6 @@
 """Run the models once on a frame and gather what the checks measure (no pass/fail here).
 
-Order and cost: the full-range face detector on the letterboxed whole frame; the mesh (twice) and both irises
+Order and cost: the full-range face detector on the letterboxed whole frame; the mesh and both irises
 on rotated face regions; the person mask on a square around head and shoulders, not the whole
 frame, so a 12 MP frame costs the same as a small one; the crop window from eye line, crown and
 face width; the shoulder line from the person outline (or, if configured, the pose

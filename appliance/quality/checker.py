@@ -87,7 +87,7 @@ class PhotoChecker:
             if len(faces) != 1:
                 return Guidance(False, [MSG["no_face"] if not faces else MSG["many_faces"]])
             # One mesh pass: the detector's eye keypoints are too coarse for roll on a small face.
-            mesh = self.analyzer.mesh.run_once(frame, faces[0]).points
+            mesh = self.analyzer.mesh.run(frame, faces[0]).points
         face = faces[0]
         height, width = frame.shape[:2]
         messages: list[Text] = []
