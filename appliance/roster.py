@@ -191,7 +191,23 @@ def read_roster_file(path: str | Path) -> list[RosterEntry]:
         raise RosterImportError(str(path), error.problems) from None
 
 
-def _entry(row: sqlite3.Row) -> RosterEntry:
+def upsert_entries(conn: sqlite3.Connection, entries: Iterable[RosterEntry]) -> int:
+    """Insert or update roster rows by ID number in one transaction (booth and central share the table)."""
+    rows = [(e.id_number, e.name, e.student_no, e.college, e.class_name, e.graduation_year, e.level,
+             e.category, int(e.captured_before)) for e in entries]
+    with db.transaction(conn):
+        conn.executemany(
+            "INSERT INTO roster (id_number, name, student_no, college, class_name, graduation_year,"
+            " level, category, captured_before) VALUES (?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(id_number) DO UPDATE SET name=excluded.name, student_no=excluded.student_no,"
+            " college=excluded.college, class_name=excluded.class_name,"
+            " graduation_year=excluded.graduation_year, level=excluded.level,"
+            " category=excluded.category, captured_before=excluded.captured_before,"
+            " imported_at=strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", rows)
+    return len(rows)
+
+
+def entry_from_row(row: sqlite3.Row) -> RosterEntry:
     return RosterEntry(id_number=row["id_number"], name=row["name"], student_no=row["student_no"],
                        college=row["college"], class_name=row["class_name"],
                        graduation_year=row["graduation_year"], level=row["level"],
@@ -207,28 +223,17 @@ class Roster:
 
     def upsert(self, entries: Iterable[RosterEntry]) -> int:
         """Insert or update every entry in one transaction; return how many rows were written."""
-        rows = [(e.id_number, e.name, e.student_no, e.college, e.class_name, e.graduation_year, e.level,
-                 e.category, int(e.captured_before)) for e in entries]
-        with db.transaction(self.conn):
-            self.conn.executemany(
-                "INSERT INTO roster (id_number, name, student_no, college, class_name, graduation_year,"
-                " level, category, captured_before) VALUES (?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT(id_number) DO UPDATE SET name=excluded.name, student_no=excluded.student_no,"
-                " college=excluded.college, class_name=excluded.class_name,"
-                " graduation_year=excluded.graduation_year, level=excluded.level,"
-                " category=excluded.category, captured_before=excluded.captured_before,"
-                " imported_at=strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", rows)
-        return len(rows)
+        return upsert_entries(self.conn, entries)
 
     def lookup(self, id_number: str) -> RosterEntry | None:
         row = self.conn.execute("SELECT * FROM roster WHERE id_number = ?", (id_number,)).fetchone()
-        return _entry(row) if row else None
+        return entry_from_row(row) if row else None
 
     def class_members(self, college: str, class_name: str) -> list[RosterEntry]:
         rows = self.conn.execute(
             "SELECT * FROM roster WHERE college = ? AND class_name = ? ORDER BY student_no",
             (college, class_name)).fetchall()
-        return [_entry(row) for row in rows]
+        return [entry_from_row(row) for row in rows]
 
     def classes(self) -> list[tuple[str, str, int]]:
         """(college, class, size) for every class on the roster."""

@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from appliance import db
 from appliance.roster import SCHEMA as ROSTER_SCHEMA
-from appliance.roster import RosterEntry
+from appliance.roster import RosterEntry, entry_from_row, upsert_entries
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS booths (
@@ -200,13 +200,6 @@ class Store(Protocol):
     def commands(self, *, booth: str | None = None, limit: int = 100) -> list[CommandRecord]: ...
 
 
-def _roster_entry(row: sqlite3.Row) -> RosterEntry:
-    return RosterEntry(id_number=row["id_number"], name=row["name"], student_no=row["student_no"],
-                       college=row["college"], class_name=row["class_name"],
-                       graduation_year=row["graduation_year"], level=row["level"],
-                       category=row["category"], captured_before=bool(row["captured_before"]))
-
-
 def _photo(row: sqlite3.Row) -> PhotoRecord:
     return PhotoRecord(photo_id=row["photo_id"], booth=row["booth"], id_number=row["id_number"],
                        student_no=row["student_no"], college=row["college"], class_name=row["class_name"],
@@ -337,24 +330,13 @@ class SqliteStore:
 
     # ---------------------------------------------------------------------------------- roster
     def import_roster(self, entries: Iterable[RosterEntry]) -> int:
-        rows = [(e.id_number, e.name, e.student_no, e.college, e.class_name, e.graduation_year, e.level,
-                 e.category, int(e.captured_before)) for e in entries]
-        with db.transaction(self.conn):
-            self.conn.executemany(
-                "INSERT INTO roster (id_number, name, student_no, college, class_name, graduation_year,"
-                " level, category, captured_before) VALUES (?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT(id_number) DO UPDATE SET name=excluded.name, student_no=excluded.student_no,"
-                " college=excluded.college, class_name=excluded.class_name,"
-                " graduation_year=excluded.graduation_year, level=excluded.level,"
-                " category=excluded.category, captured_before=excluded.captured_before,"
-                " imported_at=strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", rows)
-        return len(rows)
+        return upsert_entries(self.conn, entries)
 
     def roster(self, *, college: str | None = None, class_name: str | None = None) -> list[RosterEntry]:
         rows = self.conn.execute(
             "SELECT * FROM roster WHERE (? IS NULL OR college = ?) AND (? IS NULL OR class_name = ?)"
             " ORDER BY college, class_name, student_no", (college, college, class_name, class_name))
-        return [_roster_entry(row) for row in rows]
+        return [entry_from_row(row) for row in rows]
 
     def class_progress(self) -> list[ClassProgress]:
         rows = self.conn.execute(
@@ -368,7 +350,7 @@ class SqliteStore:
             "SELECT * FROM roster r WHERE college = ? AND class_name = ?"
             " AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.id_number = r.id_number)"
             " ORDER BY student_no", (college, class_name))
-        return [_roster_entry(row) for row in rows]
+        return [entry_from_row(row) for row in rows]
 
     # -------------------------------------------------------------------------------- commands
     def record_command(self, command: CommandRecord) -> None:
