@@ -323,7 +323,8 @@ def background(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
         return _result("background", False, None, limit, MSG["background"])
     delta = float(np.linalg.norm(pixels.mean(0) - _reference_lab(s)))
     lightness = pixels[:, 0]
-    spread = float(np.percentile(lightness, 95) - np.percentile(lightness, 5))
+    p5, p95 = np.percentile(lightness, [5, 95])
+    spread = float(p95 - p5)
     value = {"delta_e": delta, "spread": spread}
     passed = delta <= s.max_background_delta_e and spread <= s.max_background_spread
     return _result("background", passed, value, limit, MSG["background"])
