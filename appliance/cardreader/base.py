@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from appliance.privacy import mask_id, mask_name
 
@@ -95,6 +97,38 @@ class CardNotSupported(CardRefused):
     """A card this reader cannot identify (e.g. an ID card on a reader without a SAM)."""
 
     code = "card_not_supported"
+
+
+T = TypeVar("T")
+
+
+class ReaderRecovery:
+    """How every hardware reader lives through an unplugged device.
+
+    The first failure is raised at once, so the booth shows it; later waits keep reopening quietly
+    until their own timeout, then raise again, so the reader thread never spins.
+    """
+
+    def __init__(self, reopen_interval: float) -> None:
+        self.reopen_interval = reopen_interval
+        self.reported = False
+
+    def attempt(self, deadline: float, step: Callable[[], T], closed: Callable[[], bool]) -> T | None:
+        """``step()``'s result, retried through ReaderUnavailable until ``deadline``; None once closed."""
+        while not closed():
+            try:
+                result = step()
+            except ReaderUnavailable:
+                if closed():
+                    return None
+                if not self.reported or time.monotonic() >= deadline:
+                    self.reported = True
+                    raise
+                time.sleep(max(0.0, min(self.reopen_interval, deadline - time.monotonic())))
+                continue
+            self.reported = False
+            return result
+        return None
 
 
 @runtime_checkable

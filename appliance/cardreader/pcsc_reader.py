@@ -26,6 +26,7 @@ from appliance.cardreader.base import (
     CardNotSupported,
     CardReadError,
     IdentityCard,
+    ReaderRecovery,
     ReaderUnavailable,
 )
 from appliance.privacy import mask_id
@@ -52,13 +53,12 @@ class PcscReader:
                  reopen_interval: float = 0.5, slice_s: float = 0.25) -> None:
         self.reader_name = reader_name
         self.uid_lookup = uid_lookup
-        self.reopen_interval = reopen_interval
         self.slice_s = slice_s  # longest single block in pcscd, so close() is noticed soon
         self.reader: str | None = None  # the full name of the reader in use
         self._context: int | None = None
         self._state = scard.SCARD_STATE_UNAWARE
         self._closed = False
-        self._unavailable_reported = False
+        self._recovery = ReaderRecovery(reopen_interval)
 
     # --- context and reader -------------------------------------------------------------------
 
@@ -214,20 +214,11 @@ class PcscReader:
 
     def wait_for_card(self, timeout: float) -> IdentityCard | None:
         deadline = time.monotonic() + max(timeout, 0.0)
-        while not self._closed:
-            try:
-                self.open()
-                if not self._next_insertion(deadline):
-                    self._unavailable_reported = False
-                    return None
-            except ReaderUnavailable:
-                if self._closed:
-                    return None
-                if not self._unavailable_reported or time.monotonic() >= deadline:
-                    self._unavailable_reported = True
-                    raise
-                time.sleep(max(0.0, min(self.reopen_interval, deadline - time.monotonic())))
-                continue
-            self._unavailable_reported = False
-            return self.read_card()
-        return None
+
+        def inserted() -> bool:
+            self.open()
+            return self._next_insertion(deadline)
+
+        if not self._recovery.attempt(deadline, inserted, lambda: self._closed):
+            return None
+        return self.read_card()

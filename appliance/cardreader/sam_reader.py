@@ -17,7 +17,7 @@ import time
 import serial
 
 from appliance.cardreader import text_block
-from appliance.cardreader.base import IdentityCard, ReaderError, ReaderUnavailable
+from appliance.cardreader.base import IdentityCard, ReaderError, ReaderRecovery, ReaderUnavailable
 from appliance.cardreader.sam_protocol import (
     SW3_CARD_FOUND,
     SW3_FIND_FAILED,
@@ -55,13 +55,12 @@ class SamReader:
         self.removal_s = removal_s
         self.attempts = attempts
         self.retries = retries
-        self.reopen_interval = reopen_interval
         self.with_fingerprint = with_fingerprint
         self._serial: serial.SerialBase | None = None
         self._decoder = FrameDecoder()
         self._lock = threading.RLock()
         self._closed = False
-        self._unavailable_reported = False
+        self._recovery = ReaderRecovery(reopen_interval)
         # Placement state (debouncing): done = this placement was read or reported.
         self._placement_done = False
         self._failures = 0
@@ -225,22 +224,14 @@ class SamReader:
 
     def wait_for_card(self, timeout: float) -> IdentityCard | None:
         deadline = time.monotonic() + max(timeout, 0.0)
-        while not self._closed:
-            try:
+
+        def poll_until_deadline() -> IdentityCard | None:
+            while not self._closed:
                 card = self._poll_once()
-            except ReaderUnavailable:
-                if self._closed:
-                    return None
-                if not self._unavailable_reported or time.monotonic() >= deadline:
-                    self._unavailable_reported = True
-                    raise
-                time.sleep(max(0.0, min(self.reopen_interval, deadline - time.monotonic())))
-                continue
-            self._unavailable_reported = False
-            if card is not None:
-                return card
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            time.sleep(min(self.poll_interval, remaining))
-        return None
+                remaining = deadline - time.monotonic()
+                if card is not None or remaining <= 0:
+                    return card
+                time.sleep(min(self.poll_interval, remaining))
+            return None
+
+        return self._recovery.attempt(deadline, poll_until_deadline, lambda: self._closed)

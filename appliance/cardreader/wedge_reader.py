@@ -11,7 +11,7 @@ import logging
 import select
 import time
 
-from appliance.cardreader.base import CardKind, IdentityCard, ReaderUnavailable
+from appliance.cardreader.base import CardKind, IdentityCard, ReaderRecovery, ReaderUnavailable
 from appliance.idnumber import normalize
 from appliance.privacy import mask_id
 
@@ -55,11 +55,10 @@ class WedgeReader:
 
     def __init__(self, device_path: str, *, reopen_interval: float = 0.5) -> None:
         self.device_path = device_path
-        self.reopen_interval = reopen_interval
         self._device = None
         self._decoder = WedgeDecoder()
         self._closed = False
-        self._unavailable_reported = False
+        self._recovery = ReaderRecovery(reopen_interval)
 
     def open(self) -> None:
         if self._device is not None:
@@ -117,19 +116,13 @@ class WedgeReader:
 
     def wait_for_card(self, timeout: float) -> IdentityCard | None:
         deadline = time.monotonic() + max(timeout, 0.0)
-        while not self._closed:
-            try:
-                self.open()
-                number = self._read_until(deadline)
-            except ReaderUnavailable:
-                if not self._unavailable_reported or time.monotonic() >= deadline:
-                    self._unavailable_reported = True
-                    raise
-                time.sleep(max(0.0, min(self.reopen_interval, deadline - time.monotonic())))
-                continue
-            self._unavailable_reported = False
-            if number is None:
-                return None
-            log.info("keyboard-wedge reader: typed number %s", mask_id(number))
-            return IdentityCard(kind=CardKind.TYPED_NUMBER, id_number=number, needs_operator_confirmation=True)
-        return None
+
+        def typed_number() -> str | None:
+            self.open()
+            return self._read_until(deadline)
+
+        number = self._recovery.attempt(deadline, typed_number, lambda: self._closed)
+        if number is None:
+            return None
+        log.info("keyboard-wedge reader: typed number %s", mask_id(number))
+        return IdentityCard(kind=CardKind.TYPED_NUMBER, id_number=number, needs_operator_confirmation=True)
