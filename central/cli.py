@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from appliance.config import ConfigError
+from appliance.cli import run_command
 from appliance.roster import RosterImportError, read_roster_file
 from central.config import CentralConfig, load_central_config
 
@@ -82,16 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.func(args) or 0)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return run_command(build_parser(), argv)
 
 
 if __name__ == "__main__":
