@@ -94,4 +94,4 @@ def write_chsi_photo(folder: Path, id_number: str, jpeg: bytes) -> Path:
     number = validate(id_number)
     if not jpeg.startswith(b"\xff\xd8\xff") or not jpeg.rstrip(b"\x00").endswith(b"\xff\xd9"):
         raise ValueError("not a complete JPEG file")
-    return write_atomic(Path(folder) / f"{number}.jpg", jpeg, mode=0o644)
+    return write_atomic(Path(folder) / f"{number}.jpg", jpeg)
