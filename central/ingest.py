@@ -6,6 +6,11 @@ worker thread handles it and only then PUBACKs it (manual ack), so the broker's 
 bounds the queue. Photo reassembly lives on disk (central.staging), so several workers, in one
 process or many, can share the traffic: whichever sees the set complete stores it. "stored" is
 acked only after the file is fsynced and the row committed.
+
+Group commit: the worker takes every message already queued (up to ``_BATCH_MAX``), handles them,
+then stores the photos completed among them (each file fsynced) and commits all their rows, the
+statuses and the events in one transaction; only then does it send the "stored" acks and PUBACK
+the messages. Under load that is one database sync per batch instead of one per message.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from appliance.privacy import mask_id
 from appliance.uplink import protocol as p
 from central.config import CentralConfig
 from central.paths import UnsafePathError
-from central.photos import PhotoArchive
+from central.photos import PhotoArchive, StoreResult, store_batch
 from central.staging import Staging
 from central.store import BoothStatus, EventRecord, PhotoRecord, Store, open_store
 
@@ -39,6 +44,7 @@ log = logging.getLogger("central.ingest")
 
 _SHARED_SUB_ID, _SNAPSHOT_SUB_ID = 1, 2
 _CLEAN_INTERVAL_S = 300.0
+_BATCH_MAX = 64  # messages handled before one group commit
 
 
 @dataclass
@@ -49,6 +55,20 @@ class _Message:
     mid: int
     retain: bool
     sub_ids: tuple[int, ...]
+
+
+@dataclass
+class _Ready:
+    """A verified photo waiting for the batch's commit; ``ack``: its fin was seen, ack "stored"."""
+
+    booth: str
+    init: p.PhotoInit
+    record: PhotoRecord
+    data: bytes
+    ack: bool
+
+
+_AckArgs = tuple[str, str, str, dict[str, Any]]  # booth, kind, id, fields of a "stored" ack
 
 
 class Rejected(Exception):
@@ -76,6 +96,9 @@ class IngestWorker:
         self._thread = threading.Thread(target=self._run, name=f"ingest-{index}", daemon=True)
         self._store: Store | None = None
         self._inits: dict[bytes, p.PhotoInit] = {}  # parsed staged inits (validation is not free)
+        # The current batch: photos to store and row writes to commit, with the acks they earn.
+        self._ready: dict[str, _Ready] = {}
+        self._ops: list[tuple[Callable[[], None], _AckArgs | None]] = []
         self.connected = threading.Event()
         self.client = self._make_client()
 
@@ -157,16 +180,28 @@ class IngestWorker:
                     if removed:
                         log.info("removed %d stale staging folder(s)", removed)
                     next_clean = now + _CLEAN_INTERVAL_S
+                self._flush()  # what the deferred tasks completed
                 timeout = max(0.0, self._deferred[0][0] - now) if self._deferred else 1.0
                 try:
-                    message = self._queue.get(timeout=min(timeout, 1.0))
+                    first = self._queue.get(timeout=min(timeout, 1.0))
                 except queue.Empty:
                     continue
-                if message is None:
+                batch = [first]
+                while batch[-1] is not None and len(batch) < _BATCH_MAX:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                messages = [m for m in batch if m is not None]
+                for message in messages:
+                    self._guard(lambda m=message: self._dispatch(m))
+                self._flush()
+                # PUBACK only now: a worker killed before this gets the messages delivered again.
+                for message in messages:
+                    if message.qos > 0:
+                        self.client.ack(message.mid, message.qos)
+                if batch[-1] is None:
                     return
-                self._guard(lambda m=message: self.handle(m))
-                if message.qos > 0:
-                    self.client.ack(message.mid, message.qos)
         finally:
             self._store.close()
 
@@ -187,7 +222,15 @@ class IngestWorker:
         return self._store
 
     def handle(self, message: _Message) -> None:
-        """Dispatch one message by topic kind; malformed ones are logged (and acked "rejected")."""
+        """Handle one message and commit what it changed (a batch of one)."""
+        self._guard(lambda: self._dispatch(message))
+        self._flush()
+
+    def _dispatch(self, message: _Message) -> None:
+        """Dispatch one message by topic kind; malformed ones are logged (and acked "rejected").
+
+        Row writes and photo stores wait for the batch's ``_flush``; so do the acks they earn.
+        """
         try:
             topic = p.parse_booth_topic(message.topic)
         except p.ProtocolError as error:
@@ -212,6 +255,70 @@ class IngestWorker:
                 kind = "event" if topic.kind == "event" else "photo"
                 self._ack(topic.booth, kind, topic.ident, "rejected", reason=reason[:500])
 
+    def _later(self, op: Callable[[], None], ack: _AckArgs | None = None) -> None:
+        """Run ``op`` (row writes) in the batch's transaction; send ``ack`` once it is committed."""
+        self._ops.append((op, ack))
+
+    def _flush(self) -> None:
+        """Group commit of the batch: photo files, then all rows in one transaction, then the acks."""
+        if not self._ready and not self._ops:
+            return
+        ready, ops = list(self._ready.values()), self._ops
+        self._ready, self._ops = {}, []
+        acks: list[_AckArgs] = []
+
+        def run_ops() -> None:
+            for op, ack in ops:
+                try:
+                    op()  # in a savepoint of the batch: a failing one rolls back alone
+                except Exception:
+                    log.exception("worker %d: a row write failed; its message is not acked", self.index)
+                    continue
+                if ack is not None:
+                    acks.append(ack)
+
+        try:
+            if ready:
+                results = self.archive.store_many(self.store, [(r.record, r.data) for r in ready],
+                                                  in_transaction=run_ops)
+            else:
+                with store_batch(self.store):
+                    run_ops()
+        except Exception:
+            log.exception("worker %d: the batch commit failed; nothing of it is acked (booths re-send)",
+                          self.index)
+            return
+        for item, result in zip(ready, results if ready else [], strict=True):
+            self._stored(item, result)
+        for booth, kind, ident, fields in acks:
+            self._ack(booth, kind, ident, "stored", **fields)
+
+    def _stored(self, item: _Ready, result: StoreResult | Exception) -> None:
+        booth, photo_id, init = item.booth, item.init.photo_id, item.init
+        if isinstance(result, UnsafePathError):
+            self.counters["rejected"] += 1
+            log.warning("rejected photo from %s (%s): %s", booth, photo_id, result)
+            self.staging.discard(booth, photo_id)
+            self._ack(booth, "photo", photo_id, "rejected", reason=str(result)[:500])
+            return
+        if isinstance(result, Exception):  # staged chunks stay; the booth's next fin tries again
+            log.error("worker %d: photo %s from %s not stored: %s", self.index, photo_id, booth, result)
+            return
+        if result.new:
+            self.counters["stored"] += 1
+            log.info("stored photo %s of %s from %s (%d bytes)", photo_id, mask_id(init.id_number), booth,
+                     init.size)
+            if self.on_stored:
+                self.on_stored(result.record)
+        # One ack per photo in the usual order (chunks, then fin): the fin's handler acks; a set
+        # completed by a chunk or init acks only when the fin is already here. The fin is looked
+        # for after the commit, and a fin's handler looks for the row after staging the fin, so
+        # one of the two workers always sees the other.
+        fin_seen = item.ack or self.staging.has_fin(booth, photo_id)
+        self.staging.discard(booth, photo_id)
+        if fin_seen:
+            self._ack(booth, "photo", photo_id, "stored", sha256=init.sha256)
+
     def _ack(self, booth: str, kind: str, ident: str, status: str, **fields: Any) -> None:
         if status == "missing":
             self.counters["missing"] += 1
@@ -224,35 +331,53 @@ class IngestWorker:
         if status.booth != topic.booth:
             raise Rejected(f"status names booth {status.booth!r} on the topic of {topic.booth!r}")
         session = status.session.model_dump(by_alias=True) if status.session else None
-        applied = self.store.record_status(BoothStatus(
+        record = BoothStatus(
             booth=status.booth, boot=status.boot, online=status.online, state=status.state, ts=status.ts,
             session=session, queue_depth=status.queue_depth, disk_free_mb=status.disk_free_mb,
-            cpu_temp_c=status.cpu_temp_c, version=status.version))
-        if not applied:
-            log.info("ignored a stale status of %s (boot %d)", status.booth, status.boot)
+            cpu_temp_c=status.cpu_temp_c, version=status.version)
+
+        def write() -> None:
+            if not self.store.record_status(record):
+                log.info("ignored a stale status of %s (boot %d)", status.booth, status.boot)
+
+        self._later(write)
 
     def _telemetry(self, topic: p.BoothTopic, payload: bytes) -> None:
         telemetry: p.Telemetry = p.decode("telemetry", payload)
         if telemetry.booth != topic.booth:
             raise Rejected("telemetry names another booth")
-        self.store.record_telemetry(topic.booth, telemetry.ts, telemetry.model_dump(mode="json"))
+        data = telemetry.model_dump(mode="json")
+        self._later(lambda: self.store.record_telemetry(topic.booth, telemetry.ts, data))
 
     def _event(self, topic: p.BoothTopic, payload: bytes) -> None:
         event: p.Event = p.decode("event", payload)
         if event.booth != topic.booth or event.event_id != topic.ident:
             raise Rejected("event booth/event_id differ from its topic")
-        new = self.store.record_event(EventRecord(event_id=event.event_id, booth=event.booth, ts=event.ts,
-                                                  kind=event.kind, data=dict(event.data)))
-        if new and event.kind == "command_result":
-            result = event.typed_data()
-            self.store.record_command_result(result.command_id, result.ok, result.message)
-        if new:
+        record = EventRecord(event_id=event.event_id, booth=event.booth, ts=event.ts, kind=event.kind,
+                             data=dict(event.data))
+
+        def write() -> None:
+            if not self.store.record_event(record):
+                return  # a re-send: recorded before, acked again
+            if event.kind == "command_result":
+                result = event.typed_data()
+                self.store.record_command_result(result.command_id, result.ok, result.message)
             self.counters["events"] += 1
-        self._ack(topic.booth, "event", event.event_id, "stored")
+
+        self._later(write, (topic.booth, "event", event.event_id, {}))
 
     # ---------------------------------------------------------------------------------- photos
     def _already_stored(self, booth: str, photo_id: str, sha256: str | None) -> bool:
-        """True (and acked) when the photo is stored; Rejected when stored with other content."""
+        """True (and acked) when the photo is stored; Rejected when stored with other content.
+
+        A photo completed earlier in this batch counts: it is acked after the batch's commit.
+        """
+        ready = self._ready.get(photo_id)
+        if ready is not None:
+            if ready.booth != booth or (sha256 is not None and ready.init.sha256 != sha256):
+                raise Rejected("photo_id already stored with a different booth or sha256")
+            ready.ack = True
+            return True
         record = self.store.photo(photo_id)
         if record is None:
             return False
@@ -297,9 +422,14 @@ class IngestWorker:
         assert topic.ident is not None and topic.index is not None
         init = self._staged_init(topic.booth, topic.ident)
         data = p.decode_chunk(payload, init, topic.index)
-        if init is None and self.store.photo(topic.ident) is not None:
+        if init is None and (topic.ident in self._ready or self.store.photo(topic.ident) is not None):
             return  # a late duplicate of a stored photo's chunk; the fin answers
+        # The chunk that completes the set (a whole photo, for most) need not go through the disk.
+        if init is not None and self._complete(topic.booth, topic.ident, trigger="chunk",
+                                               fresh=(topic.index, data)):
+            return
         self.staging.put_chunk(topic.booth, topic.ident, topic.index, data)
+        # Another worker may have staged the last missing piece meanwhile: look again.
         self._complete(topic.booth, topic.ident, trigger="chunk")
 
     def _fin(self, topic: p.BoothTopic, payload: bytes) -> None:
@@ -311,8 +441,17 @@ class IngestWorker:
         init = self._staged_init(topic.booth, fin.photo_id)
         if init is not None and (init.size, init.sha256, init.chunks) != (fin.size, fin.sha256, fin.chunks):
             raise Rejected("fin size/sha256/chunks differ from the init")
-        self.staging.put_fin(topic.booth, fin.photo_id)
+        try:
+            self.staging.put_fin(topic.booth, fin.photo_id)
+        except FileNotFoundError:  # the worker that stored the photo removed its staging meanwhile
+            if self._already_stored(topic.booth, fin.photo_id, fin.sha256):
+                return
+            raise
         if self._complete(topic.booth, fin.photo_id, trigger="fin"):
+            return
+        # The worker that had the last chunk may have stored the photo between our first look and
+        # the fin landing on disk (and so not seen the fin): look for the row again.
+        if self._already_stored(topic.booth, fin.photo_id, fin.sha256):
             return
         # Another worker may be writing the last chunk (or the init) right now: look again shortly.
         self._defer(self.grace_s, lambda: self._recheck(topic.booth, fin))
@@ -330,8 +469,17 @@ class IngestWorker:
         missing = [i for i in range(init.chunks) if present.get(i) != init.chunk_length(i)]
         self._ack(booth, "photo", fin.photo_id, "missing", missing=missing)
 
-    def _complete(self, booth: str, photo_id: str, *, trigger: str) -> bool:
-        """Store the photo when the init and every chunk are staged; True once it is stored."""
+    def _complete(self, booth: str, photo_id: str, *, trigger: str,
+                  fresh: tuple[int, bytes] | None = None) -> bool:
+        """Queue the photo for the batch's store when the init and every chunk are there.
+
+        ``fresh`` is a chunk in hand (index, bytes), counted as present without being staged.
+        True once the photo is stored or waits for the batch's commit.
+        """
+        ready = self._ready.get(photo_id)
+        if ready is not None:
+            ready.ack = ready.ack or trigger == "fin"
+            return True
         init = self._staged_init(booth, photo_id)
         if init is None:
             return False
@@ -340,10 +488,13 @@ class IngestWorker:
             if index >= init.chunks or size != init.chunk_length(index):
                 log.warning("photo %s: dropped staged chunk %d of the wrong size", photo_id, index)
                 self.staging.drop_chunk(booth, photo_id, index)
+        if fresh is not None:
+            present[fresh[0]] = len(fresh[1])
         if any(present.get(i) != init.chunk_length(i) for i in range(init.chunks)):
             return False
         try:
-            data = b"".join(self.staging.read_chunk(booth, photo_id, i) for i in range(init.chunks))
+            data = b"".join(fresh[1] if fresh is not None and i == fresh[0]
+                            else self.staging.read_chunk(booth, photo_id, i) for i in range(init.chunks))
         except FileNotFoundError:
             return False  # another worker stored it and cleaned up meanwhile
         if len(data) != init.size or hashlib.sha256(data).hexdigest() != init.sha256:
@@ -356,19 +507,7 @@ class IngestWorker:
             photo_id=photo_id, booth=booth, id_number=init.id_number, student_no=init.student_no,
             college=init.college, class_name=init.class_, session_id=init.session_id, attempt=init.attempt,
             captured_at=init.captured_at, size=init.size, sha256=init.sha256, path="")
-        result = self.archive.store(self.store, record, data)
-        # One ack per photo in the usual order (chunks, then fin): the fin's handler acks; a set
-        # completed by a chunk or init acks only when the fin is already here.
-        if result.new:
-            self.counters["stored"] += 1
-            log.info("stored photo %s of %s from %s (%d bytes)", photo_id, mask_id(init.id_number), booth,
-                     init.size)
-            if self.on_stored:
-                self.on_stored(result.record)
-        fin_seen = trigger == "fin" or self.staging.has_fin(booth, photo_id)
-        self.staging.discard(booth, photo_id)
-        if fin_seen:
-            self._ack(booth, "photo", photo_id, "stored", sha256=init.sha256)
+        self._ready[photo_id] = _Ready(booth, init, record, data, ack=trigger == "fin")
         return True
 
 

@@ -1,16 +1,22 @@
-"""Storing one verified photo: the file (atomic, fsynced) and then its row, once per photo_id.
+"""Storing verified photos: the file (atomic, fsynced) and then its row, once per photo_id.
 
 The latest accepted capture of a person wins the file ``<college>/<class>/<id_number>.jpg``; an
 older capture arriving late is recorded but does not overwrite it. A per-person file lock (flock,
 so it works across worker processes) keeps "is it the newest?", the write and the row together.
+``store_many`` is the group commit of the ingest: every file of a batch is written and fsynced,
+then all rows are committed in one transaction (when the store offers ``batch()``), so a batch
+costs one database sync instead of one per photo.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from appliance.durable import write_atomic
 from central.paths import photo_path
@@ -25,6 +31,12 @@ class StoreResult:
     new: bool  # False: this photo_id was stored before (a re-send)
 
 
+def store_batch(store: Store) -> contextlib.AbstractContextManager[None]:
+    """The store's group-commit block, or a no-op for a backend that commits each call."""
+    batch = getattr(store, "batch", None)
+    return batch() if callable(batch) else contextlib.nullcontext()
+
+
 class PhotoArchive:
     """Photo files below ``<data>/photos``; rows through a ``Store``."""
 
@@ -32,6 +44,7 @@ class PhotoArchive:
         self.data_dir = Path(data_dir)
         self.root = self.data_dir / "photos"
         self.root.mkdir(parents=True, exist_ok=True)
+        self.root_resolved = self.root.resolve()
         self.locks = self.data_dir / "locks"
         self.locks.mkdir(parents=True, exist_ok=True)
 
@@ -40,20 +53,85 @@ class PhotoArchive:
 
     def store(self, store: Store, record: PhotoRecord, data: bytes) -> StoreResult:
         """Write ``data`` (already verified against ``record.sha256``) and commit the row."""
-        path = self.path_for(record.college, record.class_name, record.id_number)
-        record = PhotoRecord(**{**record.__dict__, "path": str(path.relative_to(self.root.resolve()))})
-        slot = int(hashlib.sha256(record.id_number.encode()).hexdigest()[:4], 16) % _LOCK_SLOTS
-        with open(self.locks / f"{slot:03d}.lock", "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        result = self.store_many(store, [(record, data)])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def store_many(self, store: Store, items: Sequence[tuple[PhotoRecord, bytes]], *,
+                   in_transaction: Callable[[], None] | None = None) -> list[StoreResult | Exception]:
+        """Store several verified photos: files first (each fsynced), then every row in one commit.
+
+        Returns, per item, its result or the exception that kept it from being stored (the others
+        go on). ``in_transaction`` runs inside the same commit (the ingest's other row writes).
+        Nothing is durable, and nothing may be acked, before this returns; when the commit itself
+        fails it raises, and none of it may be acked.
+        """
+        results: list[StoreResult | Exception | None] = [None] * len(items)
+        records: list[PhotoRecord | None] = [None] * len(items)
+        for index, (record, _) in enumerate(items):
             try:
-                existing = store.photo(record.photo_id)
-                if existing is not None:
-                    return StoreResult(existing, new=False)
-                current = store.current_photo(record.id_number)
-                if current is None or utc(record.captured_at) >= current.captured_at:
-                    write_atomic(path, data)
-                store.add_photo(record)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-        stored = store.photo(record.photo_id)
-        return StoreResult(stored or record, new=True)
+                path = self.path_for(record.college, record.class_name, record.id_number)
+                records[index] = PhotoRecord(**{**record.__dict__,
+                                                "path": str(path.relative_to(self.root_resolved))})
+            except Exception as error:  # UnsafePathError: refused before any write
+                results[index] = error
+        slots = sorted({self._slot(r.id_number) for r in records if r is not None})
+        to_add: list[int] = []
+        with self._locked(slots):
+            # The newest capture of a person wins the file: write in capture order, last one wins.
+            order = sorted((i for i, r in enumerate(records) if r is not None),
+                           key=lambda i: utc(records[i].captured_at))  # type: ignore[union-attr]
+            newest: dict[str, str | None] = {}
+            seen: set[str] = set()
+            for index in order:
+                record = records[index]
+                assert record is not None
+                try:
+                    existing = store.photo(record.photo_id)
+                    if existing is not None or record.photo_id in seen:
+                        results[index] = StoreResult(existing or record, new=False)
+                        continue
+                    seen.add(record.photo_id)
+                    if record.id_number not in newest:
+                        current = store.current_photo(record.id_number)
+                        newest[record.id_number] = current.captured_at if current else None
+                    captured = utc(record.captured_at)
+                    latest = newest[record.id_number]
+                    if latest is None or captured >= latest:
+                        write_atomic(self.root_resolved / record.path, items[index][1])
+                        newest[record.id_number] = captured
+                    to_add.append(index)
+                except Exception as error:  # a full disk, say: this photo is not stored, not acked
+                    results[index] = error
+            with store_batch(store):  # a failed commit raises: nothing of this call is durable
+                for index in to_add:
+                    try:
+                        store.add_photo(records[index])  # type: ignore[arg-type]
+                        results[index] = StoreResult(records[index], new=True)  # type: ignore[arg-type]
+                    except Exception as error:
+                        results[index] = error
+                if in_transaction is not None:
+                    in_transaction()
+        final: list[StoreResult | Exception] = []
+        for result in results:
+            if isinstance(result, StoreResult) and result.new:
+                stored = store.photo(result.record.photo_id)
+                result = StoreResult(stored or result.record, new=True)
+            assert result is not None
+            final.append(result)
+        return final
+
+    @staticmethod
+    def _slot(id_number: str) -> int:
+        return int(hashlib.sha256(id_number.encode()).hexdigest()[:4], 16) % _LOCK_SLOTS
+
+    @contextlib.contextmanager
+    def _locked(self, slots: list[int]) -> Iterator[None]:
+        """Hold the per-person locks of ``slots`` (taken in ascending order: no deadlock)."""
+        with contextlib.ExitStack() as stack:
+            for slot in slots:
+                handle: IO[bytes] = stack.enter_context(open(self.locks / f"{slot:03d}.lock", "a+b"))
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                stack.callback(fcntl.flock, handle, fcntl.LOCK_UN)
+            yield

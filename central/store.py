@@ -8,10 +8,11 @@ Timestamps are stored normalised to UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` so they 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -218,22 +219,59 @@ def _booth(row: sqlite3.Row) -> BoothStatus:
                        telemetry=json.loads(row["telemetry_json"]) if row["telemetry_json"] else None)
 
 
+class _Savepoint:
+    """A nested write inside ``SqliteStore.batch()``: rolled back alone when it fails."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("SAVEPOINT store_op")
+        return self.conn
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.conn.execute("ROLLBACK TO store_op")
+        self.conn.execute("RELEASE store_op")
+
+
 class SqliteStore:
     """``Store`` on one SQLite file (WAL, synchronous=FULL). One instance per thread."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.conn = db.connect(self.path)
+        self._batch = False
         db.apply_schema(self.conn, SCHEMA)
         db.apply_schema(self.conn, ROSTER_SCHEMA)
 
     def close(self) -> None:
         self.conn.close()
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group commit: every write inside is one transaction, one fsync for all of them.
+
+        Each method inside runs in its own savepoint, so one that fails rolls back alone; nothing
+        is durable before the block ends. Not part of ``Store``: callers fall back to single commits.
+        """
+        if self._batch:
+            yield
+            return
+        with db.transaction(self.conn):
+            self._batch = True
+            try:
+                yield
+            finally:
+                self._batch = False
+
+    def _tx(self) -> db.transaction | _Savepoint:
+        return _Savepoint(self.conn) if self._batch else db.transaction(self.conn)
+
     # ---------------------------------------------------------------------------------- booths
     def record_status(self, status: BoothStatus) -> bool:
         ts = utc(status.ts)
-        with db.transaction(self.conn):
+        with self._tx():
             row = self.conn.execute("SELECT boot, status_ts FROM booths WHERE booth = ?",
                                     (status.booth,)).fetchone()
             if row is not None:
@@ -260,7 +298,7 @@ class SqliteStore:
 
     def record_telemetry(self, booth: str, ts: str, data: dict[str, Any]) -> None:
         ts = utc(ts)
-        with db.transaction(self.conn):
+        with self._tx():
             self.conn.execute(
                 "UPDATE booths SET telemetry_json = ?, telemetry_ts = ?,"
                 " queue_depth = COALESCE(?, queue_depth), disk_free_mb = COALESCE(?, disk_free_mb),"
@@ -274,7 +312,7 @@ class SqliteStore:
 
     # ---------------------------------------------------------------------------------- events
     def record_event(self, event: EventRecord) -> bool:
-        with db.transaction(self.conn):
+        with self._tx():
             cursor = self.conn.execute(
                 "INSERT OR IGNORE INTO events (event_id, booth, ts, kind, data_json, received_at)"
                 " VALUES (?,?,?,?,?,?)",
@@ -302,7 +340,7 @@ class SqliteStore:
 
     def add_photo(self, record: PhotoRecord) -> bool:
         captured = utc(record.captured_at)
-        with db.transaction(self.conn):
+        with self._tx():
             if self.conn.execute("SELECT 1 FROM photos WHERE photo_id = ?", (record.photo_id,)).fetchone():
                 return False
             newest = self.conn.execute("SELECT MAX(captured_at) FROM photos WHERE id_number = ?",
@@ -354,7 +392,7 @@ class SqliteStore:
 
     # -------------------------------------------------------------------------------- commands
     def record_command(self, command: CommandRecord) -> None:
-        with db.transaction(self.conn):
+        with self._tx():
             self.conn.execute(
                 "INSERT OR IGNORE INTO commands (command_id, booth, kind, data_json, created_at)"
                 " VALUES (?,?,?,?,?)", (command.command_id, command.booth, command.kind,
@@ -362,7 +400,7 @@ class SqliteStore:
                                         utc(command.created_at or None)))
 
     def record_command_result(self, command_id: str, ok: bool, message: str) -> bool:
-        with db.transaction(self.conn):
+        with self._tx():
             cursor = self.conn.execute(
                 "UPDATE commands SET result_ok = ?, result_message = ?, result_at = ? WHERE command_id = ?",
                 (int(ok), message, utc(), command_id))

@@ -1,0 +1,81 @@
+"""Group commit: several photos (and other rows) stored by one transaction, with the same rules."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from central.photos import PhotoArchive
+from central.store import EventRecord, PhotoRecord, SqliteStore
+from tests.central.conftest import id_number, jpeg_bytes, make_init
+
+
+def record_of(data: bytes, *, seq: int, captured_at: str, class_name: str = "计科2301") -> PhotoRecord:
+    init = make_init("booth-01", data, seq=seq, captured_at=captured_at, class_name=class_name)
+    return PhotoRecord(photo_id=init.photo_id, booth="booth-01", id_number=init.id_number,
+                       student_no=init.student_no, college=init.college, class_name=init.class_,
+                       session_id=init.session_id, attempt=1, captured_at=init.captured_at, size=init.size,
+                       sha256=init.sha256, path="")
+
+
+def test_one_batch_stores_every_photo_and_the_newest_capture_of_a_person_wins(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "central.db")
+    archive = PhotoArchive(tmp_path)
+    old, new, other = jpeg_bytes(1), jpeg_bytes(2), jpeg_bytes(3)
+    # The newer capture comes first in the batch: the older one must not overwrite its file.
+    newer = record_of(new, seq=7, captured_at="2027-06-01T09:00:00Z")
+    older = record_of(old, seq=7, captured_at="2027-06-01T08:00:00Z")
+    third = record_of(other, seq=8, captured_at="2027-06-01T08:30:00Z", class_name="计科2302")
+    results = archive.store_many(store, [(newer, new), (older, old), (third, other), (newer, new)])
+    assert [getattr(r, "new", r) for r in results] == [True, True, True, False]
+    person = archive.path_for(newer.college, newer.class_name, id_number(7))
+    assert hashlib.sha256(person.read_bytes()).hexdigest() == newer.sha256
+    assert archive.path_for(third.college, third.class_name, id_number(8)).read_bytes() == other
+    rows = {r.photo_id: r for r in store.photos(current_only=False)}
+    assert set(rows) == {newer.photo_id, older.photo_id, third.photo_id}
+    assert rows[newer.photo_id].is_current and not rows[older.photo_id].is_current
+    # A re-send of a stored photo writes nothing and adds no row.
+    again = archive.store_many(store, [(older, old)])
+    assert [getattr(r, "new", r) for r in again] == [False]
+    assert hashlib.sha256(person.read_bytes()).hexdigest() == newer.sha256
+    store.close()
+
+
+def test_a_failing_write_in_a_batch_rolls_back_alone(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "central.db")
+    first = record_of(jpeg_bytes(4), seq=9, captured_at="2027-06-01T08:00:00Z")
+    store.add_photo(first)
+    # A newer capture whose insert fails (NOT NULL) after add_photo cleared the current flag.
+    broken = record_of(jpeg_bytes(5), seq=9, captured_at="2027-06-01T09:00:00Z")
+    broken = PhotoRecord(**{**broken.__dict__, "student_no": None})  # type: ignore[arg-type]
+    event = EventRecord(event_id="e" * 32, booth="booth-01", ts="2027-06-01T08:00:00Z", kind="error",
+                        data={"code": "x", "message": "y"})
+    with store.batch():
+        assert store.record_event(event)
+        with pytest.raises(sqlite3.IntegrityError):
+            store.add_photo(broken)
+        assert not store.record_event(event)  # the same transaction sees its own row
+    other = SqliteStore(tmp_path / "central.db")
+    assert [e.event_id for e in other.events()] == [event.event_id]
+    current = other.current_photo(first.id_number)
+    assert current is not None and current.photo_id == first.photo_id, "the failed write left no trace"
+    assert other.photo(broken.photo_id) is None
+    other.close()
+    store.close()
+
+
+def test_nothing_of_a_batch_is_visible_before_it_commits(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "central.db")
+    reader = SqliteStore(tmp_path / "central.db")
+    event = EventRecord(event_id="f" * 32, booth="booth-01", ts="2027-06-01T08:00:00Z", kind="error",
+                        data={"code": "x", "message": "y"})
+    with pytest.raises(RuntimeError), store.batch():
+        store.record_event(event)
+        assert reader.events() == []
+        raise RuntimeError("the batch fails before its commit")
+    assert reader.events() == [] and store.events() == []
+    reader.close()
+    store.close()
