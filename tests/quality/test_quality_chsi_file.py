@@ -72,6 +72,37 @@ def test_quality_is_the_highest_that_fits():
         pytest.fail("the file matches no quality >= min_quality")
 
 
+def _sizes(image: np.ndarray) -> dict[int, int]:
+    """Every quality's file size, by plain encodes (the search must agree with this scan)."""
+    found = {}
+    for quality in range(60, 101):
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="JPEG", quality=quality, dpi=(300, 300))
+        found[quality] = len(buffer.getvalue())
+    return found
+
+
+# Ranges where the size model's first guess is far off or the answer sits at an end (60, 100).
+@pytest.mark.parametrize("min_kb,max_kb,min_quality",
+                         [(20, 40, 60), (20, 25, 60), (5, 20, 60), (30, 60, 75), (40, 200, 60), (20, 40, 95)])
+@pytest.mark.parametrize("detail", [0, 16])
+def test_search_finds_what_a_full_scan_finds(detail, min_kb, max_kb, min_quality):
+    image = _photo_like(4)
+    if detail:  # sharp dots: a size curve of another shape than the smooth base's
+        image[::detail, ::detail] = 255 - image[::detail, ::detail]
+    output = OutputSection(min_kb=min_kb, max_kb=max_kb, min_quality=min_quality)
+    sizes = _sizes(image)
+    fitting = [q for q, size in sizes.items() if q >= min_quality and size <= max_kb * KB]
+    try:
+        data = encode_chsi_jpeg(image, output)
+    except JpegSizeError as error:
+        expected = max(fitting) if fitting else min_quality
+        assert error.quality == expected and len(error.closest) == sizes[expected]
+        assert not fitting or sizes[expected] < min_kb * KB
+    else:
+        assert fitting and len(data) == sizes[max(fitting)] and len(data) >= min_kb * KB
+
+
 def test_too_detailed_for_the_range_raises_with_the_closest_file():
     noise = np.random.default_rng(3).integers(0, 256, (OUT_H, OUT_W, 3), dtype=np.uint8)
     with pytest.raises(JpegSizeError) as caught:
