@@ -6,6 +6,10 @@ work: reading the outbox, publishing, handling acks and commands. The booth flow
 ``photo_saved``/``event`` from its own thread; they write the outbox synchronously (durable when
 they return) and wake the sender. Incoming messages are acknowledged to the broker (manual ack)
 only after they were handled, so a kill never loses an ack or a command.
+
+Group commit: the sender handles everything queued before it writes; the "stored" acks among it
+retire their outbox rows in one transaction (``Outbox.mark_photos_acked``), and the broker
+PUBACKs of those messages follow that commit.
 """
 
 from __future__ import annotations
@@ -107,6 +111,9 @@ class Uplink:
         self._more_events.set()
         self._status_dirty = True
         self._last_status = 0.0
+        # This step's "stored" photo acks (committed together) and the PUBACKs that wait for them.
+        self._stored_acks: list[p.Ack] = []
+        self._pubacks: list[tuple[int, int, int]] = []
 
     # ------------------------------------------------------------------------ booth-facing API
 
@@ -273,12 +280,16 @@ class Uplink:
             item = self._signals.events.get(timeout=self._wait_time())
         except queue.Empty:
             item = None
-        while item is not None:
-            self._handle(item)
-            try:
-                item = self._signals.events.get_nowait()
-            except queue.Empty:
-                item = None
+        try:
+            while item is not None:
+                self._handle(item)
+                try:
+                    item = self._signals.events.get_nowait()
+                except queue.Empty:
+                    item = None
+            self._commit_stored_acks()
+        finally:
+            self._send_pubacks()
         if self._signals.connected and not self._stopping.is_set():
             self._pump()
 
@@ -390,13 +401,7 @@ class Uplink:
         transfer = self._transfers.get(ack.id)
         if ack.status == "stored":
             assert ack.sha256 is not None  # the Ack model guarantees it for photos
-            if self.outbox.mark_photo_acked(ack.id, ack.sha256):
-                self._transfers.pop(ack.id, None)
-                self._status_dirty = True
-                log.info("uplink: photo %s stored by central", ack.id)
-            elif transfer is not None:
-                log.error("uplink: central's copy of photo %s differs; sending it again", ack.id)
-                self._send_chunks(transfer, range(transfer.photo.init.chunks), with_init=True)
+            self._stored_acks.append(ack)  # retired with the others of this step, in one commit
             return
         if transfer is None:
             # An answer for a photo not in flight (e.g. sent before a restart): resume it if there is room.
@@ -423,6 +428,29 @@ class Uplink:
                 self.event("error", {"code": "photo_rejected",
                                      "message": f"photo {ack.id} rejected by central: {ack.reason}"[:500]})
 
+    def _commit_stored_acks(self) -> None:
+        """Retire the rows of this step's "stored" acks in one transaction, then settle transfers."""
+        acks, self._stored_acks = self._stored_acks, []
+        if not acks:
+            return
+        done = self.outbox.mark_photos_acked([(ack.id, ack.sha256 or "") for ack in acks])
+        for ack in acks:
+            transfer = self._transfers.get(ack.id)
+            if done[ack.id]:
+                self._transfers.pop(ack.id, None)
+                self._status_dirty = True
+                log.info("uplink: photo %s stored by central", ack.id)
+            elif transfer is not None:
+                log.error("uplink: central's copy of photo %s differs; sending it again", ack.id)
+                self._send_chunks(transfer, range(transfer.photo.init.chunks), with_init=True)
+
+    def _send_pubacks(self) -> None:
+        """PUBACK the incoming messages handled in this step (only after their outbox writes)."""
+        pubacks, self._pubacks = self._pubacks, []
+        for generation, mid, qos in pubacks:
+            if self._client is not None and generation == self._signals.generation:
+                self._client.ack(mid, qos)
+
     # ------------------------------------------------------------------------ incoming
 
     def _on_incoming(self, incoming: _Incoming) -> None:
@@ -442,9 +470,9 @@ class Uplink:
         except p.ProtocolError as error:
             log.warning("uplink: dropped message on %s: %s", incoming.topic[:80], error.reason)
         finally:
-            # Acknowledge to the broker only now: a kill before this point gets it delivered again.
-            if self._client is not None and incoming.generation == self._signals.generation:
-                self._client.ack(incoming.mid, incoming.qos)
+            # Acknowledge to the broker only after the step's commit (``_send_pubacks``): a kill
+            # before that point gets it delivered again.
+            self._pubacks.append((incoming.generation, incoming.mid, incoming.qos))
 
     def _on_event_ack(self, ack: p.Ack) -> None:
         if ack.status == "stored":

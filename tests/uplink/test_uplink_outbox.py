@@ -119,3 +119,41 @@ def test_outbox_only_touches_its_own_tables(tmp_path):
 def test_disk_check(tmp_path, outbox):
     assert outbox.disk_ok(0)
     assert not outbox.disk_ok(10**12)  # no data partition has an exabyte free
+
+
+def test_several_stored_acks_retire_their_rows_in_one_commit(tmp_path):
+    calls: list[str] = []
+    box = Outbox(tmp_path / "booth.db", "booth-01", on_photo_acked=calls.append)
+    photos = [_photo(tmp_path) for _ in range(4)]
+    inits = [box.enqueue_photo(photo_id, path, photo_meta(photo_id)) for photo_id, path in photos]
+    done_before = inits[3].photo_id
+    assert box.mark_photo_acked(done_before, inits[3].sha256)
+    unknown = uuid.uuid4().hex
+    result = box.mark_photos_acked([
+        (inits[0].photo_id, inits[0].sha256), (inits[0].photo_id, inits[0].sha256),  # a repeated ack
+        (inits[1].photo_id, "0" * 64),                                                # central's copy differs
+        (inits[2].photo_id, inits[2].sha256), (done_before, inits[3].sha256), (unknown, "1" * 64)])
+    assert result == {inits[0].photo_id: True, inits[1].photo_id: False, inits[2].photo_id: True,
+                      done_before: True, unknown: False}
+    # The ledger hears of each newly stored photo once, before its row is retired.
+    assert calls == [done_before, inits[0].photo_id, inits[2].photo_id]
+    assert [box.photo_state(i.photo_id) for i in inits] == ["acked", "pending", "acked", "acked"]
+    assert box.backlog() == 1
+    box.close()
+    reopened = Outbox(tmp_path / "booth.db", "booth-01")
+    assert [reopened.photo_state(i.photo_id) for i in inits] == ["acked", "pending", "acked", "acked"]
+    reopened.close()
+
+
+def test_a_failing_ledger_hook_retires_none_of_the_batch(tmp_path):
+    def hook(photo_id: str) -> None:
+        if photo_id == inits[1].photo_id:
+            raise RuntimeError("ledger unavailable")
+
+    box = Outbox(tmp_path / "booth.db", "booth-01", on_photo_acked=hook)
+    photos = [_photo(tmp_path) for _ in range(2)]
+    inits = [box.enqueue_photo(photo_id, path, photo_meta(photo_id)) for photo_id, path in photos]
+    with pytest.raises(RuntimeError):
+        box.mark_photos_acked([(i.photo_id, i.sha256) for i in inits])
+    assert [box.photo_state(i.photo_id) for i in inits] == ["pending", "pending"]  # sent again later
+    box.close()
