@@ -168,9 +168,9 @@ class Booth:
         self.deadline = self.clock() + timeout if timeout else None
         if state not in KEEPS_CYCLE:
             self.cycle = None
-        self._render()
-        for listener in self.listeners:
+        for listener in self.listeners:  # LEDs and the uplink status follow even if the screen fails
             listener(previous, state)
+        self._render()
 
     def _rest(self) -> None:
         self.cycle = None
