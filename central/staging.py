@@ -10,16 +10,18 @@ power cut at most costs a re-send). Folders untouched for the TTL are removed.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import shutil
-import tempfile
+import threading
 import time
 from pathlib import Path
 
 _BOOTH = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 _PHOTO = re.compile(r"^[0-9a-f]{32}$")
 INIT_NAME, FIN_NAME = "init.json", "fin"
+_TEMP_SEQ = itertools.count()
 
 
 class Staging:
@@ -35,13 +37,19 @@ class Staging:
         return self.root / booth / photo_id
 
     def _put(self, booth: str, photo_id: str, name: str, data: bytes) -> None:
-        folder = self.folder(booth, photo_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+        folder = str(self.folder(booth, photo_id))
+        # A temp name unique to this process and thread (no random names, no retries: every
+        # worker, in any process, writes its own), created exclusively, then renamed into place.
+        tmp = f"{folder}/.{name}.{os.getpid()}-{threading.get_ident()}-{next(_TEMP_SEQ)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-            os.replace(tmp, folder / name)
+            os.replace(tmp, f"{folder}/{name}")
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -54,7 +62,14 @@ class Staging:
         self._put(booth, photo_id, str(int(index)), data)
 
     def put_fin(self, booth: str, photo_id: str) -> None:
-        self._put(booth, photo_id, FIN_NAME, b"")
+        """An empty marker: it exists or not, so it needs no temp file."""
+        folder = str(self.folder(booth, photo_id))
+        try:
+            fd = os.open(f"{folder}/{FIN_NAME}", os.O_WRONLY | os.O_CREAT, 0o600)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(f"{folder}/{FIN_NAME}", os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
 
     def init(self, booth: str, photo_id: str) -> bytes | None:
         try:
@@ -83,7 +98,20 @@ class Staging:
             (self.folder(booth, photo_id) / str(int(index))).unlink()
 
     def discard(self, booth: str, photo_id: str) -> None:
-        shutil.rmtree(self.folder(booth, photo_id), ignore_errors=True)
+        """Remove the photo's folder (flat: files only); another worker may be removing it too."""
+        folder = self.folder(booth, photo_id)
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)  # never made by staging; still go
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+        with contextlib.suppress(FileNotFoundError, OSError):
+            folder.rmdir()  # not empty when a late chunk landed meanwhile: the TTL clean removes it
 
     def clean_stale(self, ttl_s: float, now: float | None = None) -> int:
         """Remove photo folders whose newest file is older than ``ttl_s``; return how many."""
