@@ -37,6 +37,11 @@ from appliance.quality.settings import QualitySettings
 # point lies behind the chin, so a level head reads about this many degrees (measured on frontal
 # portraits); subtracted so 0 means level.
 PITCH_NEUTRAL_DEG = 9.0
+# The photometric checks work on the window at half size (240x320): the same answer as full size
+# for means, shares and percentiles at a quarter of the cost. The person mask is warped straight to
+# that size: a quarter of the warp, and within 0.08 (2e-4 on average, only at the outline) of the
+# full-size warp averaged down, which the background check's 7 px dilation absorbs.
+WORK_SCALE = 0.5
 
 
 @dataclass
@@ -55,7 +60,7 @@ class Analysis:
     centre_x: float = 0.0
     plan: chsi_crop.CropPlan | None = None
     image: np.ndarray | None = None  # the rendered 480x640 window
-    image_mask: np.ndarray | None = None  # person probability on the window
+    image_mask: np.ndarray | None = None  # person probability on the window at WORK_SCALE
     shoulders: Shoulders | None = None
 
     @property
@@ -168,12 +173,14 @@ class Analyzer:
         assert result.plan is not None and result.mask is not None
         ox, oy, step = self._mask_to_frame(result)
         plan = result.plan
-        # window pixel (u, v) -> frame (x0 + u/s, y0 + v/s) -> mask ((x - ox)/step, (y - oy)/step)
-        k = 1 / (plan.scale * step)
+        # work pixel (u, v) -> frame (x0 + u/s, y0 + v/s), s = plan.scale * WORK_SCALE
+        # -> mask ((x - ox)/step, (y - oy)/step)
+        k = 1 / (plan.scale * WORK_SCALE * step)
         matrix = np.array([[k, 0, (plan.x0 - ox) / step + 0.5 * k - 0.5],
                            [0, k, (plan.y0 - oy) / step + 0.5 * k - 0.5]], dtype=np.float64)
-        return cv2.warpAffine(result.mask, matrix, (chsi_crop.OUT_W, chsi_crop.OUT_H),
-                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+        size = (round(chsi_crop.OUT_W * WORK_SCALE), round(chsi_crop.OUT_H * WORK_SCALE))
+        return cv2.warpAffine(result.mask, matrix, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REPLICATE)
 
     def _mask_shoulders(self, result: Analysis) -> Shoulders | None:
         """The shoulder line from the person outline: its top 1.0-1.6 face widths either side of the

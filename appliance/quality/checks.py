@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from appliance.quality import crop as chsi_crop
-from appliance.quality.analysis import Analysis
+from appliance.quality.analysis import WORK_SCALE, Analysis
 from appliance.quality.landmarks import (
     CHIN,
     FOREHEAD_TOP,
@@ -113,9 +113,6 @@ def _round(value: Any) -> Any:
     return value
 
 
-# The photometric checks work on the window at half size (240x320): the same answer as full size
-# for means, shares and percentiles at a quarter of the cost.
-WORK_SCALE = 0.5
 # Sharpness is measured with the face scaled to this width, so the measure does not depend on how
 # large the face is in the window (a 190 px face is not "sharper" than a 290 px one).
 SHARPNESS_FACE_WIDTH = 120.0
@@ -187,8 +184,6 @@ def regions(analysis: Analysis) -> Regions:
     size = (round(chsi_crop.OUT_W * WORK_SCALE), round(chsi_crop.OUT_H * WORK_SCALE))
     image = cv2.resize(analysis.image, size, interpolation=cv2.INTER_AREA)
     person = analysis.image_mask
-    if person.shape[:2] != image.shape[:2]:
-        person = cv2.resize(person, size, interpolation=cv2.INTER_AREA)
     shape = image.shape[:2]
     luma8 = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     luma = luma8.astype(np.float32)
