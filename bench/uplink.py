@@ -7,6 +7,14 @@ each with its own outbox database, uploading real ~30 KB JPEGs. The central side
 ``booth-central serve`` in ``--central`` separate processes on one shared subscription. The same
 run then measures raw paho QoS 1 throughput of the same payloads with no booth logic, and prints
 both and their ratio. Zero loss: every photo must be acked, stored once, byte-identical.
+
+What runs where: mosquitto (one process); the central ingest (``--central`` processes, one worker
+each); the booths (``--booth-procs`` processes sharing the booths out, each booth with its paho
+thread, its sender thread and a flow thread queueing its photos, as on the booth); this process
+only starts them, counts the acks the booths report and checks the result. Real booths are
+separate machines; several booth processes keep 50 booths from queueing on one interpreter lock.
+The clock runs from the moment the booths start queueing their photos (each an fsynced outbox row)
+to the last "stored" ack; the CPU time of every process during that window is printed per photo.
 """
 
 from __future__ import annotations
@@ -15,7 +23,9 @@ import argparse
 import datetime as dt
 import hashlib
 import io
+import multiprocessing as mp
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -118,19 +128,54 @@ def cpu_seconds(procs: dict[str, list[psutil.Process]]) -> dict[str, float]:
     return out
 
 
+Job = tuple[str, Path, dict[str, object]]  # photo_id, durable file, metadata
+
+
+def booth_process(jobs: dict[str, list[Job]], broker_url: str, window: int, reports: mp.Queue,
+                  go: mp.synchronize.Event, stop: mp.synchronize.Event, root: Path) -> None:
+    """Run some of the booths: connect, report ready, queue the photos on ``go``, report every ack."""
+    settings = UplinkSettings(broker_url=broker_url, window=window, ack_timeout_s=10, telemetry_interval_s=3600)
+    booths = {booth: Uplink(settings, booth, root / "booths" / booth / "outbox.db",
+                            status_provider=lambda: {"state": "idle"}, on_command=lambda c: None,
+                            on_photo_acked=lambda photo_id: reports.put(("acked", photo_id)))
+              for booth in jobs}
+    for uplink in booths.values():
+        uplink.start()
+    deadline = time.monotonic() + 30
+    while not all(u.connected for u in booths.values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    reports.put(("ready", all(u.connected for u in booths.values())))
+    go.wait()
+
+    def capture(booth: str) -> None:  # the booth flow: each accepted photo queued durably
+        for photo_id, path, meta in jobs[booth]:
+            booths[booth].photo_saved(photo_id, path, meta)
+
+    feeders = [threading.Thread(target=capture, args=(booth,), name=f"flow-{booth}") for booth in jobs]
+    for feeder in feeders:
+        feeder.start()
+    for feeder in feeders:
+        feeder.join()
+    stop.wait()
+    for uplink in booths.values():
+        uplink.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--booths", type=int, default=50)
     parser.add_argument("--photos", type=int, default=10, help="photos per booth")
     parser.add_argument("--central", type=int, default=2, help="central ingest processes")
     parser.add_argument("--window", type=int, default=8, help="booth upload window (photos in flight)")
+    parser.add_argument("--booth-procs", type=int, default=2, help="processes the booths are shared out to")
     args = parser.parse_args()
     total = args.booths * args.photos
     root = Path(tempfile.mkdtemp(prefix="bench-uplink-"))
     jpegs = make_jpegs(16)
     avg_kb = sum(map(len, jpegs)) / len(jpegs) / 1024
     print(f"{args.booths} booths x {args.photos} photos = {total} photos of ~{avg_kb:.0f} KB "
-          f"(real JPEGs), {args.central} central ingest process(es); data in {root}")
+          f"(real JPEGs), {args.booth_procs} booth process(es), {args.central} central ingest process(es); "
+          f"data in {root}")
 
     with LocalBroker(root / "broker") as broker:
         data_dir = root / "central"
@@ -158,53 +203,45 @@ def main() -> int:
                 jobs.append((b, photo_id, path, {
                     "id_number": ident, "student_no": f"2023{seq:05d}", "college": f"学院{b % 5}",
                     "class": f"班级{b:02d}", "session_id": f"s-{b}", "attempt": 1}))
-        acked: set[str] = set()
-        lock = threading.Lock()
-        all_acked = threading.Event()
-
-        def on_acked(photo_id: str) -> None:
-            with lock:
-                acked.add(photo_id)
-                if len(acked) >= total:
-                    all_acked.set()
-
-        settings = UplinkSettings(broker_url=broker.url, window=args.window, ack_timeout_s=10,
-                                  telemetry_interval_s=3600)
-        booths = [Uplink(settings, f"booth-{b:02d}", root / "booths" / f"booth-{b:02d}" / "outbox.db",
-                         status_provider=lambda: {"state": "idle"}, on_command=lambda c: None,
-                         on_photo_acked=on_acked) for b in range(args.booths)]
-        time.sleep(1.0)  # central connects
-        for uplink in booths:
-            uplink.start()
-        deadline = time.monotonic() + 30
-        while not all(u.connected for u in booths) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        me = psutil.Process()
-        procs = {"booths (this process)": [me],
-                 "central ingest": [psutil.Process(proc.pid) for proc in central],
-                 "mosquitto": [c for c in me.children() if c.pid not in {proc.pid for proc in central}]}
-        cpu_before = cpu_seconds(procs)
-        # Each booth's flow thread queues its own photos (durable outbox row, as at capture time),
-        # side by side as 50 real booths would; the clock includes that.
-        per_booth: dict[int, list[tuple[str, Path, dict[str, object]]]] = {}
+        per_booth: dict[str, list[Job]] = {}
         for b, photo_id, path, meta in jobs:
-            per_booth.setdefault(b, []).append((photo_id, path, meta))
-
-        def capture(b: int) -> None:
-            for photo_id, path, meta in per_booth[b]:
-                booths[b].photo_saved(photo_id, path, meta)
-
-        feeders = [threading.Thread(target=capture, args=(b,), name=f"flow-{b}") for b in per_booth]
+            per_booth.setdefault(f"booth-{b:02d}", []).append((photo_id, path, meta))
+        names = sorted(per_booth)
+        groups = [names[i::args.booth_procs] for i in range(min(args.booth_procs, len(names)))]
+        ctx = mp.get_context("spawn")
+        reports: mp.Queue = ctx.Queue()
+        go, stop = ctx.Event(), ctx.Event()
+        time.sleep(1.0)  # central connects
+        booth_procs = [ctx.Process(target=booth_process, name=f"booths-{i}",
+                                   args=({b: per_booth[b] for b in group}, broker.url, args.window, reports,
+                                         go, stop, root)) for i, group in enumerate(groups)]
+        for proc in booth_procs:
+            proc.start()
+        ready = [reports.get(timeout=120) for _ in booth_procs]
+        if not all(ok for _, ok in ready):
+            print("some booths did not connect within 30 s")
+        me = psutil.Process()
+        procs = {f"booths ({len(booth_procs)} processes)": [psutil.Process(proc.pid) for proc in booth_procs],
+                 "central ingest": [psutil.Process(proc.pid) for proc in central],
+                 "mosquitto": [c for c in me.children() if c.name() == "mosquitto"],
+                 "bench harness": [me]}
+        cpu_before = cpu_seconds(procs)
+        acked: set[str] = set()
         start = time.perf_counter()
-        for feeder in feeders:
-            feeder.start()
-        for feeder in feeders:
-            feeder.join()
-        all_acked.wait(timeout=600)
+        go.set()
+        deadline = time.monotonic() + 600
+        while len(acked) < total and time.monotonic() < deadline:
+            try:
+                kind, photo_id = reports.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if kind == "acked":
+                acked.add(photo_id)
         seconds = time.perf_counter() - start
         cpu_after = cpu_seconds(procs)
-        for uplink in booths:
-            uplink.stop()
+        stop.set()
+        for proc in booth_procs:
+            proc.join(timeout=60)
         for proc in central:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
