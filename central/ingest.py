@@ -35,7 +35,7 @@ from appliance.durable import remove_stale_temps
 from appliance.privacy import mask_id
 from appliance.uplink import protocol as p
 from central.config import CentralConfig
-from central.paths import UnsafePathError
+from central.paths import UnsafePathError, safe_segment
 from central.photos import PhotoArchive, StoreResult, store_batch
 from central.staging import Staging
 from central.store import BoothStatus, EventRecord, PhotoRecord, Store, open_store
@@ -408,7 +408,9 @@ class IngestWorker:
         init: p.PhotoInit = p.decode("photo_init", payload)
         if init.booth != topic.booth or init.photo_id != topic.ident:
             raise Rejected("init booth/photo_id differ from its topic")
-        self.archive.path_for(init.college, init.class_, init.id_number)  # refuse unsafe names now
+        # Refuse unsafe folder names now (the store checks the whole resolved path again).
+        safe_segment(init.college)
+        safe_segment(init.class_)
         if self._already_stored(topic.booth, init.photo_id, init.sha256):
             return
         previous = self._staged_init(topic.booth, init.photo_id)

@@ -30,14 +30,19 @@ class Staging:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._root = str(self.root)
 
     def folder(self, booth: str, photo_id: str) -> Path:
+        return Path(self._folder(booth, photo_id))
+
+    def _folder(self, booth: str, photo_id: str) -> str:
+        """The folder as text (every message touches it a few times; pathlib is not free)."""
         if not _BOOTH.match(booth) or not _PHOTO.match(photo_id):
             raise ValueError("bad booth or photo id for staging")
-        return self.root / booth / photo_id
+        return f"{self._root}/{booth}/{photo_id}"
 
     def _put(self, booth: str, photo_id: str, name: str, data: bytes) -> None:
-        folder = str(self.folder(booth, photo_id))
+        folder = self._folder(booth, photo_id)
         # A temp name unique to this process and thread (no random names, no retries: every
         # worker, in any process, writes its own), created exclusively, then renamed into place.
         tmp = f"{folder}/.{name}.{os.getpid()}-{threading.get_ident()}-{next(_TEMP_SEQ)}.tmp"
@@ -63,7 +68,7 @@ class Staging:
 
     def put_fin(self, booth: str, photo_id: str) -> None:
         """An empty marker: it exists or not, so it needs no temp file."""
-        folder = str(self.folder(booth, photo_id))
+        folder = self._folder(booth, photo_id)
         try:
             fd = os.open(f"{folder}/{FIN_NAME}", os.O_WRONLY | os.O_CREAT, 0o600)
         except FileNotFoundError:
@@ -73,33 +78,35 @@ class Staging:
 
     def init(self, booth: str, photo_id: str) -> bytes | None:
         try:
-            return (self.folder(booth, photo_id) / INIT_NAME).read_bytes()
+            with open(f"{self._folder(booth, photo_id)}/{INIT_NAME}", "rb") as handle:
+                return handle.read()
         except FileNotFoundError:
             return None
 
     def has_fin(self, booth: str, photo_id: str) -> bool:
-        return (self.folder(booth, photo_id) / FIN_NAME).exists()
+        return os.path.exists(f"{self._folder(booth, photo_id)}/{FIN_NAME}")
 
     def present(self, booth: str, photo_id: str) -> dict[int, int]:
         """Staged chunk index -> its byte length."""
         found: dict[int, int] = {}
         with contextlib.suppress(FileNotFoundError):
-            for entry in os.scandir(self.folder(booth, photo_id)):
+            for entry in os.scandir(self._folder(booth, photo_id)):
                 if entry.name.isdigit():
                     with contextlib.suppress(FileNotFoundError):
                         found[int(entry.name)] = entry.stat().st_size
         return found
 
     def read_chunk(self, booth: str, photo_id: str, index: int) -> bytes:
-        return (self.folder(booth, photo_id) / str(int(index))).read_bytes()
+        with open(f"{self._folder(booth, photo_id)}/{int(index)}", "rb") as handle:
+            return handle.read()
 
     def drop_chunk(self, booth: str, photo_id: str, index: int) -> None:
         with contextlib.suppress(FileNotFoundError):
-            (self.folder(booth, photo_id) / str(int(index))).unlink()
+            os.unlink(f"{self._folder(booth, photo_id)}/{int(index)}")
 
     def discard(self, booth: str, photo_id: str) -> None:
         """Remove the photo's folder (flat: files only); another worker may be removing it too."""
-        folder = self.folder(booth, photo_id)
+        folder = self._folder(booth, photo_id)
         try:
             entries = list(os.scandir(folder))
         except (FileNotFoundError, NotADirectoryError):
@@ -111,7 +118,7 @@ class Staging:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
         with contextlib.suppress(FileNotFoundError, OSError):
-            folder.rmdir()  # not empty when a late chunk landed meanwhile: the TTL clean removes it
+            os.rmdir(folder)  # not empty when a late chunk landed meanwhile: the TTL clean removes it
 
     def clean_stale(self, ttl_s: float, now: float | None = None) -> int:
         """Remove photo folders whose newest file is older than ``ttl_s``; return how many."""
