@@ -287,8 +287,9 @@ class Uplink:
                     item = self._signals.events.get_nowait()
                 except queue.Empty:
                     item = None
-            self._commit_stored_acks()
         finally:
+            # Even when one item failed, the acks handled before it are committed, then PUBACKed.
+            self._commit_stored_acks()
             self._send_pubacks()
         if self._signals.connected and not self._stopping.is_set():
             self._pump()
