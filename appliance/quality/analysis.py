@@ -155,12 +155,8 @@ class Analyzer:
         c1 = int((result.centre_x + 0.2 * fw - ox) / step) + 1
         forehead = float(result.mesh.points[FOREHEAD_TOP, 1])
         band = result.mask[:, max(0, c0):min(SEG_SIZE, c1)] > 0.5
-        tops = []
-        for column in band.T:
-            rows = np.flatnonzero(column)
-            if rows.size:
-                tops.append(rows[0])
-        if not tops:
+        tops = band.argmax(0)[band.any(0)]  # the first person row of each column that has one
+        if not tops.size:
             return forehead, False
         top_row = float(np.percentile(tops, 20))
         crown = oy + top_row * step
@@ -188,19 +184,19 @@ class Analyzer:
         assert result.mask is not None
         ox, oy, step = self._mask_to_frame(result)
         fw = result.face_width
+        # Person rows below the eyes (hair is no shoulder), for every mask column at once.
+        below = (oy + np.arange(SEG_SIZE) * step > result.eye_y)[:, None]
         sides = []
         for sign in (-1, 1):
-            tops_x, tops_y = [], []
-            for x in result.centre_x + sign * np.linspace(1.0 * fw, 1.6 * fw, 13):
-                col = int((x - ox) / step)
-                if not (0 <= col < SEG_SIZE and 0 <= x < result.frame_size[0]):
-                    continue
-                rows = np.flatnonzero(result.mask[:, col] > 0.5)
-                rows = rows[oy + rows * step > result.eye_y]  # below the eyes: hair is no shoulder
-                if rows.size and rows[0] > 0:
-                    tops_x.append(x)
-                    tops_y.append(oy + rows[0] * step)
-            if len(tops_y) < 3:
+            xs = result.centre_x + sign * np.linspace(1.0 * fw, 1.6 * fw, 13)
+            cols = ((xs - ox) / step).astype(int)
+            inside = (cols >= 0) & (cols < SEG_SIZE) & (xs >= 0) & (xs < result.frame_size[0])
+            xs, cols = xs[inside], cols[inside]
+            person = (result.mask[:, cols] > 0.5) & below
+            first = person.argmax(0)
+            found = person.any(0) & (first > 0)
+            if found.sum() < 3:
                 return None
-            sides.append(np.array([np.mean(tops_x), np.median(tops_y)], dtype=np.float32))
+            tops_y = oy + first[found] * step
+            sides.append(np.array([np.mean(xs[found]), np.median(tops_y)], dtype=np.float32))
         return Shoulders(right=sides[0], left=sides[1], visibility=1.0)

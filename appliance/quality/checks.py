@@ -187,7 +187,7 @@ def regions(analysis: Analysis) -> Regions:
     shape = image.shape[:2]
     luma8 = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     luma = luma8.astype(np.float32)
-    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lab = cv2.cvtColor(np.divide(image, 255.0, dtype=np.float32), cv2.COLOR_RGB2Lab)
     fw = analysis.face_width * analysis.plan.scale * WORK_SCALE
     half = 0.08 * fw
 
