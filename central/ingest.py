@@ -100,6 +100,7 @@ class IngestWorker:
         self._ready: dict[str, _Ready] = {}
         self._ops: list[tuple[Callable[[], None], _AckArgs | None]] = []
         self.connected = threading.Event()
+        self._subscribing: set[int] = set()
         self.client = self._make_client()
 
     # --------------------------------------------------------------------------------- MQTT side
@@ -114,6 +115,7 @@ class IngestWorker:
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         return client
 
@@ -124,14 +126,20 @@ class IngestWorker:
         shared = Properties(PacketTypes.SUBSCRIBE)
         shared.SubscriptionIdentifier = _SHARED_SUB_ID
         group = self.config.broker.share_group
-        client.subscribe([(topic, 1) for topic in p.central_subscriptions(group)], properties=shared)
+        _, shared_mid = client.subscribe([(topic, 1) for topic in p.central_subscriptions(group)],
+                                         properties=shared)
         # Shared subscriptions get no retained messages: a plain one delivers the retained statuses
         # (the fleet's state at start); its live copies are dropped in favour of the shared ones.
         snapshot = Properties(PacketTypes.SUBSCRIBE)
         snapshot.SubscriptionIdentifier = _SNAPSHOT_SUB_ID
-        client.subscribe(f"{p.BOOTH_PREFIX}/+/status", qos=1, properties=snapshot)
-        self.connected.set()
+        _, snapshot_mid = client.subscribe(f"{p.BOOTH_PREFIX}/+/status", qos=1, properties=snapshot)
+        self._subscribing = {shared_mid, snapshot_mid}  # ``connected`` once the broker confirmed both
         log.info("worker %d connected to %s", self.index, self.config.broker.url)
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        self._subscribing.discard(mid)
+        if not self._subscribing:
+            self.connected.set()  # subscribed: nothing published from now on passes this worker by
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self.connected.clear()

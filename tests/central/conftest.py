@@ -9,6 +9,7 @@ import os
 import queue
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -71,9 +72,12 @@ class MiniBooth:
             self.client.tls_set(ca_certs=str(tls.ca), certfile=str(tls.cert), keyfile=str(tls.key))
         self.client.on_message = lambda c, u, m: self.acks.put(p.decode("ack", m.payload)) \
             if m.topic == p.ack_topic(booth) else None
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *args: subscribed.set()
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
         self.client.subscribe(p.ack_topic(booth), qos=1)
+        subscribed.wait(WAIT_S)  # an ack sent before the broker has the subscription would be lost
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
         self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)
