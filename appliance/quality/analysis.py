@@ -32,6 +32,7 @@ from appliance.quality.landmarks import (
 from appliance.quality.models import ModelStore
 from appliance.quality.roi import Roi
 from appliance.quality.settings import QualitySettings
+from appliance.quality.stats import percentiles
 
 # Pitch of the forehead-chin line in MediaPipe's canonical mesh for a frontal face: the forehead
 # point lies behind the chin, so a level head reads about this many degrees (measured on frontal
@@ -158,7 +159,7 @@ class Analyzer:
         tops = band.argmax(0)[band.any(0)]  # the first person row of each column that has one
         if not tops.size:
             return forehead, False
-        top_row = float(np.percentile(tops, 20))
+        top_row = percentiles(tops, (20,))[0]
         crown = oy + top_row * step
         # The frame edge (not the mask roi's padding) cuts the head when the person touches row 0.
         frame_top_row = (0 - oy) / step

@@ -32,6 +32,7 @@ from appliance.quality.landmarks import (
     UPPER_LIP_INNER,
 )
 from appliance.quality.settings import QualitySettings
+from appliance.quality.stats import percentiles, u8_percentiles
 from appliance.ui.view import Text
 
 CHECK_IDS = ("face_count", "face_size", "framing", "head_pose", "eyes_open", "mouth_closed", "eyes_visible",
@@ -148,34 +149,6 @@ def _box(centre: np.ndarray, half: float) -> tuple[slice, slice]:
     x0, y0 = (np.floor(centre - half)).astype(int)
     x1, y1 = (np.ceil(centre + half)).astype(int)
     return slice(max(0, y0), max(0, y1)), slice(max(0, x0), max(0, x1))
-
-
-def _percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
-    """numpy's default (linear) percentiles, from one sort: a SIMD sort of the few ten thousand
-    values costs a quarter of the multi-index partition ``np.percentile`` runs."""
-    ordered = np.sort(values, axis=None)
-    last = ordered.size - 1
-    found = []
-    for q in qs:
-        h = last * q / 100.0
-        low = math.floor(h)
-        a, b = float(ordered[low]), float(ordered[min(low + 1, last)])
-        found.append(a + (b - a) * (h - low))
-    return found
-
-
-def _u8_percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
-    """The same for uint8 values, from the cumulative histogram (exact: the k-th smallest value is
-    the first level whose cumulative count exceeds k)."""
-    counts = np.cumsum(cv2.calcHist([values], [0], None, [256], [0, 256]).ravel().astype(np.int64))
-    last = int(counts[-1]) - 1
-    found = []
-    for q in qs:
-        h = last * q / 100.0
-        low = math.floor(h)
-        a, b = np.searchsorted(counts, [low, min(low + 1, last)], side="right")
-        found.append(float(a) + float(b - a) * (h - low))
-    return found
 
 
 def regions(analysis: Analysis) -> Regions:
@@ -357,7 +330,7 @@ def background(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
     mean = np.array(cv2.mean(r.lab, r.background)[:3])
     delta = float(np.linalg.norm(mean - _reference_lab(s)))
     lightness = np.ascontiguousarray(r.lab[..., 0])[r.background.view(bool)]
-    p5, p95 = _percentiles(lightness, (5, 95))
+    p5, p95 = percentiles(lightness, (5, 95))
     spread = float(p95 - p5)
     value = {"delta_e": delta, "spread": spread}
     passed = delta <= s.max_background_delta_e and spread <= s.max_background_spread
@@ -378,7 +351,7 @@ def clothing_contrast(a: Analysis, s: QualitySettings, r: Regions) -> CheckResul
         pixels = pixels[_skin_distance(r, pixels) > 15]
     if len(pixels) < 100:
         return _result("clothing_contrast", False, None, s.min_clothing_delta_e, MSG["clothing"])
-    delta = _percentiles(np.linalg.norm(pixels - _reference_lab(s), axis=1), (25,))[0]
+    delta = percentiles(np.linalg.norm(pixels - _reference_lab(s), axis=1), (25,))[0]
     return _result("clothing_contrast", delta >= s.min_clothing_delta_e, delta, s.min_clothing_delta_e,
                    MSG["clothing"])
 
@@ -403,7 +376,7 @@ def exposure(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
         return _result("exposure", False, None, limit, MSG["too_dark"])
     mean = float(face.mean())
     low, high = float((face <= 5).mean()), float((face >= 250).mean())
-    p1, p99 = _u8_percentiles(r.luma8, (1, 99))
+    p1, p99 = u8_percentiles(r.luma8, (1, 99))
     value = {"mean": mean, "clipped": low + high, "range": float(p99 - p1)}
     if mean < s.face_luma_range[0] or low > s.max_clipped:
         return _result("exposure", False, value, limit, MSG["too_dark"])
