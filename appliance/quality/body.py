@@ -43,7 +43,7 @@ class Segmenter:
         image = sample(frame, roi, SEG_SIZE, SEG_SIZE)
         self.model.set_tensor(self._in, to_tensor(image, 0.0, 1.0))
         self.model.invoke()
-        return self.model.get_tensor(self._out)[0, :, :, 0].copy()
+        return self.model.get_tensor(self._out)[0, :, :, 0]  # get_tensor already returns a copy
 
     def run(self, frame: np.ndarray) -> np.ndarray:
         """The whole frame, stretched to the model's square input."""
