@@ -57,6 +57,24 @@ def _roster_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _class_command(args: argparse.Namespace) -> int:
+    """Open or close a class session on a booth (the teaching secretary's request, sent by the office)."""
+    from central.commands import build_command, send_commands
+    from central.store import open_store
+
+    config = _config(args)
+    data = {"college": args.college, "class": args.class_name} if args.action == "open" else {}
+    command = build_command(f"{args.action}_class", data)
+    store = open_store(config.storage.db_url, base=config.data_dir)
+    try:
+        (command_id,) = send_commands(config, store, [(args.booth, command)])
+    finally:
+        store.close()
+    print(f"sent {args.action}_class to {args.booth} (command {command_id}); the booth answers with a "
+          f"command_result event")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="booth-central", description="Central office service of the booth fleet")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -78,6 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also send it to this booth as a roster_update command (repeatable; 'all' ="
                                " every booth central has seen)")
     importer.set_defaults(func=_roster_import)
+
+    session = commands.add_parser("class", help="open or close a class session on a booth")
+    actions = session.add_subparsers(dest="action", required=True, metavar="ACTION")
+    opener = actions.add_parser("open", help="open a class session")
+    opener.add_argument("booth")
+    opener.add_argument("--college", required=True)
+    opener.add_argument("--class", dest="class_name", required=True)
+    closer = actions.add_parser("close", help="close the booth's session (it shows the count, fee and QR code)")
+    closer.add_argument("booth")
+    for action in (opener, closer):
+        action.add_argument("--config", type=Path, required=True, help="central.toml")
+        action.set_defaults(func=_class_command)
     return parser
 
 

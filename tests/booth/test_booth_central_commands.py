@@ -1,0 +1,79 @@
+"""The office drives a booth through MQTT: roster push, open and close a class, answered results.
+
+Real mosquitto, real central ingest, the real booth service (uplink, bridge, loop) and the
+``booth-central`` command line.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from appliance import db
+from appliance.app import build_booth
+from appliance.cardreader.simulated import SimulatedCardReader
+from appliance.config import load_config
+from appliance.flow.states import State
+from appliance.roster import Roster
+from appliance.service import BoothService
+from appliance.simulation.roster_gen import generate_roster, roster_csv
+from appliance.ui.headless_display import HeadlessDisplay
+from central.cli import main as central_main
+from central.embedded import EmbeddedCentral
+
+
+def test_office_pushes_roster_and_opens_and_closes_a_class(tmp_path):
+    students = generate_roster(5, graduation_year=2027)
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text(roster_csv(students), encoding="utf-8")
+    with EmbeddedCentral(tmp_path, workers=1) as central:
+        central_toml = tmp_path / "central.toml"
+        central_toml.write_text(f'[broker]\nurl = "{central.url}"\n[storage]\ndata_dir = "{tmp_path / "central"}"\n',
+                                encoding="utf-8")
+        config = load_config(None, {"booth": {"data_dir": str(tmp_path / "booth"), "graduation_year": 2027},
+                                    "hours": {"enforce": False}, "hardware": {"screen": "headless"}})
+        parts = build_booth(config, display=HeadlessDisplay(), reader=SimulatedCardReader())
+        service = BoothService(parts, broker_url=central.url)
+        booth = parts.booth
+        failures: list[str] = []
+        done = threading.Event()
+
+        def wait_for(predicate, what: str, timeout: float = 30.0) -> None:
+            deadline = time.monotonic() + timeout
+            while not predicate():
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"timed out waiting for {what}")
+                time.sleep(0.05)
+
+        def office() -> None:
+            try:
+                wait_for(lambda: service.uplink.connected, "the booth to connect")
+                argv = ["--config", str(central_toml)]
+                assert central_main(["roster", "import", str(roster_file), *argv, "--push", "booth-01"]) == 0
+                roster = Roster(db.connect(config.data_dir / "booth.db"))
+                wait_for(lambda: roster.count() == 5, "the roster to reach the booth")
+                assert central_main(["class", "open", "booth-01", "--college", students[0].college,
+                                     "--class", students[0].class_name, *argv]) == 0
+                wait_for(lambda: booth.state is State.IDLE and booth.session is not None, "the class to open")
+                assert booth.session.class_name == students[0].class_name
+                assert central_main(["class", "close", "booth-01", *argv]) == 0
+                wait_for(lambda: booth.state is State.SUMMARY, "the class summary")
+                assert len(booth.summary.missing) == 5 and booth.summary.fee_cny == 0
+                store = central.open_store()
+                wait_for(lambda: all(c.result_ok is not None for c in store.commands(booth="booth-01")),
+                         "the booth's answers")
+                results = {c.kind: c.result_ok for c in store.commands(booth="booth-01")}
+                assert results == {"roster_update": True, "open_class": True, "close_class": True}
+                assert central_main(["class", "close", "booth-01", *argv]) == 0  # nothing open now
+                wait_for(lambda: any(c.result_ok is False for c in store.commands(booth="booth-01")),
+                         "the refusal")
+                refused = next(c for c in store.commands(booth="booth-01") if c.result_ok is False)
+                assert "no session is open" in refused.result_message
+            except AssertionError as error:
+                failures.append(str(error))
+            finally:
+                done.set()
+
+        threading.Thread(target=office, daemon=True).start()
+        service.run(until=done.is_set)
+    assert not failures, failures
