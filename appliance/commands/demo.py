@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import sys
 import threading
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 from appliance.app import build_booth
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
-from appliance.demo import ClassScript, default_data_dir, demo_roster
+from appliance.demo import ClassScript, DemoSummary, default_data_dir, demo_roster
 from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.service import BoothService
 from appliance.ui.factory import open_display
@@ -63,30 +64,44 @@ def run_demo(args: argparse.Namespace) -> int:
         script = ClassScript(parts, service.loop, service.panel, students, excluded,
                              pace_s=0.6 if windowed else 0.06)
         threading.Thread(target=script.run, name="demo-class", daemon=True).start()
-        print(f"booth demo: central broker {central.url}; Ctrl-C to stop", file=sys.stderr)
+        print(f"booth demo: central broker {central.url}", file=sys.stderr)
+
+        reported: list[DemoSummary] = []
 
         def finished() -> bool:
+            """Runs on the loop's thread: report the class once its photos reached central."""
             if script.error is not None:
                 return True
-            if not (args.until_done and script.done.is_set()):
+            if not script.done.is_set():
                 return False
-            return service.uplink.backlog() == 0 or time.monotonic() > script.done_at + UPLOAD_WAIT_S
+            if not reported:
+                if service.uplink.backlog() and time.monotonic() < script.done_at + UPLOAD_WAIT_S:
+                    return False
+                script.summary.uploaded = len(store.photos())
+                reported.append(script.summary)
+                print_summary(script.summary, as_json=args.json)
+                if not args.until_done:
+                    print("booth demo: the booth and the central office keep running; Ctrl-C to stop",
+                          file=sys.stderr)
+            return bool(args.until_done)
 
+        signal.signal(signal.SIGTERM, lambda *_: service.loop.stop())
         with contextlib.suppress(KeyboardInterrupt):
             service.run(until=finished)
-        script.summary.uploaded = len(store.photos())
     if script.error is not None:
         print(f"booth demo: the simulated class failed: {script.error}", file=sys.stderr)
         return 1
-    if not script.done.is_set():
+    if not reported:
         print("booth demo: stopped before the class was done", file=sys.stderr)
         return 1
-    summary = script.summary
-    if args.json:
-        print(summary.to_json())
-    else:
-        refused = ", ".join(f"{k} {v}" for k, v in sorted(summary.refused.items()))
-        print(f"class done: {summary.photographed}/{summary.students} photographed, {summary.retakes} retakes, "
-              f"refused {sum(summary.refused.values())} ({refused}), fee {summary.fee_cny:.2f} CNY, "
-              f"{summary.uploaded} stored at central; photos in {summary.photos_dir}")
-    return 0 if summary.uploaded == summary.photographed else 1
+    return 0 if reported[0].uploaded == reported[0].photographed else 1
+
+
+def print_summary(summary: DemoSummary, *, as_json: bool) -> None:
+    if as_json:
+        print(summary.to_json(), flush=True)
+        return
+    refused = ", ".join(f"{k} {v}" for k, v in sorted(summary.refused.items()))
+    print(f"class done: {summary.photographed}/{summary.students} photographed, {summary.retakes} retakes, "
+          f"refused {sum(summary.refused.values())} ({refused}), fee {summary.fee_cny:.2f} CNY, "
+          f"{summary.uploaded} stored at central; photos in {summary.photos_dir}", flush=True)
