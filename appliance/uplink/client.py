@@ -80,6 +80,15 @@ def cpu_temp_c() -> float | None:
         return None
 
 
+def reconnect_delay(attempt: int, min_s: float, max_s: float, jitter: Callable[[], float] = random.random) -> float:
+    """Wait before reconnect ``attempt``: exponential from min to max, times a random 50-100 %.
+
+    The jitter keeps a fleet that lost the broker together from coming back as one herd.
+    """
+    base = min(max_s, min_s * 2 ** min(attempt, 30))
+    return base * (0.5 + 0.5 * jitter())
+
+
 class Uplink:
     """One booth's connection to central. ``start()`` once, ``stop()`` at shutdown."""
 
@@ -232,9 +241,7 @@ class Uplink:
         return props
 
     def _set_backoff(self, client: mqtt.Client) -> None:
-        """Next reconnect wait: exponential from min to max, times a random 50-100 % (no herds)."""
-        base = min(self.settings.reconnect_max_s, self.settings.reconnect_min_s * 2 ** min(self._signals.attempt, 30))
-        delay = base * random.uniform(0.5, 1.0)
+        delay = reconnect_delay(self._signals.attempt, self.settings.reconnect_min_s, self.settings.reconnect_max_s)
         client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:

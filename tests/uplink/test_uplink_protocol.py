@@ -195,3 +195,13 @@ def test_docs_name_every_payload_and_kind():
     for kind in (*p.EVENT_KINDS, *p.COMMAND_KINDS):
         assert f"| `{kind}` |" in text, kind
     assert set(p.EVENT_KINDS) == set(p.EVENT_DATA) and set(p.COMMAND_KINDS) == set(p.COMMAND_DATA)
+
+
+def test_reconnect_delay_grows_exponentially_with_jitter_and_a_cap():
+    from appliance.uplink.client import reconnect_delay
+
+    assert [reconnect_delay(n, 1.0, 60.0, jitter=lambda: 1.0) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert reconnect_delay(3, 1.0, 60.0, jitter=lambda: 0.0) == 4.0  # half the base at the least
+    spread = {round(reconnect_delay(2, 1.0, 60.0), 3) for _ in range(200)}
+    assert len(spread) > 50 and min(spread) >= 2.0 and max(spread) <= 4.0
+    assert reconnect_delay(10_000, 1.0, 60.0, jitter=lambda: 1.0) == 60.0
