@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from appliance.config import HoursSection
-
-SessionKind = Literal["class", "makeup"]
+from appliance.ledger import SessionKind
 
 
 class ServiceHours:

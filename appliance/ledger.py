@@ -13,6 +13,7 @@ import json
 import sqlite3
 import uuid
 from dataclasses import dataclass
+from typing import Literal
 
 from appliance import db
 from appliance.privacy import mask_id
@@ -64,6 +65,9 @@ CREATE TABLE IF NOT EXISTS payments (
 """
 
 
+SessionKind = Literal["class", "makeup"]
+
+
 class Verdict(enum.StrEnum):
     ACCEPTED = "accepted"  # compliant and saved as the CHSI file
     REJECTED = "rejected"  # failed a check (a retake may follow)
@@ -73,7 +77,7 @@ class Verdict(enum.StrEnum):
 @dataclass(frozen=True)
 class SessionRecord:
     id: str
-    kind: str
+    kind: SessionKind
     college: str | None
     class_name: str | None
     opened_at: str
@@ -127,7 +131,7 @@ class Ledger:
         db.apply_schema(conn, SCHEMA)
 
     # sessions -------------------------------------------------------------------------------
-    def open_session(self, kind: str, college: str | None, class_name: str | None,
+    def open_session(self, kind: SessionKind, college: str | None, class_name: str | None,
                      price_cny: float) -> SessionRecord:
         session_id = new_id()
         with db.transaction(self.conn):

@@ -38,7 +38,7 @@ from appliance.flow.sessions import ClassSummary, fee_for, summarize
 from appliance.flow.states import CYCLE_STATES, KEEPS_CYCLE, SWIPE_STATES, State
 from appliance.hardware.camera import Camera
 from appliance.hours import ServiceHours
-from appliance.ledger import CaptureRecord, Ledger, SessionRecord, Verdict, new_id
+from appliance.ledger import CaptureRecord, Ledger, SessionKind, SessionRecord, Verdict, new_id
 from appliance.privacy import mask_id
 from appliance.roster import Roster, RosterEntry
 from appliance.ui.view import Display, Text, View
@@ -161,7 +161,7 @@ class Booth:
         if self.session is None:
             open_now = self.hours.is_open("class", self.now()) or self.hours.is_open("makeup", self.now())
             return State.NO_SESSION if open_now else State.CLOSED
-        return State.IDLE if self.hours.is_open(self.session.kind, self.now()) else State.CLOSED  # type: ignore[arg-type]
+        return State.IDLE if self.hours.is_open(self.session.kind, self.now()) else State.CLOSED
 
     def _enter(self, state: State, timeout: float | None = None) -> None:
         previous, self.state = self.state, state
@@ -234,20 +234,20 @@ class Booth:
             self._show_message(State.REFUSED, Text(blocked[1], blocked[0]))
             return
         decision = self.eligibility.decide(card, self.session)
-        if decision.allowed:
-            self._begin_cycle(card, decision.entry)  # type: ignore[arg-type]
+        entry, reason = decision.entry, decision.reason
+        if reason is None and entry is not None:
+            self._begin_cycle(card, entry)
             return
-        reason = decision.reason
         assert reason is not None
         self.ledger.record_refusal(self.session.id, reason.value, card.id_number)
         self._emit("card_refused", {"reason": reason.value, "session_id": self.session.id})
         log.info("booth: card %s refused: %s", mask_id(card.id_number), reason.value)
-        if decision.needs_operator:
+        if decision.needs_operator and entry is not None:
             self.pending = decision
-            self.cycle = Cycle(card=card, entry=decision.entry, session_id=self.session.id)  # type: ignore[arg-type]
+            self.cycle = Cycle(card=card, entry=entry, session_id=self.session.id)
             self._enter(State.CONFIRM, self.config.capture.ready_timeout_s)
         else:
-            self._show_message(State.REFUSED, decision.message)  # type: ignore[arg-type]
+            self._show_message(State.REFUSED, MESSAGES[reason])
 
     def _begin_cycle(self, card: IdentityCard, entry: RosterEntry) -> None:
         assert self.session is not None
@@ -372,12 +372,12 @@ class Booth:
         elif action in (OperatorAction.ALLOW, OperatorAction.DENY):
             raise SessionError("nothing to confirm now", "当前无需确认")
 
-    def _open(self, kind: str, college: str | None, class_name: str | None) -> None:
+    def _open(self, kind: SessionKind, college: str | None, class_name: str | None) -> None:
         if self.session is not None:
             raise SessionError(f"a session is already open ({self.session.label}): close it first",
                                f"已有进行中的采集({self.session.label}),请先结束")
-        if not self.hours.is_open(kind, self.now()):  # type: ignore[arg-type]
-            hours = self.hours.describe(kind)  # type: ignore[arg-type]
+        if not self.hours.is_open(kind, self.now()):
+            hours = self.hours.describe(kind)
             raise SessionError(f"outside service hours ({hours})", f"不在采集时间内({hours})")
         if kind == "class" and not (college and class_name and self.roster.class_members(college, class_name)):
             raise SessionError(f"class {college} {class_name} is not on the roster",
@@ -443,7 +443,7 @@ class Booth:
         state, cycle = self.state, self.cycle
         if state is State.CLOSED:
             kind = self.session.kind if self.session else "class"
-            return views.closed(self.hours.describe(kind))  # type: ignore[arg-type]
+            return views.closed(self.hours.describe(kind))
         if state is State.NO_SESSION:
             return views.no_session(status)
         if state is State.IDLE:
