@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from appliance import __version__
@@ -37,6 +38,8 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     Shared by ``booth`` and ``booth-central``.
     """
     args = parser.parse_args(argv)
+    # Roster, ledger, outbox and photos hold ID numbers and names: nothing we create is world-readable.
+    os.umask(0o027)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

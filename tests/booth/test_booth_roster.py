@@ -98,3 +98,36 @@ def test_cli_import_reports_problems_and_exit_1(tmp_path, capsys):
     assert "imported 4 graduates in 1 class(es)" in capsys.readouterr().out
     assert main(["roster", "classes", "--data", str(tmp_path / "d")]) == 0
     assert capsys.readouterr().out == "计算机学院\t计算机2023-1班\t4\n"
+
+
+def test_any_text_is_parsed_or_refused_with_reasons_never_a_crash():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    cell = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=24)
+    row = st.lists(cell, min_size=0, max_size=11).map(lambda cells: ",".join(cells))
+    bodies = st.lists(row, max_size=6).map(lambda rows: "\n".join(rows))
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.one_of(bodies, bodies.map(lambda body: HEADER + body), st.text(max_size=300)))
+    def parse(text):
+        try:
+            entries = parse_roster(text)
+        except RosterImportError as error:
+            assert error.problems and all(problem.reason for problem in error.problems)
+        else:
+            assert entries
+
+    parse()
+
+
+def test_created_files_are_not_world_readable(tmp_path, capsys):
+    import stat
+
+    from appliance.cli import main
+
+    good = tmp_path / "good.csv"
+    good.write_text(roster_csv(generate_roster(2, graduation_year=2027)), encoding="utf-8")
+    assert main(["roster", "import", "--data", str(tmp_path / "d"), str(good)]) == 0
+    mode = stat.S_IMODE((tmp_path / "d" / "booth.db").stat().st_mode)
+    assert mode & 0o007 == 0, oct(mode)
