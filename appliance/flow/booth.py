@@ -128,6 +128,7 @@ class Booth:
         self.message: Text | None = None
         self.last_outcome: Outcome | None = None
         self.listeners: list[Callable[[State, State], None]] = []
+        self.status = ""
         self._enter(self._resting_state())
 
     # ---------------------------------------------------------------- dispatch
@@ -168,6 +169,8 @@ class Booth:
         self.deadline = self.clock() + timeout if timeout else None
         if state not in KEEPS_CYCLE:
             self.cycle = None
+        # The header's class progress changes only between states: not queried per preview frame.
+        self.status = self.status_line()
         for listener in self.listeners:  # LEDs and the uplink status follow even if the screen fails
             listener(previous, state)
         self._render()
@@ -439,7 +442,7 @@ class Booth:
 
     def view(self) -> View:
         """The screen for the current state."""
-        status = self.status_line()
+        status = self.status
         state, cycle = self.state, self.cycle
         if state is State.CLOSED:
             kind = self.session.kind if self.session else "class"
