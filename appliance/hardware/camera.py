@@ -11,6 +11,10 @@ from typing import Protocol
 import numpy as np
 
 
+class CameraNotStarted(RuntimeError):
+    """A frame was asked for before ``start()`` or after ``close()``."""
+
+
 class Camera(Protocol):
     def start(self) -> None: ...
 

@@ -12,16 +12,13 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from appliance.hardware.camera import CameraNotStarted
 from appliance.simulation.faults import check_faults
 from appliance.simulation.scene import render_scene
 
 # Tile of noise reused with a random offset per frame: drawing fresh Gaussian noise for a 12 MP
 # frame would cost more than the rest of the frame.
 _NOISE_TILE = 512
-
-
-class CameraNotStarted(RuntimeError):
-    """A frame was asked for before ``start()`` or after ``close()``."""
 
 
 class SimulatedCamera:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from appliance.hardware.camera import Camera
-from appliance.hardware.camera_sim import CameraNotStarted, SimulatedCamera
+from appliance.hardware.camera import Camera, CameraNotStarted
+from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.simulation import render_scene
 
 
