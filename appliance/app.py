@@ -5,6 +5,7 @@ Hardware-only modules (picamera2, lgpio) are imported here lazily, and only when
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from appliance.cardreader.base import CardReader
 from appliance.cardreader.spec import open_reader
 from appliance.config import BoothConfig, OutputSection
 from appliance.durable import remove_stale_temps
-from appliance.flow.booth import Booth
+from appliance.flow.booth import Booth, SavedPhoto
 from appliance.hardware.camera import Camera
 from appliance.ledger import Ledger
 from appliance.quality.checker import PhotoChecker, crop_to_chsi
@@ -34,9 +35,9 @@ class ChsiPhotoOutput:
     def __init__(self, output: OutputSection) -> None:
         self.output = output
 
-    def __call__(self, frame: np.ndarray, report: Any, id_number: str, folder: Path) -> Path:
+    def __call__(self, frame: np.ndarray, report: Any, id_number: str, folder: Path) -> SavedPhoto:
         jpeg = encode_chsi_jpeg(crop_to_chsi(frame, report), self.output)
-        return write_chsi_photo(folder, id_number, jpeg)
+        return SavedPhoto(write_chsi_photo(folder, id_number, jpeg), hashlib.sha256(jpeg).hexdigest())
 
 
 def open_camera(config: BoothConfig) -> Camera:

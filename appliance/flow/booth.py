@@ -9,7 +9,6 @@ person's photo. Any exception inside a state lands in ERROR, which falls back to
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import math
 import time
@@ -55,8 +54,14 @@ class Checker(Protocol):
     def guide(self, preview: np.ndarray) -> Any: ...
 
 
+@dataclass(frozen=True)
+class SavedPhoto:
+    path: Path
+    sha256: str  # of the bytes written, for the ledger (the outbox re-checks the file on disk)
+
+
 class PhotoOutput(Protocol):
-    def __call__(self, frame: np.ndarray, report: Any, id_number: str, folder: Path) -> Path: ...
+    def __call__(self, frame: np.ndarray, report: Any, id_number: str, folder: Path) -> SavedPhoto: ...
 
 
 class Uplink(Protocol):
@@ -324,10 +329,10 @@ class Booth:
         id_number = cycle.entry.id_number
         assert cycle.card.id_number == id_number
         photo_id = new_id()
-        path = self.photo_output(cycle.frame, cycle.report, id_number, self.photo_dir / photo_id)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        saved = self.photo_output(cycle.frame, cycle.report, id_number, self.photo_dir / photo_id)
+        path = saved.path
         self.ledger.record_capture(photo_id=photo_id, session_id=cycle.session_id, id_number=id_number,
-                                   attempt=cycle.attempt, verdict=Verdict.ACCEPTED, sha256=digest,
+                                   attempt=cycle.attempt, verdict=Verdict.ACCEPTED, sha256=saved.sha256,
                                    path=str(path))
         cycle.photo_id = photo_id
         self.last_outcome = Outcome(photo_id, id_number, path, cycle.attempt)

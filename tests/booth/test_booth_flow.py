@@ -7,6 +7,7 @@ sleeping; everything else (checks, crop, CHSI file, ledger) is the real code.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 
@@ -95,7 +96,8 @@ def test_whole_cycle_saves_the_photo_under_the_swiped_number(rig, students):
     outcome = rig.booth.last_outcome
     assert outcome.path.name == f"{students[0].id_number}.jpg" and outcome.path.exists()
     (capture,) = rig.ledger.accepted_for(students[0].id_number)
-    assert capture.verdict is Verdict.ACCEPTED and capture.upload_state == "pending" and capture.sha256
+    assert capture.verdict is Verdict.ACCEPTED and capture.upload_state == "pending"
+    assert capture.sha256 == hashlib.sha256(outcome.path.read_bytes()).hexdigest()
     assert rig.wait(rig.config.capture.message_timeout_s + 0.1) is State.IDLE
 
 
