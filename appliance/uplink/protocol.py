@@ -487,15 +487,19 @@ class CentralTopic(NamedTuple):
     command_id: str | None
 
 
-def parse_booth_topic(topic: str) -> BoothTopic:
-    """``booth/v1/B/...`` -> (booth, kind, photo_id|event_id|None, index|None) or ProtocolError."""
+def _split_topic(topic: str, root: str) -> tuple[str, list[str]]:
+    """``<root>/v1/<booth>/rest...`` -> (checked booth id, rest), or ProtocolError."""
     if len(topic) > 200:
         raise ProtocolError("topic too long")
     parts = topic.split("/")
-    if len(parts) < 4 or parts[0] != "booth" or parts[1] != "v1":
-        raise ProtocolError(f"not a booth v1 topic: {topic[:80]!r}")
-    booth = _check_booth(parts[2])
-    rest = parts[3:]
+    if len(parts) < 4 or parts[0] != root or parts[1] != "v1":
+        raise ProtocolError(f"not a {root} v1 topic: {topic[:80]!r}")
+    return _check_booth(parts[2]), parts[3:]
+
+
+def parse_booth_topic(topic: str) -> BoothTopic:
+    """``booth/v1/B/...`` -> (booth, kind, photo_id|event_id|None, index|None) or ProtocolError."""
+    booth, rest = _split_topic(topic, "booth")
     if rest == ["status"]:
         return BoothTopic(booth, "status", None, None)
     if rest == ["telemetry"]:
@@ -517,18 +521,13 @@ def parse_booth_topic(topic: str) -> BoothTopic:
 
 def parse_central_topic(topic: str) -> CentralTopic:
     """``central/v1/B/ack`` or ``central/v1/B/command/<id>`` -> (booth, kind, command_id|None)."""
-    if len(topic) > 200:
-        raise ProtocolError("topic too long")
-    parts = topic.split("/")
-    if len(parts) < 4 or parts[0] != "central" or parts[1] != "v1":
-        raise ProtocolError(f"not a central v1 topic: {topic[:80]!r}")
-    booth = _check_booth(parts[2])
-    if parts[3:] == ["ack"]:
+    booth, rest = _split_topic(topic, "central")
+    if rest == ["ack"]:
         return CentralTopic(booth, "ack", None)
-    if len(parts) == 5 and parts[3] == "command":
-        if not _TOKEN_RE.match(parts[4]):
-            raise ProtocolError(f"bad command id {parts[4][:40]!r}")
-        return CentralTopic(booth, "command", parts[4])
+    if len(rest) == 2 and rest[0] == "command":
+        if not _TOKEN_RE.match(rest[1]):
+            raise ProtocolError(f"bad command id {rest[1][:40]!r}")
+        return CentralTopic(booth, "command", rest[1])
     raise ProtocolError(f"unknown central topic: {topic[:80]!r}")
 
 
