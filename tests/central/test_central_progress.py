@@ -1,0 +1,32 @@
+"""Class progress and who is still missing, as the office will see them."""
+
+from __future__ import annotations
+
+import uuid
+
+from appliance.simulation.roster_gen import generate_roster
+from central.store import PhotoRecord, SqliteStore
+
+
+def photo(entry, captured_at: str) -> PhotoRecord:
+    return PhotoRecord(photo_id=uuid.uuid4().hex, booth="booth-01", id_number=entry.id_number,
+                       student_no=entry.student_no, college=entry.college, class_name=entry.class_name,
+                       session_id="s", attempt=1, captured_at=captured_at, size=30000, sha256="0" * 64,
+                       path=f"photos/{entry.id_number}.jpg")
+
+
+def test_progress_counts_people_not_photos_and_lists_the_missing(tmp_path):
+    store = SqliteStore(tmp_path / "central.db")
+    first = generate_roster(4, graduation_year=2027)
+    second = generate_roster(2, graduation_year=2027, class_name="计算机2023-2班", seed=5)
+    store.import_roster([*first, *second])
+    assert store.add_photo(photo(first[0], "2026-12-26T01:00:00Z"))
+    assert store.add_photo(photo(first[0], "2026-12-26T01:05:00Z"))  # a retake: still one person
+    assert store.add_photo(photo(first[2], "2026-12-26T01:10:00Z"))
+    progress = {(p.college, p.class_name): (p.roster_size, p.photographed, p.missing)
+                for p in store.class_progress()}
+    assert progress == {(first[0].college, first[0].class_name): (4, 2, 2),
+                        (second[0].college, second[0].class_name): (2, 0, 2)}
+    missing = store.missing(first[0].college, first[0].class_name)
+    assert [entry.id_number for entry in missing] == [first[1].id_number, first[3].id_number]
+    store.close()
