@@ -82,7 +82,11 @@ class RosterImportError(Exception):
     def __init__(self, source: str, problems: list[RowProblem]) -> None:
         self.source = source
         self.problems = problems
-        super().__init__(f"{source}: {len(problems)} problem(s); nothing imported")
+        super().__init__(f"{source}: nothing imported; {len(problems)} problem(s)")
+
+    def report(self) -> str:
+        """What the booth and the office print: the summary line, then every bad row."""
+        return "\n".join([f"{self}:", *(f"  {problem}" for problem in self.problems)])
 
 
 def _decode(raw: bytes) -> str:

@@ -41,9 +41,7 @@ def _roster_import(args: argparse.Namespace) -> int:
     try:
         entries = read_roster_file(args.file)
     except RosterImportError as error:
-        print(error, file=sys.stderr)
-        for problem in error.problems[:50]:
-            print(f"  {problem}", file=sys.stderr)
+        print(error.report(), file=sys.stderr)
         return 1
     store = open_store(config.storage.db_url, base=config.data_dir)
     try:

@@ -32,9 +32,7 @@ def import_roster(args: argparse.Namespace) -> int:
     try:
         entries = read_roster_file(args.file)
     except RosterImportError as error:
-        print(f"{error.source}: nothing imported; {len(error.problems)} problem(s):", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
+        print(error.report(), file=sys.stderr)
         return 1
     written = roster.upsert(entries)
     classes = len({(entry.college, entry.class_name) for entry in entries})
