@@ -10,19 +10,25 @@ import csv
 import enum
 import io
 import sqlite3
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from appliance import db
 from appliance.idnumber import IdNumberError, validate
+from appliance.names import BadName, check_name, check_student_no, normalize_name
 
 COLUMNS = ("id_number", "name", "student_no", "college", "class", "graduation_year", "level",
            "category", "captured_before")
 LEVELS = ("本科", "专科")
 CATEGORIES = ("普通", "委培")
-YES_NO = {"yes": True, "no": False, "是": True, "否": False, "y": True, "n": False, "1": True, "0": False}
-MAX_FIELD = 100
+# captured_before as people's files spell it (Excel exports TRUE/FALSE), compared case-folded.
+YES_NO = {"yes": True, "no": False, "y": True, "n": False, "true": True, "false": False, "是": True,
+          "否": False, "1": True, "0": False}
+YES_NO_SPELLINGS = "yes/no, y/n, true/false, 是/否, 1/0"
+# Each name column and the rule that makes it canonical (appliance.names).
+NAME_RULES = {"name": check_name, "student_no": check_student_no, "college": check_name, "class": check_name}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS roster (
@@ -85,7 +91,10 @@ class RosterImportError(Exception):
         super().__init__(f"{source}: nothing imported; {len(problems)} problem(s)")
 
     def report(self) -> str:
-        """What the booth and the office print: the summary line, then every bad row."""
+        """What the booth and the office print: one line for a problem with the whole file (it
+        cannot be read, is empty, lacks columns), else the summary line, then every bad row."""
+        if len(self.problems) == 1 and self.problems[0].line <= 1:
+            return f"{self.source}: nothing imported: {self.problems[0].reason}"
         return "\n".join([f"{self}:", *(f"  {problem}" for problem in self.problems)])
 
 
@@ -98,20 +107,20 @@ def _decode(raw: bytes) -> str:
     raise RosterImportError("roster", [RowProblem(1, "file is neither UTF-8 nor GB18030 text")])
 
 
+def _yes_no(raw: str) -> bool | None:
+    return YES_NO.get(unicodedata.normalize("NFKC", raw).strip().casefold())
+
+
 def _parse_row(line: int, row: dict[str, str | None], seen: dict[str, int],
                problems: list[RowProblem]) -> RosterEntry | None:
-    values = {key: (row.get(key) or "").strip() for key in COLUMNS}
-    missing = [key for key in COLUMNS if not values[key]]
+    raw = {key: row.get(key) or "" for key in COLUMNS}
+    missing = [key for key in COLUMNS if not normalize_name(raw[key])]
     if missing:
         problems.append(RowProblem(line, f"missing field(s): {', '.join(missing)}"))
         return None
-    too_long = [key for key in COLUMNS if len(values[key]) > MAX_FIELD]
-    if too_long:
-        problems.append(RowProblem(line, f"field(s) longer than {MAX_FIELD} characters: {', '.join(too_long)}"))
-        return None
     before = len(problems)
     try:
-        id_number = validate(values["id_number"])
+        id_number = validate(raw["id_number"])
     except IdNumberError as error:
         problems.append(RowProblem(line, f"bad id_number: {error.en}"))
         id_number = ""
@@ -119,29 +128,39 @@ def _parse_row(line: int, row: dict[str, str | None], seen: dict[str, int],
         problems.append(RowProblem(line, f"duplicate id_number (first on line {seen[id_number]})"))
     elif id_number:
         seen[id_number] = line
-    if values["level"] not in LEVELS:
-        problems.append(RowProblem(line, f"unknown level '{values['level']}' (allowed: {', '.join(LEVELS)})"))
-    if values["category"] not in CATEGORIES:
+    names: dict[str, str] = {}
+    for key, rule in NAME_RULES.items():
+        try:
+            names[key] = rule(raw[key])
+        except BadName as error:
+            problems.append(RowProblem(line, f"bad {key}: {error.reason}"))
+    level, category = normalize_name(raw["level"]), normalize_name(raw["category"])
+    if level not in LEVELS:
+        problems.append(RowProblem(line, f"unknown level '{level[:20]}' (allowed: {', '.join(LEVELS)})"))
+    if category not in CATEGORIES:
         problems.append(RowProblem(
-            line, f"unknown category '{values['category']}' (allowed: {', '.join(CATEGORIES)})"))
-    year_text = values["graduation_year"]
-    if not (year_text.isdigit() and 2000 <= int(year_text) <= 2100):
-        problems.append(RowProblem(line, f"graduation_year '{year_text}' is not a year (2000-2100)"))
-    captured = YES_NO.get(values["captured_before"].lower())
+            line, f"unknown category '{category[:20]}' (allowed: {', '.join(CATEGORIES)})"))
+    year_text = unicodedata.normalize("NFKC", raw["graduation_year"]).strip()
+    if not (year_text.isdecimal() and year_text.isascii() and 2000 <= int(year_text) <= 2100):
+        problems.append(RowProblem(line, f"graduation_year '{year_text[:20]}' is not a year (2000-2100)"))
+    captured = _yes_no(raw["captured_before"])
     if captured is None:
-        problems.append(RowProblem(line, f"captured_before '{values['captured_before']}' must be yes or no"))
+        problems.append(RowProblem(line, f"captured_before '{raw['captured_before'].strip()[:20]}' must be "
+                                         f"yes or no ({YES_NO_SPELLINGS})"))
     if len(problems) > before:
         return None
-    return RosterEntry(id_number=id_number, name=values["name"], student_no=values["student_no"],
-                       college=values["college"], class_name=values["class"],
-                       graduation_year=int(year_text), level=values["level"],
-                       category=values["category"], captured_before=bool(captured))
+    return RosterEntry(id_number=id_number, name=names["name"], student_no=names["student_no"],
+                       college=names["college"], class_name=names["class"],
+                       graduation_year=int(year_text), level=level,
+                       category=category, captured_before=bool(captured))
 
 
 def parse_roster(text: str, source: str = "roster") -> list[RosterEntry]:
     """Parse CSV text; raise RosterImportError listing every bad row (line numbers as in the file)."""
+    if not text.strip():
+        raise RosterImportError(source, [RowProblem(1, "the file is empty (no header, no graduates)")])
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    header = [normalize_name(name) for name in (reader.fieldnames or [])]
     missing = [column for column in COLUMNS if column not in header]
     if missing:
         raise RosterImportError(source, [RowProblem(1, f"header lacks column(s): {', '.join(missing)}")])
@@ -151,7 +170,7 @@ def parse_roster(text: str, source: str = "roster") -> list[RosterEntry]:
     seen: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
-        if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
+        if not any(normalize_name(value) for value in row.values() if isinstance(value, str)):
             continue  # blank line
         if None in row:
             problems.append(RowProblem(line, "more fields than the header"))
@@ -162,7 +181,7 @@ def parse_roster(text: str, source: str = "roster") -> list[RosterEntry]:
     if problems:
         raise RosterImportError(source, problems)
     if not entries:
-        raise RosterImportError(source, [RowProblem(2, "no rows")])
+        raise RosterImportError(source, [RowProblem(2, "the file has a header but no graduates")])
     return entries
 
 

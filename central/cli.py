@@ -42,7 +42,7 @@ def _roster_import(args: argparse.Namespace) -> int:
         entries = read_roster_file(args.file)
     except RosterImportError as error:
         print(error.report(), file=sys.stderr)
-        return 1
+        return 2
     store = open_store(config.storage.db_url, base=config.data_dir)
     try:
         count = store.import_roster(entries)

@@ -6,12 +6,10 @@ whatever reaches the file system, so a bug upstream still cannot write outside t
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from pathlib import Path
 
-MAX_SEGMENT = 64
-_ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
+from appliance.idnumber import IdNumberError, validate
+from appliance.names import BadName, check_name
 
 
 class UnsafePathError(ValueError):
@@ -19,17 +17,11 @@ class UnsafePathError(ValueError):
 
 
 def safe_segment(name: str) -> str:
-    """One folder name from a college/class name: no separators, no dot names, no control chars."""
-    text = unicodedata.normalize("NFC", str(name)).strip()
-    if not text or len(text) > MAX_SEGMENT:
-        raise UnsafePathError(f"name must have 1-{MAX_SEGMENT} characters")
-    if any(unicodedata.category(ch).startswith("C") for ch in text):  # NUL and every control char
-        raise UnsafePathError("name contains control characters")
-    if "/" in text or "\\" in text:
-        raise UnsafePathError("name contains a path separator")
-    if text.startswith("."):
-        raise UnsafePathError("name starts with a dot")
-    return text
+    """One folder name from a college/class name, by the shared name rule (``appliance.names``)."""
+    try:
+        return check_name(str(name))
+    except BadName as error:
+        raise UnsafePathError(f"name {error.reason}") from None
 
 
 def inside(root: Path, path: Path) -> Path:
@@ -43,7 +35,11 @@ def inside(root: Path, path: Path) -> Path:
 
 def photo_path(photos_root: Path, college: str, class_name: str, id_number: str) -> Path:
     """The file of the latest accepted photo of ``id_number``, checked to stay in ``photos_root``."""
-    if not _ID_NUMBER.match(id_number):
-        raise UnsafePathError("ID number is not 17 digits and a digit or X")
+    try:
+        canonical = validate(id_number)
+    except IdNumberError as error:
+        raise UnsafePathError(f"ID number is not valid: {error.code}") from None
+    if canonical != id_number:
+        raise UnsafePathError("ID number is not in canonical form")
     candidate = photos_root / safe_segment(college) / safe_segment(class_name) / f"{id_number}.jpg"
     return inside(photos_root, candidate)

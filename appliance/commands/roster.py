@@ -28,12 +28,14 @@ def _roster(args: argparse.Namespace) -> Roster:
 
 
 def import_roster(args: argparse.Namespace) -> int:
-    roster = _roster(args)
+    """Exit 2 with the report when the file is refused; the database is opened (created) only after."""
+    config = config_from_args(args)
     try:
         entries = read_roster_file(args.file)
     except RosterImportError as error:
         print(error.report(), file=sys.stderr)
-        return 1
+        return 2
+    roster = Roster(db.connect(config.data_dir / "booth.db"))
     written = roster.upsert(entries)
     classes = len({(entry.college, entry.class_name) for entry in entries})
     print(f"imported {written} graduates in {classes} class(es); the roster now holds {roster.count()}")

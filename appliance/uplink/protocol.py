@@ -26,6 +26,7 @@ from pydantic import (
 
 from appliance.idnumber import IdNumberError
 from appliance.idnumber import validate as validate_id_number
+from appliance.names import MAX_NAME_CHARS, STUDENT_NO_PATTERN, BadName, check_name
 
 VERSION = 1
 BOOTH_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
@@ -89,11 +90,13 @@ def _utc_timestamp(value: str) -> str:
 
 
 def _safe_name(value: str) -> str:
-    """College and class names become folder names on central: no separators, no dot names."""
-    if value.strip() != value or value in {".", ".."} or value.startswith("."):
-        raise ValueError("must not start with a dot or have surrounding blanks")
-    if any(ch in value for ch in "/\\") or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain path separators or control characters")
+    """College and class names become folder names on central: the shared name rule, canonical form."""
+    try:
+        canonical = check_name(value)
+    except BadName as error:
+        raise ValueError(f"name {error.reason}") from None
+    if canonical != value:
+        raise ValueError("name must be in canonical form (NFC, single spaces, no surrounding blanks)")
     return value
 
 
@@ -117,8 +120,8 @@ Uuid4Hex = Annotated[str, Field(pattern=UUID4_HEX_PATTERN)]
 Token = Annotated[str, Field(pattern=TOKEN_PATTERN)]
 Sha256Hex = Annotated[str, Field(pattern=SHA256_PATTERN)]
 Timestamp = Annotated[str, Field(max_length=40), AfterValidator(_utc_timestamp)]
-SafeName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_safe_name)]
-Label = Annotated[str, Field(max_length=64), AfterValidator(_label)]
+SafeName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS), AfterValidator(_safe_name)]
+Label = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_label)]
 IdNumber = Annotated[str, Field(min_length=18, max_length=18), AfterValidator(_id_number)]
 Text = Annotated[str, Field(max_length=500)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
@@ -287,7 +290,7 @@ class PhotoInit(_Payload):
     booth: BoothId
     photo_id: Uuid4Hex
     id_number: IdNumber
-    student_no: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{0,32}$")]
+    student_no: Annotated[str, Field(pattern=STUDENT_NO_PATTERN)]
     college: SafeName
     class_: SafeName = Field(alias="class")
     session_id: Token | None = None

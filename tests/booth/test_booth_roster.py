@@ -50,7 +50,8 @@ def test_header_missing_columns_is_line_one():
 def test_quoted_multiline_field_reports_the_physical_line():
     text = HEADER + GOOD + '360426199101010071,"孙\n八",20230002,计算机学院,1班,2027,本科,普通,no\n' + "bad\n"
     found = problems(text)
-    assert list(found) == [5]
+    assert list(found) == [4, 5]  # the quoted row ends on line 4; a line break is no part of a name
+    assert "bad name: contains an invisible or control character U+000A" in found[4]
 
 
 def test_nothing_is_imported_when_any_row_is_bad(tmp_path):
@@ -84,12 +85,12 @@ def test_import_is_an_upsert_by_id_number(tmp_path):
     assert roster.classes() == [("计算机学院", "2班", 1)]
 
 
-def test_cli_import_reports_problems_and_exit_1(tmp_path, capsys):
+def test_cli_import_reports_problems_and_exit_2(tmp_path, capsys):
     from appliance.cli import main
 
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + GOOD + GOOD, encoding="utf-8")
-    assert main(["roster", "import", "--data", str(tmp_path / "d"), str(bad)]) == 1
+    assert main(["roster", "import", "--data", str(tmp_path / "d"), str(bad)]) == 2
     err = capsys.readouterr().err
     assert "nothing imported" in err and "line 3: duplicate id_number (first on line 2)" in err
     good = tmp_path / "good.csv"
