@@ -113,8 +113,15 @@ class CaptureSection(_Section):
     ready_timeout_s: float = Field(default=60.0, gt=0)
     review_timeout_s: float = Field(default=30.0, gt=0)
     message_timeout_s: float = Field(default=6.0, gt=0)
-    # The class summary and the make-up payment screen wait this long for the operator.
+    # The make-up payment screen waits this long for the operator (the class summary waits until
+    # its payment is confirmed or deferred).
     summary_timeout_s: float = Field(default=600.0, gt=0)
+    # A press (or screen-bound operator command) made within this many seconds after a screen
+    # appeared, or before it, is ignored: it was meant for the screen before. 0.5 s covers the
+    # stop-signal reaction time (about 0.2-0.3 s: a press already under way when the screen changes
+    # cannot be held back; Logan & Cowan 1984, Verbruggen & Logan 2008) plus the loop's idle tick
+    # (0.25 s), by which the window's key and touch input is stamped late.
+    input_guard_s: float = Field(default=0.5, ge=0, le=2)
 
 
 class OutputSection(_Section):

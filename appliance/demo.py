@@ -106,7 +106,12 @@ class ClassScript:
         self.done_at = 0.0
 
     # ---- the people
+    def _react(self) -> None:
+        """A person reads the new screen before acting on it (the booth ignores quicker input)."""
+        time.sleep(self.pace_s + self.parts.config.capture.input_guard_s)
+
     def _operator(self, action: OperatorAction, **args: Any) -> None:
+        self._react()
         self.loop.post(OperatorCommand(action, pin=self.parts.config.operator.pin, args=args))
 
     def _swipe(self, card: IdentityCard) -> int:
@@ -116,7 +121,7 @@ class ClassScript:
         return mark
 
     def _press(self) -> int:
-        time.sleep(self.pace_s)
+        self._react()
         mark = self.waiter.mark()
         self.panel.press()
         return mark

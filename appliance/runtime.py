@@ -7,6 +7,7 @@ post ``Event``s into one queue.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Callable
 
 from appliance.cardreader.base import CardReader, ReaderError
 from appliance.flow.booth import Booth
-from appliance.flow.events import ButtonPressed, CardPresented, Event, ReaderFault, RetakePressed, Tick
+from appliance.flow.events import ButtonPressed, CardPresented, Event, ReaderFault, RetakePressed, Stamped, Tick
 from appliance.flow.states import State
 from appliance.hardware.gpio import BoothPanel
 from appliance.ui.inputs import InputKind
@@ -39,7 +40,10 @@ class BoothLoop:
         self._reader_thread = threading.Thread(target=self._read_cards, name="card-reader", daemon=True)
 
     def post(self, event: Event) -> None:
-        """Thread-safe: hand an event to the booth."""
+        """Thread-safe: hand an event to the booth. A person's input is stamped now, when it was
+        made, so the booth can tell which screen it answered however long it waited in the queue."""
+        if isinstance(event, Stamped) and event.at is None:
+            event = dataclasses.replace(event, at=self.booth.clock())
         self.events.put(event)
 
     def press_button(self) -> None:

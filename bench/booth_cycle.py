@@ -95,6 +95,7 @@ def main() -> None:
     for index, entry in enumerate(students):
         camera.set_subject(index)
         spent = timed(CardPresented(card_for(entry)))
+        clock.offset += config.capture.input_guard_s  # the student reads the screen (a jump, not timed)
         spent += timed(ButtonPressed())
         for _ in range(3):  # preview frames during the countdown (timed apart)
             preview.append(timed(Tick()))
@@ -102,6 +103,7 @@ def main() -> None:
         spent += timed(Tick())  # capture, checks, review screen
         if booth.state is not State.REVIEW or not booth.cycle.report.accepted:
             raise SystemExit(f"student {index}: the clean photo was not accepted: {booth.cycle.report.failed()}")
+        clock.offset += config.capture.input_guard_s
         spent += timed(ButtonPressed())  # crop, encode, atomic write, ledger
         if booth.state is not State.SAVED:
             raise SystemExit(f"student {index}: not saved ({booth.state})")

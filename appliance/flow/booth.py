@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 NO_SESSION_MESSAGE = Text("请老师先开始本班拍摄", "The operator must open a class first")
 WRONG_PIN = Text("密码错误", "Wrong PIN")
+# Operator commands that answer what one screen shows (this student, this payment).
+SCREEN_BOUND = frozenset({OperatorAction.ALLOW, OperatorAction.DENY, OperatorAction.CONFIRM_PAYMENT})
 
 
 class Checker(Protocol):
@@ -93,6 +95,14 @@ class Cycle:
     frame: np.ndarray | None = field(default=None, repr=False)
     report: Any = None
     photo_id: str | None = None
+    ready_at: float | None = None  # when this student's READY screen appeared (booth clock, s)
+    countdown_pressed_at: float | None = None  # when the press that started the last countdown was made
+
+    def countdown_follows_ready(self) -> bool:
+        """True when the last countdown was started by a press made after this student's READY
+        screen appeared: only then is the captured person the one whose card opened the cycle."""
+        return (self.ready_at is not None and self.countdown_pressed_at is not None
+                and self.countdown_pressed_at > self.ready_at)
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,7 @@ class Booth:
         self.last_outcome: Outcome | None = None
         self.listeners: list[Callable[[State, State], None]] = []
         self.status = ""
+        self.shown_at = -math.inf  # when the current screen appeared (booth clock, s)
         self._enter(self._resting_state())
 
     # ---------------------------------------------------------------- dispatch
@@ -151,10 +162,14 @@ class Booth:
             self._tick()
         elif isinstance(event, CardPresented):
             self._card(event.card)
-        elif isinstance(event, ButtonPressed):
-            self._button()
-        elif isinstance(event, RetakePressed):
-            self._retake()
+        elif isinstance(event, ButtonPressed | RetakePressed):
+            at = self.clock() if event.at is None else event.at
+            if not self._answers_screen(at, type(event).__name__):
+                return
+            if isinstance(event, ButtonPressed):
+                self._button(at)
+            else:
+                self._retake(at)
         elif isinstance(event, OperatorCommand):
             self._operator(event)
         elif isinstance(event, ReaderFault):
@@ -171,7 +186,8 @@ class Booth:
 
     def _enter(self, state: State, timeout: float | None = None) -> None:
         previous, self.state = self.state, state
-        self.deadline = self.clock() + timeout if timeout else None
+        self.shown_at = self.clock()
+        self.deadline = self.shown_at + timeout if timeout else None
         if state not in KEEPS_CYCLE:
             self.cycle = None
         # The header's class progress changes only between states: not queried per preview frame.
@@ -200,7 +216,8 @@ class Booth:
             self._show_message(State.ERROR, message)
         except Exception:  # a broken display must not take the loop down either
             log.exception("booth: cannot show the error screen")
-            self.state, self.deadline = State.ERROR, self.clock() + self.config.capture.message_timeout_s
+            self.state, self.shown_at = State.ERROR, self.clock()
+            self.deadline = self.shown_at + self.config.capture.message_timeout_s
 
     def _tick(self) -> None:
         now = self.clock()
@@ -217,8 +234,21 @@ class Booth:
             if resting is not self.state:
                 self._enter(resting)
 
+    def _answers_screen(self, at: float, what: str) -> bool:
+        """Whether an input made at ``at`` can answer the screen now shown: made at least
+        ``input_guard_s`` after it appeared. Earlier ones (queued before it, or already under way
+        when it changed) were meant for the screen before, and are ignored."""
+        after = at - self.shown_at
+        if after >= self.config.capture.input_guard_s:
+            return True
+        log.info("booth: %s made %.0f ms after the %s screen appeared: ignored (meant for the screen before)",
+                 what, after * 1000, self.state)
+        return False
+
     def _timeout(self) -> None:
-        if self.state is State.REVIEW and self.cycle and self._passed(self.cycle.report):
+        cycle = self.cycle
+        if (self.state is State.REVIEW and cycle and self._passed(cycle.report)
+                and cycle.countdown_follows_ready()):
             self._save()  # a compliant photo the student walked away from is kept, not lost
             return
         if self.state is State.SUMMARY:
@@ -260,8 +290,9 @@ class Booth:
     def _begin_cycle(self, card: IdentityCard, entry: RosterEntry) -> None:
         assert self.session is not None
         self.pending = None
-        self.cycle = Cycle(card=card, entry=entry, session_id=self.session.id)
+        self.cycle = cycle = Cycle(card=card, entry=entry, session_id=self.session.id)
         self._enter(State.READY, self.config.capture.ready_timeout_s)
+        cycle.ready_at = self.shown_at
 
     def _discard_cycle(self) -> None:
         """Record a compliant photo that will not be kept, so the ledger shows every capture."""
@@ -272,30 +303,31 @@ class Booth:
         self.pending = None
 
     # ---------------------------------------------------------------- button
-    def _button(self) -> None:
+    def _button(self, at: float) -> None:
         if self.state is State.READY:
-            self._start_countdown()
+            self._start_countdown(at)
         elif self.state is State.REVIEW and self.cycle:
             if self._passed(self.cycle.report):
                 self._save()
             elif self._can_retake():
-                self._start_countdown()
+                self._start_countdown(at)
         elif self.state in (State.SAVED, State.REFUSED, State.ERROR):
             self._rest()
 
-    def _retake(self) -> None:
+    def _retake(self, at: float) -> None:
         if self.state is State.REVIEW and self.cycle and self._can_retake():
             if self._passed(self.cycle.report):
                 self._record_attempt(self.cycle, Verdict.DISCARDED)
-            self._start_countdown()
+            self._start_countdown(at)
 
     def _can_retake(self) -> bool:
         return self.cycle is not None and self.cycle.attempt < self.config.capture.retake_limit
 
-    def _start_countdown(self) -> None:
+    def _start_countdown(self, pressed_at: float) -> None:
         assert self.cycle is not None
         self.cycle.frame = None
         self.cycle.report = None
+        self.cycle.countdown_pressed_at = pressed_at
         self.countdown_end = self.clock() + self.config.capture.countdown_s
         self._enter(State.COUNTDOWN)
 
@@ -327,7 +359,7 @@ class Booth:
         assert cycle is not None and cycle.frame is not None and self._passed(cycle.report)
         # The photo is of the person whose card opened this cycle, and of nobody else.
         id_number = cycle.entry.id_number
-        assert cycle.card.id_number == id_number
+        assert cycle.card.id_number == id_number and cycle.countdown_follows_ready()
         photo_id = new_id()
         saved = self.photo_output(cycle.frame, cycle.report, id_number, self.photo_dir / photo_id)
         path = saved.path
@@ -351,6 +383,10 @@ class Booth:
         try:
             if not command.trusted and command.pin != self.config.operator.pin:
                 raise SessionError("wrong PIN", WRONG_PIN.zh)
+            at = self.clock() if command.at is None else command.at
+            if command.action in SCREEN_BOUND and not self._answers_screen(at, f"operator {command.action}"):
+                raise SessionError("the screen changed just before this command: check it and give it again",
+                                   "画面刚刚变化,请看清后重新操作")
             before = self.state
             self._operator_action(command)
         except SessionError as error:

@@ -22,12 +22,21 @@ class ReaderFault:
 
 @dataclass(frozen=True)
 class ButtonPressed:
-    """The big button: start the countdown, keep a compliant photo, retake a failed one."""
+    """The big button: start the countdown, keep a compliant photo, retake a failed one.
+
+    ``at``: when the person pressed, on the booth's clock (seconds); the loop stamps it when the
+    press is posted, None means "now" (when the booth handles it). A press is only taken for the
+    screen it was made on (see ``CaptureSection.input_guard_s``).
+    """
+
+    at: float | None = None
 
 
 @dataclass(frozen=True)
 class RetakePressed:
-    """The second control (touch area or key): retake although the photo passed."""
+    """The second control (touch area or key): retake although the photo passed. ``at`` as above."""
+
+    at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,13 @@ class OperatorCommand:
     trusted: bool = False
     # Set to the outcome (a message) or the refusal (SessionError) once the booth handled it.
     reply: Future[str] | None = field(default=None, compare=False)
+    # When the operator gave it, on the booth's clock (None: when handled). Commands that answer a
+    # screen (allow, deny, payment) are refused if given before, or just after, that screen appeared.
+    at: float | None = None
+
+
+# Events a person makes in answer to what the screen shows: they carry the time they were made.
+Stamped = ButtonPressed | RetakePressed | OperatorCommand
 
 
 Event = CardPresented | ReaderFault | ButtonPressed | RetakePressed | Tick | OperatorCommand

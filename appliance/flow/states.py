@@ -8,6 +8,10 @@
                         └ limit reached ▶ REFUSED
     IDLE ──close──▶ SUMMARY ──payment confirmed / timeout──▶ NO_SESSION
     any state ──exception──▶ ERROR ─timeout─▶ IDLE;   a new card in any cycle state restarts the cycle.
+
+A press, a retake or an operator command that answers a screen (allow, deny, payment) is taken only if
+made at least ``capture.input_guard_s`` after that screen appeared; a review times out into a saved
+photo only if its countdown was started by a press made after the student's own READY screen.
 """
 
 from __future__ import annotations

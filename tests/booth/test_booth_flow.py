@@ -57,7 +57,16 @@ class Rig:
         self.booth.handle(event)
         return self.booth.state
 
+    def react(self):
+        """A person answers a screen no sooner than the booth's input guard after it appeared."""
+        self.clock.advance(self.config.capture.input_guard_s + 0.01)
+
+    def press(self, event=None):
+        self.react()
+        return self.send(event or ButtonPressed())
+
     def operator(self, action, pin=PIN, **args):
+        self.react()
         return self.send(OperatorCommand(action, pin=pin, args=args))
 
     def open_class(self, entry):
@@ -70,13 +79,13 @@ class Rig:
     def shoot(self, subject=0, faults=()):
         """From READY (or a failed REVIEW): press, let the countdown run out, land in REVIEW."""
         self.camera.set_subject(subject, frozenset(faults))
-        assert self.send(ButtonPressed()) is State.COUNTDOWN
+        assert self.press() is State.COUNTDOWN
         return self.wait(self.config.capture.countdown_s + 0.01)
 
     def photograph(self, entry, subject=0, then=State.SAVED):
         assert self.send(CardPresented(card_for(entry))) is State.READY
         assert self.shoot(subject) is State.REVIEW, self.booth.cycle.report.failed()
-        assert self.send(ButtonPressed()) is then
+        assert self.press() is then
         return self.booth.last_outcome
 
 
@@ -92,7 +101,7 @@ def test_whole_cycle_saves_the_photo_under_the_swiped_number(rig, students):
     assert rig.display.last_view.screen is Screen.READY and students[0].name in rig.display.last_view.title.zh
     assert rig.shoot() is State.REVIEW
     assert rig.booth.cycle.report.accepted and rig.display.last_view.screen is Screen.REVIEW
-    assert rig.send(ButtonPressed()) is State.SAVED
+    assert rig.press() is State.SAVED
     outcome = rig.booth.last_outcome
     assert outcome.path.name == f"{students[0].id_number}.jpg" and outcome.path.exists()
     (capture,) = rig.ledger.accepted_for(students[0].id_number)
@@ -104,7 +113,7 @@ def test_whole_cycle_saves_the_photo_under_the_swiped_number(rig, students):
 def test_countdown_runs_on_the_wall_clock_not_on_frames(rig, students):
     rig.open_class(students[0])
     rig.send(CardPresented(card_for(students[0])))
-    rig.send(ButtonPressed())
+    rig.press()
     for _ in range(100):  # a hundred preview frames in no time: still counting down
         assert rig.send(Tick()) is State.COUNTDOWN
     assert rig.display.last_view.countdown == 3 and rig.display.last_view.image is not None
@@ -140,7 +149,7 @@ def test_failed_photo_says_what_to_fix_and_retakes_up_to_the_limit(rig, students
         assert rig.display.last_view.lines, "the student is told what to fix"
         assert rig.booth.cycle.attempt == attempt
     assert rig.display.last_view.button is None and rig.display.last_view.title.en == "No retakes left"
-    assert rig.send(ButtonPressed()) is State.REVIEW  # no further attempt
+    assert rig.press() is State.REVIEW  # no further attempt
     assert rig.wait(rig.config.capture.review_timeout_s + 0.1) is State.IDLE
     rows = rig.ledger.conn.execute("SELECT verdict, attempt FROM captures ORDER BY id").fetchall()
     assert [tuple(row) for row in rows] == [("rejected", 1), ("rejected", 2), ("rejected", 3)]
@@ -152,7 +161,7 @@ def test_retake_after_a_fault_then_saved(rig, students):
     rig.send(CardPresented(card_for(students[0])))
     assert rig.shoot(0, ["dark_glasses"]) is State.REVIEW and not rig.booth.cycle.report.accepted
     assert rig.shoot(0, []) is State.REVIEW and rig.booth.cycle.report.accepted
-    assert rig.send(ButtonPressed()) is State.SAVED and rig.booth.last_outcome.attempt == 2
+    assert rig.press() is State.SAVED and rig.booth.last_outcome.attempt == 2
 
 
 @pytest.mark.parametrize("where", [State.READY, State.COUNTDOWN, State.REVIEW])
@@ -161,14 +170,14 @@ def test_second_card_mid_cycle_starts_over_for_the_new_card(rig, students, where
     rig.open_class(first)
     rig.send(CardPresented(card_for(first)))
     if where is not State.READY:
-        rig.send(ButtonPressed())
+        rig.press()
     if where is State.REVIEW:
         rig.wait(rig.config.capture.countdown_s + 0.01)
     assert rig.booth.state is where
     assert rig.send(CardPresented(card_for(second))) is State.READY
     assert rig.booth.cycle.entry == second and rig.booth.cycle.frame is None
     assert rig.shoot(1) is State.REVIEW
-    assert rig.send(ButtonPressed()) is State.SAVED
+    assert rig.press() is State.SAVED
     assert rig.booth.last_outcome.id_number == second.id_number
     assert rig.booth.last_outcome.path.name == f"{second.id_number}.jpg"
     assert rig.ledger.accepted_for(first.id_number) == []
@@ -181,9 +190,9 @@ def test_retake_of_a_passed_photo_discards_it(rig, students):
     rig.send(CardPresented(card_for(students[0])))
     assert rig.shoot() is State.REVIEW
     rig.camera.set_subject(0, frozenset())
-    assert rig.send(RetakePressed()) is State.COUNTDOWN
+    assert rig.press(RetakePressed()) is State.COUNTDOWN
     assert rig.wait(rig.config.capture.countdown_s + 0.01) is State.REVIEW
-    assert rig.send(ButtonPressed()) is State.SAVED
+    assert rig.press() is State.SAVED
     verdicts = [row[0] for row in rig.ledger.conn.execute("SELECT verdict FROM captures ORDER BY id")]
     assert verdicts == ["discarded", "accepted"]
 
@@ -295,9 +304,9 @@ def test_outside_service_hours_the_booth_is_closed(config, roster, ledger, sim_c
 def test_every_message_screen_goes_back_to_idle_on_the_button(rig, students):
     rig.open_class(students[0])
     assert rig.send(CardPresented(stranger_card())) is State.REFUSED
-    assert rig.send(ButtonPressed()) is State.IDLE
+    assert rig.press() is State.IDLE
     rig.photograph(students[0])
-    assert rig.send(ButtonPressed()) is State.IDLE
+    assert rig.press() is State.IDLE
 
 
 def test_reader_fault_is_shown_and_clears(rig, students):

@@ -30,6 +30,7 @@ def test_card_reader_thread_and_gpio_button_drive_the_booth(config, roster, ledg
     seen: list[tuple[State, bool, bool]] = []
     rig.booth.listeners.append(lambda previous, state: seen.append((state, panel.ready_lit, panel.busy_lit)))
     failures: list[str] = []
+    react_s = config.capture.input_guard_s + 0.1
 
     def wait_for(state: State, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -47,9 +48,10 @@ def test_card_reader_thread_and_gpio_button_drive_the_booth(config, roster, ledg
             wait_for(State.ERROR)
             reader.present(card_for(students[0]))  # the reader thread carried on after the fault
             wait_for(State.READY)
+            time.sleep(react_s)  # the student reads the screen before pressing (the input guard)
             panel.press()
             wait_for(State.REVIEW)
-            time.sleep(0.1)
+            time.sleep(react_s)
             panel.press()
             wait_for(State.SAVED)
         except AssertionError as error:
