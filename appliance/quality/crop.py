@@ -57,29 +57,57 @@ def _narrow(band: tuple[float, float], margin: float) -> tuple[float, float]:
     return band[0] + margin, band[1] - margin
 
 
+def _place(scale: float, frame_h: int, eye_y: float, crown_y: float,
+           crown_band: tuple[float, float], eye_band: tuple[float, float]) -> tuple[float, bool]:
+    """The window's top edge at ``scale``: crown and eye line inside their bands aiming at the band
+    middles, and inside the frame when the bands allow it. Returns (y0, bands allow a placement)."""
+    y_lo = max(crown_y - crown_band[1] / scale, eye_y - eye_band[1] / scale)
+    y_hi = min(crown_y - crown_band[0] / scale, eye_y - eye_band[0] / scale)
+    target = ((crown_y - sum(CROWN_BAND) / 2 / scale) + (eye_y - sum(EYE_BAND) / 2 / scale)) / 2
+    if y_lo > y_hi + 1e-6:  # the bands cannot both be met at this scale
+        return target, False
+    y_hi = max(y_hi, y_lo)  # a band span met exactly (rounding) is met
+    inside_lo, inside_hi = max(y_lo, 0.0), min(y_hi, frame_h - OUT_H / scale)
+    if inside_lo <= inside_hi:
+        return float(np.clip(target, inside_lo, inside_hi)), True
+    return float(np.clip(target, y_lo, y_hi)), True
+
+
+def _inside(frame_w: int, frame_h: int, x0: float, y0: float, scale: float) -> bool:
+    return (x0 >= -0.5 and y0 >= -0.5 and x0 + OUT_W / scale <= frame_w + 0.5
+            and y0 + OUT_H / scale <= frame_h + 0.5)
+
+
 def plan_crop(frame_w: int, frame_h: int, centre_x: float, eye_y: float, crown_y: float,
               face_width: float, margin: float) -> CropPlan:
-    """The window that puts crown, eye line and face width mid-band, as close as the face allows."""
-    crown_lo, crown_hi = _narrow(CROWN_BAND, margin)
-    eye_lo, eye_hi = _narrow(EYE_BAND, margin)
+    """The window that puts crown, eye line and face width mid-band, as close as the face allows.
+
+    When that window leaves the frame, the scale nearest to it (inside the bands, never upscaling)
+    whose window fits is taken instead: a face near the frame's edge still gets a CHSI crop when
+    one exists, as a photographer would frame it a little tighter."""
+    crown_band = _narrow(CROWN_BAND, margin)
+    eye_band = _narrow(EYE_BAND, margin)
     fw_lo, fw_hi = _narrow(FACE_WIDTH_BAND, margin)
     face_width = max(face_width, 1.0)
     span = max(eye_y - crown_y, 1.0)
-    s_lo = max(fw_lo / face_width, (eye_lo - crown_hi) / span)
-    s_hi = min(fw_hi / face_width, (eye_hi - crown_lo) / span)
+    s_lo = max(fw_lo / face_width, (eye_band[0] - crown_band[1]) / span)
+    s_hi = min(fw_hi / face_width, (eye_band[1] - crown_band[0]) / span)
     preferred = sum(FACE_WIDTH_BAND) / 2 / face_width
     # Never upscale when the bands can be met at scale <= 1; otherwise the plan still says where the
     # window would be (to measure the photo), and ``face_size`` fails.
     s_hi = min(s_hi, 1.0) if s_lo <= 1.0 else s_hi
     scale = float(np.clip(preferred, s_lo, s_hi)) if s_lo <= s_hi else preferred
-    # Vertical placement: both crown and eye line inside their bands, aiming at the middles.
-    y_lo = max(crown_y - crown_hi / scale, eye_y - eye_hi / scale)
-    y_hi = min(crown_y - crown_lo / scale, eye_y - eye_lo / scale)
-    target = ((crown_y - sum(CROWN_BAND) / 2 / scale) + (eye_y - sum(EYE_BAND) / 2 / scale)) / 2
-    y0 = float(np.clip(target, y_lo, y_hi)) if y_lo <= y_hi else target
+    y0, _ = _place(scale, frame_h, eye_y, crown_y, crown_band, eye_band)
     x0 = centre_x - OUT_W / 2 / scale
+    if not _inside(frame_w, frame_h, x0, y0, scale) and s_lo <= s_hi:
+        for candidate in sorted(np.linspace(s_lo, s_hi, 33), key=lambda s: abs(s - scale)):
+            cy0, placed = _place(float(candidate), frame_h, eye_y, crown_y, crown_band, eye_band)
+            cx0 = centre_x - OUT_W / 2 / candidate
+            if placed and _inside(frame_w, frame_h, cx0, cy0, float(candidate)):
+                scale, x0, y0 = float(candidate), cx0, cy0
+                break
     crown_out, eye_out, fw_out = (crown_y - y0) * scale, (eye_y - y0) * scale, face_width * scale
-    met = (crown_lo - 0.5 <= crown_out <= crown_hi + 0.5 and eye_lo - 0.5 <= eye_out <= eye_hi + 0.5
+    met = (crown_band[0] - 0.5 <= crown_out <= crown_band[1] + 0.5 and eye_band[0] - 0.5 <= eye_out <= eye_band[1] + 0.5
            and fw_lo - 0.5 <= fw_out <= fw_hi + 0.5)
     width, height = OUT_W / scale, OUT_H / scale
     overflow = {"left": max(0.0, -x0), "right": max(0.0, x0 + width - frame_w),
