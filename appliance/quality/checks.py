@@ -118,6 +118,9 @@ def _round(value: Any) -> Any:
 # large the face is in the window (a 190 px face is not "sharper" than a 290 px one).
 SHARPNESS_FACE_WIDTH = 120.0
 SHARPNESS_CONTRAST = 40.0
+# hair_clear: the forehead looked at, up to this far above the top of each brow (face widths):
+# about two brow heights, where a fringe or hanging strands cross.
+BROW_BAND = 0.15
 
 
 @dataclass
@@ -135,6 +138,8 @@ class Regions:
     cheek_left: tuple[slice, slice]
     face: tuple[slice, slice]  # the inner face rectangle
     eyes: np.ndarray  # bool mask: the two eye openings
+    eye_right: np.ndarray  # bool mask: the person's right eye opening (image left)
+    eye_left: np.ndarray
     fw: float  # face width in work pixels
     person: np.ndarray  # person probability on the work image
     background: np.ndarray  # uint8 mask (1 = clear of the person outline)
@@ -180,13 +185,16 @@ def regions(analysis: Analysis) -> Regions:
     x0, x1 = int(pts[0, 0] + 0.12 * fw), int(pts[1, 0] - 0.12 * fw)
     y0, y1 = int(pts[2, 1] + 0.1 * fw), int(pts[3, 1] - 0.05 * fw)
     face = (slice(max(0, y0), max(0, y1)), slice(max(0, x0), max(0, x1)))
-    eyes = np.zeros(shape, dtype=np.uint8)
+    openings = []
     for eye in analysis.eyes:
+        opening = np.zeros(shape, dtype=np.uint8)
         outline = analysis.plan.to_out(eye.contour[:16, :2]) * WORK_SCALE
-        cv2.fillPoly(eyes, [np.round(outline).astype(np.int32)], 1)
+        cv2.fillPoly(opening, [np.round(outline).astype(np.int32)], 1)
+        openings.append(opening.view(bool))
     # Background: clear of the person's soft outline and the hair halo.
     near = cv2.dilate((person > 0.1).astype(np.uint8), np.ones((7, 7), np.uint8))
-    return Regions(luma, luma8, lab, skin, cheek_r, cheek_l, face, eyes.astype(bool), fw, person,
+    return Regions(luma, luma8, lab, skin, cheek_r, cheek_l, face, openings[0] | openings[1], openings[0], openings[1],
+                   fw, person,
                    (near == 0).view(np.uint8), cheek_lab,
                    cheek_lab.mean(0) if cheek_lab.size else np.full(3, np.nan, np.float32))
 
@@ -274,15 +282,22 @@ def shoulders_level(a: Analysis, s: QualitySettings) -> CheckResult:
 # --- appearance, on the 480x640 window --------------------------------------------------------
 
 def eyes_visible(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
-    skin = float(r.luma[r.skin].mean()) if r.skin.any() else 0.0
-    if not r.eyes.any() or skin <= 0:
-        return _result("eyes_visible", False, None, s.min_eye_brightness, MSG["eyes_hidden"])
-    eye_luma = r.luma[r.eyes]
-    brightness = float(eye_luma.mean()) / skin
-    glare = float((eye_luma >= 245).mean())
-    value = {"brightness": brightness, "glare": glare}
-    limit = {"brightness": s.min_eye_brightness, "glare": s.max_eye_glare}
-    if brightness < s.min_eye_brightness:
+    """How bright the whites of each eye are against the student's own skin on that side.
+
+    The sclera is the brightest part of a visible eye whatever the iris colour, lashes or make-up:
+    the 90th percentile of the eye opening's luma, over the same-side cheek (so side light and
+    skin tone cancel). A tinted lens darkens the whole opening. The lower of the two eyes counts."""
+    limit = {"sclera": s.min_eye_brightness, "glare": s.max_eye_glare}
+    values = []
+    for eye_mask, cheek in ((r.eye_right, r.cheek_right), (r.eye_left, r.cheek_left)):
+        skin = float(r.luma[cheek].mean()) if r.luma[cheek].size else 0.0
+        if not eye_mask.any() or skin <= 0:
+            return _result("eyes_visible", False, None, limit, MSG["eyes_hidden"])
+        values.append(u8_percentiles(r.luma8[eye_mask], (90,))[0] / skin)
+    sclera = min(values)
+    glare = float((r.luma[r.eyes] >= 245).mean())
+    value = {"sclera": sclera, "glare": glare}
+    if sclera < s.min_eye_brightness:
         return _result("eyes_visible", False, value, limit, MSG["eyes_hidden"])
     return _result("eyes_visible", glare <= s.max_eye_glare, value, limit, MSG["glare"])
 
@@ -293,28 +308,28 @@ def _skin_distance(r: Regions, pixels: np.ndarray) -> np.ndarray:
 
 
 def hair_clear(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
-    """Share of the lids between eyebrows and eyes covered by something that is neither skin nor
-    near-black.
+    """How much of the forehead right above each eyebrow is hidden: 1 minus the skin share of the
+    most skin-coloured line above the brow (the worse brow counts).
 
-    Hair hanging over the brows and eyes crosses the lids; a fringe that merely reaches the top of a
-    brow does not. Near-black pixels (L* < 25: tinted lenses and their frames) are left to
-    ``eyes_visible``, which rejects them with the right instruction."""
-    assert a.eyes is not None and a.plan is not None
-    band = np.zeros(r.luma.shape, dtype=bool)
-    for brow, eye in ((RIGHT_BROW, a.eyes[0]), (LEFT_BROW, a.eyes[1])):
-        pts = r.points(a, list(brow))
-        eye_top = float(a.plan.to_out(eye.contour[9:16, :2])[:, 1].min()) * WORK_SCALE
-        x0, x1 = float(pts[:, 0].min()), float(pts[:, 0].max())
-        brow_low = float(pts[:, 1].max())
-        gap = eye_top - brow_low
-        y0, y1 = int(brow_low + 0.2 * gap), int(eye_top - 0.2 * gap)
-        band[max(0, y0):max(0, y1), max(0, int(x0 + 0.2 * (x1 - x0))):max(0, int(x1 - 0.2 * (x1 - x0)))] = True
-    if not band.any():
-        return _result("hair_clear", False, None, s.max_hair_cover, MSG["hair"])
+    A brow that shows has a line of skin above it, however low a fringe comes; hair that covers a
+    brow or hangs over an eye crosses every line from the brow up. Looking above the brows keeps
+    glasses frames, lid shadow and dark eye make-up (between brow and eye) out of the measure, and
+    a fringe that pulls the brow landmarks onto itself still has no skin above them."""
+    covers = []
     threshold = max(15.0, 2.5 * float(np.linalg.norm(r.cheek_lab.std(0))))
-    pixels = r.lab[band]
-    covered = (_skin_distance(r, pixels) > threshold) & (pixels[:, 0] >= 25.0)
-    cover = float(covered.mean())
+    for brow in (RIGHT_BROW, LEFT_BROW):
+        pts = r.points(a, list(brow))
+        x0, x1 = float(pts[:, 0].min()), float(pts[:, 0].max())
+        top = float(pts[:, 1].min())
+        inset = 0.1 * (x1 - x0)
+        band = r.lab[max(0, int(top - BROW_BAND * r.fw)):max(0, int(top)),
+                     max(0, int(x0 + inset)):max(0, int(x1 - inset))]
+        if band.shape[0] < 3 or band.shape[1] < 1:
+            return _result("hair_clear", False, None, s.max_hair_cover, MSG["hair"])
+        skin_rows = (np.linalg.norm(band - r.cheek_mean, axis=2) <= threshold).mean(1)
+        # Three rows together: one row of noise or a stray hair is not a line of skin.
+        covers.append(1.0 - float(np.convolve(skin_rows, np.ones(3) / 3, mode="valid").max()))
+    cover = max(covers)
     return _result("hair_clear", cover <= s.max_hair_cover, cover, s.max_hair_cover, MSG["hair"])
 
 
