@@ -126,14 +126,17 @@ class CaptureSection(_Section):
 
 class OutputSection(_Section):
     # The CHSI file: 480x640 at 300 dpi, baseline JPEG, quality >= 60, size in the range below.
-    min_kb: int = Field(default=20, ge=5)
-    max_kb: int = Field(default=40, le=200)
+    # Sizes are in bytes: CHSI's "20-40 KB" is read as KiB by some upload forms (20,480-40,960) and
+    # as thousands of bytes by others (20,000-40,000); 20,480-40,000 passes under either reading.
+    min_bytes: int = Field(default=20_480, ge=5_120)
+    max_bytes: int = Field(default=40_000, le=204_800)
     min_quality: int = Field(default=60, ge=60, le=100)
 
     @model_validator(mode="after")
     def _range(self) -> OutputSection:
-        if self.min_kb >= self.max_kb:
-            raise ValueError(f"output.min_kb = {self.min_kb}: must be below output.max_kb ({self.max_kb})")
+        if self.min_bytes >= self.max_bytes:
+            raise ValueError(f"output.min_bytes = {self.min_bytes}: must be below output.max_bytes "
+                             f"({self.max_bytes})")
         return self
 
 

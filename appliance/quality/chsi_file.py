@@ -1,9 +1,10 @@
 """The CHSI output file: baseline JPEG, 300 dpi in the JFIF header, size inside the configured range.
 
 Quality is searched (bracketing, each probe predicted from a size model): the highest quality
->= ``min_quality`` whose file still fits ``max_kb`` (sizes grow with quality), so the registry gets
-the best image its size rule allows.
-Sizes are in KiB (1024 bytes), as file managers and upload forms count them.
+>= ``min_quality`` whose file still fits ``output.max_bytes`` (sizes grow with quality), so the
+registry gets the best image its size rule allows.
+Sizes are in bytes (``OutputSection``: the default 20,480-40,000 passes whether an upload form
+reads CHSI's "20-40 KB" as KiB or as thousands of bytes).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from appliance.idnumber import validate
 from appliance.quality.crop import OUT_H, OUT_W
 
 DPI = 300
-KB = 1024
 # The quality of the sample encode that predicts the first probe (where a 480x640 portrait lands
 # for a 20-40 KB range).
 TYPICAL_QUALITY = 88
@@ -35,7 +35,7 @@ SAMPLE_STRIDE = 4
 
 
 class JpegSizeError(ValueError):
-    """No quality >= min_quality gives a file inside [min_kb, max_kb]; ``closest`` is the valid JPEG
+    """No quality >= min_quality gives a file inside [min_bytes, max_bytes]; ``closest`` is the valid JPEG
     (quality >= min_quality) whose size is nearest to the range, ``quality`` its quality."""
 
     def __init__(self, message: str, closest: bytes, quality: int):
@@ -79,7 +79,7 @@ def encode_chsi_jpeg(image480x640_rgb: np.ndarray, output: OutputSection) -> byt
     if array.shape != (OUT_H, OUT_W, 3) or array.dtype != np.uint8:
         raise ValueError(f"expected a {OUT_W}x{OUT_H} RGB uint8 image, got shape {array.shape} {array.dtype}")
     image = Image.fromarray(array, "RGB")
-    low, high = output.min_kb * KB, output.max_kb * KB
+    low, high = output.min_bytes, output.max_bytes
     min_q = output.min_quality
     sizes: dict[int, bytes] = {}
 
@@ -126,11 +126,11 @@ def encode_chsi_jpeg(image480x640_rgb: np.ndarray, output: OutputSection) -> byt
         else:
             hi_q = quality
     if lo_q < min_q:
-        raise JpegSizeError(f"even quality {min_q} gives {encode(min_q) / KB:.1f} KB > {output.max_kb} KB",
-                            sizes[min_q], min_q)
+        raise JpegSizeError(f"even quality {min_q} gives {encode(min_q):,} bytes > output.max_bytes "
+                            f"({high:,})", sizes[min_q], min_q)
     data = sizes[lo_q]
     if len(data) < low:
-        raise JpegSizeError(f"quality {lo_q} gives only {len(data) / KB:.1f} KB < {output.min_kb} KB "
+        raise JpegSizeError(f"quality {lo_q} gives only {len(data):,} bytes < output.min_bytes ({low:,}) "
                             "(a very plain image)", data, lo_q)
     return data
 

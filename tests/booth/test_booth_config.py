@@ -31,7 +31,7 @@ def test_every_key_in_the_shipped_file_has_a_comment_above_it():
     ("[capture]\nretake_limit = 0\n", "config error: capture.retake_limit = 0: Input should be greater than"),
     ("[hardware]\ncamera = 'usb'\n", "config error: hardware.camera = 'usb': Input should be 'simulated' or"),
     ("[capture]\ncountdwn_s = 3\n", "config error: capture.countdwn_s: unknown key"),
-    ("[output]\nmin_kb = 50\n", "config error: output.min_kb = 50: must be below output.max_kb (40)"),
+    ("[output]\nmin_bytes = 50000\n", "config error: output.min_bytes = 50000: must be below output.max_bytes (40000)"),
     ("[booth\n", "is not valid TOML"),
 ])
 def test_bad_value_names_key_value_and_what_is_allowed(tmp_path, toml, expected):

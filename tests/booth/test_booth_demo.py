@@ -29,6 +29,8 @@ def test_demo_runs_a_class_and_every_photo_reaches_central(tmp_path):
     for photo in central_photos:
         with Image.open(photo) as image:
             assert image.size == (480, 640) and image.info["dpi"] == (300, 300)
+        # CHSI's "20-40 KB" whether an upload form counts KiB or thousands of bytes
+        assert 20_480 <= photo.stat().st_size <= 40_000, photo.stat().st_size
     # Personal data never reaches the log in full.
     for path in booth_photos:
         assert path.stem not in result.stderr
