@@ -1,15 +1,18 @@
 """``booth check-photo FILE... [--json] [--out DIR] [--config FILE]``: the booth's checks on image files.
 
 Technicians use it to tune a booth's lighting; it runs exactly the code the booth flow runs. Exit
-0 when every file is accepted, 1 when any is not (or cannot be read), 2 on a usage error (bad
-option, unusable --out folder, bad config, models missing).
+0 when every file is accepted, 1 when any is not (or is not a camera photo: unreadable, or with
+transparent pixels), 2 on a usage error (bad option, a FILE that does not exist or is above the
+pixel limit, unusable --out folder, bad config, models missing), each told in one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,19 @@ import numpy as np
 
 from appliance.config import load_config
 from appliance.durable import write_atomic
+
+# The largest image decoded: 64 megapixels takes the largest common camera sensors (61 MP) and
+# the Pi cameras (12 MP) whole, while its RGB decode (192 MB) stays far inside a Pi's 1-8 GB. Above
+# it the image is refused from its header, before any pixel is decoded.
+MAX_PIXELS = 64_000_000
+
+
+class PhotoFileError(ValueError):
+    """The file is not a camera photo the checks can judge; the message is the one line shown."""
+
+
+class PhotoTooLarge(PhotoFileError):
+    """Above ``MAX_PIXELS`` by its header: a usage error, refused before decoding."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,15 +44,62 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    """Decode an image file to RGB uint8 (EXIF orientation applied); ValueError when it is not one."""
-    import cv2
+def _open_header(path: Path) -> Any:
+    """Open ``path`` reading only its header; PhotoTooLarge above ``MAX_PIXELS``, PhotoFileError when
+    it is not an image Pillow knows, OSError when it cannot be read."""
+    from PIL import Image, UnidentifiedImageError
 
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise ValueError("not a readable image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(path)
+        except Image.DecompressionBombError as error:  # Pillow's own header check, far above MAX_PIXELS
+            counted = re.search(r"\((\d+) pixels\)", str(error))
+            pixels = int(counted.group(1)) if counted else 2 * (Image.MAX_IMAGE_PIXELS or 0)
+            raise PhotoTooLarge(_too_large(pixels)) from None
+        except UnidentifiedImageError:
+            raise PhotoFileError("not a readable image (JPEG, PNG, ...)") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        image.close()
+        raise PhotoTooLarge(f"{width}x{height}: {_too_large(width * height)}")
+    return image
+
+
+def _too_large(pixels: int) -> str:
+    return (f"{pixels / 1e6:.0f} megapixels, above the limit of {MAX_PIXELS // 1_000_000}: "
+            "scale the photo down (a camera photo is 12-61 megapixels)")
+
+
+def _has_transparency(image: Any) -> bool:
+    """Any pixel not fully opaque (an alpha channel, or a palette/tRNS transparent colour)."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        alpha = image.convert("RGBA").getchannel("A")
+        return alpha.getextrema()[0] < 255
+    return False
+
+
+def read_photo(path: Path) -> np.ndarray:
+    """Decode an image file to RGB uint8 with its EXIF orientation applied.
+
+    Raises PhotoTooLarge (from the header, before decoding), PhotoFileError (not an image, or
+    transparent pixels: a cut-out, not a camera photo) or OSError.
+    """
+    from PIL import ImageOps
+
+    with _open_header(path) as image:
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError) as error:
+            raise PhotoFileError(f"a damaged or truncated image ({error})") from None
+        if _has_transparency(image):
+            raise PhotoFileError("the image has transparent pixels: it is a cut-out, not a camera photo; "
+                                 "check a photo straight from the camera")
+        upright = ImageOps.exif_transpose(image)
+        if upright.mode.startswith("I;16"):  # 16-bit grey: its top 8 bits (Pillow's convert would clip)
+            grey = (np.asarray(upright).astype(np.uint16) >> 8).astype(np.uint8)
+            return np.repeat(grey[..., None], 3, axis=2)
+        return np.asarray(upright.convert("RGB"))
 
 
 def _check_one(checker: Any, output: Any, path: Path, out_dir: Path | None) -> dict[str, Any]:
@@ -44,7 +107,7 @@ def _check_one(checker: Any, output: Any, path: Path, out_dir: Path | None) -> d
     from appliance.quality.chsi_file import JpegSizeError, encode_chsi_jpeg
 
     try:
-        frame = read_rgb(path)
+        frame = read_photo(path)
         report = checker.check(frame)
     except (OSError, ValueError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
@@ -56,7 +119,7 @@ def _check_one(checker: Any, output: Any, path: Path, out_dir: Path | None) -> d
         except JpegSizeError as error:
             jpeg = error.closest
             result["output_note"] = str(error)
-        result["output"] = str(write_atomic(out_dir / f"{path.stem}.jpg", jpeg, mode=0o644))
+        result["output"] = str(write_atomic(out_dir / f"{path.stem}.jpg", jpeg))
     return result
 
 
@@ -77,6 +140,18 @@ def run(args: argparse.Namespace) -> int:
     from appliance.quality.models import ModelError
 
     config = load_config(args.config)
+    files = [Path(name) for name in args.files]
+    for path in files:
+        if not path.is_file():
+            print(f"check-photo: {path}: no such file", file=sys.stderr)
+            return 2
+        try:
+            _open_header(path).close()
+        except PhotoTooLarge as error:
+            print(f"check-photo: {path}: {error}", file=sys.stderr)
+            return 2
+        except (OSError, PhotoFileError):
+            pass  # reported with the file's result below
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:
         try:
@@ -92,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     except ModelError as error:
         print(f"check-photo: {error}", file=sys.stderr)
         return 2
-    results = [_check_one(checker, config.output, Path(name), out_dir) for name in args.files]
+    results = [_check_one(checker, config.output, path, out_dir) for path in files]
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:
