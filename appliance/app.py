@@ -6,7 +6,6 @@ Hardware-only modules (picamera2, lgpio) are imported here lazily, and only when
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,16 +16,14 @@ from appliance import db
 from appliance.cardreader.base import CardReader
 from appliance.cardreader.spec import open_reader
 from appliance.config import BoothConfig, OutputSection
-from appliance.durable import remove_stale_temps
 from appliance.flow.booth import Booth, SavedPhoto
+from appliance.flow.leftovers import remove_leftovers
 from appliance.hardware.camera import Camera
 from appliance.ledger import Ledger
 from appliance.quality.checker import PhotoChecker, crop_to_chsi
 from appliance.quality.chsi_file import encode_chsi_jpeg, write_chsi_photo
 from appliance.roster import Roster
 from appliance.ui.view import Display
-
-log = logging.getLogger(__name__)
 
 
 class ChsiPhotoOutput:
@@ -75,11 +72,10 @@ def build_booth(config: BoothConfig, *, display: Display, camera: Camera | None 
     data_dir = config.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o750)
-    for stale in remove_stale_temps(data_dir / "photos"):
-        log.warning("removed a half-written file left by a crash: %s", stale.name)
     conn = db.connect(data_dir / "booth.db")
     roster = Roster(conn)
     ledger = Ledger(conn, config.booth.id)
+    remove_leftovers(data_dir / "photos", ledger)
     camera = camera or open_camera(config)
     camera.start()
     reader = reader or open_reader(config.hardware.card_reader, uid_lookup=None)

@@ -186,6 +186,11 @@ class Ledger:
             " AND verdict = 'accepted' GROUP BY id_number) ORDER BY id", (session_id,))
         return [_capture(row) for row in rows]
 
+    def accepted_files(self) -> set[tuple[str, str]]:
+        """(photo_id, id_number) of every accepted capture: the photo files the booth keeps."""
+        rows = self.conn.execute("SELECT photo_id, id_number FROM captures WHERE verdict = 'accepted'")
+        return {(row[0], row[1]) for row in rows}
+
     def pending_uploads(self) -> list[CaptureRecord]:
         rows = self.conn.execute(
             "SELECT * FROM captures WHERE verdict = 'accepted' AND upload_state = 'pending' ORDER BY id")
