@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS payments (
     amount_cny REAL NOT NULL,
     people INTEGER NOT NULL,
     confirmed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payment_deferrals (
+    session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+    deferred_at TEXT NOT NULL
 )
 """
 
@@ -83,6 +87,8 @@ class SessionRecord:
     opened_at: str
     closed_at: str | None
     price_cny: float
+    photographed: int | None = None  # set when the session is closed
+    fee_cny: float | None = None  # the class fee asked for at closing
 
     @property
     def label(self) -> str:
@@ -114,7 +120,8 @@ def new_id() -> str:
 def _session(row: sqlite3.Row) -> SessionRecord:
     return SessionRecord(id=row["id"], kind=row["kind"], college=row["college"],
                          class_name=row["class_name"], opened_at=row["opened_at"],
-                         closed_at=row["closed_at"], price_cny=row["price_cny"])
+                         closed_at=row["closed_at"], price_cny=row["price_cny"],
+                         photographed=row["photographed"], fee_cny=row["fee_cny"])
 
 
 def _capture(row: sqlite3.Row) -> CaptureRecord:
@@ -153,6 +160,22 @@ class Ledger:
             self.conn.execute(
                 "UPDATE sessions SET closed_at = ?, photographed = ?, fee_cny = ? WHERE id = ?",
                 (utc_now(), photographed, fee_cny, session_id))
+
+    def unpaid_sessions(self) -> list[SessionRecord]:
+        """Closed sessions whose class fee was neither confirmed as paid nor deferred, oldest first:
+        the booth shows their summary (and payment QR code) until the operator does one or the other."""
+        rows = self.conn.execute(
+            "SELECT * FROM sessions s WHERE closed_at IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.session_id = s.id AND p.id_number IS NULL)"
+            " AND NOT EXISTS (SELECT 1 FROM payment_deferrals d WHERE d.session_id = s.id)"
+            " ORDER BY closed_at, opened_at")
+        return [_session(row) for row in rows]
+
+    def defer_payment(self, session_id: str) -> None:
+        """The class pays later: its summary is put away, the fee stays unpaid (central sees no payment)."""
+        with db.transaction(self.conn):
+            self.conn.execute("INSERT OR IGNORE INTO payment_deferrals (session_id, deferred_at) VALUES (?,?)",
+                              (session_id, utc_now()))
 
     # captures -------------------------------------------------------------------------------
     def record_capture(self, *, photo_id: str, session_id: str, id_number: str, attempt: int,

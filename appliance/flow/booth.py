@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 NO_SESSION_MESSAGE = Text("请老师先开始本班拍摄", "The operator must open a class first")
 WRONG_PIN = Text("密码错误", "Wrong PIN")
 # Operator commands that answer what one screen shows (this student, this payment).
-SCREEN_BOUND = frozenset({OperatorAction.ALLOW, OperatorAction.DENY, OperatorAction.CONFIRM_PAYMENT})
+SCREEN_BOUND = frozenset({OperatorAction.ALLOW, OperatorAction.DENY, OperatorAction.CONFIRM_PAYMENT,
+                          OperatorAction.DEFER_PAYMENT})
 
 
 class Checker(Protocol):
@@ -145,7 +146,7 @@ class Booth:
         self.listeners: list[Callable[[State, State], None]] = []
         self.status = ""
         self.shown_at = -math.inf  # when the current screen appeared (booth clock, s)
-        self._enter(self._resting_state())
+        self._end_session()  # a class closed before a crash, its fee not settled, is shown again
 
     # ---------------------------------------------------------------- dispatch
     def handle(self, event: Event) -> None:
@@ -250,9 +251,6 @@ class Booth:
         if (self.state is State.REVIEW and cycle and self._passed(cycle.report)
                 and cycle.countdown_follows_ready()):
             self._save()  # a compliant photo the student walked away from is kept, not lost
-            return
-        if self.state is State.SUMMARY:
-            self._end_session()
             return
         self._discard_cycle()
         self._rest()
@@ -409,6 +407,8 @@ class Booth:
             self._close_session()
         elif action is OperatorAction.CONFIRM_PAYMENT:
             self._confirm_payment()
+        elif action is OperatorAction.DEFER_PAYMENT:
+            self._defer_payment()
         elif action is OperatorAction.ALLOW and self.state is State.CONFIRM and self.cycle:
             self._begin_cycle(self.cycle.card, self.cycle.entry)
         elif action is OperatorAction.DENY and self.state is State.CONFIRM:
@@ -417,6 +417,10 @@ class Booth:
             raise SessionError("nothing to confirm now", "当前无需确认")
 
     def _open(self, kind: SessionKind, college: str | None, class_name: str | None) -> None:
+        if self.summary is not None:
+            label = self.summary.session.label
+            raise SessionError(f"the fee of {label} is waiting: confirm or defer its payment first",
+                               f"{label}的费用尚未确认:请先确认缴费或暂缓")
         if self.session is not None:
             raise SessionError(f"a session is already open ({self.session.label}): close it first",
                                f"已有进行中的采集({self.session.label}),请先结束")
@@ -444,7 +448,7 @@ class Booth:
                                     "count": self.summary.photographed, "fee_cny": self.summary.fee_cny,
                                     "missing": len(self.summary.missing)})
         self.session = None
-        self._enter(State.SUMMARY, self.config.capture.summary_timeout_s)
+        self._enter(State.SUMMARY)  # until the payment is confirmed or deferred, across restarts
 
     def _confirm_payment(self) -> None:
         if self.state is State.SUMMARY and self.summary:
@@ -462,9 +466,25 @@ class Booth:
         else:
             self._rest()
 
+    def _defer_payment(self) -> None:
+        if self.state is not State.SUMMARY or self.summary is None:
+            raise SessionError("no class payment is waiting", "当前没有待确认的班级缴费")
+        session = self.summary.session
+        self.ledger.defer_payment(session.id)
+        log.info("booth: payment of %s (%.2f CNY) deferred by the operator: it stays unpaid",
+                 session.label, self.summary.fee_cny)
+        self._end_session()
+
     def _end_session(self) -> None:
-        self.summary = None
-        self._rest()
+        """Show the next closed session whose fee is not settled (one left by a crash), or rest."""
+        unpaid = self.ledger.unpaid_sessions()
+        self.summary = summarize(unpaid[0], self.eligibility, self.config.fees) if unpaid else None
+        if self.summary is None:
+            self._rest()
+            return
+        log.warning("booth: the summary of %s (fee %.2f CNY) is shown again: its payment was neither"
+                    " confirmed nor deferred", self.summary.session.label, self.summary.fee_cny)
+        self._enter(State.SUMMARY)
 
     # ---------------------------------------------------------------- output
     def _emit(self, kind: str, data: dict[str, Any]) -> None:

@@ -49,6 +49,7 @@ class OperatorAction(enum.StrEnum):
     OPEN_MAKEUP = "open_makeup"
     CLOSE_SESSION = "close_session"
     CONFIRM_PAYMENT = "confirm_payment"
+    DEFER_PAYMENT = "defer_payment"  # the class pays later: its summary is put away, the fee stays unpaid
     ALLOW = "allow"  # let a refusal the operator may override through (CONFIRM screen)
     DENY = "deny"
 

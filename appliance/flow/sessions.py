@@ -29,6 +29,7 @@ def summarize(session: SessionRecord, eligibility: Eligibility, fees: FeesSectio
     """What the operator sees when a class closes; the monitor pays ``fee_cny`` by the QR code.
 
     Missing: the class's graduates due this year (not excluded by the notice) with no accepted photo.
+    A closed session keeps the fee it was closed with (shown again after a restart, unchanged).
     """
     ledger, roster = eligibility.ledger, eligibility.roster
     photographed = len(ledger.accepted_in_session(session.id))
@@ -37,5 +38,6 @@ def summarize(session: SessionRecord, eligibility: Eligibility, fees: FeesSectio
         missing = tuple(member for member in roster.class_members(session.college, session.class_name)
                         if eligibility.excluded(member) is None and not ledger.accepted_for(member.id_number))
     return ClassSummary(session=session, photographed=photographed, missing=missing,
-                        price_cny=min(fees.price_cny, fees.cap_cny), fee_cny=fee_for(photographed, fees),
+                        price_cny=min(fees.price_cny, fees.cap_cny),
+                        fee_cny=fee_for(photographed, fees) if session.fee_cny is None else session.fee_cny,
                         payment_qr=fees.payment_qr)

@@ -6,7 +6,7 @@
     capture ▶ check ▶ REVIEW ──button (passed)──▶ SAVED ─timeout─▶ IDLE (make-up: ▶ PAYMENT)
                         │ button (failed), retake ──▶ COUNTDOWN   (up to the retake limit)
                         └ limit reached ▶ REFUSED
-    IDLE ──close──▶ SUMMARY ──payment confirmed / timeout──▶ NO_SESSION
+    IDLE ──close──▶ SUMMARY ──payment confirmed / deferred──▶ NO_SESSION   (shown again after a restart until then)
     any state ──exception──▶ ERROR ─timeout─▶ IDLE;   a new card in any cycle state restarts the cycle.
 
 A press, a retake or an operator command that answers a screen (allow, deny, payment) is taken only if

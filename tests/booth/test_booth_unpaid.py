@@ -1,0 +1,145 @@
+"""A crash while the class summary is shown: the closed session and its unpaid fee survive.
+
+"Restart" here is a new ``Booth`` over the same database (what ``booth run`` builds at start);
+the kill test (test_booth_kill.py) does it with SIGKILLs, and the last test with the real
+central over MQTT.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from appliance import db
+from appliance.app import build_booth
+from appliance.cardreader.simulated import SimulatedCardReader
+from appliance.config import load_config
+from appliance.flow.events import CardPresented, OperatorAction, OperatorCommand
+from appliance.flow.states import State
+from appliance.ledger import Ledger
+from appliance.roster import Roster
+from appliance.service import BoothService
+from appliance.simulation.roster_gen import card_for, generate_roster
+from appliance.ui.headless_display import HeadlessDisplay
+from appliance.ui.view import Screen
+from central.embedded import EmbeddedCentral
+from tests.booth.test_booth_flow import Rig
+
+
+class Events:
+    """The booth's uplink, as far as the flow sees it: the events it queues for central."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict]] = []
+
+    def event(self, kind, data):
+        self.sent.append((kind, data))
+
+    def capture_blocked(self):
+        return None
+
+    def photo_saved(self, photo_id, path, meta):
+        pass
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _ in self.sent]
+
+
+def _restart(config, roster, ledger, sim_camera, checker, photo_output):
+    return Rig(config, roster, ledger, sim_camera, checker, photo_output)
+
+
+def test_a_restart_during_the_summary_shows_it_again_until_paid(config, roster, ledger, sim_camera, checker,
+                                                                 photo_output, students):
+    rig = Rig(config, roster, ledger, sim_camera, checker, photo_output)
+    rig.open_class(students[0])
+    for index in range(2):
+        rig.photograph(students[index], subject=index)
+        rig.wait(10)
+    assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    shown = rig.display.last_view
+    session_id = rig.booth.summary.session.id
+    for _ in range(2):  # crashed twice before anyone paid
+        rig = _restart(config, roster, ledger, sim_camera, checker, photo_output)
+        assert rig.booth.state is State.SUMMARY and rig.booth.summary.session.id == session_id
+        assert rig.booth.summary.fee_cny == 40.0 and rig.booth.summary.photographed == 2
+        view = rig.display.last_view
+        assert view.screen is Screen.SUMMARY and view.qr_text == shown.qr_text and view.lines == shown.lines
+    assert rig.send(CardPresented(card_for(students[3]))) is State.SUMMARY
+    rig.booth.uplink = events = Events()
+    assert rig.operator(OperatorAction.CONFIRM_PAYMENT) is State.NO_SESSION
+    (payment,) = ledger.payments(session_id)
+    assert payment["amount_cny"] == 40.0 and payment["people"] == 2
+    assert events.sent == [("payment_confirmed", {"session_id": session_id, "amount_cny": 40.0})]
+    assert _restart(config, roster, ledger, sim_camera, checker, photo_output).booth.state is State.NO_SESSION
+
+
+def test_a_deferred_payment_is_not_shown_again_and_stays_unpaid(config, roster, ledger, sim_camera, checker,
+                                                                photo_output, students):
+    rig = Rig(config, roster, ledger, sim_camera, checker, photo_output)
+    rig.booth.uplink = events = Events()
+    rig.open_class(students[0])
+    rig.photograph(students[0])
+    rig.wait(10)
+    assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    session_id = rig.booth.summary.session.id
+    rig = _restart(config, roster, ledger, sim_camera, checker, photo_output)
+    rig.booth.uplink = events
+    assert rig.operator(OperatorAction.DEFER_PAYMENT) is State.NO_SESSION
+    assert ledger.payments(session_id) == [] and ledger.unpaid_sessions() == []
+    assert events.kinds() == ["class_opened", "photo_accepted", "class_closed"]  # central: closed, not paid
+    assert _restart(config, roster, ledger, sim_camera, checker, photo_output).booth.state is State.NO_SESSION
+
+
+def test_summaries_left_unsettled_are_shown_oldest_first(config, roster, ledger, sim_camera, checker,
+                                                          photo_output, students):
+    # Two classes closed by an older booth that forgot their summaries at a restart.
+    closed = []
+    for entry in students[:2]:
+        session = ledger.open_session("class", entry.college, entry.class_name, 20.0)
+        ledger.close_session(session.id, 0, 0.0)
+        closed.append(session.id)
+    rig = Rig(config, roster, ledger, sim_camera, checker, photo_output)
+    assert rig.booth.state is State.SUMMARY and rig.booth.summary.session.id == closed[0]
+    assert rig.operator(OperatorAction.CONFIRM_PAYMENT) is State.SUMMARY
+    assert rig.booth.summary.session.id == closed[1]
+    assert rig.operator(OperatorAction.DEFER_PAYMENT) is State.NO_SESSION
+    assert rig.open_class(students[0]) is State.IDLE
+
+
+def test_central_sees_the_closed_class_unpaid_until_the_booth_confirms_after_a_restart(tmp_path):
+    students = generate_roster(3, graduation_year=2027)
+    config = load_config(None, {"booth": {"data_dir": str(tmp_path / "booth"), "graduation_year": 2027},
+                                "hours": {"enforce": False}, "hardware": {"screen": "headless"}})
+    with EmbeddedCentral(tmp_path, workers=1) as central:
+        store = central.open_store()
+
+        def kinds_at_central() -> list[str]:
+            return sorted(event.kind for event in store.events(booth="booth-01"))
+
+        def serve(actions, until) -> None:
+            parts = build_booth(config, display=HeadlessDisplay(), reader=SimulatedCardReader())
+            Roster(parts.ledger.conn).upsert(students)
+            service = BoothService(parts, broker_url=central.url)
+            deadline = time.monotonic() + 30
+
+            def operator() -> None:
+                for action, args in actions:
+                    time.sleep(config.capture.input_guard_s + 0.1)
+                    service.loop.post(OperatorCommand(action, pin=config.operator.pin, args=args))
+
+            threading.Thread(target=operator, daemon=True).start()
+            service.run(until=lambda: until(parts.booth) or time.monotonic() > deadline)
+
+        opened = {"college": students[0].college, "class_name": students[0].class_name}
+        serve([(OperatorAction.OPEN_CLASS, opened), (OperatorAction.CLOSE_SESSION, {})],
+              until=lambda booth: booth.state is State.SUMMARY and "class_closed" in kinds_at_central())
+        assert kinds_at_central() == ["class_closed", "class_opened"]  # central: closed, no payment
+        conn = db.connect(config.data_dir / "booth.db")
+        (session,) = Ledger(conn, config.booth.id).unpaid_sessions()
+        conn.close()
+        # The booth crashed on the summary (the service was stopped without a payment); it restarts:
+        serve([(OperatorAction.CONFIRM_PAYMENT, {})],
+              until=lambda booth: "payment_confirmed" in kinds_at_central())
+        paid = [event for event in store.events(booth="booth-01") if event.kind == "payment_confirmed"]
+        assert [event.data["session_id"] for event in paid] == [session.id]
