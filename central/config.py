@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from appliance.config import ConfigError, one_line_error, read_raw
-from appliance.uplink.protocol import BOOTH_ID_PATTERN, TOKEN_PATTERN
+from appliance.uplink.protocol import BOOTH_ID_PATTERN, MAX_PHOTO_SIZE, TOKEN_PATTERN
 from central.certs import TlsFiles
 
 _BOOTH = re.compile(BOOTH_ID_PATTERN)
@@ -81,6 +81,15 @@ class StorageSection(_Section):
     db_url: str = "sqlite:central.db"
     # Staged chunks of a photo that never completed are removed after this many seconds.
     staging_ttl_s: float = Field(default=86400.0, ge=60)
+    # Staged bytes of unfinished photos per booth (MiB). A booth has at most uplink.window (default
+    # 4) photos in flight, each at most 5 MiB (the protocol's MAX_PHOTO_SIZE): 20 MiB; 64 leaves
+    # room for transfers a restart abandoned. Over it, the booth's oldest unfinished photos are
+    # discarded (the booth re-sends them); at least one whole photo must fit.
+    staging_max_mib_per_booth: float = Field(default=64.0, ge=MAX_PHOTO_SIZE / 2**20, le=1_000_000)
+
+    @property
+    def staging_max_bytes_per_booth(self) -> int:
+        return int(self.staging_max_mib_per_booth * 2**20)
 
     @field_validator("db_url")
     @classmethod

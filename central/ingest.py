@@ -88,7 +88,10 @@ class IngestWorker:
         self.archive = PhotoArchive(self.data_dir)
         self.known = frozenset(config.ingest.known_booths)
         self.grace_s = config.ingest.missing_grace_s
-        self.counters: dict[str, int] = {"stored": 0, "rejected": 0, "missing": 0, "events": 0}
+        self.staging_limit = config.storage.staging_max_bytes_per_booth
+        self.counters: dict[str, int] = {"stored": 0, "rejected": 0, "missing": 0, "events": 0,
+                                         "refused_chunks": 0}
+        self._held: dict[str, int] = {}  # booth -> bytes of unannounced chunks held (``_hold``)
         self._queue: queue.Queue[_Message | None] = queue.Queue()
         self._deferred: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
@@ -425,6 +428,12 @@ class IngestWorker:
         if previous is not None and previous != init:
             log.info("photo %s: a different init replaces the staged one", init.photo_id)
             self.staging.discard(topic.booth, init.photo_id)
+        if previous is None:
+            evicted = self.staging.make_room(topic.booth, init.photo_id, init.size, self.staging_limit)
+            if evicted:
+                log.warning("staging of %s reached its bound (%.0f MiB, storage.staging_max_mib_per_booth):"
+                            " discarded %d unfinished photo(s), oldest first: %s", topic.booth,
+                            self.staging_limit / 2**20, len(evicted), ", ".join(evicted))
         self.staging.put_init(topic.booth, init.photo_id, payload)
         self._complete(topic.booth, init.photo_id, trigger="init")
 
@@ -432,15 +441,61 @@ class IngestWorker:
         assert topic.ident is not None and topic.index is not None
         init = self._staged_init(topic.booth, topic.ident)
         data = p.decode_chunk(payload, init, topic.index)
-        if init is None and (topic.ident in self._ready or self.store.photo(topic.ident) is not None):
-            return  # a late duplicate of a stored photo's chunk; the fin answers
-        # The chunk that completes the set (a whole photo, for most) need not go through the disk.
-        if init is not None and self._complete(topic.booth, topic.ident, trigger="chunk",
-                                               fresh=(topic.index, data)):
+        if init is None:
+            if topic.ident in self._ready or self.store.photo(topic.ident) is not None:
+                return  # a late duplicate of a stored photo's chunk; the fin answers
+            self._hold(topic.booth, topic.ident, topic.index, data)
             return
-        self.staging.put_chunk(topic.booth, topic.ident, topic.index, data)
-        # Another worker may have staged the last missing piece meanwhile: look again.
-        self._complete(topic.booth, topic.ident, trigger="chunk")
+        self._stage_chunk(topic.booth, init, topic.index, data)
+
+    def _stage_chunk(self, booth: str, init: p.PhotoInit, index: int, data: bytes) -> None:
+        """Stage one chunk of an announced photo; only the last one looks for a complete set.
+
+        Looking on every chunk costs a scan of the photo's folder each time (quadratic in the
+        chunk count). The booth sends the chunks in order and then the fin (also after re-sending
+        missing ones), so the last chunk and the fin are the moments a set can be complete; a
+        chunk another worker is still writing then is found by the fin's look or its recheck.
+        """
+        last = index == init.chunks - 1
+        # The chunk that completes the set (a whole photo, for most) need not go through the disk.
+        if last and self._complete(booth, init.photo_id, trigger="chunk", fresh=(index, data)):
+            return
+        self.staging.put_chunk(booth, init.photo_id, index, data)
+
+    def _hold(self, booth: str, photo_id: str, index: int, data: bytes) -> None:
+        """A chunk no staged init announced: hold it in memory briefly, then stage or refuse it.
+
+        Another worker may be staging its init right now (the booth sends the init first, but a
+        shared subscription may hand the chunk to this worker first). Held bytes count against
+        the booth's staging bound; a chunk still unannounced after ``missing_grace_s`` is refused
+        with a log line and never written (the booth's fin then gets "missing, resend init").
+        """
+        held = self._held.get(booth, 0)
+        if held + len(data) > self.staging_limit:
+            self._refuse_chunk(booth, photo_id, index, "no init announced it and the booth's held chunks "
+                                                       "reach its staging bound")
+            return
+        self._held[booth] = held + len(data)
+
+        def retry() -> None:
+            self._held[booth] -= len(data)
+            init = self._staged_init(booth, photo_id)
+            if init is None:
+                if photo_id not in self._ready and self.store.photo(photo_id) is None:
+                    self._refuse_chunk(booth, photo_id, index, "no init announced it")
+                return
+            try:
+                checked = p.decode_chunk(data, init, index)
+            except p.ProtocolError as error:
+                self._refuse_chunk(booth, photo_id, index, error.reason)
+                return
+            self._stage_chunk(booth, init, index, checked)
+
+        self._defer(self.grace_s, retry)
+
+    def _refuse_chunk(self, booth: str, photo_id: str, index: int, reason: str) -> None:
+        self.counters["refused_chunks"] += 1
+        log.warning("refused chunk %d of photo %s from %s: %s (not staged)", index, photo_id, booth, reason)
 
     def _fin(self, topic: p.BoothTopic, payload: bytes) -> None:
         fin: p.PhotoFin = p.decode("photo_fin", payload)

@@ -4,7 +4,8 @@
 Each file appears by ``os.replace`` of a complete temp file, so a reader never sees half a chunk.
 Staging is a cache, not a record: the booth keeps the photo until central acks "stored", and
 the whole file is verified by sha256 before it is stored, so staged files are not fsynced (a
-power cut at most costs a re-send). Folders untouched for the TTL are removed.
+power cut at most costs a re-send). Folders untouched for the TTL are removed, and each booth's
+staging is bounded (``make_room``): the oldest unfinished photos of that booth go first.
 """
 
 from __future__ import annotations
@@ -119,6 +120,46 @@ class Staging:
                     os.unlink(entry.path)
         with contextlib.suppress(FileNotFoundError, OSError):
             os.rmdir(folder)  # not empty when a late chunk landed meanwhile: the TTL clean removes it
+
+    def booth_usage(self, booth: str) -> list[tuple[float, int, str]]:
+        """The booth's staged photos as (newest mtime, bytes, photo_id), oldest first.
+
+        One stat per staged file: called once per announced photo (an init), never per chunk.
+        """
+        if not _BOOTH.match(booth):
+            raise ValueError("bad booth id for staging")
+        usage = []
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for photo_dir in os.scandir(f"{self._root}/{booth}"):
+                if not _PHOTO.match(photo_dir.name):
+                    continue
+                newest, total = 0.0, 0
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                    for entry in os.scandir(photo_dir.path):
+                        with contextlib.suppress(FileNotFoundError):
+                            stat = entry.stat(follow_symlinks=False)
+                            newest, total = max(newest, stat.st_mtime), total + stat.st_size
+                usage.append((newest, total, photo_dir.name))
+        return sorted(usage)
+
+    def make_room(self, booth: str, photo_id: str, size: int, limit: int) -> list[str]:
+        """Discard the booth's oldest other staged photos until ``size`` more bytes fit in ``limit``.
+
+        Returns the photo ids discarded (their booth re-sends them whole when it asks again).
+        Raises ValueError when ``size`` alone exceeds ``limit``.
+        """
+        if size > limit:
+            raise ValueError(f"a photo of {size} bytes exceeds the booth's staging bound of {limit} bytes")
+        usage = [item for item in self.booth_usage(booth) if item[2] != photo_id]
+        used = sum(nbytes for _, nbytes, _ in usage)
+        evicted = []
+        for _, nbytes, old in usage:
+            if used + size <= limit:
+                break
+            self.discard(booth, old)
+            used -= nbytes
+            evicted.append(old)
+        return evicted
 
     def clean_stale(self, ttl_s: float, now: float | None = None) -> int:
         """Remove photo folders whose newest file is older than ``ttl_s``; return how many."""
