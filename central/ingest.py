@@ -519,9 +519,15 @@ class IngestWorker:
         if self._already_stored(topic.booth, fin.photo_id, fin.sha256):
             return
         # Another worker may be writing the last chunk (or the init) right now: look again shortly.
-        self._defer(self.grace_s, lambda: self._recheck(topic.booth, fin))
+        seen = len(self.staging.present(topic.booth, fin.photo_id))
+        self._defer(self.grace_s, lambda: self._recheck(topic.booth, fin, seen))
 
-    def _recheck(self, booth: str, fin: p.PhotoFin) -> None:
+    def _recheck(self, booth: str, fin: p.PhotoFin, seen: int) -> None:
+        """The fin's second look: store, or answer what is missing.
+
+        ``seen``: chunks staged at the previous look. When more arrived since (the booth is
+        re-sending right now), look once more instead of asking for chunks already on their way.
+        """
         if self._already_stored(booth, fin.photo_id, fin.sha256):
             return
         init = self._staged_init(booth, fin.photo_id)
@@ -531,6 +537,9 @@ class IngestWorker:
         if self._complete(booth, fin.photo_id, trigger="fin"):
             return
         present = self.staging.present(booth, fin.photo_id)
+        if len(present) > seen:
+            self._defer(self.grace_s, lambda: self._recheck(booth, fin, len(present)))
+            return
         missing = [i for i in range(init.chunks) if present.get(i) != init.chunk_length(i)]
         self._ack(booth, "photo", fin.photo_id, "missing", missing=missing)
 
@@ -539,7 +548,8 @@ class IngestWorker:
         """Queue the photo for the batch's store when the init and every chunk are there.
 
         ``fresh`` is a chunk in hand (index, bytes), counted as present without being staged.
-        True once the photo is stored or waits for the batch's commit.
+        True once the photo is stored, waits for the batch's commit, or was answered: a set whose
+        sha256 does not match is dropped and every chunk asked for again.
         """
         ready = self._ready.get(photo_id)
         if ready is not None:
@@ -567,7 +577,7 @@ class IngestWorker:
             for index in range(init.chunks):
                 self.staging.drop_chunk(booth, photo_id, index)
             self._ack(booth, "photo", photo_id, "missing", missing=list(range(init.chunks)))
-            return False
+            return True
         record = PhotoRecord(
             photo_id=photo_id, booth=booth, id_number=init.id_number, student_no=init.student_no,
             college=init.college, class_name=init.class_, session_id=init.session_id, attempt=init.attempt,
