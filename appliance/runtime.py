@@ -35,6 +35,8 @@ class BoothLoop:
         self.booth = booth
         self.reader = reader
         self.pump_inputs = pump_inputs
+        # Called on this (main) thread once per iteration: proof the loop turns (systemd's watchdog).
+        self.heartbeats: list[Callable[[], None]] = []
         self.events: queue.Queue[Event] = queue.Queue()
         self._stop = threading.Event()
         self._reader_thread = threading.Thread(target=self._read_cards, name="card-reader", daemon=True)
@@ -80,6 +82,8 @@ class BoothLoop:
         self._reader_thread.start()
         try:
             while not self._stop.is_set() and not (until and until()):
+                for beat in self.heartbeats:
+                    beat()
                 tick = PREVIEW_TICK_S if self.booth.state is State.COUNTDOWN else IDLE_TICK_S
                 deadline = time.monotonic() + tick
                 for event in self.pump_inputs() if self.pump_inputs else []:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from appliance.app import BoothParts
 from appliance.hardware.gpio import BoothPanel
 from appliance.runtime import BoothLoop, attach_panel, ui_events
+from appliance.supervision import ServiceNotifier
 from appliance.uplink.client import Uplink
 from appliance.uplink_bridge import BoothBridge, reconcile_uploads
 
@@ -34,6 +35,8 @@ class BoothService:
         parts.booth.listeners.append(lambda previous, state: self.uplink.publish_status())
         self.panel = BoothPanel(config.hardware)
         attach_panel(self.loop, self.panel)
+        self.notifier = ServiceNotifier(parts.booth, self.uplink)
+        self.loop.heartbeats.append(self.notifier.beat)
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Connect the uplink, queue what a crash left behind, serve until stopped."""
@@ -47,6 +50,7 @@ class BoothService:
             self.close()
 
     def close(self) -> None:
+        self.notifier.stopping()
         self.uplink.stop()
         self.panel.close()
         self.parts.close()

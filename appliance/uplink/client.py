@@ -110,6 +110,7 @@ class Uplink:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._started_at = time.monotonic()
+        self._last_step = time.monotonic()  # the sender thread's last finished step (health for the watchdog)
         self._transfers: dict[str, _Transfer] = {}
         self._events_in_flight: dict[str, float] = {}
         self._next_telemetry = 0.0
@@ -129,7 +130,7 @@ class Uplink:
     def start(self) -> None:
         """Count the boot, check the outbox files, connect (in the background) and start sending."""
         self.boot = self.outbox.next_boot()
-        self._started_at = time.monotonic()
+        self._started_at = self._last_step = time.monotonic()
         for photo_id, state in self.outbox.check_files():
             self.event("error", {"code": f"photo_{state}", "message": f"photo {photo_id} cannot be sent: {state}"})
         if not self.settings.broker_url:
@@ -205,6 +206,17 @@ class Uplink:
     def connected(self) -> bool:
         return self._signals.connected
 
+    def sender_healthy(self, stall_s: float) -> bool:
+        """False when the sender thread died, was stopped, or finished no step in ``stall_s`` seconds.
+
+        A step waits at most 1 s for work, so a live sender steps at least that often. With no
+        broker configured there is no sender to watch: photos wait in the outbox, and that is healthy.
+        """
+        if not self.settings.broker_url:
+            return True
+        thread = self._thread
+        return thread is not None and thread.is_alive() and time.monotonic() - self._last_step < stall_s
+
     def disk_ok(self) -> bool:
         """False when the data partition is below ``min_free_mb``: take no new photos."""
         return self.outbox.disk_ok(self.settings.min_free_mb)
@@ -278,6 +290,7 @@ class Uplink:
         while not self._stopping.is_set():
             try:
                 self._step()
+                self._last_step = time.monotonic()
             except Exception:  # the sender must survive anything; the outbox keeps the data
                 log.exception("uplink: sender step failed")
                 time.sleep(0.5)
