@@ -19,6 +19,7 @@ COMMANDS = (
     "appliance.commands.demo",
     "appliance.commands.run",
     "appliance.commands.read_card",
+    "appliance.commands.retention",
 )
 
 

@@ -61,6 +61,9 @@ class BoothSection(_Section):
     data_dir: Path = Path("/var/lib/booth")
     # The graduating class being photographed (the notice: only this year's graduates).
     graduation_year: int = Field(default=2027, ge=2000, le=2100)
+    # Days a photo file stays on the booth after central acknowledged storing it (then
+    # `booth retention`, hourly by booth-retention.timer, deletes it); unacknowledged files are kept.
+    photo_retention_days: float = Field(default=30.0, ge=0, le=3650)
 
 
 class HoursSection(_Section):

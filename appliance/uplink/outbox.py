@@ -311,6 +311,13 @@ class Outbox:
                                  "WHERE photo_id = ?", [(now, photo_id) for photo_id in newly])
         return result
 
+    def acked_photos(self, before: float) -> list[tuple[str, Path]]:
+        """(photo_id, path) of photos central acknowledged before ``before`` (epoch seconds)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT photo_id, path FROM outbox_photos WHERE state = 'acked' "
+                                      "AND acked_at < ? ORDER BY acked_at", (before,)).fetchall()
+        return [(row["photo_id"], Path(row["path"])) for row in rows]
+
     def mark_photo_rejected(self, photo_id: str, reason: str) -> None:
         self._flag(photo_id, "rejected", reason)
 

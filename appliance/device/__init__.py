@@ -1,0 +1,1 @@
+"""The booth as an appliance: provisioning, retention and health checks for technicians."""
