@@ -20,6 +20,7 @@ COMMANDS = (
     "appliance.commands.run",
     "appliance.commands.read_card",
     "appliance.commands.retention",
+    "appliance.commands.provision",
 )
 
 

@@ -1,0 +1,83 @@
+"""The booth's TLS identity checked before it is used: readable files, the key matching the certificate,
+the certificate issued by the fleet CA to this booth id (CN, as the broker's ``use_identity_as_username``
+needs) and not expired.
+
+Python's ``ssl`` loads the files and compares key and certificate; the ``openssl`` command line
+(Debian package ``openssl``, also what ``central.certs`` issues them with) reads CN and expiry and
+verifies the chain, so no extra Python package is needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import ssl
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class IdentityError(Exception):
+    """The TLS files cannot identify this booth; phrased as the line a technician reads."""
+
+
+@dataclass(frozen=True)
+class Certificate:
+    subject_cn: str
+    not_after: dt.datetime
+
+
+def _openssl(*args: str) -> str:
+    binary = shutil.which("openssl")
+    if binary is None:
+        raise IdentityError("openssl not found: install the Debian package 'openssl'")
+    result = subprocess.run([binary, *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise IdentityError(result.stderr.strip().splitlines()[0] if result.stderr.strip() else "openssl failed")
+    return result.stdout
+
+
+def read_certificate(path: Path) -> Certificate:
+    """CN and expiry of a PEM certificate. Raises IdentityError when it is not one."""
+    try:
+        text = _openssl("x509", "-in", str(path), "-noout", "-subject", "-enddate", "-nameopt", "RFC2253")
+    except IdentityError as error:
+        raise IdentityError(f"{path}: not a PEM certificate ({error})") from None
+    fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    subject = fields.get("subject", "")
+    cn = next((part[3:] for part in subject.split(",") if part.startswith("CN=")), "")
+    not_after = dt.datetime.strptime(fields["notAfter"], "%b %d %H:%M:%S %Y %Z").replace(tzinfo=dt.UTC)
+    return Certificate(cn, not_after)
+
+
+def check_identity(ca: Path, cert: Path, key: Path, booth_id: str, *, now: dt.datetime | None = None) -> Certificate:
+    """Raise IdentityError naming the first problem; return the certificate when all is well."""
+    for label, path in (("CA", ca), ("certificate", cert), ("key", key)):
+        try:
+            path.read_bytes()
+        except OSError as error:
+            raise IdentityError(f"{label} {path}: cannot read it ({error.strerror})") from None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_verify_locations(cafile=str(ca))
+    except ssl.SSLError as error:
+        raise IdentityError(f"CA {ca}: not a PEM certificate ({error.reason or error})") from None
+    certificate = read_certificate(cert)
+    try:
+        context.load_cert_chain(certfile=str(cert), keyfile=str(key))
+    except ssl.SSLError as error:
+        if "KEY_VALUES_MISMATCH" in str(error):
+            raise IdentityError(f"key {key} does not match the certificate {cert}: copy the pair issued together "
+                                "(python -m central.certs)") from None
+        raise IdentityError(f"key {key}: not a usable PEM private key ({error.reason or error})") from None
+    if certificate.subject_cn != booth_id:
+        raise IdentityError(f"certificate {cert} is for {certificate.subject_cn!r}, not for booth {booth_id!r}: "
+                            "the broker would put this booth under another booth's topics")
+    moment = now or dt.datetime.now(dt.UTC)
+    if certificate.not_after <= moment:
+        raise IdentityError(f"certificate {cert} expired on {certificate.not_after:%Y-%m-%d}: issue a new one")
+    try:
+        _openssl("verify", "-CAfile", str(ca), str(cert))
+    except IdentityError as error:
+        raise IdentityError(f"certificate {cert} was not issued by the CA {ca} ({error})") from None
+    return certificate
