@@ -21,6 +21,7 @@ COMMANDS = (
     "appliance.commands.read_card",
     "appliance.commands.retention",
     "appliance.commands.provision",
+    "appliance.commands.doctor",
 )
 
 

@@ -311,6 +311,19 @@ class Outbox:
                                  "WHERE photo_id = ?", [(now, photo_id) for photo_id in newly])
         return result
 
+    def oldest_unacked(self) -> float | None:
+        """When (epoch seconds) the oldest photo central has not acknowledged was queued, or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT min(enqueued_at) AS oldest FROM outbox_photos WHERE state IN "
+                                     "('pending', 'missing_file', 'corrupt', 'rejected')").fetchone()
+        return row["oldest"]
+
+    def boot_count(self) -> int:
+        """The boot counter ``next_boot`` last returned (0 before the first start)."""
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM outbox_meta WHERE key = 'boot'").fetchone()
+        return int(row["value"]) if row else 0
+
     def acked_photos(self, before: float) -> list[tuple[str, Path]]:
         """(photo_id, path) of photos central acknowledged before ``before`` (epoch seconds)."""
         with self._lock:

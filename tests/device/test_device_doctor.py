@@ -1,0 +1,109 @@
+"""``booth doctor --json`` on simulated hardware with a real TLS mosquitto (production ACL) and real models:
+all well, then the broker down, a model file corrupted, the disk nearly full, a second client with the id."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from appliance.cli import main as booth_main
+from appliance.quality.models import default_model_dir, load_manifest
+from appliance.uplink.client import Uplink
+from appliance.uplink.outbox import disk_free_mb
+from appliance.uplink.settings import UplinkSettings
+from central.certs import make_fleet
+from central.local_broker import PRODUCTION_ACL, LocalBroker
+
+BOOTH = "booth-07"
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    return make_fleet(tmp_path_factory.mktemp("certs"), [BOOTH])
+
+
+@pytest.fixture
+def broker(tmp_path, fleet):
+    with LocalBroker(tmp_path / "broker", tls=fleet["broker"], acl_file=PRODUCTION_ACL) as running:
+        yield running
+
+
+def write_config(tmp_path: Path, broker: LocalBroker, fleet, **extra: str) -> Path:
+    files = fleet[BOOTH]
+    sections = {"booth": f'id = "{BOOTH}"\ndata_dir = "{tmp_path / "data"}"',
+                "uplink": f'broker_url = "{broker.url}"\nca_file = "{files.ca}"\ncert_file = "{files.cert}"\n'
+                          f'key_file = "{files.key}"\nreconnect_min_s = 0.2\nreconnect_max_s = 1.0'}
+    for section, text in extra.items():
+        sections[section] = sections.get(section, "") + "\n" + text
+    path = tmp_path / "booth.toml"
+    path.write_text("".join(f"[{name}]\n{text}\n" for name, text in sections.items()), encoding="utf-8")
+    return path
+
+
+def doctor(config: Path, capsys) -> tuple[int, dict[str, dict]]:
+    code = booth_main(["doctor", "--config", str(config), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] == (code == 0)
+    return code, {check["name"]: check for check in report["checks"]}
+
+
+def test_all_well_on_simulated_hardware(tmp_path, broker, fleet, capsys):
+    code, checks = doctor(write_config(tmp_path, broker, fleet), capsys)
+    assert code == 0, checks
+    for name in ("config", "camera", "reader", "models", "font", "certificates", "broker", "outbox"):
+        assert checks[name]["status"] == "ok", checks[name]
+    assert checks["broker"]["detail"].endswith("no other client uses this id")
+    assert checks["gpio"]["status"] == "warn" and "mock pin factory" in checks["gpio"]["detail"]
+    assert {check["status"] for check in checks.values()} <= {"ok", "warn"}
+
+
+def test_broker_down_fails_with_the_fix(tmp_path, broker, fleet, capsys):
+    broker.stop()
+    code, checks = doctor(write_config(tmp_path, broker, fleet), capsys)
+    assert code == 1 and checks["broker"]["status"] == "fail"
+    assert "cannot connect" in checks["broker"]["detail"] and "check the network" in checks["broker"]["fix"]
+    assert [name for name, check in checks.items() if check["status"] == "fail"] == ["broker"]
+
+
+def test_a_corrupted_model_file_fails_with_the_fix(tmp_path, broker, fleet, capsys):
+    models = tmp_path / "models"
+    shutil.copytree(default_model_dir(), models)
+    victim = models / load_manifest().models["face_landmark"].filename
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    code, checks = doctor(write_config(tmp_path, broker, fleet, quality=f'model_dir = "{models}"'), capsys)
+    assert code == 1 and checks["models"]["status"] == "fail"
+    assert "face_landmark" in checks["models"]["detail"] and "booth models fetch" in checks["models"]["fix"]
+
+
+def test_a_nearly_full_disk_fails_with_the_fix(tmp_path, broker, fleet, capsys):
+    (tmp_path / "data").mkdir()
+    reserve = int(disk_free_mb(tmp_path / "data")) + 1000  # the partition holds less than the photo reserve
+    code, checks = doctor(write_config(tmp_path, broker, fleet, uplink=f"min_free_mb = {reserve}"), capsys)
+    assert code == 1 and checks["disk"]["status"] == "fail"
+    assert "below uplink.min_free_mb" in checks["disk"]["detail"] and "booth retention" in checks["disk"]["fix"]
+
+
+def test_a_second_client_holding_the_booth_id_fails_with_the_fix(tmp_path, broker, fleet, capsys):
+    files = fleet[BOOTH]
+    settings = UplinkSettings(broker_url=broker.url, ca_file=str(files.ca), cert_file=str(files.cert),
+                              key_file=str(files.key), reconnect_min_s=0.2, reconnect_max_s=1.0)
+    other = Uplink(settings, BOOTH, tmp_path / "other-booth.db", status_provider=lambda: {"state": "idle"},
+                   on_command=lambda command: None)
+    other.start()  # another device configured with this booth's identity
+    try:
+        deadline = time.monotonic() + 20
+        while not other.connected:
+            assert time.monotonic() < deadline, "the other client never connected"
+            time.sleep(0.05)
+        code, checks = doctor(write_config(tmp_path, broker, fleet), capsys)
+        assert code == 1 and checks["broker"]["status"] == "fail", checks["broker"]
+        assert f"another client is connected as {BOOTH}" in checks["broker"]["detail"]
+        assert "give it its own booth id" in checks["broker"]["fix"]
+    finally:
+        other.stop()
