@@ -141,7 +141,7 @@ def _person_layer(person: src.SourcePerson, subject: int, faults: frozenset[str]
     if "mouth_open" in faults:
         rgb, alpha = edits.open_mouth(rgb, alpha, person)
     else:
-        rgb, alpha = edits.calm_smile(rgb, alpha, person)
+        rgb, alpha = edits.close_lips(rgb, alpha, person)
     if "hair_over_eyes" in faults:
         edits.hair_over_eyes(rgb, person, _subject_rng(subject, 7))
     # Skin and exposure differ from student to student: a small gain and warmth change.
