@@ -240,7 +240,6 @@ def open_mouth(rgb: np.ndarray, alpha: np.ndarray, person: src.SourcePerson) -> 
 # Inner-lip outline of the face mesh, mouth corner to mouth corner along each lip.
 UPPER_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 LOWER_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
-SUBNASALE = 2
 # What lies between the lips of a smile, on the source photo: teeth (bright, not red: redness
 # (R-G)-(G-B) under 25, where the lips measure 45-65 and the teeth -6 to 5) or the dark mouth
 # corners (value under 0.45); measured on the astronaut's lips, teeth and corners.
@@ -278,17 +277,14 @@ def lip_gap(rgb: np.ndarray, person: src.SourcePerson) -> tuple[np.ndarray, np.n
     return xs.astype(np.float32), top.astype(np.float32), bottom.astype(np.float32)
 
 
-def close_lips(rgb: np.ndarray, alpha: np.ndarray, person: src.SourcePerson, upper_share: float = 0.3
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Close the smile over the teeth: the lips meet where the teeth showed, a natural closed-lip smile.
+def close_lips(rgb: np.ndarray, alpha: np.ndarray, person: src.SourcePerson) -> tuple[np.ndarray, np.ndarray]:
+    """Close the smile over the teeth: the lower lip rises to meet the upper one, a closed-lip smile.
 
     A warp guided by the mesh and the measured gap (``lip_gap``), column by column: the upper lip
-    comes down by ``upper_share`` of the gap (the skin up to the nose stretches; the philtrum is
-    short, so most of the closing is the jaw's) and the lower lip, and less and less of the face
-    below it, comes up by the rest, so the teeth rows are not shown at all. A soft shadow marks the
-    line where the lips meet, as on a closed mouth.
+    stays where it is; the lower lip comes up by the gap, and the face below it by less and less
+    (half at the chin, none as far again below it), as a jaw closes. The teeth rows are not shown
+    at all. A soft shadow marks the line where the lips meet, as on a closed mouth.
     """
-    lm = person.landmarks
     xs, top, bottom = lip_gap(rgb, person)
     # The gap's rows take the colour of the lip next to them, so no interpolation below can pull
     # a tooth's colour into the closed lips.
@@ -304,28 +300,19 @@ def close_lips(rgb: np.ndarray, alpha: np.ndarray, person: src.SourcePerson, upp
     kernel = cv2.getGaussianKernel(7, 1.5).ravel()
     top = np.convolve(np.pad(top, 3, mode="edge"), kernel, mode="valid")
     bottom = np.maximum(np.convolve(np.pad(bottom, 3, mode="edge"), kernel, mode="valid"), top)
-    meet = top + upper_share * (bottom - top)
     h, w = alpha.shape
-    down = np.zeros(w, np.float32)
-    up = np.zeros(w, np.float32)
-    line = np.zeros(w, np.float32)
-    columns = xs.astype(int)
-    down[columns], up[columns], line[columns] = meet - top, bottom - meet, meet
-    nose_y = float(lm[SUBNASALE, 1])
+    lift = np.zeros(w, np.float32)
+    meet = np.full(w, np.inf, np.float32)
+    lift[xs.astype(int)], meet[xs.astype(int)] = bottom - top, top
     chin_y = float(person.chin[1])
     ys = np.arange(h, dtype=np.float32)[:, None]
-    above = ys <= line[None, :]
-    # Upper part: displacement from 0 at the nose to the full ``down`` at the meeting line.
-    upper_ramp = np.clip((ys - nose_y) / np.maximum(line[None, :] - nose_y, 1), 0, 1)
-    # Lower part: full ``up`` at the meeting line, half at the chin, none as far below the chin.
-    end = chin_y + (chin_y - line[None, :])
-    lower_ramp = np.clip((end - ys) / np.maximum(end - line[None, :], 1), 0, 1)
-    offset = np.where(above, -down[None, :] * upper_ramp, up[None, :] * lower_ramp)
+    end = chin_y + (chin_y - meet[None, :])
+    ramp = np.where(ys > meet[None, :], np.clip((end - ys) / np.maximum(end - meet[None, :], 1), 0, 1), 0)
     map_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (h, w))
-    map_y = (ys + offset).astype(np.float32)
+    map_y = (ys + lift[None, :] * ramp).astype(np.float32)
     closed = cv2.remap(source, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     closed_alpha = cv2.remap(alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    _lip_seam(closed, person, xs, meet)
+    _lip_seam(closed, person, xs, top)
     return closed, closed_alpha
 
 
