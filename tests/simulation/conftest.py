@@ -48,3 +48,33 @@ def eye_line_degrees(landmarks: np.ndarray) -> float:
     if dx < 0:
         dx, dy = -dx, -dy
     return float(np.degrees(np.arctan2(dy, dx)))
+
+
+def lip_gap(landmarks: np.ndarray) -> float:
+    """Inner-lip gap (mesh 13 to 14) over the face width (234 to 454): scale-free, 0 = lips together."""
+    face_width = float(np.linalg.norm(landmarks[src.FACE_RIGHT] - landmarks[src.FACE_LEFT]))
+    return float(np.linalg.norm(landmarks[src.LIP_UPPER] - landmarks[src.LIP_LOWER])) / face_width
+
+
+def teeth_fraction(frame: np.ndarray, landmarks: np.ndarray) -> float:
+    """Share of the mouth opening that looks like teeth, judged against the student's own skin.
+
+    The opening is the mesh's inner-lip polygon grown by 1 % of the face width (so closed lips
+    still give a thin band to look at). A tooth is brighter than the cheeks, under 0.8 of their
+    saturation, and of their hue or yellower (lips are redder, and the lip highlight is pink), so
+    a light or dark skin, or the camera's white balance, does not read as teeth.
+    """
+    face_width = float(np.linalg.norm(landmarks[src.FACE_RIGHT] - landmarks[src.FACE_LEFT]))
+    hsv = cv2.cvtColor(frame.astype(np.float32) / 255, cv2.COLOR_RGB2HSV)
+    r = max(1, round(0.04 * face_width))
+    cheeks = np.concatenate([hsv[int(y) - r:int(y) + r, int(x) - r:int(x) + r].reshape(-1, 3)
+                             for x, y in landmarks[[50, 280]]])
+    skin_hue, skin_saturation, skin_value = np.median(cheeks, axis=0)
+    opening = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(opening, [np.round(landmarks[list(src.INNER_LIPS)]).astype(np.int32)], 1)
+    grow = max(1, round(0.01 * face_width))
+    opening = cv2.dilate(opening, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    hue, saturation, value = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    teeth = ((value > skin_value) & (saturation < 0.8 * skin_saturation)
+             & (hue > skin_hue - 10) & (hue < skin_hue + 40))
+    return float(teeth[opening.astype(bool)].mean())

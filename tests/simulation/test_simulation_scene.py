@@ -10,14 +10,17 @@ from conftest import (
     box_of,
     eye_line_degrees,
     eye_points,
+    lip_gap,
     luminance,
     measured_landmarks,
+    teeth_fraction,
 )
 
 from appliance.simulation import (
     BACKGROUND_RGB,
     FAULT_CHECKS,
     FAULTS,
+    edits,
     face_landmarks,
     render_scene,
     scene_faces,
@@ -28,6 +31,10 @@ from appliance.simulation.faults import expected_failures
 from appliance.simulation.source import face_presence
 
 BLUE = np.array(BACKGROUND_RGB, np.float32)
+# Lip gap over face width (``lip_gap``) as the booth's face mesh reads it: 0.001-0.02 on the real
+# compliant portraits of ../shared/faces (lips closed), 0.048 for lips just apart, 0.073-0.1 with
+# teeth showing; the simulated student's former toothy smile read 0.047-0.051.
+CLOSED_LIPS_MAX_GAP = 0.03
 
 
 def clean(subject: int = 0) -> np.ndarray:
@@ -251,6 +258,35 @@ def test_mouth_open_shows_a_dark_opening_below_the_teeth():
     cols = slice(int(lip[0] - 0.15 * width), int(lip[0] + 0.15 * width))
     assert luminance(with_fault("mouth_open"))[rows, cols].mean() < 70
     assert luminance(clean())[rows, cols].mean() > 110
+
+
+@pytest.mark.parametrize("subject", range(6))
+def test_clean_students_close_their_lips_over_the_teeth(store, subject):
+    frame = clean(subject)
+    seen = measured_landmarks(store, frame, face_landmarks(subject, size=SIZE))
+    assert lip_gap(seen) < CLOSED_LIPS_MAX_GAP
+    # The former toothy smile: 0.17-0.25 of the opening was teeth.
+    assert teeth_fraction(frame, seen) < 0.01
+
+
+def test_mouth_open_still_parts_the_lips_and_shows_the_teeth(store):
+    for subject in (0, 1):
+        frame = with_fault("mouth_open", subject)
+        seen = measured_landmarks(store, frame, face_landmarks(subject, size=SIZE))
+        assert lip_gap(seen) > 0.08
+        assert teeth_fraction(frame, seen) > 0.05
+
+
+def test_closing_the_lips_leaves_the_face_above_the_mouth_untouched():
+    person = src.person()
+    closed, alpha = edits.close_lips(person.rgb.copy(), person.alpha.copy(), person)
+    _, top, bottom = edits.lip_gap(person.rgb, person)
+    assert (bottom - top).max() >= 3  # the source photo does show the teeth
+    above = int(person.landmarks[list(edits.UPPER_INNER), 1].min()) - 2
+    assert np.array_equal(closed[:above], person.rgb[:above])
+    assert np.array_equal(alpha[:above], person.alpha[:above])
+    below = int(2 * person.chin[1] - top.min()) + 3
+    assert np.array_equal(closed[below:], person.rgb[below:])
 
 
 def test_uneven_lighting_darkens_one_side_of_the_face():
