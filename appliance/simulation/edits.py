@@ -240,6 +240,7 @@ def open_mouth(rgb: np.ndarray, alpha: np.ndarray, person: src.SourcePerson) -> 
 # Inner-lip outline of the face mesh, mouth corner to mouth corner along each lip.
 UPPER_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 LOWER_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+OUTER_LIPS = (0, 37, 39, 40, 185, 61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267)
 # What lies between the lips of a smile, on the source photo: teeth (bright, not red: redness
 # (R-G)-(G-B) under 25, where the lips measure 45-65 and the teeth -6 to 5) or the dark mouth
 # corners (value under 0.45); measured on the astronaut's lips, teeth and corners.
@@ -264,14 +265,16 @@ def lip_gap(rgb: np.ndarray, person: src.SourcePerson) -> tuple[np.ndarray, np.n
     xs = np.arange(min(x0, x1), max(x0, x1) + 1)
     upper = _lip_line(lm[list(UPPER_INNER)], xs)
     lower = _lip_line(lm[list(LOWER_INNER)], xs)
-    redness = (rgb[..., 0] - rgb[..., 1]) - (rgb[..., 1] - rgb[..., 2])
-    not_lip = (redness < TEETH_MAX_REDNESS) | (rgb.max(2) < CORNER_MAX_VALUE * 255)
+    y0 = int(np.floor(upper.min()))
+    mouth = rgb[y0:int(np.ceil(lower.max())) + 1, xs[0]:xs[-1] + 1]
+    redness = (mouth[..., 0] - mouth[..., 1]) - (mouth[..., 1] - mouth[..., 2])
+    not_lip = (redness < TEETH_MAX_REDNESS) | (mouth.max(2) < CORNER_MAX_VALUE * 255)
     top, bottom = (upper + lower) / 2, (upper + lower) / 2
-    for i, x in enumerate(xs):
+    for i in range(len(xs)):
         first, last = int(np.floor(upper[i])), int(np.ceil(lower[i]))
         if last - first < 2:
             continue
-        rows = np.nonzero(not_lip[first:last + 1, x])[0]
+        rows = np.nonzero(not_lip[first - y0:last - y0 + 1, i])[0]
         if rows.size:
             top[i], bottom[i] = first + rows[0], first + rows[-1] + 1
     return xs.astype(np.float32), top.astype(np.float32), bottom.astype(np.float32)
@@ -300,28 +303,29 @@ def close_lips(rgb: np.ndarray, alpha: np.ndarray, person: src.SourcePerson) -> 
     kernel = cv2.getGaussianKernel(7, 1.5).ravel()
     top = np.convolve(np.pad(top, 3, mode="edge"), kernel, mode="valid")
     bottom = np.maximum(np.convolve(np.pad(bottom, 3, mode="edge"), kernel, mode="valid"), top)
-    h, w = alpha.shape
-    lift = np.zeros(w, np.float32)
-    meet = np.full(w, np.inf, np.float32)
-    lift[xs.astype(int)], meet[xs.astype(int)] = bottom - top, top
+    # Only the mouth's columns, from the lips to where the lift ends, move: warp that block alone.
     chin_y = float(person.chin[1])
-    ys = np.arange(h, dtype=np.float32)[:, None]
-    end = chin_y + (chin_y - meet[None, :])
-    ramp = np.where(ys > meet[None, :], np.clip((end - ys) / np.maximum(end - meet[None, :], 1), 0, 1), 0)
-    map_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (h, w))
-    map_y = (ys + lift[None, :] * ramp).astype(np.float32)
-    closed = cv2.remap(source, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    closed_alpha = cv2.remap(alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    x0, y0 = int(xs[0]), int(np.floor(top.min()))
+    y1 = min(int(np.ceil(2 * chin_y - top.min())) + 2, alpha.shape[0])
+    xs_block = np.arange(x0, x0 + len(xs), dtype=np.float32)[None, :]
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    end = chin_y + (chin_y - top[None, :])
+    ramp = np.where(ys > top[None, :], np.clip((end - ys) / np.maximum(end - top[None, :], 1), 0, 1), 0)
+    map_x = np.broadcast_to(xs_block, ramp.shape).astype(np.float32)
+    map_y = (ys + (bottom - top)[None, :] * ramp).astype(np.float32)
+    closed, closed_alpha = rgb.copy(), alpha.copy()
+    block = (slice(y0, y1), slice(x0, x0 + len(xs)))
+    closed[block] = cv2.remap(source, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    closed_alpha[block] = cv2.remap(alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     _lip_seam(closed, person, xs, top)
     return closed, closed_alpha
 
 
 def _lip_seam(rgb: np.ndarray, person: src.SourcePerson, xs: np.ndarray, meet: np.ndarray) -> None:
     """The shadow line between closed lips: the lips' own colour darkened, strongest at the corners."""
-    lm = person.landmarks
+    outline = person.landmarks[list(OUTER_LIPS)]
     inside = np.zeros(rgb.shape[:2], np.uint8)
-    cv2.fillPoly(inside, [np.round(lm[[0, 37, 39, 40, 185, 61, 146, 91, 181, 84, 17, 314, 405, 321, 375,
-                                        291, 409, 270, 269, 267]]).astype(np.int32)], 1)
+    cv2.fillPoly(inside, [np.round(outline).astype(np.int32)], 1)
     lips = rgb[inside.astype(bool)]
     shade = np.median(lips, axis=0) * 0.5
     corner = np.abs(xs - xs.mean()) / max(float(np.ptp(xs)) / 2, 1)
@@ -336,7 +340,8 @@ def _lip_seam(rgb: np.ndarray, person: src.SourcePerson, xs: np.ndarray, meet: n
                      tuple(float(c) * a for c in shade), SUPERSAMPLE, cv2.LINE_AA)
             cv2.line(coverage, tuple(map(int, pts[i])), tuple(map(int, pts[i + 1])), a, SUPERSAMPLE, cv2.LINE_AA)
 
-    _overlay(rgb, _face_box(person), draw)
+    (x0, y0), (x1, y1) = np.floor(outline.min(0)).astype(int) - 3, np.ceil(outline.max(0)).astype(int) + 3
+    _overlay(rgb, (int(x0), int(y0), int(x1), int(y1)), draw)
 
 
 def key_light(rgb: np.ndarray, over: bool) -> np.ndarray:
