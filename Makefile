@@ -5,9 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamps
 # Debian packages the tests and the demo use: the broker, the PC/SC stack with a virtual reader,
-# the toolchain pyscard and evdev build with, and headless Chromium for the dashboard tests.
+# the toolchain pyscard and evdev build with, and headless Chromium for the dashboard tests;
+# systemd (systemd-analyze verify) and shellcheck for the unit files and the image recipe.
 APT_PACKAGES := mosquitto mosquitto-clients pcscd libpcsclite-dev swig vsmartcard-vpcd \
-	build-essential python3-dev python3-venv linux-libc-dev openssl fonts-wqy-microhei
+	build-essential python3-dev python3-venv linux-libc-dev openssl fonts-wqy-microhei systemd shellcheck
 
 .PHONY: setup test demo bench lint fmt models clean
 setup: $(STAMP)/apt $(STAMP)/install $(STAMP)/models
