@@ -35,9 +35,9 @@ from appliance.quality.settings import QualitySettings
 from appliance.quality.stats import percentiles, u8_percentiles
 from appliance.ui.view import Text
 
-CHECK_IDS = ("face_count", "face_size", "framing", "head_pose", "eyes_open", "mouth_closed", "eyes_visible",
-             "hair_clear", "shoulders_level", "background", "clothing_contrast", "sharpness", "exposure",
-             "lighting", "colour")
+CHECK_IDS = ("face_count", "face_size", "framing", "head_pose", "distortion", "eyes_open", "mouth_closed",
+             "eyes_visible", "hair_clear", "shoulders_level", "background", "clothing_contrast", "sharpness",
+             "exposure", "lighting", "colour")
 
 OK = Text("合格", "OK")
 MSG = {
@@ -58,6 +58,8 @@ MSG = {
     "chin_up": Text("请抬头平视镜头", "Raise your chin and look into the lens"),
     "chin_down": Text("请稍微低头,平视镜头",
                       "Lower your chin slightly and look into the lens"),
+    "stretched": Text("照片被拉伸变形,请工作人员检查相机模式",
+                      "The image is stretched: staff please check the camera mode"),
     "eyes_open": Text("请睁大眼睛,不要眨眼", "Keep your eyes open, do not blink"),
     "mouth": Text("请闭上嘴巴,自然表情", "Close your lips and keep a natural expression"),
     "eyes_hidden": Text("请摘下有色眼镜,露出双眼",
@@ -256,6 +258,19 @@ def head_pose(a: Analysis, s: QualitySettings) -> CheckResult:
     return _result("head_pose", excess[worst] <= 1.0, value, limit, message)
 
 
+def distortion(a: Analysis, s: QualitySettings) -> CheckResult:
+    """Face width (cheek to cheek) over face height (forehead to chin) from the mesh: a picture
+    stretched by a wrong camera mode or resize gives a face outside the human range. Turning the
+    head narrows the face, so the upper limit is not reached by pose; the mesh model itself pulls
+    a stretched face part of the way back to a human shape, so the limits are on its output."""
+    assert a.mesh is not None
+    p = a.mesh.points[:, :2]
+    height = float(np.linalg.norm(p[CHIN] - p[FOREHEAD_TOP]))
+    ratio = a.face_width / max(height, 1e-6)
+    low, high = s.face_aspect_range
+    return _result("distortion", low <= ratio <= high, ratio, s.face_aspect_range, MSG["stretched"])
+
+
 def eyes_open(a: Analysis, s: QualitySettings) -> CheckResult:
     assert a.eyes is not None
     value = min(eye.openness for eye in a.eyes)
@@ -371,17 +386,36 @@ def clothing_contrast(a: Analysis, s: QualitySettings, r: Regions) -> CheckResul
                    MSG["clothing"])
 
 
+def _isotropy(patch: np.ndarray) -> float:
+    """Weakest over strongest direction of the gradient energy (structure tensor eigenvalues, 0-1)."""
+    gx = cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)
+    xx, yy, xy = float(cv2.mean(gx * gx)[0]), float(cv2.mean(gy * gy)[0]), float(cv2.mean(gx * gy)[0])
+    half_trace = (xx + yy) / 2
+    spread = math.sqrt(max(half_trace * half_trace - (xx * yy - xy * xy), 0.0))
+    return (half_trace - spread) / max(half_trace + spread, 1e-9)
+
+
 def sharpness(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    """Fine detail of the face (defocus) and its direction (camera shake).
+
+    ``detail``: variance of the Laplacian, the face scaled to a fixed width and contrast.
+    ``isotropy``: how evenly the face's finest detail (the face minus a 1 px Gaussian blur of
+    itself) runs in all directions: motion blur smears it along one direction only, which the
+    Laplacian, summing both, barely sees."""
+    limit = {"detail": s.min_sharpness, "isotropy": s.min_blur_isotropy}
     patch = r.luma[r.face]
     if patch.size == 0:
-        return _result("sharpness", False, None, s.min_sharpness, MSG["sharpness"])
+        return _result("sharpness", False, None, limit, MSG["sharpness"])
     factor = SHARPNESS_FACE_WIDTH / max(r.fw, 1.0)
     patch = cv2.resize(patch, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1
                        else cv2.INTER_LINEAR)
     # Contrast-normalised (to a standard deviation of 40 grey levels): a dim photo is not a blurred one.
     patch = (patch - patch.mean()) * (SHARPNESS_CONTRAST / max(float(patch.std()), 1.0))
-    value = float(cv2.Laplacian(patch, cv2.CV_32F).var())
-    return _result("sharpness", value >= s.min_sharpness, value, s.min_sharpness, MSG["sharpness"])
+    detail = float(cv2.Laplacian(patch, cv2.CV_32F).var())
+    isotropy = _isotropy(patch - cv2.GaussianBlur(patch, (0, 0), 1.0))
+    passed = detail >= s.min_sharpness and isotropy >= s.min_blur_isotropy
+    return _result("sharpness", passed, {"detail": detail, "isotropy": isotropy}, limit, MSG["sharpness"])
 
 
 def exposure(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
@@ -421,9 +455,10 @@ def colour(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
 
 FaceCheck = Callable[[Analysis, QualitySettings], CheckResult]
 WindowCheck = Callable[[Analysis, QualitySettings, Regions], CheckResult]
-FACE_CHECKS: tuple[FaceCheck, ...] = (face_size, framing, head_pose, eyes_open, mouth_closed, shoulders_level)
-WINDOW_CHECKS: tuple[WindowCheck, ...] = (eyes_visible, hair_clear, background, clothing_contrast, sharpness,
-                                          exposure, lighting, colour)
+FACE_CHECKS: tuple[FaceCheck, ...] = (face_size, framing, head_pose, distortion, eyes_open, mouth_closed,
+                                      shoulders_level)
+WINDOW_CHECKS: tuple[WindowCheck, ...] = (eyes_visible, hair_clear, background, clothing_contrast,
+                                          sharpness, exposure, lighting, colour)
 
 
 def unmeasured(check_id: str, limit: Any) -> CheckResult:
