@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.commands.check_photo import read_rgb
+from appliance.commands.check_photo import read_photo
 from appliance.quality.checker import CheckReport, PhotoChecker
 from appliance.quality.checks import CHECK_IDS
 
@@ -68,7 +68,7 @@ def _param(case: str, label: str):
 def report_of(checker: PhotoChecker):
     @cache
     def report(case: str) -> CheckReport:
-        return checker.check(read_rgb(FACES / "cases" / f"{case}.jpg"))
+        return checker.check(read_photo(FACES / "cases" / f"{case}.jpg"))
     return report
 
 
