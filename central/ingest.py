@@ -526,7 +526,8 @@ class IngestWorker:
         """The fin's second look: store, or answer what is missing.
 
         ``seen``: chunks staged at the previous look. When more arrived since (the booth is
-        re-sending right now), look once more instead of asking for chunks already on their way.
+        re-sending right now), look once more instead of asking for chunks already on their way;
+        when fewer are left, the worker that dropped them has answered already.
         """
         if self._already_stored(booth, fin.photo_id, fin.sha256):
             return
@@ -540,6 +541,8 @@ class IngestWorker:
         if len(present) > seen:
             self._defer(self.grace_s, lambda: self._recheck(booth, fin, len(present)))
             return
+        if len(present) < seen:
+            return  # another worker dropped the set (its sha256 did not match) and asked for it again
         missing = [i for i in range(init.chunks) if present.get(i) != init.chunk_length(i)]
         self._ack(booth, "photo", fin.photo_id, "missing", missing=missing)
 
