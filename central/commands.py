@@ -7,6 +7,7 @@ writes back onto the command's row (``Store.commands``). A roster goes out in ba
 
 from __future__ import annotations
 
+import queue
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,7 @@ from central.store import CommandRecord, Store
 
 ROSTER_BATCH = 500
 _PUBLISH_TIMEOUT_S = 30.0
+_CONNACK_TIMEOUT_S = 10.0
 
 
 def roster_rows(entries: Sequence[RosterEntry]) -> list[dict[str, str]]:
@@ -41,8 +43,20 @@ def _connect(config: CentralConfig) -> mqtt.Client:
                          protocol=mqtt.MQTTv5)
     if broker.tls:
         client.tls_set(ca_certs=str(broker.tls.ca), certfile=str(broker.tls.cert), keyfile=str(broker.tls.key))
-    client.connect(broker.host, broker.port, keepalive=broker.keepalive_s)
+    answers: queue.Queue[Any] = queue.Queue()
+    client.on_connect = lambda client, userdata, flags, reason, props: answers.put(reason)
+    try:
+        client.connect(broker.host, broker.port, keepalive=broker.keepalive_s)
+    except OSError as error:  # refused, unreachable, TLS handshake failed
+        raise ConnectionError(f"broker {broker.url} unreachable ({error}); nothing was sent") from None
     client.loop_start()
+    try:
+        reason = answers.get(timeout=_CONNACK_TIMEOUT_S)
+    except queue.Empty:
+        reason = f"no answer within {_CONNACK_TIMEOUT_S:.0f} s"
+    if isinstance(reason, str) or reason.is_failure:
+        client.loop_stop()
+        raise ConnectionError(f"broker {broker.url} refused the connection ({reason}); nothing was sent")
     return client
 
 

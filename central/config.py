@@ -24,16 +24,18 @@ class _Section(BaseModel):
 
 
 class BrokerSection(_Section):
-    # mqtt://host:1883 or mqtts://host:8883 (mqtts needs the three TLS files).
+    # mqtt://host:1883 or mqtts://host:8884 (central's listener; mqtts needs the three TLS files).
     url: str = "mqtt://localhost:1883"
-    # TLS: the fleet CA, and the central service's client certificate (CN = "central") and key.
+    # TLS: the fleet CA (verifies the broker), and the central service's client certificate
+    # (CN = "central", issued by the central CA) and key.
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
     # Workers are <client_id>-<n>; two central hosts need different prefixes.
     client_id: str = Field(default="central-ingest", pattern=TOKEN_PATTERN)
-    # The shared-subscription group all ingest workers join ($share/<group>/booth/v1/+/...).
-    share_group: str = Field(default="ingest", pattern=TOKEN_PATTERN)
+    # The shared-subscription group all ingest workers join ($share/<group>/booth/v1/+/...);
+    # "" = derived from the TLS key (central.ingest.share_group), "ingest" without TLS.
+    share_group: str = Field(default="", pattern=f"^$|{TOKEN_PATTERN}")
     keepalive_s: int = Field(default=30, ge=5, le=600)
 
     @field_validator("url")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import hmac
 import itertools
 import logging
 import queue
@@ -34,7 +35,8 @@ from paho.mqtt.properties import Properties
 from appliance.durable import remove_stale_temps
 from appliance.privacy import mask_id
 from appliance.uplink import protocol as p
-from central.config import CentralConfig
+from appliance.uplink.link import LinkWatch
+from central.config import BrokerSection, CentralConfig
 from central.paths import UnsafePathError, safe_segment
 from central.photos import PhotoArchive, StoreResult, store_batch
 from central.staging import Staging
@@ -45,6 +47,27 @@ log = logging.getLogger("central.ingest")
 _SHARED_SUB_ID, _SNAPSHOT_SUB_ID = 1, 2
 _CLEAN_INTERVAL_S = 300.0
 _BATCH_MAX = 64  # messages handled before one group commit
+# Reconnect waits double from 1 s up to this cap: after the broker comes back, the workers are
+# connected (and the booths' backlog flows) within about this long. A few connects every 2 s to a
+# broker that is down cost it nothing.
+RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 2
+_SHARE_GROUP_CONTEXT = b"diploma-booth central share group v1"
+
+
+def share_group(broker: BrokerSection) -> str:
+    """The shared-subscription group of the ingest workers.
+
+    ``broker.share_group`` when set; otherwise, under TLS, a name derived (HMAC-SHA256) from
+    central's private key, which no booth holds: mosquitto 2.0's acl_file does not check
+    SUBSCRIBE, so a booth that knew the group could join it and black-hole the messages the
+    broker hands it (its read is denied at delivery). Without TLS (tests, the demo): "ingest".
+    """
+    if broker.share_group:
+        return broker.share_group
+    if broker.tls is None:
+        return "ingest"
+    digest = hmac.new(broker.tls.key.read_bytes(), _SHARE_GROUP_CONTEXT, hashlib.sha256).hexdigest()
+    return f"ingest-{digest[:32]}"
 
 
 @dataclass
@@ -104,6 +127,8 @@ class IngestWorker:
         self._ops: list[tuple[Callable[[], None], _AckArgs | None]] = []
         self.connected = threading.Event()
         self._subscribing: set[int] = set()
+        self.share_group = share_group(config.broker)
+        self.link = LinkWatch(log, f"worker {index}: broker {config.broker.url}")
         self.client = self._make_client()
 
     # --------------------------------------------------------------------------------- MQTT side
@@ -114,9 +139,10 @@ class IngestWorker:
         if broker.tls:
             client.tls_set(ca_certs=str(broker.tls.ca), certfile=str(broker.tls.cert),
                            keyfile=str(broker.tls.key))
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
+        client.on_connect_fail = lambda client, userdata: self.link.failed("cannot connect")
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
@@ -124,11 +150,12 @@ class IngestWorker:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
-            log.warning("worker %d: broker refused the connection: %s", self.index, reason)
+            self.link.failed(f"refused: {reason}")
             return
+        self.link.connected()
         shared = Properties(PacketTypes.SUBSCRIBE)
         shared.SubscriptionIdentifier = _SHARED_SUB_ID
-        group = self.config.broker.share_group
+        group = self.share_group
         _, shared_mid = client.subscribe([(topic, 1) for topic in p.central_subscriptions(group)],
                                          properties=shared)
         # Shared subscriptions get no retained messages: a plain one delivers the retained statuses
@@ -147,7 +174,7 @@ class IngestWorker:
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self.connected.clear()
         if not self._stopping.is_set():
-            log.warning("worker %d lost the broker (%s); reconnecting", self.index, reason)
+            self.link.failed(f"connection lost: {reason}")
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         sub_ids = getattr(msg.properties, "SubscriptionIdentifier", None) or []

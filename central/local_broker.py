@@ -1,8 +1,9 @@
 """A real mosquitto on a free loopback port, for tests, benchmarks and the demo.
 
 It takes the limits block of the production config (``config/mosquitto/mosquitto.conf``) so tests
-run against the same packet size and queue limits as the fleet, and optionally the production TLS
-settings (client certificate required, CN as user name) and ACL file.
+run against the same packet size and queue limits as the fleet, and optionally (``tls``) its
+listeners block, word for word but for loopback ports and the test's certificate folder: booths on
+``port`` (fleet CA, CN = user name = client id), central on ``central_port`` (central CA only).
 
     with LocalBroker(tmp_path) as broker:
         client.connect(broker.host, broker.port)
@@ -26,6 +27,9 @@ from central.certs import TlsFiles
 PRODUCTION_CONF = Path(__file__).resolve().parent.parent / "config" / "mosquitto" / "mosquitto.conf"
 PRODUCTION_ACL = PRODUCTION_CONF.with_name("booth.acl")
 _LIMITS_BEGIN, _LIMITS_END = "# --- limits", "# --- end limits"
+_LISTENERS_BEGIN, _LISTENERS_END = "# --- listeners", "# --- end listeners"
+_PRODUCTION_CERTS = "/etc/mosquitto/certs/"
+BOOTH_PORT, CENTRAL_PORT = 8883, 8884  # the production listeners
 _START_TIMEOUT_S = 10.0
 
 
@@ -33,16 +37,33 @@ class BrokerError(RuntimeError):
     """mosquitto is missing, or did not start / accept connections."""
 
 
-def production_limits(conf: Path = PRODUCTION_CONF) -> list[str]:
-    """The setting lines between the limits markers of the production config."""
+def _block(conf: Path, begin: str, end: str) -> list[str]:
     lines, inside = [], False
     for line in conf.read_text(encoding="utf-8").splitlines():
-        if line.startswith(_LIMITS_BEGIN):
+        if line.startswith(begin):
             inside = True
-        elif line.startswith(_LIMITS_END):
+        elif line.startswith(end):
             break
         elif inside and line.strip() and not line.lstrip().startswith("#"):
             lines.append(line.strip())
+    return lines
+
+
+def production_limits(conf: Path = PRODUCTION_CONF) -> list[str]:
+    """The setting lines between the limits markers of the production config."""
+    return _block(conf, _LIMITS_BEGIN, _LIMITS_END)
+
+
+def production_listeners(certs: Path, ports: dict[int, int], host: str,
+                         conf: Path = PRODUCTION_CONF) -> list[str]:
+    """The production listeners block with ``ports`` (production port -> port) bound to ``host``
+    and the certificates taken from the folder ``certs`` (``central.certs.make_fleet``'s layout)."""
+    lines = []
+    for line in _block(conf, _LISTENERS_BEGIN, _LISTENERS_END):
+        words = line.split()
+        if words[0] == "listener":
+            line = f"listener {ports[int(words[1])]} {host}"
+        lines.append(line.replace(_PRODUCTION_CERTS, f"{certs}/"))
     return lines
 
 
@@ -50,6 +71,12 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def _accepts(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), 0.2):
+        return True
+    return False
 
 
 class LocalBroker:
@@ -68,6 +95,8 @@ class LocalBroker:
         self.tls = tls
         self.acl_file = Path(acl_file) if acl_file else None
         self.port = port or free_port(self.host)
+        # Central's own listener under TLS (the central CA's certificates only); else the same one.
+        self.central_port = free_port(self.host) if tls else self.port
         self.extra = list(extra or [])
         self.conf_path = self.conf_dir / "mosquitto.conf"
         self.log_path = self.conf_dir / "mosquitto.log"
@@ -76,6 +105,11 @@ class LocalBroker:
     @property
     def url(self) -> str:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+    @property
+    def central_url(self) -> str:
+        """Where the central service connects (its own TLS listener)."""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.central_port}"
 
     @property
     def running(self) -> bool:
@@ -89,10 +123,11 @@ class LocalBroker:
         if self.acl_file:
             lines.append(f"acl_file {self.acl_file}")
         lines.append(f"allow_anonymous {'false' if self.tls else 'true'}")
-        lines.append(f"listener {self.port} {self.host}")
         if self.tls:
-            lines += [f"cafile {self.tls.ca}", f"certfile {self.tls.cert}", f"keyfile {self.tls.key}",
-                      "require_certificate true", "use_identity_as_username true"]
+            lines += production_listeners(self.tls.cert.parent, {BOOTH_PORT: self.port,
+                                                                 CENTRAL_PORT: self.central_port}, self.host)
+        else:
+            lines.append(f"listener {self.port} {self.host}")
         return "\n".join([*lines, *self.extra, ""])
 
     def start(self) -> LocalBroker:
@@ -105,12 +140,12 @@ class LocalBroker:
             self._proc = subprocess.Popen([self.binary, "-c", str(self.conf_path)],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             while time.monotonic() < deadline and self._proc.poll() is None:
-                with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), 0.2):
+                if all(_accepts(self.host, port) for port in {self.port, self.central_port}):
                     return self
                 time.sleep(0.02)
             if self._proc.poll() is None:
                 self._kill()
-                raise BrokerError(f"mosquitto did not accept connections on port {self.port}")
+                raise BrokerError(f"mosquitto did not accept connections on port {self.port}/{self.central_port}")
             stderr = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
             log = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
             # The port of a just-stopped broker can linger briefly; retry until the deadline.

@@ -76,6 +76,10 @@ class Uplink(Protocol):
         """(English, Chinese) reason not to take new photos (a full disk), or None."""
         ...
 
+    def link_problem(self) -> tuple[str, str] | None:
+        """(English, Chinese) trouble with the office link for the header, or None."""
+        ...
+
 
 def upload_meta(entry: RosterEntry, capture: CaptureRecord) -> dict[str, Any]:
     """What the uplink sends with a photo: the registry key and the class, never the name."""
@@ -146,6 +150,7 @@ class Booth:
         self.listeners: list[Callable[[State, State], None]] = []
         self.status = ""
         self.shown_at = -math.inf  # when the current screen appeared (booth clock, s)
+        self.shown_link_problem: tuple[str, str] | None = None
         self._end_session()  # a class closed before a crash, its fee not settled, is shown again
 
     # ---------------------------------------------------------------- dispatch
@@ -234,6 +239,9 @@ class Booth:
             resting = self._resting_state()
             if resting is not self.state:
                 self._enter(resting)
+            elif self._link_problem() != self.shown_link_problem:  # the header follows the office link
+                self.status = self.status_line()
+                self._render()
 
     def _answers_screen(self, at: float, what: str) -> bool:
         """Whether an input made at ``at`` can answer the screen now shown: made at least
@@ -491,7 +499,16 @@ class Booth:
         if self.uplink:
             self.uplink.event(kind, data)
 
+    def _link_problem(self) -> tuple[str, str] | None:
+        return self.uplink.link_problem() if self.uplink else None
+
     def status_line(self) -> str:
+        """The header: the office link's trouble first (it is cut to one line), then booth and class."""
+        self.shown_link_problem = problem = self._link_problem()
+        base = self._booth_status()
+        return f"{problem[1]} {problem[0]} · {base}" if problem else base
+
+    def _booth_status(self) -> str:
         if self.session is None:
             return self.config.booth.id
         done = len(self.ledger.accepted_in_session(self.session.id))

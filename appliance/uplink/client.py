@@ -15,6 +15,7 @@ PUBACKs of those messages follow that commit.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import queue
 import random
@@ -33,6 +34,7 @@ from paho.mqtt.properties import Properties
 
 from appliance import __version__
 from appliance.uplink import protocol as p
+from appliance.uplink.link import STABLE_S, LinkWatch, TakeoverWatch
 from appliance.uplink.outbox import Outbox, OutboxError, PendingPhoto
 from appliance.uplink.settings import UplinkSettings
 
@@ -44,6 +46,17 @@ STATUS_MIN_INTERVAL_S = 2.0  # queue-depth changes refresh the retained status a
 DISK_FULL_MESSAGE = ("Storage is almost full: no new photos. Photos already taken are still being sent.",
                      "存储空间将满:暂停拍照,已拍照片仍在上传。")
 CPU_TEMP_FILE = Path("/sys/class/thermal/thermal_zone0/temp")
+# The header says "office link down" after this long: central marks a booth lost after its Will
+# Delay (30 s by default), so a broker restart of a few seconds does not flash on the screen.
+LINK_NOTICE_S = 30.0
+# A booth that notices another device with its id stays away this long (times 50-100 % jitter),
+# so the other one can work; each repeat doubles it up to TAKEOVER_BACKOFF_MAX_S.
+TAKEOVER_BACKOFF_S = 300.0
+TAKEOVER_BACKOFF_MAX_S = 1800.0
+PACKET_TOO_LARGE = 0x95  # MQTT 5 DISCONNECT reason code (OASIS MQTT 5.0, 3.14.2.1)
+# PUBLISH bytes besides the topic and the payload: fixed header (1 + up to 4 bytes of remaining
+# length), topic length (2), packet id (2, QoS 1), property length (1, no properties).
+PUBLISH_OVERHEAD = 1 + 4 + 2 + 2 + 1
 
 
 @dataclass
@@ -78,6 +91,21 @@ def cpu_temp_c() -> float | None:
         return round(int(CPU_TEMP_FILE.read_text().strip()) / 1000.0, 1)
     except (OSError, ValueError):
         return None
+
+
+def chunk_limit(max_packet: int | None, chunk_topic_len: int) -> int | None:
+    """Largest chunk payload in a PUBLISH of at most ``max_packet`` bytes (None: no limit known)."""
+    if max_packet is None:
+        return None
+    return max_packet - PUBLISH_OVERHEAD - chunk_topic_len
+
+
+def fitted_init(init: p.PhotoInit, limit: int) -> p.PhotoInit:
+    """``init`` with chunks of at most ``limit`` bytes (central accepts any chunk_size in range)."""
+    if init.chunk_size <= limit:
+        return init
+    size = max(p.MIN_CHUNK_SIZE, limit)
+    return init.model_copy(update={"chunk_size": size, "chunks": p.chunk_count(init.size, size)})
 
 
 def reconnect_delay(attempt: int, min_s: float, max_s: float, jitter: Callable[[], float] = random.random) -> float:
@@ -124,6 +152,16 @@ class Uplink:
         # This step's "stored" photo acks (committed together) and the PUBACKs that wait for them.
         self._stored_acks: list[p.Ack] = []
         self._pubacks: list[tuple[int, int, int]] = []
+        self._link = LinkWatch(log, f"uplink: broker {settings.broker_url}")
+        self._takeover = TakeoverWatch()
+        self._takeover_backoff = TAKEOVER_BACKOFF_S
+        self._takeover_reported = False
+        # Bytes a chunk may have on this connection: uplink.chunk_size, lowered to the Maximum
+        # Packet Size the broker announced in CONNACK, or halved after a "Packet too large" drop
+        # from a broker that announced none.
+        self._chunk_cap = settings.chunk_size
+        self._max_packet: int | None = None
+        self._size_error_logged = False
 
     # ------------------------------------------------------------------------ booth-facing API
 
@@ -136,6 +174,7 @@ class Uplink:
         if not self.settings.broker_url:
             log.warning("uplink: no broker_url configured; %d items wait in the outbox", self.backlog())
             return
+        self._link.waiting()
         self._client = self._make_client()
         self._client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s,
                                    clean_start=False, properties=self._connect_properties())
@@ -217,6 +256,19 @@ class Uplink:
         thread = self._thread
         return thread is not None and thread.is_alive() and time.monotonic() - self._last_step < stall_s
 
+    def link_problem(self) -> tuple[str, str] | None:
+        """(English, Chinese) line for the screen's header when the office link is in trouble, or None.
+
+        Another device using this booth id, or the broker unreachable for LINK_NOTICE_S or more.
+        """
+        if self._takeover.duplicate:
+            return (f"two devices use booth id {self.booth_id}: call the office",
+                    f"两台设备使用同一编号 {self.booth_id},请联系办公室")
+        down_for, since = self._link.down_for(), self._link.down_since
+        if not self.settings.broker_url or down_for is None or since is None or down_for < LINK_NOTICE_S:
+            return None
+        return f"office link down since {since:%H:%M}", f"与办公室断开(自 {since:%H:%M})"
+
     def disk_ok(self) -> bool:
         """False when the data partition is below ``min_free_mb``: take no new photos."""
         return self.outbox.disk_ok(self.settings.min_free_mb)
@@ -260,8 +312,12 @@ class Uplink:
         if reason.is_failure:
             self._signals.attempt += 1
             self._set_backoff(client)
+            self._link.failed(f"refused: {reason}")
             self._signals.events.put(("refused", str(reason)))
             return
+        self._link.connected()
+        self._takeover.connected()
+        self._max_packet = getattr(props, "MaximumPacketSize", None)
         self._signals.attempt = 0
         self._signals.generation += 1
         self._signals.connected = True
@@ -270,11 +326,25 @@ class Uplink:
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         self._signals.attempt += 1
         self._set_backoff(client)
+        self._link.failed("cannot connect")
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._signals.connected = False
         self._signals.attempt += 1
-        self._set_backoff(client)
+        code = getattr(reason, "value", 0)
+        if self._stopping.is_set():
+            return
+        if self._takeover.dropped(code):
+            # Stay away long enough for the other device to work; the sender says why.
+            delay = self._takeover_backoff * (0.5 + 0.5 * random.random())
+            self._takeover_backoff = min(TAKEOVER_BACKOFF_MAX_S, self._takeover_backoff * 2)
+            client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]
+            self._signals.events.put(("taken_over", delay))
+        else:
+            self._set_backoff(client)
+        if code == PACKET_TOO_LARGE:
+            self._signals.events.put(("too_large",))
+        self._link.failed(f"connection lost: {reason}")
         self._signals.events.put(("disconnected", str(reason)))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -327,9 +397,13 @@ class Uplink:
         if kind == "connected":
             self._on_connected()
         elif kind == "disconnected":
-            log.warning("uplink: disconnected (%s); %d items wait in the outbox", item[1], self.backlog())
+            log.info("uplink: disconnected (%s); %d items wait in the outbox", item[1], self.backlog())
         elif kind == "refused":
             log.error("uplink: broker refused the connection: %s", item[1])
+        elif kind == "taken_over":
+            self._on_taken_over(item[1])
+        elif kind == "too_large":
+            self._on_packet_too_large()
         elif kind == "message":
             self._on_incoming(item[1])
 
@@ -340,16 +414,63 @@ class Uplink:
         for topic in p.booth_subscriptions(self.booth_id):
             client.subscribe(topic, qos=p.QOS_CENTRAL)
         self._publish_status(force=True)
+        self._fit_chunks()
         # Whatever was in flight may be lost: ask central where each transfer stands (fin) and
-        # re-send unacked events right away.
+        # re-send unacked events right away. A transfer whose chunks no longer fit starts over.
         now = time.monotonic()
         for transfer in self._transfers.values():
-            transfer.deadline = now
+            fitted = fitted_init(transfer.photo.init, self._chunk_cap)
+            if fitted is not transfer.photo.init:
+                transfer.photo = dataclasses.replace(transfer.photo, init=fitted)
+                self._send_chunks(transfer, range(fitted.chunks), with_init=True)
+            else:
+                transfer.deadline = now
         for event_id in self._events_in_flight:
             self._events_in_flight[event_id] = now
         log.info("uplink: connected (boot %d, backlog %d)", self.boot, self.backlog())
 
+    def _fit_chunks(self) -> None:
+        """Size chunks to the Maximum Packet Size the broker announced in this CONNACK."""
+        photo_id = "0" * 12 + "4" + "0" * 3 + "8" + "0" * 15  # a valid uuid4 hex of the fixed length
+        limit = chunk_limit(self._max_packet, len(p.photo_chunk_topic(self.booth_id, photo_id, p.MAX_CHUNKS - 1)))
+        if limit is None:
+            return
+        cap = min(self.settings.chunk_size, limit)
+        if cap < p.MIN_CHUNK_SIZE:
+            log.error("uplink: the broker's Maximum Packet Size is %d bytes, too small for the smallest photo "
+                      "chunk (%d bytes): photos wait in the outbox; raise max_packet_size on the broker",
+                      self._max_packet, p.MIN_CHUNK_SIZE)
+        elif cap < self.settings.chunk_size and cap != self._chunk_cap:
+            log.warning("uplink: the broker's Maximum Packet Size is %d bytes: photo chunks of %d bytes "
+                        "instead of uplink.chunk_size = %d", self._max_packet, cap, self.settings.chunk_size)
+        self._chunk_cap = cap
+
+    def _on_packet_too_large(self) -> None:
+        """The broker dropped us for a packet over its limit although it announced none (or ours was off)."""
+        if not self._size_error_logged:
+            self._size_error_logged = True
+            log.error("uplink: the broker closed the connection for a packet too large and announced no "
+                      "Maximum Packet Size; set uplink.chunk_size (now %d bytes) below the broker's limit "
+                      "in booth.toml. Trying smaller chunks meanwhile.", self.settings.chunk_size)
+        self._chunk_cap = max(p.MIN_CHUNK_SIZE, self._chunk_cap // 2)
+
+    def _on_taken_over(self, delay: float) -> None:
+        log.error("uplink: two devices use booth id %s: the broker keeps handing this booth's session to "
+                  "the other one (a cloned SD card or copied certificate?); reconnecting in %.0f s",
+                  self.booth_id, delay)
+        if not self._takeover_reported:
+            self._takeover_reported = True
+            self.event("error", {"code": "duplicate_booth_id",
+                                 "message": f"two devices use booth id {self.booth_id}: this one keeps "
+                                            "losing its broker session to the other"})
+        self._status_dirty = True
+
     def _pump(self) -> None:
+        if self._takeover.duplicate and self._takeover.stable():
+            log.warning("uplink: connected for %.0f s without losing the session: booth id %s is no longer "
+                        "contested", STABLE_S, self.booth_id)
+            self._takeover_reported = False
+            self._takeover_backoff = TAKEOVER_BACKOFF_S
         now = time.monotonic()
         for transfer in list(self._transfers.values()):
             if transfer.deadline <= now:
@@ -392,6 +513,9 @@ class Uplink:
     # ------------------------------------------------------------------------ photos
 
     def _start_transfer(self, photo: PendingPhoto) -> None:
+        if self._chunk_cap < p.MIN_CHUNK_SIZE:
+            return  # the broker takes no chunk this small (logged on connect); the photo waits
+        photo = dataclasses.replace(photo, init=fitted_init(photo.init, self._chunk_cap))
         data = self.outbox.read_photo(photo)
         if data is None:
             state = self.outbox.photo_state(photo.photo_id)

@@ -36,7 +36,7 @@ def tls_broker(tmp_path: Path, fleet: dict[str, TlsFiles]) -> Iterator[LocalBrok
 def tls_ingest(tmp_path: Path, tls_broker: LocalBroker, fleet: dict[str, TlsFiles]) -> Iterator[Ingest]:
     central = fleet["central"]
     config = parse_central_config({
-        "broker": {"url": tls_broker.url, "ca_file": str(central.ca), "cert_file": str(central.cert),
+        "broker": {"url": tls_broker.central_url, "ca_file": str(central.ca), "cert_file": str(central.cert),
                    "key_file": str(central.key)},
         "storage": {"data_dir": str(tmp_path / "central")}, "ingest": {"workers": 2, "missing_grace_s": 0.2}})
     with Ingest(config) as ingest:
@@ -126,7 +126,7 @@ def test_booth_cannot_read_another_booths_commands(tls_broker: LocalBroker, flee
     central = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="central-cmd", protocol=mqtt.MQTTv5)
     tls = fleet["central"]
     central.tls_set(ca_certs=str(tls.ca), certfile=str(tls.cert), keyfile=str(tls.key))
-    central.connect(tls_broker.host, tls_broker.port)
+    central.connect(tls_broker.host, tls_broker.central_port)
     central.loop_start()
     try:
         secret = p.command_topic("booth-02", "cmd-for-02")

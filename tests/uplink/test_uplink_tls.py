@@ -17,7 +17,7 @@ from central.local_broker import PRODUCTION_ACL, LocalBroker
 def test_upload_over_tls_with_a_client_certificate(tmp_path):
     files = make_fleet(tmp_path / "certs", ["booth-01"])
     with LocalBroker(tmp_path / "broker", tls=files["broker"], acl_file=PRODUCTION_ACL) as broker:
-        central = FakeCentral(broker.host, broker.port, tmp_path / "central", tls=files["central"]).start()
+        central = FakeCentral(broker.host, broker.central_port, tmp_path / "central", tls=files["central"]).start()
         booth = files["booth-01"]
         settings = fast_settings(broker.url, ca_file=str(booth.ca), cert_file=str(booth.cert),
                                  key_file=str(booth.key))
