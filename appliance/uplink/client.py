@@ -46,13 +46,9 @@ STATUS_MIN_INTERVAL_S = 2.0  # queue-depth changes refresh the retained status a
 DISK_FULL_MESSAGE = ("Storage is almost full: no new photos. Photos already taken are still being sent.",
                      "存储空间将满:暂停拍照,已拍照片仍在上传。")
 CPU_TEMP_FILE = Path("/sys/class/thermal/thermal_zone0/temp")
-# The header says "office link down" after this long: central marks a booth lost after its Will
-# Delay (30 s by default), so a broker restart of a few seconds does not flash on the screen.
-LINK_NOTICE_S = 30.0
-# A booth that notices another device with its id stays away this long (times 50-100 % jitter),
-# so the other one can work; each repeat doubles it up to TAKEOVER_BACKOFF_MAX_S.
-TAKEOVER_BACKOFF_S = 300.0
-TAKEOVER_BACKOFF_MAX_S = 1800.0
+# A booth that notices another device with its id stays away uplink.takeover_backoff_s (times
+# 50-100 % jitter), so the other one can work; each repeat doubles it up to this many times.
+TAKEOVER_BACKOFF_MAX_FACTOR = 6
 PACKET_TOO_LARGE = 0x95  # MQTT 5 DISCONNECT reason code (OASIS MQTT 5.0, 3.14.2.1)
 # PUBLISH bytes besides the topic and the payload: fixed header (1 + up to 4 bytes of remaining
 # length), topic length (2), packet id (2, QoS 1), property length (1, no properties).
@@ -154,7 +150,7 @@ class Uplink:
         self._pubacks: list[tuple[int, int, int]] = []
         self._link = LinkWatch(log, f"uplink: broker {settings.broker_url}")
         self._takeover = TakeoverWatch()
-        self._takeover_backoff = TAKEOVER_BACKOFF_S
+        self._takeover_backoff = settings.takeover_backoff_s
         self._takeover_reported = False
         # Bytes a chunk may have on this connection: uplink.chunk_size, lowered to the Maximum
         # Packet Size the broker announced in CONNACK, or halved after a "Packet too large" drop
@@ -259,13 +255,14 @@ class Uplink:
     def link_problem(self) -> tuple[str, str] | None:
         """(English, Chinese) line for the screen's header when the office link is in trouble, or None.
 
-        Another device using this booth id, or the broker unreachable for LINK_NOTICE_S or more.
+        Another device using this booth id, or the link down for the Will Delay or longer (when
+        central marks the booth lost), so a broker restart of a few seconds does not flash by.
         """
         if self._takeover.duplicate:
             return (f"two devices use booth id {self.booth_id}: call the office",
                     f"两台设备使用同一编号 {self.booth_id},请联系办公室")
         down_for, since = self._link.down_for(), self._link.down_since
-        if not self.settings.broker_url or down_for is None or since is None or down_for < LINK_NOTICE_S:
+        if not self.settings.broker_url or down_for is None or since is None or down_for < self.settings.will_delay_s:
             return None
         return f"office link down since {since:%H:%M}", f"与办公室断开(自 {since:%H:%M})"
 
@@ -337,7 +334,8 @@ class Uplink:
         if self._takeover.dropped(code):
             # Stay away long enough for the other device to work; the sender says why.
             delay = self._takeover_backoff * (0.5 + 0.5 * random.random())
-            self._takeover_backoff = min(TAKEOVER_BACKOFF_MAX_S, self._takeover_backoff * 2)
+            self._takeover_backoff = min(self.settings.takeover_backoff_s * TAKEOVER_BACKOFF_MAX_FACTOR,
+                                         self._takeover_backoff * 2)
             client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]
             self._signals.events.put(("taken_over", delay))
         else:
@@ -470,7 +468,7 @@ class Uplink:
             log.warning("uplink: connected for %.0f s without losing the session: booth id %s is no longer "
                         "contested", STABLE_S, self.booth_id)
             self._takeover_reported = False
-            self._takeover_backoff = TAKEOVER_BACKOFF_S
+            self._takeover_backoff = self.settings.takeover_backoff_s
         now = time.monotonic()
         for transfer in list(self._transfers.values()):
             if transfer.deadline <= now:

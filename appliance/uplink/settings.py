@@ -25,6 +25,9 @@ class UplinkSettings(BaseModel):
     # Reconnect backoff: doubles from min to max seconds, each wait with random jitter (50-100 %).
     reconnect_min_s: float = Field(default=1.0, gt=0, le=60)
     reconnect_max_s: float = Field(default=60.0, gt=0, le=3600)
+    # After noticing another device with this booth id (its session taken over again and again),
+    # stay off the broker this long (times 50-100 % jitter; doubling on repeats, up to 6x).
+    takeover_backoff_s: float = Field(default=300.0, gt=0, le=3600)
     # Photos being transferred at once (init, chunks, fin sent; waiting for central's ack).
     window: int = Field(default=4, ge=1, le=64)
     # Seconds without an ack before the fin (or the event) is sent again; central answers a fin
@@ -37,7 +40,8 @@ class UplinkSettings(BaseModel):
     # MQTT 5 Session Expiry (>= will_delay_s): the broker keeps acks and commands for a booth that is
     # away for up to this long.
     session_expiry_s: int = Field(default=86400, ge=0, le=7 * 86400)
-    # Bytes per photo chunk (4096-65536); central accepts any size in that range.
+    # Bytes per photo chunk (4096-65536); central accepts any size in that range. Lowered per
+    # connection to fit the broker's announced Maximum Packet Size.
     chunk_size: int = Field(default=CHUNK_SIZE, ge=MIN_CHUNK_SIZE, le=CHUNK_SIZE)
     # Below this much free space on the data partition the booth stops taking photos
     # (it keeps uploading what it has).

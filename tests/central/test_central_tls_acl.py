@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import uuid
@@ -44,7 +45,7 @@ def tls_ingest(tmp_path: Path, tls_broker: LocalBroker, fleet: dict[str, TlsFile
         yield ingest
 
 
-def connects(broker: LocalBroker, tls: TlsFiles | None, ca: Path) -> bool:
+def connects(broker: LocalBroker, tls: TlsFiles | None, ca: Path, port: int | None = None) -> bool:
     """True when the broker answers CONNECT with success (False: refused or the connection dropped)."""
     result: queue.Queue[bool] = queue.Queue()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:6]}",
@@ -54,7 +55,7 @@ def connects(broker: LocalBroker, tls: TlsFiles | None, ca: Path) -> bool:
     client.on_connect = lambda c, u, f, reason, props: result.put(not reason.is_failure)
     client.on_disconnect = lambda c, u, f, reason, props: result.put(False)
     try:
-        client.connect(broker.host, broker.port)
+        client.connect(broker.host, port or broker.port)
     except OSError:
         return False
     client.loop_start()
@@ -149,3 +150,88 @@ def test_unknown_clients_are_refused(tmp_path: Path, tls_broker: LocalBroker, fl
     foreign_ca = make_ca(tmp_path / "foreign")
     foreign = issue(foreign_ca, tmp_path / "foreign", "booth-01")  # right name, wrong CA
     assert not connects(tls_broker, foreign, ca)
+
+
+class Watcher:
+    """A paho client that records its connects, drops and messages."""
+
+    def __init__(self, broker: LocalBroker, tls: TlsFiles, client_id: str, port: int | None = None) -> None:
+        self.drops: queue.Queue[str] = queue.Queue()
+        self.messages: queue.Queue[str] = queue.Queue()
+        self.ready = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self.client.tls_set(ca_certs=str(tls.ca), certfile=str(tls.cert), keyfile=str(tls.key))
+        self.client.on_disconnect = lambda c, u, f, reason, props: self.drops.put(str(reason))
+        self.client.on_message = lambda c, u, m: self.messages.put(m.topic)
+        self.client.on_subscribe = lambda *args: self.ready.set()
+        self.client.connect(broker.host, port or broker.port, clean_start=False)
+        self.client.loop_start()
+
+    def subscribe(self, *topics: str) -> None:
+        self.ready.clear()
+        self.client.subscribe([(topic, 1) for topic in topics])
+        assert self.ready.wait(10)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_a_booth_certificate_cannot_take_another_booths_session(tls_broker: LocalBroker,
+                                                               fleet: dict[str, TlsFiles]) -> None:
+    owner = Watcher(tls_broker, fleet["booth-02"], "booth-02")
+    owner.subscribe("central/v1/booth-02/command/+")
+    thief = Watcher(tls_broker, fleet["booth-01"], "booth-02")  # booth-01's certificate, booth-02's id
+    central = Watcher(tls_broker, fleet["central"], "central-cmd", port=tls_broker.central_port)
+    try:
+        thief.subscribe("central/v1/booth-02/command/+")
+        topic = p.command_topic("booth-02", "cmd-for-02")
+        central.client.publish(topic, b"{}", qos=1).wait_for_publish(10)
+        assert owner.messages.get(timeout=10) == topic
+        with pytest.raises(queue.Empty):
+            owner.drops.get(timeout=1.0)  # the owner was never knocked off
+        assert thief.messages.empty()
+        # The broker named the thief's connection after its certificate, not the id it asked for.
+        assert "as booth-01 " in tls_broker.log_path.read_text()
+    finally:
+        for watcher in (owner, thief, central):
+            watcher.close()
+
+
+def test_only_central_certificates_reach_centrals_listener(tls_broker: LocalBroker,
+                                                           fleet: dict[str, TlsFiles]) -> None:
+    ca = fleet["ca"].ca
+    assert connects(tls_broker, fleet["central"], ca, port=tls_broker.central_port)
+    assert not connects(tls_broker, fleet["booth-01"], ca, port=tls_broker.central_port)
+    assert not connects(tls_broker, fleet["central"], ca)  # central's certificate is not a booth's
+
+
+def test_a_booth_in_centrals_default_share_group_steals_nothing(tmp_path: Path, tls_broker: LocalBroker,
+                                                                tls_ingest: Ingest,
+                                                                fleet: dict[str, TlsFiles]) -> None:
+    # mosquitto 2.0's acl_file lets any client join any shared group; the messages handed to a
+    # booth there are dropped (read denied). Central's group name comes from its key instead.
+    spy = Watcher(tls_broker, fleet["booth-01"], "booth-01")
+    sender = MiniBooth(tls_broker, "booth-02", tls=fleet["booth-02"])
+    try:
+        spy.subscribe("$share/ingest/booth/v1/#", "$share/ingest/booth/v1/+/event/+")
+        assert tls_ingest.workers[0].share_group.startswith("ingest-")
+        sent = []
+        for n in range(12):
+            event = p.Event(booth="booth-02", event_id=uuid.uuid4().hex, ts=p.utc_now(), kind="error",
+                            data={"code": "probe", "message": f"event {n}"})
+            sender.publish(p.event_topic("booth-02", event.event_id), p.encode(event))
+            sent.append(event.event_id)
+        acked: set[str] = set()
+        with contextlib.suppress(queue.Empty):  # acks come in any order; 10 s without one ends it
+            while acked != set(sent):
+                acked.add(sender.acks.get(timeout=10).id)
+        assert acked == set(sent)
+    finally:
+        spy.close()
+        sender.close()
+    store = SqliteStore(tmp_path / "central" / "central.db")
+    try:
+        assert {e.event_id for e in store.events(booth="booth-02")} == set(sent)
+    finally:
+        store.close()
