@@ -38,6 +38,9 @@ class Events:
     def capture_blocked(self):
         return None
 
+    def link_problem(self):
+        return None
+
     def photo_saved(self, photo_id, path, meta):
         pass
 
