@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance import db
+from appliance.device.doctor import Doctor, summary
 from appliance.flow.booth import Booth, upload_meta
 from appliance.flow.events import OperatorAction, OperatorCommand
 from appliance.ledger import Ledger
@@ -70,6 +71,11 @@ class BoothBridge:
                               class_name=command.data["class"])
         if command.kind == "close_class":
             return self._post(OperatorAction.CLOSE_SESSION)
+        if command.kind == "doctor":
+            checks = Doctor(self.booth.config, inside_booth=True).run()
+            if any(check.status == "fail" for check in checks):
+                raise RuntimeError(summary(checks))  # answered ok=false, with the failures and their fixes
+            return summary(checks)
         raise ValueError(f"command {command.kind} is not handled by the booth")
 
     def _post(self, action: OperatorAction, **args: Any) -> str:

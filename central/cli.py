@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from appliance.cli import run_command
@@ -73,6 +74,29 @@ def _class_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor_command(args: argparse.Namespace) -> int:
+    """Send ``doctor`` to a booth; print its answer once the ingest recorded it. Exit 0 healthy, 1 not, 3 no answer."""
+    from central.commands import build_command, send_commands
+    from central.store import open_store
+
+    config = _config(args)
+    store = open_store(config.storage.db_url, base=config.data_dir)
+    try:
+        (command_id,) = send_commands(config, store, [(args.booth, build_command("doctor", {}))])
+        deadline = time.monotonic() + args.wait
+        while time.monotonic() < deadline:
+            record = next((c for c in store.commands(booth=args.booth) if c.command_id == command_id), None)
+            if record is not None and record.result_ok is not None:
+                print(f"{args.booth}: {'healthy' if record.result_ok else 'NOT healthy'}: {record.result_message}")
+                return 0 if record.result_ok else 1
+            time.sleep(0.5)
+    finally:
+        store.close()
+    print(f"{args.booth}: no answer to doctor (command {command_id}) within {args.wait:g} s: is the booth online "
+          "and booth-central serve running?", file=sys.stderr)
+    return 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="booth-central", description="Central office service of the booth fleet")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -106,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     for action in (opener, closer):
         action.add_argument("--config", type=Path, required=True, help="central.toml")
         action.set_defaults(func=_class_command)
+
+    doctor = commands.add_parser("doctor", help="ask a booth to run booth doctor and print its answer")
+    doctor.add_argument("booth")
+    doctor.add_argument("--config", type=Path, required=True, help="central.toml")
+    doctor.add_argument("--wait", type=float, default=60.0, metavar="S",
+                        help="seconds to wait for the answer (the ingest, booth-central serve, records it)")
+    doctor.set_defaults(func=_doctor_command)
     return parser
 
 

@@ -66,12 +66,15 @@ def run_command(argv: list[str]) -> str | None:
 class Doctor:
     """Runs every check against one configuration; ``command`` reaches systemctl / timedatectl."""
 
-    def __init__(self, config_path: Path, *, root: Path = Path("/"),
-                 command: Callable[[list[str]], str | None] = run_command) -> None:
-        self.config_path = config_path
+    def __init__(self, config: Path | BoothConfig, *, root: Path = Path("/"),
+                 command: Callable[[list[str]], str | None] = run_command,
+                 inside_booth: bool = False) -> None:
+        """``config``: a booth.toml to check, or the running booth's own (validated when it started).
+        ``inside_booth``: run by the booth itself (central's ``doctor`` command), which holds its parts."""
+        self.config = config
         self.root = root
         self.command = command
-        self.booth_running = command(["systemctl", "is-active", BOOTH_UNIT]) == "active"
+        self.booth_running = inside_booth or command(["systemctl", "is-active", BOOTH_UNIT]) == "active"
 
     def run(self) -> list[Check]:
         config_check, config = self.check_config()
@@ -93,7 +96,7 @@ class Doctor:
     def check_config(self) -> tuple[Check, BoothConfig | None]:
         pending = under(self.root, ERROR_FILE)
         try:
-            config = load_config(self.config_path)
+            config = self.config if isinstance(self.config, BoothConfig) else load_config(self.config)
         except ConfigError as error:
             reason = pending.read_text(encoding="utf-8").strip() if pending.exists() else str(error)
             return Check("config", "fail", reason, "fix booth.toml on the boot partition and reboot "
@@ -102,7 +105,8 @@ class Doctor:
             return Check("config", "fail", f"{config.booth.id}: a new booth.toml was refused: "
                          f"{pending.read_text(encoding='utf-8').strip()}",
                          "fix booth.toml on the boot partition and reboot; the old one runs meanwhile"), config
-        return Check("config", "ok", f"{config.booth.id} from {self.config_path}"), config
+        source = "the running booth" if isinstance(self.config, BoothConfig) else self.config
+        return Check("config", "ok", f"{config.booth.id} from {source}"), config
 
     # ---------------------------------------------------------------- hardware
     def check_camera(self, config: BoothConfig) -> Check:
@@ -134,6 +138,9 @@ class Doctor:
         fixes = {"sam": "check the reader's USB cable; `ls /dev/serial/by-id/` must list it",
                  "pcsc": "check the reader's USB cable and `systemctl status pcscd`",
                  "wedge": "check the reader's USB cable; `ls /dev/input/by-id/` must list it"}
+        if self.booth_running and spec != "simulated":  # a second open would steal the booth's cards
+            return Check("reader", "warn", f"{spec}: held by the running booth (it shows reader faults on screen)",
+                         "to test the reader itself: systemctl stop booth; booth doctor")
         try:
             reader = open_reader(spec)
             try:
@@ -141,9 +148,6 @@ class Doctor:
             finally:
                 reader.close()
         except ReaderError as error:
-            if self.booth_running:
-                return Check("reader", "warn", f"{spec}: {error.en} (the running booth may hold it)",
-                             "to test the reader itself: systemctl stop booth; booth doctor")
             return Check("reader", "fail", f"{spec}: {error.en}", fixes.get(spec.split(":")[0], "check the reader"))
         return Check("reader", "ok", f"{spec} answers")
 
@@ -179,6 +183,8 @@ class Doctor:
         fix = "booth models fetch --dir " + str(folder) + " (on the appliance: reflash, the root is read-only)"
         if bad:
             return Check("models", "fail", ", ".join(f"{name}: {state}" for name, state in sorted(bad.items())), fix)
+        if self.booth_running:  # the booth loaded them at start (READY waits for it); no second copy in RAM
+            return Check("models", "ok", f"{len(manifest.models)} models in {folder}, sha256 match")
         store = ModelStore(config.quality, manifest)
         try:
             for name in manifest.models:
@@ -403,6 +409,16 @@ class BrokerProbe:
             closing.set()
             client.disconnect()
             client.loop_stop()
+
+
+def summary(checks: list[Check], limit: int = 500) -> str:
+    """One line for central's ``doctor`` command: the counts, then every fail and warning with its fix."""
+    counts = {status: sum(1 for check in checks if check.status == status) for status in ("fail", "warn", "ok")}
+    head = ", ".join(f"{count} {status}" for status, count in counts.items() if count)
+    details = [f"{check.status.upper()} {check.name}: {check.detail} (fix: {check.fix})"
+               for status in ("fail", "warn") for check in checks if check.status == status]
+    text = "; ".join([head, *details])
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def report_json(checks: list[Check]) -> dict[str, object]:

@@ -58,7 +58,7 @@ BoothKind = Literal["status", "telemetry", "event", "photo_init", "photo_chunk",
 CentralKind = Literal["ack", "command"]
 EVENT_KINDS = ("card_refused", "photo_accepted", "retake", "class_opened", "class_closed",
                "payment_confirmed", "error", "command_result")
-COMMAND_KINDS = ("roster_update", "open_class", "close_class", "resend")
+COMMAND_KINDS = ("roster_update", "open_class", "close_class", "resend", "doctor")
 
 _BOOTH_RE = re.compile(BOOTH_ID_PATTERN)
 _UUID_RE = re.compile(UUID4_HEX_PATTERN)
@@ -381,11 +381,16 @@ class ResendData(_Model):
     photo_ids: Literal["all"] | list[Uuid4Hex] = Field(max_length=MAX_ROSTER_ROWS)
 
 
+class DoctorData(_Model):
+    pass
+
+
 COMMAND_DATA: dict[str, type[_Model]] = {
     "roster_update": RosterUpdateData,
     "open_class": OpenClassData,
     "close_class": CloseClassData,
     "resend": ResendData,
+    "doctor": DoctorData,
 }
 
 
@@ -394,7 +399,7 @@ class Command(_Payload):
 
     kind_name: ClassVar[str] = "command"
     command_id: Token
-    kind: Literal["roster_update", "open_class", "close_class", "resend"]
+    kind: Literal["roster_update", "open_class", "close_class", "resend", "doctor"]
     data: dict[str, Any]
     ts: Timestamp
 

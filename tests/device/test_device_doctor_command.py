@@ -1,0 +1,48 @@
+"""Central asks a running booth for ``booth doctor`` over MQTT and prints its answer.
+
+Real mosquitto, real central ingest, the real booth service on simulated hardware, the
+``booth-central doctor`` command line.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from appliance.app import build_booth
+from appliance.cardreader.simulated import SimulatedCardReader
+from appliance.config import load_config
+from appliance.service import BoothService
+from appliance.ui.headless_display import HeadlessDisplay
+from appliance.uplink.outbox import disk_free_mb
+from central.cli import main as central_main
+from central.embedded import EmbeddedCentral
+
+
+def test_office_asks_a_running_booth_for_its_doctor_report(tmp_path, capsys):
+    with EmbeddedCentral(tmp_path, workers=1) as central:
+        central_toml = tmp_path / "central.toml"
+        central_toml.write_text(f'[broker]\nurl = "{central.url}"\n[storage]\ndata_dir = "{tmp_path / "central"}"\n',
+                                encoding="utf-8")
+        config = load_config(None, {"booth": {"data_dir": str(tmp_path / "booth")}, "hours": {"enforce": False},
+                                    "hardware": {"screen": "headless"}, "uplink": {"broker_url": central.url}})
+        service = BoothService(build_booth(config, display=HeadlessDisplay(), reader=SimulatedCardReader()))
+        codes: list[int] = []
+        done = threading.Event()
+
+        def office() -> None:
+            try:
+                argv = ["doctor", "booth-01", "--config", str(central_toml), "--wait", "60"]
+                codes.append(central_main(argv))
+                # The data partition now holds less than the photo reserve: the booth is not healthy.
+                config.uplink.min_free_mb = int(disk_free_mb(config.data_dir)) + 1000
+                codes.append(central_main(argv))
+            finally:
+                done.set()
+
+        threading.Thread(target=office, daemon=True).start()
+        service.run(until=done.is_set)
+    healthy, sick = capsys.readouterr().out.strip().splitlines()[-2:]
+    assert codes == [0, 1], (codes, healthy, sick)
+    assert healthy.startswith("booth-01: healthy: ") and "WARN gpio: mock pin factory" in healthy
+    assert "FAIL" not in healthy and "broker:" not in healthy  # ok checks are counted, not listed
+    assert sick.startswith("booth-01: NOT healthy: 1 fail") and "FAIL disk:" in sick and "booth retention" in sick
