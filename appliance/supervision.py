@@ -20,11 +20,12 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from appliance.flow.booth import Booth
+from appliance.flow.states import State
 from appliance.sdnotify import notify, watchdog_interval_s
 
 log = logging.getLogger(__name__)
 
-STATUS_EVERY_S = 1.0  # STATUS= is refreshed (when it changed) at most this often
+STATUS_EVERY_S = 5.0  # STATUS= is refreshed (when it changed) this often: one outbox count per refresh
 NO_WATCHDOG_STALL_S = 30.0  # without WatchdogSec= the status still names an uplink stalled this long
 
 
@@ -51,6 +52,10 @@ class ServiceNotifier:
         self._next_status = 0.0
         self._status = ""
         self._problem: str | None = None
+        booth.listeners.append(self._state_changed)
+
+    def _state_changed(self, previous: State, state: State) -> None:
+        self._next_status = 0.0  # the next beat (same thread, moments later) refreshes STATUS=
 
     def beat(self) -> None:
         """One turn of the booth loop: READY the first time, then pings and status when due."""
