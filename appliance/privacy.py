@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import traceback
+
+# ID numbers inside free text: 15- to 18-character digit runs (whole or mistyped resident numbers,
+# the last character possibly X) and foreigners' permanent residence cards of 2017 (three letters,
+# twelve digits), not part of a longer run.
+_ID_LIKE = re.compile(r"(?<![0-9])(?:\d{14,17}[\dXx]|[A-Z]{3}\d{12})(?![0-9])")
+
 
 def mask_id(id_number: str | None) -> str:
     """Keep the region prefix and the last four characters: 110105********002X."""
@@ -18,3 +26,13 @@ def mask_name(name: str | None) -> str:
     if not name:
         return "<none>"
     return name[0] + "*" * (len(name) - 1)
+
+
+def mask_ids_in(text: str) -> str:
+    """``text`` with every ID-like number in it masked (``110105********002X``)."""
+    return _ID_LIKE.sub(lambda match: mask_id(match.group(0)), text)
+
+
+def masked_traceback(error: BaseException) -> str:
+    """The traceback of ``error`` for a log, ID numbers masked (file names and messages carry them)."""
+    return mask_ids_in("".join(traceback.format_exception(error)).rstrip())

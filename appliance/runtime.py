@@ -19,6 +19,7 @@ from appliance.flow.booth import Booth
 from appliance.flow.events import ButtonPressed, CardPresented, Event, ReaderFault, RetakePressed, Stamped, Tick
 from appliance.flow.states import State
 from appliance.hardware.gpio import BoothPanel
+from appliance.privacy import masked_traceback
 from appliance.ui.inputs import InputKind
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,8 @@ class BoothLoop:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, READER_RETRY_MAX_S)
                 continue
-            except Exception:
-                log.exception("card reader thread: unexpected failure; retrying")
+            except Exception as error:
+                log.error("card reader thread: unexpected failure; retrying: %s", masked_traceback(error))
                 self._stop.wait(READER_RETRY_MAX_S)
                 continue
             if card is not None:

@@ -38,7 +38,7 @@ from appliance.flow.states import CYCLE_STATES, KEEPS_CYCLE, SWIPE_STATES, State
 from appliance.hardware.camera import Camera
 from appliance.hours import ServiceHours
 from appliance.ledger import CaptureRecord, Ledger, SessionKind, SessionRecord, Verdict, new_id
-from appliance.privacy import mask_id
+from appliance.privacy import mask_id, mask_ids_in, masked_traceback
 from appliance.roster import Roster, RosterEntry
 from appliance.ui.view import Display, Text, View
 
@@ -159,7 +159,8 @@ class Booth:
         try:
             self._dispatch(event)
         except Exception as error:  # the booth process must not die
-            log.exception("booth: failure in state %s on %s", self.state, type(event).__name__)
+            log.error("booth: failure in state %s on %s: %s", self.state, type(event).__name__,
+                      masked_traceback(error))
             self._fail(Text("设备故障,请重新刷卡", f"Device fault ({type(error).__name__}): swipe again"),
                        code=type(error).__name__)
 
@@ -179,7 +180,7 @@ class Booth:
         elif isinstance(event, OperatorCommand):
             self._operator(event)
         elif isinstance(event, ReaderFault):
-            log.warning("booth: card reader: %s", event.error.en)
+            log.warning("booth: card reader: %s", mask_ids_in(event.error.en))
             if self.state in (State.IDLE, State.REFUSED, State.SAVED):
                 self._show_message(State.ERROR, Text(event.error.zh, event.error.en))
 

@@ -8,9 +8,8 @@ hold a name or an 18-digit ID number.
 from __future__ import annotations
 
 import logging
-import re
 
-from appliance.privacy import mask_id
+from appliance.privacy import mask_ids_in
 from appliance.ui.inputs import UiInput
 from appliance.ui.view import Screen, Text, View
 
@@ -20,27 +19,18 @@ log = logging.getLogger(__name__)
 PERSONAL_SCREENS = frozenset({Screen.READY, Screen.CONFIRM, Screen.REFUSED, Screen.REVIEW, Screen.SAVED,
                               Screen.SUMMARY})
 
-# 15- to 18-character digit runs (ID numbers, whole or mistyped), the last character possibly X.
-_ID_LIKE = re.compile(r"(?<![0-9])\d{14,17}[\dXx](?![0-9])")
-
-
-def redact(text: str) -> str:
-    """``text`` with every ID-like number masked (``110105********002X``)."""
-    return _ID_LIKE.sub(lambda match: mask_id(match.group(0)), text)
-
-
 def describe(view: View) -> str:
     """The one log line for ``view``: English text, ID numbers masked, names left out."""
     parts = [f"screen={view.screen.value}", f"tone={view.tone.value}"]
     if view.status:
-        parts.append(f"status={redact(view.status)!r}")
+        parts.append(f"status={mask_ids_in(view.status)!r}")
     if view.screen in PERSONAL_SCREENS:
         parts.append(f"lines={len(view.lines)}")
     else:
         texts: list[Text] = [view.title, *view.lines]
-        parts.append(" | ".join(redact(text.en) for text in texts if text.en))
+        parts.append(" | ".join(mask_ids_in(text.en) for text in texts if text.en))
     if view.button is not None:
-        parts.append(f"button={redact(view.button.en)!r}")
+        parts.append(f"button={mask_ids_in(view.button.en)!r}")
     if view.qr_text:
         parts.append("qr=yes")
     return " ".join(parts)

@@ -1,16 +1,35 @@
-"""Fixtures for the booth core: a config in a temp folder, the booth database, a class roster."""
+"""Fixtures for the booth core: a config in a temp folder, the booth database, a class roster.
+
+Every test here also has its log scanned: no full ID or card number may reach it.
+"""
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 
 from appliance import db
 from appliance.config import load_config
 from appliance.ledger import Ledger
+from appliance.privacy import mask_id
 from appliance.roster import Roster
 from appliance.simulation.roster_gen import excluded_people, generate_roster
+from tests.booth.log_scan import unmasked_ids
 
 YEAR = 2027
+
+
+@pytest.fixture(autouse=True)
+def log_has_no_full_id_numbers(caplog):
+    """Every booth log line of the test (INFO and up, tracebacks included) has ID numbers masked."""
+    caplog.set_level(logging.INFO)
+    yield
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    text = "\n".join(formatter.format(record) for phase in ("setup", "call")
+                     for record in caplog.get_records(phase))
+    leaks = unmasked_ids(text)
+    assert not leaks, f"{len(leaks)} full ID number(s) in the log, e.g. {mask_id(leaks[0])}"
 
 
 @pytest.fixture

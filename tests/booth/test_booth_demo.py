@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from tests.booth.log_scan import unmasked_ids
+
 
 def test_demo_runs_a_class_and_every_photo_reaches_central(tmp_path):
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
@@ -34,3 +36,4 @@ def test_demo_runs_a_class_and_every_photo_reaches_central(tmp_path):
     # Personal data never reaches the log in full.
     for path in booth_photos:
         assert path.stem not in result.stderr
+    assert unmasked_ids(result.stderr) == []

@@ -8,7 +8,8 @@ import logging
 import numpy as np
 
 from appliance.idnumber import make_id_number
-from appliance.ui.headless_display import HeadlessDisplay, redact
+from appliance.privacy import mask_ids_in
+from appliance.ui.headless_display import HeadlessDisplay
 from appliance.ui.view import Screen, Text, Tone, View
 
 
@@ -54,7 +55,8 @@ def test_id_numbers_and_names_never_reach_the_log(caplog) -> None:
 
 
 def test_redact_masks_fifteen_to_eighteen_characters_only() -> None:
-    assert redact("fee 560.00 CNY, 28 students, 2027") == "fee 560.00 CNY, 28 students, 2027"
-    assert redact("id 11010519990101002X.") == "id 110105********002X."
-    assert redact("old 110105990101001") == "old 110105*****1001"
-    assert "12345678901234567" not in redact("typed 12345678901234567")
+    assert mask_ids_in("fee 560.00 CNY, 28 students, 2027") == "fee 560.00 CNY, 28 students, 2027"
+    assert mask_ids_in("id 11010519990101002X.") == "id 110105********002X."
+    assert mask_ids_in("old 110105990101001") == "old 110105*****1001"
+    assert "12345678901234567" not in mask_ids_in("typed 12345678901234567")
+    assert mask_ids_in("card USA110020010202 read") == "card USA110*****0202 read"
