@@ -543,7 +543,7 @@ class Booth:
             left = max(0, math.ceil((self.countdown_end or 0) - self.clock()))
             return views.countdown(left, preview, guidance.messages, status)
         if state is State.REVIEW and cycle:
-            fixes = [result.message for result in cycle.report.failed()] if cycle.report else []
+            fixes = [result.message for result in cycle.report.review()] if cycle.report else []
             return views.review(cycle.frame, self._passed(cycle.report), fixes, self._can_retake(), status)
         if state is State.SAVED and cycle:
             return views.saved(cycle.entry, status)

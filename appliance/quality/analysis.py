@@ -63,6 +63,10 @@ class Analysis:
     image: np.ndarray | None = None  # the rendered 480x640 window
     image_mask: np.ndarray | None = None  # person probability on the window at WORK_SCALE
     shoulders: Shoulders | None = None
+    # Only when no face is found: the frame at work size and its person probability, for the
+    # frame-level checks (exposure, colour, background).
+    frame_image: np.ndarray | None = None
+    frame_mask: np.ndarray | None = None
 
     @property
     def roll_deg(self) -> float:
@@ -114,6 +118,11 @@ class Analyzer:
         faces = self.detect_faces(frame)
         result = Analysis((width, height), faces)
         if not faces:
+            # The window's work size on the longer side, the frame's own aspect.
+            factor = max(chsi_crop.OUT_W, chsi_crop.OUT_H) * WORK_SCALE / max(width, height)
+            size = (max(1, round(width * factor)), max(1, round(height * factor)))
+            result.frame_image = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+            result.frame_mask = cv2.resize(self.segmenter.run(frame), size, interpolation=cv2.INTER_LINEAR)
             return result
         main = max(faces, key=lambda d: d.width * d.height)
         result.main = main

@@ -13,7 +13,7 @@ import numpy as np
 
 from appliance.quality import crop as chsi_crop
 from appliance.quality.analysis import Analysis, Analyzer
-from appliance.quality.checks import MSG, CheckResult, run_all
+from appliance.quality.checks import MSG, REVIEW_ORDER, CheckResult, run_all
 from appliance.quality.landmarks import LEFT_CHEEK_EDGE, LEFT_EYE_OUTER, RIGHT_CHEEK_EDGE, RIGHT_EYE_OUTER
 from appliance.quality.models import ModelStore
 from appliance.quality.settings import QualitySettings
@@ -38,11 +38,25 @@ class CheckReport:
     def accepted(self) -> bool:
         return all(result.passed for result in self.checks.values())
 
+    @property
+    def verdict(self) -> str:
+        """accepted | confirm (only "confirm" checks failed: the operator may keep it) | rejected."""
+        if self.accepted:
+            return "accepted"
+        return "confirm" if all(r.severity == "confirm" for r in self.failed()) else "rejected"
+
     def failed(self) -> list[CheckResult]:
         return [result for result in self.checks.values() if not result.passed]
 
+    def review(self) -> list[CheckResult]:
+        """The faults to tell, root causes only (no ``depends_on``), in REVIEW_ORDER."""
+        causes = [result for result in self.failed() if result.depends_on is None]
+        return sorted(causes, key=lambda result: REVIEW_ORDER.index(result.id))
+
     def to_json(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "checks": {k: v.to_json() for k, v in self.checks.items()}}
+        return {"accepted": self.accepted, "verdict": self.verdict,
+                "review": [result.id for result in self.review()],
+                "checks": {k: v.to_json() for k, v in self.checks.items()}}
 
 
 @dataclass(frozen=True)

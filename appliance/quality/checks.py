@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -69,8 +69,8 @@ MSG = {
     "hair": Text("请整理头发,露出眉毛、眼睛和耳朵",
                  "Move your hair away from your eyebrows, eyes and ears"),
     "shoulders": Text("请坐直,双肩保持水平", "Sit up straight with your shoulders level"),
-    "shoulders_hidden": Text("请坐正,让双肩都在画面中",
-                             "Sit upright so both shoulders are in the picture"),
+    "shoulders_hidden": Text("请稍向后坐,让双肩都在画面中",
+                             "Sit back a little so both shoulders are in the picture"),
     "background": Text("背景颜色不符或有阴影,请工作人员检查背景和灯光",
                        "The background is not the required even blue: staff please check backdrop and lights"),
     "clothing": Text("衣服颜色与背景太接近,请换深色或浅色非蓝色衣服",
@@ -98,10 +98,20 @@ class CheckResult:
     value: Any  # a number, a {name: number} dict, or None when it could not be measured
     limit: Any
     message: Text
+    severity: str = "reject"  # reject: the photo is not kept; confirm: the operator may keep it
+    # Why the check could not be measured (its value is None), e.g. no face, shoulders out of frame.
+    not_measured: str | None = None
+    # The failed check whose fault makes this one's measure unreliable: the review shows that one.
+    depends_on: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"passed": self.passed, "value": _round(self.value), "limit": _round(self.limit),
-                "message": {"zh": self.message.zh, "en": self.message.en}}
+        found = {"passed": self.passed, "value": _round(self.value), "limit": _round(self.limit),
+                 "message": {"zh": self.message.zh, "en": self.message.en}, "severity": self.severity}
+        if self.not_measured is not None:
+            found["not_measured"] = self.not_measured
+        if self.depends_on is not None:
+            found["depends_on"] = self.depends_on
+        return found
 
 
 def _round(value: Any) -> Any:
@@ -193,8 +203,17 @@ def regions(analysis: Analysis) -> Regions:
         outline = analysis.plan.to_out(eye.contour[:16, :2]) * WORK_SCALE
         cv2.fillPoly(opening, [np.round(outline).astype(np.int32)], 1)
         openings.append(opening.view(bool))
-    # Background: clear of the person's soft outline and the hair halo.
+    # Background: clear of the person's soft outline and the hair halo, and inside the frame (a
+    # window that leaves the frame is padded with copies of its edge, which are no backdrop).
     near = cv2.dilate((person > 0.1).astype(np.uint8), np.ones((7, 7), np.uint8))
+    per_px = 1.0 / (analysis.plan.scale * WORK_SCALE)  # frame pixels per work pixel
+    frame_w, frame_h = analysis.frame_size
+    u0, v0 = math.ceil(-analysis.plan.x0 / per_px), math.ceil(-analysis.plan.y0 / per_px)
+    u1 = math.floor((frame_w - analysis.plan.x0) / per_px)
+    v1 = math.floor((frame_h - analysis.plan.y0) / per_px)
+    outside = np.ones(shape, dtype=np.uint8)
+    outside[max(0, v0):max(0, v1), max(0, u0):max(0, u1)] = 0
+    near |= outside
     return Regions(luma, luma8, lab, skin, cheek_r, cheek_l, face, openings[0] | openings[1], openings[0], openings[1],
                    fw, person,
                    (near == 0).view(np.uint8), cheek_lab,
@@ -289,7 +308,8 @@ def shoulders_level(a: Analysis, s: QualitySettings) -> CheckResult:
     sh = a.shoulders
     limit = s.max_shoulder_tilt_deg
     if sh is None or sh.visibility < s.min_shoulder_visibility:
-        return _result("shoulders_level", False, None, limit, MSG["shoulders_hidden"])
+        return CheckResult("shoulders_level", False, None, limit, MSG["shoulders_hidden"],
+                           not_measured="the shoulders are not both in the frame")
     tilt = sh.tilt_degrees
     return _result("shoulders_level", abs(tilt) <= limit, tilt, limit, MSG["shoulders"])
 
@@ -353,18 +373,25 @@ def _reference_lab(s: QualitySettings) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[0, 0]
 
 
-def background(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+def _background(s: QualitySettings, lab: np.ndarray, clear: np.ndarray) -> CheckResult:
+    """Colour distance from the reference blue and lightness spread over the ``clear`` (uint8 0/1)
+    pixels of a Lab image."""
     limit = {"delta_e": s.max_background_delta_e, "spread": s.max_background_spread}
-    if cv2.countNonZero(r.background) < 0.03 * r.luma.size:
-        return _result("background", False, None, limit, MSG["background"])
-    mean = np.array(cv2.mean(r.lab, r.background)[:3])
+    if cv2.countNonZero(clear) < 0.03 * clear.size:
+        return CheckResult("background", False, None, limit, MSG["background"],
+                           not_measured="too little background is visible beside the person")
+    mean = np.array(cv2.mean(lab, clear)[:3])
     delta = float(np.linalg.norm(mean - _reference_lab(s)))
-    lightness = np.ascontiguousarray(r.lab[..., 0])[r.background.view(bool)]
+    lightness = np.ascontiguousarray(lab[..., 0])[clear.view(bool)]
     p5, p95 = percentiles(lightness, (5, 95))
     spread = float(p95 - p5)
     value = {"delta_e": delta, "spread": spread}
     passed = delta <= s.max_background_delta_e and spread <= s.max_background_spread
     return _result("background", passed, value, limit, MSG["background"])
+
+
+def background(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    return _background(s, r.lab, r.background)
 
 
 def clothing_contrast(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
@@ -418,20 +445,25 @@ def sharpness(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
     return _result("sharpness", passed, {"detail": detail, "isotropy": isotropy}, limit, MSG["sharpness"])
 
 
-def exposure(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
-    face = r.luma8[r.face]
+def _exposure(s: QualitySettings, face: np.ndarray, whole: np.ndarray | None) -> CheckResult:
+    """Mean and clipping of the ``face`` luma (uint8) and the dynamic range of the ``whole`` image
+    (None: not judged, for a frame without a face, where an empty backdrop is rightly flat)."""
     limit = {"mean": s.face_luma_range, "clipped": s.max_clipped, "range": s.min_dynamic_range}
     if face.size == 0:
-        return _result("exposure", False, None, limit, MSG["too_dark"])
+        return CheckResult("exposure", False, None, limit, MSG["too_dark"], not_measured="no face pixels")
     mean = float(face.mean())
     low, high = float((face <= 5).mean()), float((face >= 250).mean())
-    p1, p99 = u8_percentiles(r.luma8, (1, 99))
-    value = {"mean": mean, "clipped": low + high, "range": float(p99 - p1)}
+    p1, p99 = u8_percentiles(whole, (1, 99)) if whole is not None else (math.nan, math.nan)
+    value = {"mean": mean, "clipped": low + high, "range": None if whole is None else float(p99 - p1)}
     if mean < s.face_luma_range[0] or low > s.max_clipped:
         return _result("exposure", False, value, limit, MSG["too_dark"])
     if mean > s.face_luma_range[1] or high > s.max_clipped:
         return _result("exposure", False, value, limit, MSG["too_bright"])
-    return _result("exposure", value["range"] >= s.min_dynamic_range, value, limit, MSG["flat"])
+    return _result("exposure", whole is None or p99 - p1 >= s.min_dynamic_range, value, limit, MSG["flat"])
+
+
+def exposure(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    return _exposure(s, np.ascontiguousarray(r.luma8[r.face]), r.luma8)
 
 
 def lighting(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
@@ -461,22 +493,82 @@ WINDOW_CHECKS: tuple[WindowCheck, ...] = (eyes_visible, hair_clear, background, 
                                           sharpness, exposure, lighting, colour)
 
 
+# When a check fails, the checks whose measure it makes unreliable (values) are kept in the JSON
+# with ``depends_on`` and left out of the review: one true instruction instead of several.
+# Each entry lists the possible causes, the most fundamental first; no cycles.
+DEPENDS_ON: dict[str, tuple[str, ...]] = {
+    "face_size": ("distortion",),
+    "framing": ("distortion",),
+    "head_pose": ("distortion",),
+    "eyes_open": ("exposure", "sharpness", "face_size", "head_pose", "eyes_visible"),
+    "mouth_closed": ("exposure", "sharpness", "face_size", "head_pose", "eyes_visible"),
+    "eyes_visible": ("exposure", "sharpness", "face_size", "head_pose"),
+    "hair_clear": ("exposure", "colour", "sharpness", "face_size", "head_pose", "eyes_visible"),
+    "shoulders_level": ("face_count", "framing"),
+    "background": ("face_count", "exposure", "colour"),
+    "clothing_contrast": ("exposure", "colour"),
+    "sharpness": ("exposure",),
+    "lighting": ("exposure", "colour", "distortion", "head_pose"),
+    "colour": ("exposure",),
+}
+# The order the review names faults in: what the staff or the whole frame must fix first, then the
+# student's position, then the face.
+REVIEW_ORDER = ("face_count", "exposure", "colour", "distortion", "sharpness", "face_size", "framing",
+                "head_pose", "eyes_visible", "eyes_open", "mouth_closed", "hair_clear", "lighting",
+                "background", "clothing_contrast", "shoulders_level")
+# Measured on the frame itself when no face is found (no window to crop).
+FRAME_CHECKS = ("exposure", "colour", "background")
+
+
 def unmeasured(check_id: str, limit: Any) -> CheckResult:
-    """A check that needs a face when there is none: failed, with the face_count instruction."""
-    return CheckResult(check_id, False, None, limit, MSG["no_face"])
+    """A check that needs a face when there is none: failed, not measured, explained by face_count."""
+    return CheckResult(check_id, False, None, limit, MSG["no_face"], not_measured="no face found",
+                       depends_on="face_count")
+
+
+def frame_results(a: Analysis, s: QualitySettings) -> dict[str, CheckResult]:
+    """Exposure, colour and background of a frame without a face, so an over-exposed or greyscale
+    frame says so instead of only "no face found". The whole frame stands in for the face."""
+    assert a.frame_image is not None and a.frame_mask is not None
+    luma8 = cv2.cvtColor(a.frame_image, cv2.COLOR_RGB2GRAY)
+    lab = cv2.cvtColor(np.divide(a.frame_image, 255.0, dtype=np.float32), cv2.COLOR_RGB2Lab)
+    chroma = float(np.hypot(lab[..., 1], lab[..., 2]).mean())
+    colour_limit = {"chroma": s.min_skin_chroma, "hue": s.skin_hue_range}
+    near = cv2.dilate((a.frame_mask > 0.1).astype(np.uint8), np.ones((7, 7), np.uint8))
+    return {
+        "exposure": _exposure(s, luma8, None),
+        # Without skin only the absence of colour can be told (chroma of the whole frame), not a cast.
+        "colour": _result("colour", chroma >= s.min_skin_chroma, {"chroma": chroma, "hue": None}, colour_limit,
+                          MSG["greyscale"]),
+        "background": _background(s, lab, (near == 0).view(np.uint8)),
+    }
+
+
+def _with_causes(results: dict[str, CheckResult]) -> dict[str, CheckResult]:
+    """Mark each failed check whose fault another failed check explains (``depends_on``)."""
+    marked = dict(results)
+    for check_id, result in results.items():
+        if result.passed:
+            continue
+        cause = next((c for c in DEPENDS_ON.get(check_id, ()) if c in results and not results[c].passed), None)
+        if cause is not None:
+            marked[check_id] = replace(result, depends_on=cause)
+    return marked
 
 
 def run_all(a: Analysis, s: QualitySettings) -> dict[str, CheckResult]:
     results = {"face_count": face_count(a, s)}
     if a.mesh is None or a.plan is None or a.image is None:
+        frame = frame_results(a, s) if a.frame_image is not None else {}
         for check_id in CHECK_IDS[1:]:
-            results[check_id] = unmeasured(check_id, None)
-        return results
-    for check in FACE_CHECKS:
-        found = check(a, s)
-        results[found.id] = found
-    shared = regions(a)
-    for window_check in WINDOW_CHECKS:
-        found = window_check(a, s, shared)
-        results[found.id] = found
-    return {check_id: results[check_id] for check_id in CHECK_IDS}
+            results[check_id] = frame.get(check_id) or unmeasured(check_id, None)
+    else:
+        for check in FACE_CHECKS:
+            found = check(a, s)
+            results[found.id] = found
+        shared = regions(a)
+        for window_check in WINDOW_CHECKS:
+            found = window_check(a, s, shared)
+            results[found.id] = found
+    ordered = {check_id: replace(results[check_id], severity=s.severity[check_id]) for check_id in CHECK_IDS}
+    return _with_causes(ordered)

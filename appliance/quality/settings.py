@@ -10,7 +10,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Severity = Literal["reject", "confirm"]
+# What the booth does when a check fails: "reject" (the photo is not kept; the student retakes) or
+# "confirm" (the operator sees the warning and may keep the photo; the ledger records it). CHSI's
+# own automatic rejections (eye line, pupil line and crown: framing and head_pose; sharpness;
+# clothes against the backdrop and a person too small, its "black border": clothing_contrast and
+# face_size) are always "reject". Of the rest, "confirm" where a real face can read near the limit
+# without the fault (hair beside the brows, posture, soft side light) and a person judges better.
+ALWAYS_REJECT = ("framing", "head_pose", "sharpness", "clothing_contrast", "face_size")
+DEFAULT_SEVERITY: dict[str, Severity] = {
+    "face_count": "reject", "face_size": "reject", "framing": "reject", "head_pose": "reject",
+    "distortion": "reject", "eyes_open": "reject", "mouth_closed": "reject", "eyes_visible": "reject",
+    "hair_clear": "confirm", "shoulders_level": "confirm", "background": "reject",
+    "clothing_contrast": "reject", "sharpness": "reject", "exposure": "reject", "lighting": "confirm",
+    "colour": "reject",
+}
 
 
 class QualitySettings(BaseModel):
@@ -126,6 +142,20 @@ class QualitySettings(BaseModel):
     # at most this far (share of the width) from the centre, and the cheeks this even.
     guide_min_face_fraction: float = Field(default=0.15, gt=0, lt=1)
     guide_max_offset: float = Field(default=0.08, gt=0, lt=0.5)
+
+    # Per check: "reject" or "confirm" (see DEFAULT_SEVERITY); checks not named keep their default.
+    severity: dict[str, Severity] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+
+    @field_validator("severity")
+    @classmethod
+    def _severity(cls, value: dict[str, Severity]) -> dict[str, Severity]:
+        unknown = sorted(set(value) - set(DEFAULT_SEVERITY))
+        if unknown:
+            raise ValueError(f"unknown check {', '.join(unknown)}; known: {', '.join(DEFAULT_SEVERITY)}")
+        softened = sorted(k for k in ALWAYS_REJECT if value.get(k, "reject") != "reject")
+        if softened:
+            raise ValueError(f"{', '.join(softened)} must stay \"reject\" (CHSI rejects it automatically)")
+        return {**DEFAULT_SEVERITY, **value}
 
     @model_validator(mode="after")
     def _ranges(self) -> QualitySettings:

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from appliance.quality import checks
 from appliance.quality.body import Shoulders
@@ -50,13 +51,41 @@ def test_report_json_is_complete_and_serialisable(checker):
     assert set(background["message"]) == {"zh", "en"}
 
 
-def test_no_face_fails_everything_and_cannot_be_cropped(checker):
+def test_no_face_is_not_measured_but_the_frame_is_and_cannot_be_cropped(checker):
     frame = np.full((1280, 960, 3), (100, 197, 255), np.uint8)
     report = checker.check(frame)
     assert report.checks["face_count"].value == 0
-    assert {r.id for r in report.failed()} == set(CHECK_IDS)
+    frame_level = {"exposure", "colour", "background"}
+    assert {r.id for r in report.failed()} == set(CHECK_IDS) - frame_level
+    for check_id in set(CHECK_IDS) - frame_level - {"face_count"}:
+        result = report.checks[check_id]
+        assert result.not_measured == "no face found" and result.value is None
+    assert report.checks["background"].passed and report.checks["colour"].passed
+    assert [r.id for r in report.review()] == ["face_count"]
     with pytest.raises(CropError):
         crop_to_chsi(frame, report)
+
+
+def test_over_exposed_frame_without_a_face_says_too_bright(checker):
+    """The frame-level checks run without a face: the student is not only told "no face found"."""
+    frame = scene(0, ("overexposed",))
+    frame[:] = np.clip(frame.astype(np.int16) + 200, 0, 255).astype(np.uint8)  # blown out: no face left
+    report = checker.check(frame)
+    assert report.checks["face_count"].value == 0
+    exposure = report.checks["exposure"]
+    assert not exposure.passed and exposure.message.en.startswith("The photo is too bright")
+    assert [r.id for r in report.review()][:2] == ["face_count", "exposure"]
+
+
+def test_a_fault_that_explains_others_is_the_only_one_reviewed(checker):
+    """Dark glasses make the eye, mouth and hair measures unreliable: the review names the glasses,
+    the JSON keeps every check with what it depends on."""
+    report = checker.check(scene(1, ("dark_glasses",)))
+    assert [r.id for r in report.review()] == ["eyes_visible"]
+    for result in report.failed():
+        assert result.id == "eyes_visible" or result.depends_on is not None
+    data = report.to_json()
+    assert data["review"] == ["eyes_visible"] and data["verdict"] == "rejected"
 
 
 def _chest_painted_blue(subject: int) -> np.ndarray:
@@ -94,9 +123,26 @@ def test_shoulders_level_judges_the_measured_line(checker, settings):
     hidden = dataclasses.replace(analysis, shoulders=Shoulders(right, right + np.array([300.0, 0.0], np.float32), 0.1))
     result = checks.shoulders_level(hidden, settings)
     assert not result.passed and result.value is None and "shoulders" in result.message.en
+    assert result.not_measured == "the shoulders are not both in the frame"
 
 
 def test_unreadable_input_is_refused(checker):
     for bad in (np.zeros((10, 10, 3), np.uint8), np.zeros((100, 100), np.uint8), np.zeros((100, 100, 3), float)):
         with pytest.raises(ValueError):
             checker.check(bad)
+
+
+def test_severity_is_per_check_and_chsi_rejections_stay_reject():
+    settings = QualitySettings(severity={"lighting": "reject"})
+    assert settings.severity["lighting"] == "reject" and settings.severity["hair_clear"] == "confirm"
+    with pytest.raises(ValidationError, match="sharpness must stay"):
+        QualitySettings(severity={"sharpness": "confirm"})
+    with pytest.raises(ValidationError, match="unknown check"):
+        QualitySettings(severity={"ears": "confirm"})
+
+
+def test_only_confirm_faults_leave_the_choice_to_the_operator(checker):
+    report = checker.check(scene(0, ("uneven_lighting",)))
+    assert [r.id for r in report.failed()] == ["lighting"] and report.checks["lighting"].severity == "confirm"
+    assert not report.accepted and report.verdict == "confirm"
+    assert checker.check(scene(0, ("blur",))).verdict == "rejected"

@@ -45,11 +45,12 @@ def test_json_report_for_mixed_files(photos, tmp_path):
     done = _booth("check-photo", *files, "--json", "--out", str(tmp_path / "out"))
     assert done.returncode == 1, done.stderr
     good, blurred, garbage = json.loads(done.stdout)
-    assert list(good) == ["file", "accepted", "checks", "output"]
+    assert list(good) == ["file", "accepted", "verdict", "review", "checks", "output"]
     assert good["accepted"] is True and good["file"] == files[0]
     assert set(good["checks"]) == set(CHECK_IDS)
     for check in good["checks"].values():
-        assert set(check) == {"passed", "value", "limit", "message"} and set(check["message"]) == {"zh", "en"}
+        assert set(check) == {"passed", "value", "limit", "message", "severity"}
+        assert set(check["message"]) == {"zh", "en"}
     output = Path(good["output"])
     assert output.parent == tmp_path / "out" and output.name == "good.jpg"
     with Image.open(output) as image:

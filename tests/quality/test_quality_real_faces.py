@@ -28,8 +28,6 @@ NOT_MET_YET: dict[tuple[str, str], str] = {
     ("teeth_alex", "fail:mouth_closed"): "teeth are not measured: only the lip gap",
     ("lips_parted_feifei", "fail:mouth_closed"): "teeth are not measured: only the lip gap",
     ("stretched_hemsworth", "pass:clothing_contrast"): "clothes placed in face widths, which the stretch inflates",
-    ("head_cut_beard_young", "pass:background"): "the background is measured on the padded window above the frame",
-    ("teeth_altman", "pass:background"): "the background spread reads his soft hair outline",
     ("mouth_open_stock_a", "fail:hair_clear"): "hair over the ears is not measured",
     ("hat_beanie", "fail:hair_clear"): "hair over the ears is not measured",
     ("hat_beanie", "pass:head_pose"): "the beanie moves the mesh's forehead: pitch reads 20 degrees",
@@ -39,7 +37,6 @@ NOT_MET_YET: dict[tuple[str, str], str] = {
     ("hair_over_ears_curls", "fail:hair_clear"): "hair over the ears is not measured",
     ("hair_over_ears_curls", "pass:background"): "the background spread reads her curls' outline",
     ("fringe_teeth", "fail:hair_clear"): "her fringe (0.33) reads below the astronaut's fringe to the brows (0.54)",
-    ("fringe_teeth", "pass:background"): "the background spread reads her hair outline",
     ("lips_parted_feifei", "fail:hair_clear"): "hair over the ears is not measured",
     ("eyes_shut_stock_b", "pass:clothing_contrast"): "her dark top reads as the backdrop's colour",
 }
