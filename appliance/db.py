@@ -49,3 +49,27 @@ class transaction:
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
+
+
+def migrate(conn: sqlite3.Connection, component: str, migrations: list[tuple[int, str]]) -> int:
+    """Bring ``component``'s tables up to the last of ``migrations`` (version, DDL script); return it.
+
+    Each component's version is a row of ``schema_versions``; each pending step runs once, with its
+    version bump, in one transaction (two processes opening the file at once: the second waits and
+    finds it done). A file made by an older build is upgraded in place; a new file runs every step.
+    """
+    with transaction(conn):
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY,"
+                     " version INTEGER NOT NULL)")
+        row = conn.execute("SELECT version FROM schema_versions WHERE component = ?", (component,)).fetchone()
+        current = row[0] if row else 0
+        for version, script in migrations:
+            if version <= current:
+                continue
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            current = version
+        conn.execute("INSERT INTO schema_versions (component, version) VALUES (?, ?)"
+                     " ON CONFLICT(component) DO UPDATE SET version = excluded.version", (component, current))
+    return current

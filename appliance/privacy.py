@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import traceback
 
@@ -36,3 +37,17 @@ def mask_ids_in(text: str) -> str:
 def masked_traceback(error: BaseException) -> str:
     """The traceback of ``error`` for a log, ID numbers masked (file names and messages carry them)."""
     return mask_ids_in("".join(traceback.format_exception(error)).rstrip())
+
+
+class MaskIdNumbers(logging.Filter):
+    """A logger filter: the message and any traceback of each record get ``mask_ids_in``.
+
+    For loggers whose records can carry text from elsewhere (an OSError naming a photo's path,
+    a peer's payload), so no call site has to remember it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = mask_ids_in(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_ids_in(logging.Formatter().formatException(record.exc_info))
+        return True

@@ -33,16 +33,17 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from appliance.durable import remove_stale_temps
-from appliance.privacy import mask_id
+from appliance.privacy import MaskIdNumbers, mask_id
 from appliance.uplink import protocol as p
 from appliance.uplink.link import LinkWatch
 from central.config import BrokerSection, CentralConfig
 from central.paths import UnsafePathError, safe_segment
 from central.photos import PhotoArchive, StoreResult, store_batch
 from central.staging import Staging
-from central.store import BoothStatus, EventRecord, PhotoRecord, Store, open_store
+from central.store import BoothStatus, EventRecord, PhotoRecord, StatusOutcome, Store, open_store
 
 log = logging.getLogger("central.ingest")
+log.addFilter(MaskIdNumbers())  # exception texts (a photo's path) and peers' payloads carry ID numbers
 
 _SHARED_SUB_ID, _SNAPSHOT_SUB_ID = 1, 2
 _CLEAN_INTERVAL_S = 300.0
@@ -114,6 +115,7 @@ class IngestWorker:
         self.staging_limit = config.storage.staging_max_bytes_per_booth
         self.counters: dict[str, int] = {"stored": 0, "rejected": 0, "missing": 0, "events": 0,
                                          "refused_chunks": 0}
+        self._warned_no_roster = False
         self._held: dict[str, int] = {}  # booth -> bytes of unannounced chunks held (``_hold``)
         self._queue: queue.Queue[_Message | None] = queue.Queue()
         self._deferred: list[tuple[float, int, Callable[[], None]]] = []
@@ -206,6 +208,9 @@ class IngestWorker:
         if self.index == 0:
             remove_stale_temps(self.archive.root)
             remove_stale_temps(self.staging.root)
+            if not self.known and self.config.broker.tls is None:
+                log.warning("ingest.known_booths is empty and the broker link has no TLS: no certificate binds"
+                            " a booth id to its topics, so any client the broker admits is taken for a booth")
         next_clean = time.monotonic()
         try:
             while True:
@@ -340,7 +345,8 @@ class IngestWorker:
             self._ack(booth, "photo", photo_id, "rejected", reason=str(result)[:500])
             return
         if isinstance(result, Exception):  # staged chunks stay; the booth's next fin tries again
-            log.error("worker %d: photo %s from %s not stored: %s", self.index, photo_id, booth, result)
+            log.error("worker %d: photo %s from %s not stored (retried on its next fin): %s", self.index,
+                      photo_id, booth, result)
             return
         if result.new:
             self.counters["stored"] += 1
@@ -372,11 +378,19 @@ class IngestWorker:
         record = BoothStatus(
             booth=status.booth, boot=status.boot, online=status.online, state=status.state, ts=status.ts,
             session=session, queue_depth=status.queue_depth, disk_free_mb=status.disk_free_mb,
-            cpu_temp_c=status.cpu_temp_c, version=status.version)
+            cpu_temp_c=status.cpu_temp_c, version=status.version, install_id=status.install_id)
 
         def write() -> None:
-            if not self.store.record_status(record):
+            outcome = self.store.record_status(record)
+            if outcome is StatusOutcome.STALE:
                 log.info("ignored a stale status of %s (boot %d)", status.booth, status.boot)
+            elif outcome is StatusOutcome.RETIRED:
+                log.warning("ignored a status of %s from install %s, which a newer install replaced (boot %d)",
+                            status.booth, status.install_id, status.boot)
+            elif outcome is StatusOutcome.RESET:
+                log.warning("booth %s was reset: install %s starts a new boot sequence at boot %d (its data"
+                            " folder was replaced; earlier boots are history)", status.booth, status.install_id,
+                            status.boot)
 
         self._later(write)
 
@@ -451,6 +465,7 @@ class IngestWorker:
         safe_segment(init.class_)
         if self._already_stored(topic.booth, init.photo_id, init.sha256):
             return
+        self._check_roster(topic.booth, init)
         previous = self._staged_init(topic.booth, init.photo_id)
         if previous is not None and previous != init:
             log.info("photo %s: a different init replaces the staged one", init.photo_id)
@@ -463,6 +478,30 @@ class IngestWorker:
                             self.staging_limit / 2**20, len(evicted), ", ".join(evicted))
         self.staging.put_init(topic.booth, init.photo_id, payload)
         self._complete(topic.booth, init.photo_id, trigger="init")
+
+    def _check_roster(self, booth: str, init: p.PhotoInit) -> None:
+        """Rejected unless the person is on central's roster, in the class the photo names, and that
+        class is the one the booth had open in the photo's session (when central knows the session).
+
+        With no roster imported at all there is nothing to check against: logged, and accepted.
+        """
+        who = mask_id(init.id_number)
+        entry = self.store.roster_entry(init.id_number)
+        if entry is None:
+            if self.store.roster_size() == 0:
+                if not self._warned_no_roster:
+                    log.warning("central has no roster: photos are not checked against it (import one with"
+                                " booth-central roster import)")
+                    self._warned_no_roster = True
+                return
+            raise Rejected(f"ID number {who} is not on central's roster")
+        if (entry.college, entry.class_name) != (init.college, init.class_):
+            raise Rejected(f"ID number {who} is on the roster of {entry.college}/{entry.class_name},"
+                           f" not {init.college}/{init.class_}")
+        session = self.store.session_class(booth, init.session_id) if init.session_id else None
+        if session is not None and session[0] == "class" and session[1:] != (init.college, init.class_):
+            raise Rejected(f"booth {booth} had {session[1]}/{session[2]} open in session {init.session_id},"
+                           f" not {init.college}/{init.class_}")
 
     def _chunk(self, topic: p.BoothTopic, payload: bytes) -> None:
         assert topic.ident is not None and topic.index is not None

@@ -1,8 +1,9 @@
 """Storing verified photos: the file (atomic, fsynced) and then its row, once per photo_id.
 
-The latest accepted capture of a person wins the file ``<college>/<class>/<id_number>.jpg``; an
-older capture arriving late is recorded but does not overwrite it. A per-person file lock (flock,
-so it works across worker processes) keeps "is it the newest?", the write and the row together.
+The capture of a person central receives last wins the file ``<college>/<class>/<id_number>.jpg``
+and becomes current; every capture keeps its row. The booth's ``captured_at`` orders nothing (a Pi
+without an RTC may run ahead before NTP). A per-person file lock (flock, so it works across worker
+processes) keeps the write and the row together, so the last file written is the current row.
 ``store_many`` is the group commit of the ingest: every file of a batch is written and fsynced,
 then all rows are committed in one transaction (when the store offers ``batch()``), so a batch
 costs one database sync instead of one per photo.
@@ -20,7 +21,7 @@ from typing import IO
 
 from appliance.durable import write_atomic
 from central.paths import photo_path
-from central.store import PhotoRecord, Store, utc
+from central.store import PhotoRecord, Store
 
 _LOCK_SLOTS = 256
 
@@ -79,28 +80,18 @@ class PhotoArchive:
         slots = sorted({self._slot(r.id_number) for r in records if r is not None})
         to_add: list[int] = []
         with self._locked(slots):
-            # The newest capture of a person wins the file: write in capture order, last one wins.
-            order = sorted((i for i, r in enumerate(records) if r is not None),
-                           key=lambda i: utc(records[i].captured_at))  # type: ignore[union-attr]
-            newest: dict[str, str | None] = {}
+            # Central's receive order, not the booth's clock: the photo completed last wins the file.
             seen: set[str] = set()
-            for index in order:
-                record = records[index]
-                assert record is not None
+            for index, record in enumerate(records):
+                if record is None:
+                    continue
                 try:
                     existing = store.photo(record.photo_id)
                     if existing is not None or record.photo_id in seen:
                         results[index] = StoreResult(existing or record, new=False)
                         continue
                     seen.add(record.photo_id)
-                    if record.id_number not in newest:
-                        current = store.current_photo(record.id_number)
-                        newest[record.id_number] = current.captured_at if current else None
-                    captured = utc(record.captured_at)
-                    latest = newest[record.id_number]
-                    if latest is None or captured >= latest:
-                        write_atomic(self.root_resolved / record.path, items[index][1])
-                        newest[record.id_number] = captured
+                    write_atomic(self.root_resolved / record.path, items[index][1])
                     to_add.append(index)
                 except Exception as error:  # a full disk, say: this photo is not stored, not acked
                     results[index] = error

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -78,6 +79,26 @@ CREATE TABLE IF NOT EXISTS commands (
 CREATE INDEX IF NOT EXISTS commands_booth ON commands (booth, created_at)
 """
 
+# Upgrades of a central.db made by an earlier build (``db.migrate``, component "central"): every
+# file starts from SCHEMA (version 0) and runs each later step once, in order.
+MIGRATIONS: list[tuple[int, str]] = [
+    # 1: the booth's install id (a data reset starts a new boot sequence), every install seen, and
+    # the photos of a person in central's own receive order.
+    (1, """
+ALTER TABLE booths ADD COLUMN install_id TEXT;
+ALTER TABLE booths ADD COLUMN resets INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE booths ADD COLUMN reset_at TEXT;
+CREATE TABLE booth_installs (
+    booth TEXT NOT NULL,
+    install_id TEXT NOT NULL,
+    first_boot INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (booth, install_id)
+);
+CREATE INDEX photos_person_stored ON photos (id_number, stored_at)
+"""),
+]
+
 
 def utc(text: str | None = None) -> str:
     """Normalise an ISO 8601 time (``None`` = now) to sortable UTC text."""
@@ -101,6 +122,18 @@ class BoothStatus:
     version: str | None = None
     received_at: str = ""
     telemetry: dict[str, Any] | None = None
+    install_id: str | None = None  # None: a booth build that does not send one
+    resets: int = 0  # times central saw this booth come back as a new install (data reset)
+    reset_at: str | None = None
+
+
+class StatusOutcome(enum.StrEnum):
+    """What ``Store.record_status`` did with a status."""
+
+    APPLIED = "applied"
+    STALE = "stale"  # a lower boot than seen, or older within this boot (a late Will)
+    RESET = "reset"  # applied: an install id never seen for this booth starts a new boot sequence
+    RETIRED = "retired"  # from an install this booth has since been replaced by: ignored
 
 
 @dataclass(frozen=True)
@@ -166,8 +199,8 @@ class Store(Protocol):
     def close(self) -> None: ...
 
     # booths
-    def record_status(self, status: BoothStatus) -> bool:
-        """Apply a status/Will; False when ignored (lower boot than seen, or older in this boot)."""
+    def record_status(self, status: BoothStatus) -> StatusOutcome:
+        """Apply a status/Will unless it is stale or from a retired install (see StatusOutcome)."""
 
     def record_telemetry(self, booth: str, ts: str, data: dict[str, Any]) -> None: ...
     def booths(self) -> list[BoothStatus]: ...
@@ -183,7 +216,7 @@ class Store(Protocol):
     def photo(self, photo_id: str) -> PhotoRecord | None: ...
     def current_photo(self, id_number: str) -> PhotoRecord | None: ...
     def add_photo(self, record: PhotoRecord) -> bool:
-        """Insert once by photo_id; when it is the person's newest capture it becomes current.
+        """Insert once by photo_id; it becomes the person's current photo (central's receive order).
         False when the photo_id was already stored."""
 
     def photos(self, *, college: str | None = None, class_name: str | None = None,
@@ -191,6 +224,10 @@ class Store(Protocol):
 
     # roster
     def import_roster(self, entries: Iterable[RosterEntry]) -> int: ...
+    def roster_entry(self, id_number: str) -> RosterEntry | None: ...
+    def roster_size(self) -> int: ...
+    def session_class(self, booth: str, session_id: str) -> tuple[str, str, str] | None:
+        """(kind, college, class) of a booth's session, from its status or class_opened event."""
     def roster(self, *, college: str | None = None, class_name: str | None = None) -> list[RosterEntry]: ...
     def class_progress(self) -> list[ClassProgress]: ...
     def missing(self, college: str, class_name: str) -> list[RosterEntry]: ...
@@ -216,7 +253,8 @@ def _booth(row: sqlite3.Row) -> BoothStatus:
                        queue_depth=row["queue_depth"], disk_free_mb=row["disk_free_mb"],
                        cpu_temp_c=row["cpu_temp_c"], version=row["version"],
                        received_at=row["status_received_at"],
-                       telemetry=json.loads(row["telemetry_json"]) if row["telemetry_json"] else None)
+                       telemetry=json.loads(row["telemetry_json"]) if row["telemetry_json"] else None,
+                       install_id=row["install_id"], resets=row["resets"], reset_at=row["reset_at"])
 
 
 class _Savepoint:
@@ -243,6 +281,7 @@ class SqliteStore:
         self.conn = db.connect(self.path)
         self._batch = False
         db.apply_schema(self.conn, SCHEMA)
+        db.migrate(self.conn, "central", MIGRATIONS)
         db.apply_schema(self.conn, ROSTER_SCHEMA)
 
     def close(self) -> None:
@@ -269,32 +308,51 @@ class SqliteStore:
         return _Savepoint(self.conn) if self._batch else db.transaction(self.conn)
 
     # ---------------------------------------------------------------------------------- booths
-    def record_status(self, status: BoothStatus) -> bool:
-        ts = utc(status.ts)
+    def record_status(self, status: BoothStatus) -> StatusOutcome:
+        ts, now = utc(status.ts), utc()
+        outcome = StatusOutcome.APPLIED
         with self._tx():
-            row = self.conn.execute("SELECT boot, status_ts FROM booths WHERE booth = ?",
+            row = self.conn.execute("SELECT boot, status_ts, install_id FROM booths WHERE booth = ?",
                                     (status.booth,)).fetchone()
-            if row is not None:
+            new_install = status.install_id is not None and self.conn.execute(
+                "SELECT 1 FROM booth_installs WHERE booth = ? AND install_id = ?",
+                (status.booth, status.install_id)).fetchone() is None
+            if row is not None and status.install_id is not None and not new_install \
+                    and status.install_id != row["install_id"]:
+                return StatusOutcome.RETIRED  # e.g. the late Will of the data the booth lost
+            if row is not None and not new_install:
                 # Sparkplug's bdSeq rule: a late death (Will) from an older boot is ignored. Within one
                 # boot the newer status wins, except the Will, which carries its connect time as ts.
                 if status.boot < row["boot"]:
-                    return False
+                    return StatusOutcome.STALE
                 if status.boot == row["boot"] and status.state != "lost" and ts < row["status_ts"]:
-                    return False
+                    return StatusOutcome.STALE
+            if new_install:
+                self.conn.execute("INSERT INTO booth_installs (booth, install_id, first_boot, first_seen)"
+                                  " VALUES (?,?,?,?)", (status.booth, status.install_id, status.boot, now))
+                # A booth's first install id (a new booth, or one central knew without it) is no reset.
+                if row is not None and row["install_id"] is not None:
+                    outcome = StatusOutcome.RESET
             self.conn.execute(
                 "INSERT INTO booths (booth, boot, online, state, session_json, queue_depth, disk_free_mb,"
-                " cpu_temp_c, version, status_ts, status_received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                " cpu_temp_c, version, status_ts, status_received_at, install_id)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(booth) DO UPDATE SET boot=excluded.boot, online=excluded.online,"
                 " state=excluded.state, session_json=excluded.session_json,"
                 " queue_depth=COALESCE(excluded.queue_depth, booths.queue_depth),"
                 " disk_free_mb=COALESCE(excluded.disk_free_mb, booths.disk_free_mb),"
                 " cpu_temp_c=COALESCE(excluded.cpu_temp_c, booths.cpu_temp_c),"
                 " version=COALESCE(excluded.version, booths.version),"
-                " status_ts=excluded.status_ts, status_received_at=excluded.status_received_at",
+                " status_ts=excluded.status_ts, status_received_at=excluded.status_received_at,"
+                " install_id=COALESCE(excluded.install_id, booths.install_id)",
                 (status.booth, status.boot, int(status.online), status.state,
                  json.dumps(status.session, ensure_ascii=False) if status.session else None,
-                 status.queue_depth, status.disk_free_mb, status.cpu_temp_c, status.version, ts, utc()))
-        return True
+                 status.queue_depth, status.disk_free_mb, status.cpu_temp_c, status.version, ts, now,
+                 status.install_id))
+            if outcome is StatusOutcome.RESET:
+                self.conn.execute("UPDATE booths SET resets = resets + 1, reset_at = ? WHERE booth = ?",
+                                  (now, status.booth))
+        return outcome
 
     def record_telemetry(self, booth: str, ts: str, data: dict[str, Any]) -> None:
         ts = utc(ts)
@@ -339,23 +397,21 @@ class SqliteStore:
         return _photo(row) if row else None
 
     def add_photo(self, record: PhotoRecord) -> bool:
-        captured = utc(record.captured_at)
+        """The newest capture central receives becomes current: the booth's clock (``captured_at``,
+        a Pi without an RTC before NTP) orders nothing; callers add a person's photos in receive order.
+        """
         with self._tx():
             if self.conn.execute("SELECT 1 FROM photos WHERE photo_id = ?", (record.photo_id,)).fetchone():
                 return False
-            newest = self.conn.execute("SELECT MAX(captured_at) FROM photos WHERE id_number = ?",
-                                       (record.id_number,)).fetchone()[0]
-            current = newest is None or captured >= newest
-            if current:
-                self.conn.execute("UPDATE photos SET is_current = 0 WHERE id_number = ? AND is_current = 1",
-                                  (record.id_number,))
+            self.conn.execute("UPDATE photos SET is_current = 0 WHERE id_number = ? AND is_current = 1",
+                              (record.id_number,))
             self.conn.execute(
                 "INSERT INTO photos (photo_id, booth, id_number, student_no, college, class_name, session_id,"
                 " attempt, captured_at, size, sha256, path, is_current, stored_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?)",
                 (record.photo_id, record.booth, record.id_number, record.student_no, record.college,
-                 record.class_name, record.session_id, record.attempt, captured, record.size, record.sha256,
-                 record.path, int(current), utc()))
+                 record.class_name, record.session_id, record.attempt, utc(record.captured_at), record.size,
+                 record.sha256, record.path, utc()))
         return True
 
     def photos(self, *, college: str | None = None, class_name: str | None = None,
@@ -369,6 +425,26 @@ class SqliteStore:
     # ---------------------------------------------------------------------------------- roster
     def import_roster(self, entries: Iterable[RosterEntry]) -> int:
         return upsert_entries(self.conn, entries)
+
+    def roster_entry(self, id_number: str) -> RosterEntry | None:
+        row = self.conn.execute("SELECT * FROM roster WHERE id_number = ?", (id_number,)).fetchone()
+        return entry_from_row(row) if row else None
+
+    def roster_size(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM roster").fetchone()[0]
+
+    def session_class(self, booth: str, session_id: str) -> tuple[str, str, str] | None:
+        row = self.conn.execute("SELECT session_json FROM booths WHERE booth = ?", (booth,)).fetchone()
+        session = json.loads(row["session_json"]) if row and row["session_json"] else None
+        if session and session.get("id") == session_id:
+            return session.get("kind", "class"), session.get("college", ""), session.get("class", "")
+        event = self.conn.execute(
+            "SELECT data_json FROM events WHERE booth = ? AND kind = 'class_opened'"
+            " AND json_extract(data_json, '$.session_id') = ? LIMIT 1", (booth, session_id)).fetchone()
+        if event is None:
+            return None
+        data = json.loads(event["data_json"])
+        return ("class" if data.get("college") else "makeup"), data.get("college", ""), data.get("class", "")
 
     def roster(self, *, college: str | None = None, class_name: str | None = None) -> list[RosterEntry]:
         rows = self.conn.execute(

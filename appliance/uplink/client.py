@@ -129,6 +129,7 @@ class Uplink:
         self.on_command = on_command
         self.outbox = Outbox(db_path, booth_id, chunk_size=settings.chunk_size, on_photo_acked=on_photo_acked)
         self.boot = 0
+        self.install_id: str | None = None
         self._signals = _Signals()
         self._client: mqtt.Client | None = None
         self._thread: threading.Thread | None = None
@@ -164,6 +165,7 @@ class Uplink:
     def start(self) -> None:
         """Count the boot, check the outbox files, connect (in the background) and start sending."""
         self.boot = self.outbox.next_boot()
+        self.install_id = self.outbox.install_id()
         self._started_at = self._last_step = time.monotonic()
         for photo_id, state in self.outbox.check_files():
             self.event("error", {"code": f"photo_{state}", "message": f"photo {photo_id} cannot be sent: {state}"})
@@ -287,7 +289,8 @@ class Uplink:
                            tls_version=ssl.PROTOCOL_TLS_CLIENT)
         will_props = Properties(PacketTypes.WILLMESSAGE)
         will_props.WillDelayInterval = self.settings.will_delay_s
-        client.will_set(p.status_topic(self.booth_id), p.encode(p.will_status(self.booth_id, self.boot)),
+        will = p.will_status(self.booth_id, self.boot, self.install_id)
+        client.will_set(p.status_topic(self.booth_id), p.encode(will),
                         qos=p.QOS_STATUS, retain=True, properties=will_props)
         self._set_backoff(client)
         client.on_connect = self._on_connect
@@ -671,7 +674,7 @@ class Uplink:
         return p.Status(booth=self.booth_id, boot=self.boot, online=online,
                         state=state or provided.get("state") or "unknown", session=provided.get("session"),
                         queue_depth=self.backlog(), disk_free_mb=round(self.outbox.disk_free_mb(), 1),
-                        cpu_temp_c=temp, version=self.version, ts=p.utc_now())
+                        cpu_temp_c=temp, version=self.version, install_id=self.install_id, ts=p.utc_now())
 
     def _publish_status(self, *, force: bool = False) -> None:
         try:
@@ -680,7 +683,7 @@ class Uplink:
             log.error("uplink: status not valid: %s", str(error).splitlines()[0])
             status = p.Status(booth=self.booth_id, boot=self.boot, online=True, state="unknown",
                               queue_depth=self.backlog(), disk_free_mb=round(self.outbox.disk_free_mb(), 1),
-                              version=self.version, ts=p.utc_now())
+                              version=self.version, install_id=self.install_id, ts=p.utc_now())
         self._publish(p.status_topic(self.booth_id), p.encode(status), p.QOS_STATUS, retain=True)
         self._status_dirty = False
         self._last_status = time.monotonic()

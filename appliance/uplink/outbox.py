@@ -391,6 +391,20 @@ class Outbox:
             conn.execute("INSERT OR REPLACE INTO outbox_meta (key, value) VALUES ('boot', ?)", (str(boot),))
         return boot
 
+    def install_id(self) -> str:
+        """This data folder's install id (uuid4 hex), made on first use and kept with the boot counter.
+
+        A reset of the booth's data (a new SD card) loses both together: central sees the boot
+        counter start again under a new install id and accepts it as a new boot sequence.
+        """
+        with self._lock, transaction(self._conn) as conn:
+            row = conn.execute("SELECT value FROM outbox_meta WHERE key = 'install_id'").fetchone()
+            if row is not None:
+                return str(row["value"])
+            made = uuid.uuid4().hex
+            conn.execute("INSERT INTO outbox_meta (key, value) VALUES ('install_id', ?)", (made,))
+        return made
+
     def command_result(self, command_id: str) -> tuple[bool, str] | None:
         """The stored answer to a command already carried out (redelivered commands run once)."""
         with self._lock:

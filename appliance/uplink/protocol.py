@@ -174,6 +174,9 @@ class Status(_Payload):
     disk_free_mb: Megabytes | None = None
     cpu_temp_c: float | None = Field(default=None, ge=-60, le=200)
     version: Annotated[str, Field(max_length=64)] | None = None
+    # Made once per data folder (uuid4 hex): a booth whose data was reset (a new SD card, the boot
+    # counter back to 1) comes back with a new one, and central starts a new boot sequence.
+    install_id: Uuid4Hex | None = None
     ts: Timestamp
 
     @model_validator(mode="after")
@@ -185,16 +188,18 @@ class Status(_Payload):
     @model_serializer(mode="wrap")
     def _drop_absent(self, handler: Any) -> dict[str, Any]:
         data = handler(self)
-        if not self.online:  # the Will carries only {v, booth, boot, online, state, ts}
+        if data.get("install_id") is None:
+            data.pop("install_id", None)
+        if not self.online:  # the Will carries only {v, booth, boot, online, state, install_id, ts}
             for key in _LIVE_ONLY:
                 if data.get(key) is None:
                     data.pop(key, None)
         return data
 
 
-def will_status(booth: str, boot: int) -> Status:
+def will_status(booth: str, boot: int, install_id: str | None = None) -> Status:
     """The death message registered as the MQTT Will."""
-    return Status(booth=booth, boot=boot, online=False, state="lost", ts=utc_now())
+    return Status(booth=booth, boot=boot, online=False, state="lost", install_id=install_id, ts=utc_now())
 
 
 class Telemetry(_Payload):

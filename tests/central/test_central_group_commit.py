@@ -21,26 +21,27 @@ def record_of(data: bytes, *, seq: int, captured_at: str, class_name: str = "计
                        sha256=init.sha256, path="")
 
 
-def test_one_batch_stores_every_photo_and_the_newest_capture_of_a_person_wins(tmp_path: Path) -> None:
+def test_one_batch_stores_every_photo_and_the_capture_received_last_wins(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "central.db")
     archive = PhotoArchive(tmp_path)
-    old, new, other = jpeg_bytes(1), jpeg_bytes(2), jpeg_bytes(3)
-    # The newer capture comes first in the batch: the older one must not overwrite its file.
-    newer = record_of(new, seq=7, captured_at="2027-06-01T09:00:00Z")
-    older = record_of(old, seq=7, captured_at="2027-06-01T08:00:00Z")
+    first, last, other = jpeg_bytes(1), jpeg_bytes(2), jpeg_bytes(3)
+    # The booth's clock says the first one is newer: central's receive order decides, not that clock.
+    received_first = record_of(first, seq=7, captured_at="2027-06-01T09:00:00Z")
+    received_last = record_of(last, seq=7, captured_at="2027-06-01T08:00:00Z")
     third = record_of(other, seq=8, captured_at="2027-06-01T08:30:00Z", class_name="计科2302")
-    results = archive.store_many(store, [(newer, new), (older, old), (third, other), (newer, new)])
+    results = archive.store_many(store, [(received_first, first), (received_last, last), (third, other),
+                                         (received_first, first)])
     assert [getattr(r, "new", r) for r in results] == [True, True, True, False]
-    person = archive.path_for(newer.college, newer.class_name, id_number(7))
-    assert hashlib.sha256(person.read_bytes()).hexdigest() == newer.sha256
+    person = archive.path_for(received_last.college, received_last.class_name, id_number(7))
+    assert hashlib.sha256(person.read_bytes()).hexdigest() == received_last.sha256
     assert archive.path_for(third.college, third.class_name, id_number(8)).read_bytes() == other
     rows = {r.photo_id: r for r in store.photos(current_only=False)}
-    assert set(rows) == {newer.photo_id, older.photo_id, third.photo_id}
-    assert rows[newer.photo_id].is_current and not rows[older.photo_id].is_current
+    assert set(rows) == {received_first.photo_id, received_last.photo_id, third.photo_id}
+    assert rows[received_last.photo_id].is_current and not rows[received_first.photo_id].is_current
     # A re-send of a stored photo writes nothing and adds no row.
-    again = archive.store_many(store, [(older, old)])
+    again = archive.store_many(store, [(received_first, first)])
     assert [getattr(r, "new", r) for r in again] == [False]
-    assert hashlib.sha256(person.read_bytes()).hexdigest() == newer.sha256
+    assert hashlib.sha256(person.read_bytes()).hexdigest() == received_last.sha256
     store.close()
 
 

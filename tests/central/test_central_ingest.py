@@ -8,7 +8,7 @@ from pathlib import Path
 
 from appliance.uplink import protocol as p
 from central.store import SqliteStore
-from tests.central.conftest import MiniBooth, chunks_of, files_under, id_number, jpeg_bytes, make_init
+from tests.central.conftest import MiniBooth, chunks_of, files_under, jpeg_bytes, make_init
 
 
 def test_photo_is_stored_verified_and_acked(booth: MiniBooth, db: SqliteStore, data_dir: Path) -> None:
@@ -70,23 +70,6 @@ def test_corrupted_chunk_is_detected_and_resent(booth: MiniBooth, db: SqliteStor
     booth.send_photo(init, data)
     assert booth.ack_for(init.photo_id).status == "stored"
     assert next((data_dir / "photos").rglob("*.jpg")).read_bytes() == data
-
-
-def test_latest_capture_of_a_person_wins_and_both_rows_are_kept(booth: MiniBooth, db: SqliteStore,
-                                                                data_dir: Path) -> None:
-    person = id_number(77)
-    old, new = jpeg_bytes(6), jpeg_bytes(7)
-    first = make_init("booth-01", new, ident=person, captured_at="2027-06-01T09:00:00Z")
-    late = make_init("booth-01", old, ident=person, captured_at="2027-06-01T08:00:00Z")
-    assert booth.upload(first, new).status == "stored"
-    assert booth.upload(late, old).status == "stored"  # an older capture arriving late
-    assert next((data_dir / "photos").rglob("*.jpg")).read_bytes() == new
-    rows = db.photos(current_only=False)
-    assert {r.photo_id for r in rows} == {first.photo_id, late.photo_id}
-    assert db.current_photo(person).photo_id == first.photo_id
-    newest = make_init("booth-01", old, ident=person, captured_at="2027-06-01T10:00:00Z")
-    assert booth.upload(newest, old).status == "stored"
-    assert next((data_dir / "photos").rglob("*.jpg")).read_bytes() == old
 
 
 def test_event_is_recorded_once_and_acked(booth: MiniBooth, db: SqliteStore) -> None:
