@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from appliance.privacy import mask_id
 from appliance.uplink import protocol as p
 from central.ingest import Ingest
 from central.local_broker import LocalBroker
@@ -170,3 +172,19 @@ def test_unknown_booth_is_refused_when_an_allow_list_is_set(tmp_path: Path, brok
         assert [r.booth for r in store.photos()] == ["booth-01"]
     finally:
         store.close()
+
+
+def test_a_photo_that_cannot_be_stored_is_logged_without_its_id_number(booth: MiniBooth, data_dir: Path,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """The file system's error names the photo's path, which holds the ID number: masked in the log."""
+    caplog.set_level(logging.INFO, "central")
+    data = jpeg_bytes(15)
+    init = make_init("booth-01", data)
+    (data_dir / "photos" / "信息学院" / "计科2301" / f"{init.id_number}.jpg").mkdir(parents=True)  # not a file
+    booth.send_photo(init, data)
+    deadline = time.monotonic() + 10
+    while "not stored" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "not stored" in caplog.text
+    assert mask_id(init.id_number) in caplog.text
+    assert init.id_number not in caplog.text
