@@ -95,3 +95,13 @@ def check_student_no(raw: str) -> str:
         where = f": '{bad}' at position {text.index(bad) + 1}" if bad else f", got {len(text)} characters"
         raise BadName(f"may only have 1-{MAX_STUDENT_NO_CHARS} ASCII letters, digits, '-' or '_'{where}")
     return text
+
+
+def printable(text: str) -> str:
+    """``text`` with each character the name rule calls invisible or control written as its escape.
+
+    For free text a peer sent (an event's error message) that is stored, logged and shown: ESC
+    becomes ``\\x1b``, RLO ``\\u202e``, a newline ``\\n``, so no terminal acts on it and no bidi
+    control reorders what is shown; everything else is kept as sent.
+    """
+    return "".join(ch.encode("unicode_escape").decode("ascii") if _invisible(ch) else ch for ch in text)

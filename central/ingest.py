@@ -33,6 +33,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from appliance.durable import remove_stale_temps
+from appliance.names import printable
 from appliance.privacy import MaskIdNumbers, mask_id
 from appliance.uplink import protocol as p
 from appliance.uplink.link import LinkWatch
@@ -93,6 +94,17 @@ class _Ready:
 
 
 _AckArgs = tuple[str, str, str, dict[str, Any]]  # booth, kind, id, fields of a "stored" ack
+
+
+def _printable_data(value: Any) -> Any:
+    """An event's data with every text ``printable``: escape codes are stored as text, never raw."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(str(key)): _printable_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_printable_data(item) for item in value]
+    return value
 
 
 class Rejected(Exception):
@@ -405,15 +417,15 @@ class IngestWorker:
         event: p.Event = p.decode("event", payload)
         if event.booth != topic.booth or event.event_id != topic.ident:
             raise Rejected("event booth/event_id differ from its topic")
-        record = EventRecord(event_id=event.event_id, booth=event.booth, ts=event.ts, kind=event.kind,
-                             data=dict(event.data))
+        data = _printable_data(dict(event.data))
+        record = EventRecord(event_id=event.event_id, booth=event.booth, ts=event.ts, kind=event.kind, data=data)
 
         def write() -> None:
             if not self.store.record_event(record):
                 return  # a re-send: recorded before, acked again
             if event.kind == "command_result":
                 result = event.typed_data()
-                self.store.record_command_result(result.command_id, result.ok, result.message)
+                self.store.record_command_result(result.command_id, result.ok, printable(result.message))
             self.counters["events"] += 1
 
         self._later(write, (topic.booth, "event", event.event_id, {}))
@@ -572,14 +584,15 @@ class IngestWorker:
         init = self._staged_init(topic.booth, fin.photo_id)
         if init is not None and (init.size, init.sha256, init.chunks) != (fin.size, fin.sha256, fin.chunks):
             raise Rejected("fin size/sha256/chunks differ from the init")
-        try:
-            self.staging.put_fin(topic.booth, fin.photo_id)
-        except FileNotFoundError:  # the worker that stored the photo removed its staging meanwhile
-            if self._already_stored(topic.booth, fin.photo_id, fin.sha256):
+        if init is not None:  # a fin of a photo nobody announced stages nothing; its recheck answers
+            try:
+                self.staging.put_fin(topic.booth, fin.photo_id)
+            except FileNotFoundError:  # the worker that stored the photo removed its staging meanwhile
+                if self._already_stored(topic.booth, fin.photo_id, fin.sha256):
+                    return
+                raise
+            if self._complete(topic.booth, fin.photo_id, trigger="fin"):
                 return
-            raise
-        if self._complete(topic.booth, fin.photo_id, trigger="fin"):
-            return
         # The worker that had the last chunk may have stored the photo between our first look and
         # the fin landing on disk (and so not seen the fin): look for the row again.
         if self._already_stored(topic.booth, fin.photo_id, fin.sha256):
