@@ -219,6 +219,7 @@ class IngestWorker:
         self._store = open_store(self.config.storage.db_url, base=self.data_dir)
         if self.index == 0:
             remove_stale_temps(self.archive.root)
+            remove_stale_temps(self.archive.captures)
             remove_stale_temps(self.staging.root)
             if not self.known and self.config.broker.tls is None:
                 log.warning("ingest.known_booths is empty and the broker link has no TLS: no certificate binds"

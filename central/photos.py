@@ -1,7 +1,8 @@
 """Storing verified photos: the file (atomic, fsynced) and then its row, once per photo_id.
 
-The capture of a person central receives last wins the file ``<college>/<class>/<id_number>.jpg``
-and becomes current; every capture keeps its row. The booth's ``captured_at`` orders nothing (a Pi
+Every capture is kept as ``<data>/captures/<photo_id>.jpg``; the one of a person central receives
+last is also (a hard link, no second copy) ``<data>/photos/<college>/<class>/<id_number>.jpg`` and
+its row is current; every capture keeps its row. The booth's ``captured_at`` orders nothing (a Pi
 without an RTC may run ahead before NTP). A per-person file lock (flock, so it works across worker
 processes) keeps the write and the row together, so the last file written is the current row.
 ``store_many`` is the group commit of the ingest: every file of a batch is written and fsynced,
@@ -14,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from appliance.durable import write_atomic
+from appliance.durable import TEMP_SUFFIX, fsync_dir, write_atomic
 from central.paths import photo_path
 from central.store import PhotoRecord, Store
 
@@ -46,11 +48,27 @@ class PhotoArchive:
         self.root = self.data_dir / "photos"
         self.root.mkdir(parents=True, exist_ok=True)
         self.root_resolved = self.root.resolve()
+        self.captures = self.data_dir / "captures"
+        self.captures.mkdir(parents=True, exist_ok=True)
         self.locks = self.data_dir / "locks"
         self.locks.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, college: str, class_name: str, id_number: str) -> Path:
         return photo_path(self.root, college, class_name, id_number)
+
+    def capture_path(self, photo_id: str) -> Path:
+        """Where every capture's bytes stay, current or not (photo ids are uuid4 hex: a safe name)."""
+        return self.captures / f"{photo_id}.jpg"
+
+    @staticmethod
+    def _install(capture: Path, current: Path) -> None:
+        """Make ``current`` the same file as ``capture`` (a hard link, renamed into place, durable)."""
+        current.parent.mkdir(parents=True, exist_ok=True)
+        tmp = current.with_name(f".{current.name}.{capture.stem}{TEMP_SUFFIX}")
+        tmp.unlink(missing_ok=True)
+        os.link(capture, tmp)
+        os.replace(tmp, current)
+        fsync_dir(current.parent)
 
     def store(self, store: Store, record: PhotoRecord, data: bytes) -> StoreResult:
         """Write ``data`` (already verified against ``record.sha256``) and commit the row."""
@@ -91,7 +109,8 @@ class PhotoArchive:
                         results[index] = StoreResult(existing or record, new=False)
                         continue
                     seen.add(record.photo_id)
-                    write_atomic(self.root_resolved / record.path, items[index][1])
+                    capture = write_atomic(self.capture_path(record.photo_id), items[index][1])
+                    self._install(capture, self.root_resolved / record.path)
                     to_add.append(index)
                 except Exception as error:  # a full disk, say: this photo is not stored, not acked
                     results[index] = error

@@ -30,6 +30,11 @@ def test_a_booth_clock_running_ahead_does_not_pin_its_photo(booth: MiniBooth, db
     assert next((data_dir / "photos").rglob("*.jpg")).read_bytes() == retake
     assert db.current_photo(person).photo_id == second.photo_id
     assert {r.photo_id for r in db.photos(current_only=False)} == {first.photo_id, second.photo_id}
+    # Every capture is kept, not only its row: the earlier one is still there, byte for byte.
+    assert (data_dir / "captures" / f"{first.photo_id}.jpg").read_bytes() == ahead
+    assert (data_dir / "captures" / f"{second.photo_id}.jpg").read_bytes() == retake
+    current = next((data_dir / "photos").rglob("*.jpg"))
+    assert current.stat().st_ino == (data_dir / "captures" / f"{second.photo_id}.jpg").stat().st_ino
     # A re-send of the first (a booth that lost the ack) changes nothing.
     assert booth.upload(first, ahead).status == "stored"
     assert db.current_photo(person).photo_id == second.photo_id
