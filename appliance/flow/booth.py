@@ -426,10 +426,6 @@ class Booth:
             raise SessionError("nothing to confirm now", "当前无需确认")
 
     def _open(self, kind: SessionKind, college: str | None, class_name: str | None) -> None:
-        if self.summary is not None:
-            label = self.summary.session.label
-            raise SessionError(f"the fee of {label} is waiting: confirm or defer its payment first",
-                               f"{label}的费用尚未确认:请先确认缴费或暂缓")
         if self.session is not None:
             raise SessionError(f"a session is already open ({self.session.label}): close it first",
                                f"已有进行中的采集({self.session.label}),请先结束")
@@ -439,6 +435,11 @@ class Booth:
         if kind == "class" and not (college and class_name and self.roster.class_members(college, class_name)):
             raise SessionError(f"class {college} {class_name} is not on the roster",
                                f"名单中没有{college}{class_name}")
+        # The booth has no operator keypad yet: opening the next session (from central) is how the
+        # operator puts a waiting summary away; its fee stays unpaid.
+        for waiting in self.ledger.unpaid_sessions():
+            self._defer(waiting, "the operator opened the next session")
+        self.summary = None
         self.session = self.ledger.open_session(kind, college, class_name, fee_for(1, self.config.fees))
         self._emit("class_opened", {"session_id": self.session.id, "college": college or "",
                                     "class": class_name or ""})
@@ -478,11 +479,13 @@ class Booth:
     def _defer_payment(self) -> None:
         if self.state is not State.SUMMARY or self.summary is None:
             raise SessionError("no class payment is waiting", "当前没有待确认的班级缴费")
-        session = self.summary.session
-        self.ledger.defer_payment(session.id)
-        log.info("booth: payment of %s (%.2f CNY) deferred by the operator: it stays unpaid",
-                 session.label, self.summary.fee_cny)
+        self._defer(self.summary.session, "deferred by the operator")
         self._end_session()
+
+    def _defer(self, session: SessionRecord, why: str) -> None:
+        self.ledger.defer_payment(session.id)
+        log.warning("booth: payment of %s (%.2f CNY) %s: it stays unpaid", session.label, session.fee_cny or 0.0,
+                    why)
 
     def _end_session(self) -> None:
         """Show the next closed session whose fee is not settled (one left by a crash), or rest."""
