@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.device.tls import OpensslError, openssl
 from appliance.uplink.protocol import BOOTH_ID_PATTERN
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
@@ -56,12 +55,10 @@ class TlsFiles:
 
 
 def _openssl(*args: str) -> None:
-    binary = shutil.which("openssl")
-    if binary is None:
-        raise CertError("openssl not found: install the Debian package 'openssl'")
-    result = subprocess.run([binary, *args], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise CertError(f"openssl {args[0]} failed: {result.stderr.strip()}")
+    try:
+        openssl(*args)
+    except OpensslError as error:
+        raise CertError(str(error)) from None
 
 
 def _issued_by_folder(folder: Path) -> list[str]:

@@ -74,6 +74,7 @@ class Doctor:
         self.config = config
         self.root = root
         self.command = command
+        self.inside_booth = inside_booth
         self.booth_running = inside_booth or command(["systemctl", "is-active", BOOTH_UNIT]) == "active"
 
     def run(self) -> list[Check]:
@@ -230,12 +231,19 @@ class Doctor:
         booth_id = config.booth.id
         fix = (f"check the network and that {settings.host}:{settings.port} is the office broker "
                "(`booth doctor` from another booth tells a broker problem from a booth problem)")
-        if self.booth_running:  # connecting as the booth would take its session over
-            probe = BrokerProbe(config, f"{booth_id}-doctor", watch_s=0.0)
-            if probe.error:
-                return Check("broker", "fail", f"{settings.broker_url}: {probe.error}", fix)
-            return Check("broker", "ok", f"{settings.broker_url} accepts this booth's identity; "
-                         "booth.service holds the booth's session (its id is not checked for a second user)")
+        # The broker makes a booth certificate's CN its client id (use_username_as_clientid): any
+        # connection with this booth's identity would take the running booth's session over.
+        if self.inside_booth:
+            return Check("broker", "ok", f"{settings.broker_url}: connected (central's doctor command came over it)")
+        if self.booth_running:
+            status = self.command(["systemctl", "show", BOOTH_UNIT, "-p", "StatusText", "--value"]) or ""
+            if "uplink online" in status:
+                return Check("broker", "ok", f"{settings.broker_url}: booth.service is connected ({status})")
+            if "uplink offline" in status:
+                return Check("broker", "fail", f"{settings.broker_url}: booth.service is not connected ({status})",
+                             fix)
+            return Check("broker", "warn", f"booth.service runs but says nothing about its link ({status!r})",
+                         "systemctl status booth; to test the broker itself: systemctl stop booth; booth doctor")
         probe = BrokerProbe(config, booth_id, watch_s=TAKEOVER_WATCH_S)
         if probe.error:
             return Check("broker", "fail", f"{settings.broker_url}: {probe.error}", fix)

@@ -27,21 +27,26 @@ class Certificate:
     not_after: dt.datetime
 
 
-def _openssl(*args: str) -> str:
+class OpensslError(RuntimeError):
+    """openssl is missing or refused; the message says which (shared with ``central.certs``)."""
+
+
+def openssl(*args: str) -> str:
+    """Run the ``openssl`` command line; its stdout. Raises OpensslError."""
     binary = shutil.which("openssl")
     if binary is None:
-        raise IdentityError("openssl not found: install the Debian package 'openssl'")
+        raise OpensslError("openssl not found: install the Debian package 'openssl'")
     result = subprocess.run([binary, *args], capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise IdentityError(result.stderr.strip().splitlines()[0] if result.stderr.strip() else "openssl failed")
+        raise OpensslError(f"openssl {args[0]} failed: {result.stderr.strip()}")
     return result.stdout
 
 
 def read_certificate(path: Path) -> Certificate:
     """CN and expiry of a PEM certificate. Raises IdentityError when it is not one."""
     try:
-        text = _openssl("x509", "-in", str(path), "-noout", "-subject", "-enddate", "-nameopt", "RFC2253")
-    except IdentityError as error:
+        text = openssl("x509", "-in", str(path), "-noout", "-subject", "-enddate", "-nameopt", "RFC2253")
+    except OpensslError as error:
         raise IdentityError(f"{path}: not a PEM certificate ({error})") from None
     fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
     subject = fields.get("subject", "")
@@ -77,7 +82,7 @@ def check_identity(ca: Path, cert: Path, key: Path, booth_id: str, *, now: dt.da
     if certificate.not_after <= moment:
         raise IdentityError(f"certificate {cert} expired on {certificate.not_after:%Y-%m-%d}: issue a new one")
     try:
-        _openssl("verify", "-CAfile", str(ca), str(cert))
-    except IdentityError as error:
+        openssl("verify", "-CAfile", str(ca), str(cert))
+    except OpensslError as error:
         raise IdentityError(f"certificate {cert} was not issued by the CA {ca} ({error})") from None
     return certificate

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from appliance.cli import main as booth_main
+from appliance.device.doctor import Doctor
 from appliance.quality.models import default_model_dir, load_manifest
 from appliance.uplink.client import Uplink
 from appliance.uplink.outbox import disk_free_mb
@@ -107,3 +108,38 @@ def test_a_second_client_holding_the_booth_id_fails_with_the_fix(tmp_path, broke
         assert "give it its own booth id" in checks["broker"]["fix"]
     finally:
         other.stop()
+
+
+def test_with_booth_service_running_the_doctor_never_connects_as_the_booth(tmp_path, broker, fleet):
+    """The broker makes the certificate's CN the client id: a probe would take the live booth's session."""
+    files = fleet[BOOTH]
+    settings = UplinkSettings(broker_url=broker.url, ca_file=str(files.ca), cert_file=str(files.cert),
+                              key_file=str(files.key), reconnect_min_s=0.2, reconnect_max_s=1.0)
+    running = Uplink(settings, BOOTH, tmp_path / "running-booth.db", status_provider=lambda: {"state": "idle"},
+                     on_command=lambda command: None)
+    disconnects: list[str] = []
+    running.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not running.connected:
+            assert time.monotonic() < deadline, "the booth never connected"
+            time.sleep(0.05)
+        connected_at = running._signals.generation
+        status = {"online": "idle · booth-07 · outbox 0 · uplink online",
+                  "offline": "idle · booth-07 · outbox 3 · uplink offline"}
+        for link, text in status.items():
+            def systemctl(argv: list[str], text: str = text) -> str | None:  # the OS edge: systemd's answers
+                if argv[:2] == ["systemctl", "is-active"]:
+                    return "active"
+                return text if "StatusText" in argv else None
+
+            checks = {c.name: c for c in Doctor(write_config(tmp_path, broker, fleet), command=systemctl).run()}
+            assert checks["broker"].status == ("ok" if link == "online" else "fail"), checks["broker"]
+            assert checks["camera"].status == "ok"  # simulated: nothing the booth holds
+            assert checks["gpio"].status == "warn"
+        time.sleep(2)  # a takeover would have shown by now (the booth reconnects within 2 s)
+        if running._signals.generation != connected_at or not running.connected:
+            disconnects.append("the running booth lost its session to the doctor")
+    finally:
+        running.stop()
+    assert not disconnects
