@@ -173,10 +173,7 @@ class Uplink:
             log.warning("uplink: no broker_url configured; %d items wait in the outbox", self.backlog())
             return
         self._link.waiting()
-        self._client = self._make_client()
-        self._client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s,
-                                   clean_start=False, properties=self._connect_properties())
-        self._client.loop_start()
+        self._connect()
         self._thread = threading.Thread(target=self._run, name=f"uplink-{self.booth_id}", daemon=True)
         self._thread.start()
         log.info("uplink: booth %s boot %d connecting to %s", self.booth_id, self.boot, self.settings.broker_url)
@@ -278,6 +275,13 @@ class Uplink:
 
     # ------------------------------------------------------------------------ paho callbacks
 
+    def _connect(self) -> None:
+        """A new paho client connecting in the background (callbacks of any older one are ignored)."""
+        self._client = client = self._make_client()
+        client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s,
+                             clean_start=False, properties=self._connect_properties())
+        client.loop_start()
+
     def _make_client(self) -> mqtt.Client:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.booth_id,
                              protocol=mqtt.MQTTv5, reconnect_on_failure=True)
@@ -309,6 +313,8 @@ class Uplink:
         client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if client is not self._client:
+            return  # a client replaced after "Packet too large"
         if reason.is_failure:
             self._signals.attempt += 1
             self._set_backoff(client)
@@ -324,17 +330,26 @@ class Uplink:
         self._signals.events.put(("connected", self._signals.generation))
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        if client is not self._client:
+            return
         self._signals.attempt += 1
         self._set_backoff(client)
         self._link.failed("cannot connect")
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if client is not self._client:
+            return
         self._signals.connected = False
         self._signals.attempt += 1
         code = getattr(reason, "value", 0)
         if self._stopping.is_set():
             return
-        if self._takeover.dropped(code):
+        if code == PACKET_TOO_LARGE:
+            # Our own packets explain the quick drops: they are no sign of another device.
+            self._takeover.forget()
+            self._set_backoff(client)
+            self._signals.events.put(("too_large",))
+        elif self._takeover.dropped(code):
             # Stay away long enough for the other device to work; the sender says why.
             delay = self._takeover_backoff * (0.5 + 0.5 * random.random())
             self._takeover_backoff = min(self.settings.takeover_backoff_s * TAKEOVER_BACKOFF_MAX_FACTOR,
@@ -343,12 +358,12 @@ class Uplink:
             self._signals.events.put(("taken_over", delay))
         else:
             self._set_backoff(client)
-        if code == PACKET_TOO_LARGE:
-            self._signals.events.put(("too_large",))
         self._link.failed(f"connection lost: {reason}")
         self._signals.events.put(("disconnected", str(reason)))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if client is not self._client:
+            return
         self._signals.events.put(("message", _Incoming(self._signals.generation, message.topic,
                                                        bytes(message.payload), message.mid, message.qos)))
 
@@ -423,6 +438,9 @@ class Uplink:
             fitted = fitted_init(transfer.photo.init, self._chunk_cap)
             if fitted is not transfer.photo.init:
                 transfer.photo = dataclasses.replace(transfer.photo, init=fitted)
+                # Until every ingest worker has the new init, chunks of the new size may be refused
+                # ("rejected" acks): those do not count towards parking the photo.
+                transfer.rejects = 0
                 self._send_chunks(transfer, range(fitted.chunks), with_init=True)
             else:
                 transfer.deadline = now
@@ -447,13 +465,23 @@ class Uplink:
         self._chunk_cap = cap
 
     def _on_packet_too_large(self) -> None:
-        """The broker dropped us for a packet over its limit although it announced none (or ours was off)."""
+        """The broker dropped us for a packet over its limit although it announced none (or ours was off).
+
+        Halve the chunks, and replace the paho client: the old one would send its unacknowledged
+        oversized chunks again on every reconnect. Nothing is lost with it: the outbox re-sends
+        every photo and event central has not acknowledged.
+        """
         if not self._size_error_logged:
             self._size_error_logged = True
             log.error("uplink: the broker closed the connection for a packet too large and announced no "
                       "Maximum Packet Size; set uplink.chunk_size (now %d bytes) below the broker's limit "
                       "in booth.toml. Trying smaller chunks meanwhile.", self.settings.chunk_size)
         self._chunk_cap = max(p.MIN_CHUNK_SIZE, self._chunk_cap // 2)
+        old = self._client
+        self._connect()
+        if old is not None:
+            old.disconnect()
+            old.loop_stop()
 
     def _on_taken_over(self, delay: float) -> None:
         log.error("uplink: two devices use booth id %s: the broker keeps handing this booth's session to "

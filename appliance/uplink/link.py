@@ -65,10 +65,10 @@ class LinkWatch:
         if now < self._next_log:
             return
         if self.failures == 1:
-            self.log.warning("%s unreachable (%s); retrying, next report in %.0f s if still down",
+            self.log.warning("%s: link down (%s); retrying, next report in %.0f s if still down",
                              self.what, reason, self._repeat)
         else:
-            self.log.warning("%s still unreachable since %s (%d attempts failed, last: %s)", self.what,
+            self.log.warning("%s: link still down since %s (%d attempts failed, last: %s)", self.what,
                              self.down_since.strftime("%H:%M:%S") if self.down_since else "?",
                              self.failures, reason)
         self._next_log = now + self._repeat
@@ -76,7 +76,7 @@ class LinkWatch:
 
     def connected(self) -> None:
         if self._down_at is not None and self.failures > 1:
-            self.log.warning("%s reachable again after %.0f s down (%d attempts failed)", self.what,
+            self.log.warning("%s: link back after %.0f s down (%d attempts failed)", self.what,
                              self.clock() - self._down_at, self.failures)
         self._down_at, self.down_since, self.failures = None, None, 0
 
@@ -109,6 +109,11 @@ class TakeoverWatch:
             self._drops.clear()
             return True
         return False
+
+    def forget(self) -> None:
+        """Drop the counted drops (they had another cause, e.g. a packet over the broker's limit)."""
+        self._connected_at = None
+        self._drops.clear()
 
     def dropped(self, reason_code: int) -> bool:
         now = self.clock()

@@ -19,6 +19,7 @@ from uplink_fake_central import FakeCentral, wait_for
 from uplink_fast_settings import fast_settings
 from uplink_photos import photo_bytes, photo_meta
 from uplink_real_central import RealCentral
+from uplink_silent_limit_proxy import SilentLimitProxy
 
 from appliance.durable import write_atomic
 from appliance.uplink.client import Uplink
@@ -111,6 +112,30 @@ def test_chunks_fit_the_brokers_maximum_packet_size(tmp_path: Path, caplog) -> N
     assert "disconnected due to oversize packet" not in broker.log_path.read_text()
 
 
+def test_a_broker_that_drops_large_packets_unannounced_gets_one_error(tmp_path: Path, caplog) -> None:
+    # mosquitto with max_packet_size 32768 behind a proxy that removes the limit from CONNACK.
+    with LocalBroker(tmp_path / "broker", extra=["max_packet_size 32768"]) as broker, \
+            SilentLimitProxy(broker.port) as proxy:
+        central = RealCentral(broker, tmp_path / "central").start()
+        uplink = make_uplink(fast_settings(f"mqtt://127.0.0.1:{proxy.port}", chunk_size=65536), "booth-01",
+                             tmp_path / "booth")
+        caplog.set_level(logging.INFO, logger="appliance.uplink.client")
+        uplink.start()
+        try:
+            photos = [queue_photo(uplink, tmp_path / "photos", min_size=70_000, max_size=150_000)
+                      for _ in range(2)]
+            wait_for(lambda: uplink.backlog() == 0, timeout=60, what="photos stored after smaller chunks")
+        finally:
+            uplink.stop()
+            central.stop()
+    assert proxy.stripped >= 1
+    assert "disconnected due to oversize packet" in broker.log_path.read_text()  # the limit was hit
+    errors = [r.getMessage() for r in caplog.records if "uplink.chunk_size" in r.getMessage()]
+    assert len(errors) == 1 and "announced no Maximum Packet Size" in errors[0], errors
+    for photo_id, data in photos:
+        assert central.photo_file(photo_id) == data
+
+
 def test_a_broker_too_small_for_any_chunk_keeps_photos_in_the_outbox(tmp_path: Path, caplog) -> None:
     with LocalBroker(tmp_path / "broker", extra=["max_packet_size 2048"]) as broker:
         uplink = make_uplink(fast_settings(broker.url), "booth-01", tmp_path / "booth")
@@ -138,13 +163,13 @@ def test_a_broker_down_is_logged_once_then_shown_and_recovered(tmp_path: Path, c
         assert english in {f"office link down since {t:%H:%M}" for t in (start, dt.datetime.now())}
         assert chinese.startswith("与办公室断开")
         time.sleep(2.0)  # about a dozen reconnect attempts at 0.1-0.5 s
-        lines = [r.getMessage() for r in caplog.records if "unreachable" in r.getMessage()]
+        lines = [r.getMessage() for r in caplog.records if "link down" in r.getMessage()]
         assert len(lines) == 1, lines
-        assert f"uplink: broker mqtt://127.0.0.1:{port} unreachable (cannot connect)" in lines[0]
+        assert f"uplink: broker mqtt://127.0.0.1:{port}: link down (cannot connect)" in lines[0]
         with LocalBroker(tmp_path / "broker", port=port):
             wait_for(lambda: uplink.connected, timeout=20, what="the reconnect")
             assert uplink.link_problem() is None
-            assert "reachable again after" in caplog.text
+            assert "link back after" in caplog.text
     finally:
         uplink.stop()
 
@@ -173,9 +198,9 @@ def test_link_watch_repeats_at_a_falling_rate() -> None:
             break
         expected.append(t)
     assert len(lines) == len(expected) == 8
-    assert "unreachable (cannot connect)" in lines[0] and "still unreachable" in lines[1]
+    assert "link down (cannot connect)" in lines[0] and "link still down since" in lines[1]
     watch.connected()
-    assert lines[-1].startswith("broker X reachable again after 10800 s")
+    assert lines[-1].startswith("broker X: link back after 10800 s")
 
 
 @pytest.mark.parametrize("code", [0x8E, 0x80])
