@@ -471,7 +471,10 @@ class Uplink:
         oversized chunks again on every reconnect. Nothing is lost with it: the outbox re-sends
         every photo and event central has not acknowledged.
         """
-        if not self._size_error_logged:
+        if self._max_packet is not None:  # e.g. chunks sent before the broker restarted with a lower limit
+            log.warning("uplink: the broker closed the connection for a packet over its Maximum Packet Size "
+                        "(%d bytes); sending smaller chunks", self._max_packet)
+        elif not self._size_error_logged:
             self._size_error_logged = True
             log.error("uplink: the broker closed the connection for a packet too large and announced no "
                       "Maximum Packet Size; set uplink.chunk_size (now %d bytes) below the broker's limit "
