@@ -438,7 +438,7 @@ class Booth:
         # The booth has no operator keypad yet: opening the next session (from central) is how the
         # operator puts a waiting summary away; its fee stays unpaid.
         for waiting in self.ledger.unpaid_sessions():
-            self._defer(waiting, "the operator opened the next session")
+            self._defer(waiting.id, "the operator opened the next session")
         self.summary = None
         self.session = self.ledger.open_session(kind, college, class_name, fee_for(1, self.config.fees))
         self._emit("class_opened", {"session_id": self.session.id, "college": college or "",
@@ -479,13 +479,13 @@ class Booth:
     def _defer_payment(self) -> None:
         if self.state is not State.SUMMARY or self.summary is None:
             raise SessionError("no class payment is waiting", "当前没有待确认的班级缴费")
-        self._defer(self.summary.session, "deferred by the operator")
+        self._defer(self.summary.session.id, "deferred by the operator")
         self._end_session()
 
-    def _defer(self, session: SessionRecord, why: str) -> None:
-        self.ledger.defer_payment(session.id)
-        log.warning("booth: payment of %s (%.2f CNY) %s: it stays unpaid", session.label, session.fee_cny or 0.0,
-                    why)
+    def _defer(self, session_id: str, why: str) -> None:
+        self.ledger.defer_payment(session_id)
+        closed = self.ledger.session(session_id)  # the record as closed, with the fee asked for
+        log.warning("booth: payment of %s (%.2f CNY) %s: it stays unpaid", closed.label, closed.fee_cny or 0.0, why)
 
     def _end_session(self) -> None:
         """Show the next closed session whose fee is not settled (one left by a crash), or rest."""

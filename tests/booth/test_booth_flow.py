@@ -319,7 +319,7 @@ def test_reader_fault_is_shown_and_clears(rig, students):
     assert rig.wait(rig.config.capture.message_timeout_s + 0.1) is State.IDLE
 
 
-def test_summary_waits_for_the_operator_to_confirm_or_defer_the_payment(rig, students):
+def test_summary_waits_for_the_operator_to_confirm_or_defer_the_payment(rig, students, caplog):
     rig.open_class(students[0])
     rig.photograph(students[0])
     rig.wait(10)
@@ -329,6 +329,7 @@ def test_summary_waits_for_the_operator_to_confirm_or_defer_the_payment(rig, stu
     session_id = rig.booth.summary.session.id
     assert rig.operator(OperatorAction.DEFER_PAYMENT) is State.NO_SESSION
     assert rig.ledger.payments(session_id) == [] and rig.ledger.unpaid_sessions() == []
+    assert "(20.00 CNY) deferred by the operator: it stays unpaid" in caplog.text
 
 
 def test_opening_the_next_class_puts_the_waiting_summary_away_unpaid(rig, students):
