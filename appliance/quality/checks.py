@@ -23,6 +23,7 @@ from appliance.quality.landmarks import (
     LEFT_BROW,
     LEFT_CHEEK,
     LEFT_CHEEK_EDGE,
+    LIPS_OUTER,
     LOWER_LIP_INNER,
     MOUTH_LEFT,
     MOUTH_RIGHT,
@@ -130,6 +131,12 @@ def _round(value: Any) -> Any:
 # large the face is in the window (a 190 px face is not "sharper" than a 290 px one).
 SHARPNESS_FACE_WIDTH = 120.0
 SHARPNESS_CONTRAST = 40.0
+# mouth_closed: a tooth pixel is at least this light (L*) and at most this coloured (a*b* chroma),
+# each relative to the cheeks: teeth are about as light as skin and nearly colourless, lips darker
+# or as coloured as skin. With these, closed lips fill 0-0.07 of the lip outline on the real-face
+# set (../shared/faces), visible teeth 0.14-0.2.
+TEETH_LIGHTNESS = 0.75
+TEETH_CHROMA = 0.6
 # hair_clear: the forehead looked at, up to this far above the top of each brow (face widths):
 # about two brow heights, where a fringe or hanging strands cross.
 BROW_BAND = 0.15
@@ -296,14 +303,6 @@ def eyes_open(a: Analysis, s: QualitySettings) -> CheckResult:
     return _result("eyes_open", value >= s.min_eye_openness, value, s.min_eye_openness, MSG["eyes_open"])
 
 
-def mouth_closed(a: Analysis, s: QualitySettings) -> CheckResult:
-    assert a.mesh is not None
-    p = a.mesh.points[:, :2]
-    width = float(np.linalg.norm(p[MOUTH_LEFT] - p[MOUTH_RIGHT]))
-    gap = float(np.linalg.norm(p[UPPER_LIP_INNER] - p[LOWER_LIP_INNER])) / max(width, 1e-6)
-    return _result("mouth_closed", gap <= s.max_mouth_gap, gap, s.max_mouth_gap, MSG["mouth"])
-
-
 def shoulders_level(a: Analysis, s: QualitySettings) -> CheckResult:
     sh = a.shoulders
     limit = s.max_shoulder_tilt_deg
@@ -335,6 +334,35 @@ def eyes_visible(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
     if sclera < s.min_eye_brightness:
         return _result("eyes_visible", False, value, limit, MSG["eyes_hidden"])
     return _result("eyes_visible", glare <= s.max_eye_glare, value, limit, MSG["glare"])
+
+
+def mouth_closed(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    """Lips closed and no teeth: the inner-lip gap over the mouth width, and the share of the lips'
+    outline filled by teeth.
+
+    A grin can keep the mesh's lip gap small while the teeth show (CHSI: lips closed, no teeth), so
+    the teeth are measured too: pixels inside the outer lip outline as light as the cheeks' skin
+    (L* >= TEETH_LIGHTNESS of it) but with little of its colour (chroma <= TEETH_CHROMA of it); lips
+    are as coloured as skin or more. In a photo without colour (see ``colour``) the teeth cannot
+    be told from lips, and only the gap is judged (teeth None)."""
+    assert a.mesh is not None
+    p = a.mesh.points[:, :2]
+    width = float(np.linalg.norm(p[MOUTH_LEFT] - p[MOUTH_RIGHT]))
+    gap = float(np.linalg.norm(p[UPPER_LIP_INNER] - p[LOWER_LIP_INNER])) / max(width, 1e-6)
+    teeth = None
+    skin_chroma = float(np.hypot(r.cheek_mean[1], r.cheek_mean[2]))
+    if skin_chroma >= s.min_skin_chroma:
+        outline = np.zeros(r.luma.shape, dtype=np.uint8)
+        cv2.fillPoly(outline, [np.round(r.points(a, list(LIPS_OUTER))).astype(np.int32)], 1)
+        lips = r.lab[outline.view(bool)]
+        if len(lips):
+            light = lips[:, 0] >= TEETH_LIGHTNESS * r.cheek_mean[0]
+            grey = np.hypot(lips[:, 1], lips[:, 2]) <= TEETH_CHROMA * skin_chroma
+            teeth = float((light & grey).mean())
+    value = {"gap": gap, "teeth": teeth}
+    limit = {"gap": s.max_mouth_gap, "teeth": s.max_teeth_share}
+    passed = gap <= s.max_mouth_gap and (teeth is None or teeth <= s.max_teeth_share)
+    return _result("mouth_closed", passed, value, limit, MSG["mouth"])
 
 
 def _skin_distance(r: Regions, pixels: np.ndarray) -> np.ndarray:
@@ -413,24 +441,26 @@ def clothing_contrast(a: Analysis, s: QualitySettings, r: Regions) -> CheckResul
                    MSG["clothing"])
 
 
-def _isotropy(patch: np.ndarray) -> float:
-    """Weakest over strongest direction of the gradient energy (structure tensor eigenvalues, 0-1)."""
+def _weakest_direction_energy(patch: np.ndarray) -> float:
+    """Mean squared gradient along the direction where it is smallest (the structure tensor's
+    smaller eigenvalue), in grey levels squared."""
     gx = cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)
     xx, yy, xy = float(cv2.mean(gx * gx)[0]), float(cv2.mean(gy * gy)[0]), float(cv2.mean(gx * gy)[0])
     half_trace = (xx + yy) / 2
-    spread = math.sqrt(max(half_trace * half_trace - (xx * yy - xy * xy), 0.0))
-    return (half_trace - spread) / max(half_trace + spread, 1e-9)
+    return half_trace - math.sqrt(max(half_trace * half_trace - (xx * yy - xy * xy), 0.0))
 
 
 def sharpness(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
-    """Fine detail of the face (defocus) and its direction (camera shake).
+    """Fine detail of the face (defocus) and fine detail in its weakest direction (camera shake).
 
     ``detail``: variance of the Laplacian, the face scaled to a fixed width and contrast.
-    ``isotropy``: how evenly the face's finest detail (the face minus a 1 px Gaussian blur of
-    itself) runs in all directions: motion blur smears it along one direction only, which the
-    Laplacian, summing both, barely sees."""
-    limit = {"detail": s.min_sharpness, "isotropy": s.min_blur_isotropy}
+    ``directional``: the finest detail (the face minus a 1 px Gaussian blur of itself) along the
+    direction where it is weakest. Camera shake removes detail along the shake only, which the
+    Laplacian, summing both directions, barely sees; hair strands add detail along one direction
+    but take none away across it, so they do not read as shake (a ratio of the two directions
+    would)."""
+    limit = {"detail": s.min_sharpness, "directional": s.min_directional_detail}
     patch = r.luma[r.face]
     if patch.size == 0:
         return _result("sharpness", False, None, limit, MSG["sharpness"])
@@ -440,9 +470,9 @@ def sharpness(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
     # Contrast-normalised (to a standard deviation of 40 grey levels): a dim photo is not a blurred one.
     patch = (patch - patch.mean()) * (SHARPNESS_CONTRAST / max(float(patch.std()), 1.0))
     detail = float(cv2.Laplacian(patch, cv2.CV_32F).var())
-    isotropy = _isotropy(patch - cv2.GaussianBlur(patch, (0, 0), 1.0))
-    passed = detail >= s.min_sharpness and isotropy >= s.min_blur_isotropy
-    return _result("sharpness", passed, {"detail": detail, "isotropy": isotropy}, limit, MSG["sharpness"])
+    directional = _weakest_direction_energy(patch - cv2.GaussianBlur(patch, (0, 0), 1.0))
+    passed = detail >= s.min_sharpness and directional >= s.min_directional_detail
+    return _result("sharpness", passed, {"detail": detail, "directional": directional}, limit, MSG["sharpness"])
 
 
 def _exposure(s: QualitySettings, face: np.ndarray, whole: np.ndarray | None) -> CheckResult:
@@ -487,9 +517,8 @@ def colour(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
 
 FaceCheck = Callable[[Analysis, QualitySettings], CheckResult]
 WindowCheck = Callable[[Analysis, QualitySettings, Regions], CheckResult]
-FACE_CHECKS: tuple[FaceCheck, ...] = (face_size, framing, head_pose, distortion, eyes_open, mouth_closed,
-                                      shoulders_level)
-WINDOW_CHECKS: tuple[WindowCheck, ...] = (eyes_visible, hair_clear, background, clothing_contrast,
+FACE_CHECKS: tuple[FaceCheck, ...] = (face_size, framing, head_pose, distortion, eyes_open, shoulders_level)
+WINDOW_CHECKS: tuple[WindowCheck, ...] = (mouth_closed, eyes_visible, hair_clear, background, clothing_contrast,
                                           sharpness, exposure, lighting, colour)
 
 

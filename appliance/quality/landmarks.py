@@ -24,6 +24,8 @@ RIGHT_CHEEK_EDGE, LEFT_CHEEK_EDGE = 234, 454
 NOSE_TIP = 1
 UPPER_LIP_INNER, LOWER_LIP_INNER = 13, 14
 MOUTH_RIGHT, MOUTH_LEFT = 78, 308
+# The outer outline of both lips, round from the right mouth corner (61) over the upper lip.
+LIPS_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
 RIGHT_BROW = (70, 63, 105, 66, 107)
 LEFT_BROW = (336, 296, 334, 293, 300)
 RIGHT_CHEEK, LEFT_CHEEK = 205, 425

@@ -69,9 +69,13 @@ class QualitySettings(BaseModel):
     # eyes_open: lid gap over eye width (eye aspect ratio, iris-model outline). Open eyes measure
     # 0.25-0.35, shut ones 0.15 or less (the lashes keep a gap); OFIQ's eyes-open uses this ratio.
     min_eye_openness: float = Field(default=0.2, gt=0, lt=1)
-    # mouth_closed: inner-lip gap over mouth width. A speaking or yawning mouth is above 0.3; a
-    # broad smile with the teeth just visible measures 0.16 (the astronaut reference), so 0.2.
-    max_mouth_gap: float = Field(default=0.2, gt=0, lt=1)
+    # mouth_closed: inner-lip gap over mouth width. Real-face set (../shared/faces): closed lips
+    # 0.001-0.075, lips just parted 0.127, a grin 0.173, open mouths 0.2-0.42; 0.1 is between.
+    max_mouth_gap: float = Field(default=0.1, gt=0, lt=1)
+    # ... and the share of the lips' outline filled by teeth (light, colourless pixels). Real-face
+    # set: closed lips 0-0.07 (a grey goatee at the lips), teeth showing 0.14-0.2 (a grin that
+    # keeps the lip gap small reads 0.2); 0.1 is between.
+    max_teeth_share: float = Field(default=0.1, ge=0, le=1)
 
     # eyes_visible: the whites of the eyes (90th percentile of each eye opening's luma) over the
     # same-side cheek. Real-face set (../shared/faces): visible eyes, clear glasses included,
@@ -115,11 +119,11 @@ class QualitySettings(BaseModel):
     # fixed contrast (so distance and brightness do not count). Focused faces measure 200+; a blur
     # of 1.5 px at that scale brings it below 20.
     min_sharpness: float = Field(default=40.0, gt=0)
-    # ... and the isotropy of the face's finest detail (weakest over strongest gradient direction,
-    # 0-1). Camera shake smears it along one direction. Real-face set (../shared/faces): sharp and
-    # defocused faces 0.30-0.89 (0.30: the stretched photo), motion blur 0.10; the simulated faces
-    # 0.57-0.74. 0.2 is the middle of the gap.
-    min_blur_isotropy: float = Field(default=0.2, ge=0, le=1)
+    # ... and the finest detail along its weakest direction (same scaling; camera shake removes it
+    # along the shake). Real-face set (../shared/faces): sharp faces 82-900 (82: a turned head),
+    # camera shake 29, defocus 12; the simulated faces 190-610, their blur 13-17, strands of hair
+    # over the eyes 474+. 55 is the middle of the gap between 29 and 82.
+    min_directional_detail: float = Field(default=55.0, ge=0)
 
     # exposure (face, 0-255 luma): mean inside this range (ICAO: no over/under exposure) ...
     face_luma_range: tuple[float, float] = (70.0, 215.0)

@@ -25,8 +25,6 @@ pytestmark = pytest.mark.skipif(not LABELS.exists(), reason=f"real-face developm
 
 # (case, label) pairs the checks do not meet yet, each with the reason (see the README's known limits).
 NOT_MET_YET: dict[tuple[str, str], str] = {
-    ("teeth_alex", "fail:mouth_closed"): "teeth are not measured: only the lip gap",
-    ("lips_parted_feifei", "fail:mouth_closed"): "teeth are not measured: only the lip gap",
     ("stretched_hemsworth", "pass:clothing_contrast"): "clothes placed in face widths, which the stretch inflates",
     ("mouth_open_stock_a", "fail:hair_clear"): "hair over the ears is not measured",
     ("hat_beanie", "fail:hair_clear"): "hair over the ears is not measured",
