@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from appliance.cardreader.base import IdentityCard
 from appliance.idnumber import IdNumberError, validate
 from appliance.ledger import Ledger, SessionRecord
-from appliance.roster import Category, Roster, RosterEntry
+from appliance.roster import Category, Roster, RosterEntry, entry_problem
 from appliance.ui.view import Text
 
 
 class Reason(enum.StrEnum):
     INVALID_NUMBER = "invalid_number"
+    ROSTER_ENTRY_INVALID = "roster_entry_invalid"
     NOT_ON_ROSTER = "not_on_roster"
     NOT_THIS_YEAR = "not_this_year"
     ENTRUSTED_TRAINING = "entrusted_training"
@@ -29,6 +30,8 @@ class Reason(enum.StrEnum):
 
 MESSAGES: dict[Reason, Text] = {
     Reason.INVALID_NUMBER: Text("身份证号无效,请检查证件", "The ID number is not valid: check the card"),
+    Reason.ROSTER_ENTRY_INVALID: Text("名单中该学生信息有误,请重新导入名单", "This student's roster row is not "
+                                      "valid (the upload would refuse the photo): re-import the roster"),
     Reason.NOT_ON_ROSTER: Text("身份证号与学信网不符,暂不采集", "ID number does not match the registry: "
                                "not photographed now"),
     Reason.NOT_THIS_YEAR: Text("非本届毕业生,不参加本次采集", "Not a graduate of this year's class: "
@@ -88,14 +91,20 @@ class Eligibility:
         return None
 
     def decide(self, card: IdentityCard, session: SessionRecord) -> Decision:
-        """Hard refusals first (nobody can override), then those the operator may allow."""
+        """Hard refusals first (nobody can override), then those the operator may allow.
+
+        The number is checked by the rule of the card's kind; a roster row that breaks today's
+        name rule is refused before any photo, so the booth never saves one the upload refuses.
+        """
         try:
-            number = validate(card.id_number)
+            number = validate(card.id_number, kind=card.kind)
         except IdNumberError:
             return Decision(None, (Reason.INVALID_NUMBER,))
         entry = self.roster.lookup(number)
         if entry is None:
             return Decision(None, (Reason.NOT_ON_ROSTER,))
+        if entry_problem(entry):
+            return Decision(entry, (Reason.ROSTER_ENTRY_INVALID,))
         hard = self.excluded(entry)
         if hard:
             return Decision(entry, (hard,))

@@ -230,6 +230,27 @@ def upsert_entries(conn: sqlite3.Connection, entries: Iterable[RosterEntry]) -> 
     return len(rows)
 
 
+def entry_problem(entry: RosterEntry) -> str | None:
+    """Why a stored entry breaks today's rules (a row imported by an older version), or None.
+
+    The booth refuses such a person (the upload would refuse the photo) and reports the row at start.
+    """
+    try:
+        if validate(entry.id_number) != entry.id_number:
+            return "bad id_number: not in canonical form"
+    except IdNumberError as error:
+        return f"bad id_number: {error.en}"
+    values = {"name": entry.name, "student_no": entry.student_no, "college": entry.college,
+              "class": entry.class_name}
+    for key, rule in NAME_RULES.items():
+        try:
+            if rule(values[key]) != values[key]:
+                return f"bad {key}: not in canonical form (spaces or Unicode normalisation)"
+        except BadName as error:
+            return f"bad {key}: {error.reason}"
+    return None
+
+
 def entry_from_row(row: sqlite3.Row) -> RosterEntry:
     return RosterEntry(id_number=row["id_number"], name=row["name"], student_no=row["student_no"],
                        college=row["college"], class_name=row["class_name"],
@@ -267,3 +288,12 @@ class Roster:
 
     def count(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM roster").fetchone()[0]
+
+    def invalid_entries(self) -> list[tuple[RosterEntry, str]]:
+        """Stored rows that break today's rules, each with its reason (``entry_problem``)."""
+        found = []
+        for row in self.conn.execute("SELECT * FROM roster ORDER BY id_number"):
+            entry = entry_from_row(row)
+            if problem := entry_problem(entry):
+                found.append((entry, problem))
+        return found

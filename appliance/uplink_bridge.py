@@ -19,9 +19,11 @@ from appliance.device.doctor import Doctor, summary
 from appliance.flow.booth import Booth, upload_meta
 from appliance.flow.events import OperatorAction, OperatorCommand
 from appliance.ledger import Ledger
+from appliance.privacy import mask_id
 from appliance.roster import Roster, RosterImportError, parse_rows
 from appliance.runtime import BoothLoop
-from appliance.uplink.protocol import Command
+from appliance.uplink.outbox import OutboxError
+from appliance.uplink.protocol import Command, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,15 @@ class BoothBridge:
 
 
 def reconcile_uploads(booth: Booth, uplink: Any) -> int:
-    """Queue accepted photos the outbox does not know (a crash between ledger and outbox)."""
+    """Queue accepted photos the outbox does not know (a crash between ledger and outbox).
+
+    One photo that cannot be queued (its roster row breaks today's rules, its file changed) is
+    reported and left in the ledger; the others are queued and the booth starts. Re-importing a
+    corrected roster lets the next start queue it.
+    """
+    for entry, problem in booth.roster.invalid_entries():
+        log.error("roster: the row of %s is not valid (%s): re-import the roster", mask_id(entry.id_number),
+                  problem)
     queued = 0
     for capture in booth.ledger.pending_uploads():
         if uplink.outbox.has_photo(capture.photo_id) or not capture.path or not Path(capture.path).exists():
@@ -94,6 +104,11 @@ def reconcile_uploads(booth: Booth, uplink: Any) -> int:
         if entry is None:
             log.error("uplink: photo %s has no roster entry; not sent", capture.photo_id)
             continue
-        uplink.photo_saved(capture.photo_id, Path(capture.path), upload_meta(entry, capture))
+        try:
+            uplink.photo_saved(capture.photo_id, Path(capture.path), upload_meta(entry, capture))
+        except (ProtocolError, OutboxError) as error:
+            log.error("uplink: photo %s of %s is kept but not queued: %s", capture.photo_id,
+                      mask_id(capture.id_number), error)
+            continue
         queued += 1
     return queued

@@ -28,7 +28,8 @@ class CardKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class IdentityCard:
-    """The fields read from one card. ``id_number`` is the roster key (exact 18 characters)."""
+    """The fields read from one card. ``id_number`` is the roster key (18 characters, 15 on a 2017
+    foreigner's card; ``appliance.idnumber``)."""
 
     kind: CardKind
     id_number: str

@@ -9,16 +9,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 import sys
 from typing import Any
 
-from appliance.cardreader.base import CardKind, CardRefused, IdentityCard, ReaderError
+from appliance.cardreader.base import CardRefused, IdentityCard, ReaderError
 from appliance.idnumber import IdNumberError, validate
 from appliance.privacy import mask_id, mask_name
 
 EXIT_READ, EXIT_REFUSED, EXIT_READER_ERROR = 0, 1, 2
-_FOREIGN_2017_NUMBER = re.compile(r"^[A-Z]{3}\d{12}$")
 FIELDS = ("kind", "name", "name_en", "gender", "nationality", "birth_date", "address", "id_number",
           "authority", "valid_from", "valid_to", "pass_number", "issue_count")
 
@@ -37,11 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def refusal(card: IdentityCard) -> str | None:
     """Why the booth would not accept this card's number, or None (the checksum is only a sanity check)."""
-    if card.kind is CardKind.FOREIGN_2017:
-        return None if _FOREIGN_2017_NUMBER.match(card.id_number) else (
-            "card number must be 3 letters and 12 digits")
     try:
-        validate(card.id_number)
+        validate(card.id_number, kind=card.kind)
     except IdNumberError as error:
         return error.en
     return None

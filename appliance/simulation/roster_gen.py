@@ -12,7 +12,7 @@ import random
 from collections.abc import Iterable
 
 from appliance.cardreader.base import CardKind, IdentityCard
-from appliance.idnumber import make_id_number
+from appliance.idnumber import birth_date, make_id_number, number_kind
 from appliance.roster import COLUMNS, RosterEntry
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -71,13 +71,18 @@ def stranger_card(seed: int = 99) -> IdentityCard:
 
 
 def card_for(entry: RosterEntry) -> IdentityCard:
-    """The resident ID card the simulated reader reads for a roster entry."""
+    """The card the simulated reader reads for a roster entry: the kind its number belongs to
+    (resident ID, J permit, 2017 or 2023 foreigner's card)."""
     number = entry.id_number
-    birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    return IdentityCard(kind=CardKind.RESIDENT, id_number=number, name=entry.name,
-                        gender="男" if int(number[16]) % 2 else "女", nationality="汉", birth_date=birth,
-                        address="吉林省长春市", authority="长春市公安局", valid_from=dt.date(2021, 9, 1),
-                        valid_to=dt.date(2031, 9, 1))
+    kind = number_kind(number)
+    validity = {"birth_date": birth_date(number), "valid_from": dt.date(2021, 9, 1),
+                "valid_to": dt.date(2031, 9, 1)}
+    if kind in (CardKind.FOREIGN_2017, CardKind.FOREIGN_2023):
+        return IdentityCard(kind=kind, id_number=number, name=entry.name, name_en=entry.name, gender="未说明",
+                            nationality=number[:3] if kind is CardKind.FOREIGN_2017 else number[3:6], **validity)
+    return IdentityCard(kind=kind, id_number=number, name=entry.name,
+                        gender="男" if int(number[16]) % 2 else "女", nationality="汉",
+                        address="吉林省长春市", authority="长春市公安局", **validity)
 
 
 def roster_csv(entries: Iterable[RosterEntry]) -> str:

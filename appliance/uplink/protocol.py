@@ -106,7 +106,7 @@ def _id_number(value: str) -> str:
     except IdNumberError as error:
         raise ValueError(f"bad ID number: {error.code}") from None
     if canonical != value:
-        raise ValueError("ID number must be in canonical form (18 characters, upper-case X)")
+        raise ValueError("ID number must be in canonical form (ASCII, upper case, no spaces)")
     return value
 
 
@@ -122,7 +122,8 @@ Sha256Hex = Annotated[str, Field(pattern=SHA256_PATTERN)]
 Timestamp = Annotated[str, Field(max_length=40), AfterValidator(_utc_timestamp)]
 SafeName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS), AfterValidator(_safe_name)]
 Label = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_label)]
-IdNumber = Annotated[str, Field(min_length=18, max_length=18), AfterValidator(_id_number)]
+# 18 characters, or 15 for a 2017 foreigner's permanent residence card (appliance.idnumber).
+IdNumber = Annotated[str, Field(min_length=15, max_length=18), AfterValidator(_id_number)]
 Text = Annotated[str, Field(max_length=500)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Megabytes = Annotated[float, Field(ge=0, le=1e9)]
