@@ -124,13 +124,13 @@ def decode(block: bytes, photo: bytes | None = None) -> IdentityCard:
         raise _error(f"gender code '{values['gender']}' is unknown", "性别代码无效")
     nationality = values.get("nationality") or None
     if kind in (CardKind.RESIDENT, CardKind.HMT_PERMIT) and nationality is not None:
-        if not nationality.isdigit() or int(nationality) not in ETHNIC_GROUPS:
+        if not (nationality.isascii() and nationality.isdigit()) or int(nationality) not in ETHNIC_GROUPS:
             raise _error(f"nationality code '{nationality}' is unknown", "民族代码无效")
         nationality = ETHNIC_GROUPS[int(nationality)]
     valid_to_text = values["valid_to"]
     long_term = valid_to_text == LONG_TERM
     issue_count = values.get("issue_count") or None
-    if issue_count is not None and not issue_count.isdigit():
+    if issue_count is not None and not (issue_count.isascii() and issue_count.isdigit()):
         raise _error(f"issue count '{issue_count}' is not a number", "签发次数无效")
     name_en = values.get("name_en") or None
     if values.get("name_en_more"):  # Y: the English name runs on in a second field

@@ -131,3 +131,14 @@ def test_every_status_byte_has_a_typed_error(sw3: int) -> None:
     error = status_error(sw3)
     assert isinstance(error, ReaderError) and error.en and error.zh and error.code.startswith("sam_")
     assert f"0x{sw3:02X}" in error.en
+
+
+@pytest.mark.parametrize("field", ["issue_count", "nationality"])
+def test_a_digit_that_int_cannot_read_is_a_typed_error(field):
+    """'²' is a digit to str.isdigit() but not to int(): found by the fuzz test above."""
+    from cardreader_cards import HMT_PERMIT
+
+    layout = {f.name: f for f in text_block.LAYOUTS[HMT_PERMIT.kind]}[field]
+    block = _poke(_poke(text_block.encode(HMT_PERMIT), layout.offset, 0xB2), layout.offset + 1, 0)
+    with pytest.raises(text_block.TextBlockError):
+        text_block.decode(block)
