@@ -507,10 +507,10 @@ def colour(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
     _, a_star, b_star = cv2.mean(r.lab, r.skin.view(np.uint8))[:3] if r.skin.any() else (math.nan,) * 3
     chroma = float(math.hypot(a_star, b_star))
     hue = float(math.degrees(math.atan2(b_star, a_star)))
-    value = {"chroma": chroma, "hue": hue}
     limit = {"chroma": s.min_skin_chroma, "hue": s.skin_hue_range}
-    if chroma < s.min_skin_chroma:
-        return _result("colour", False, value, limit, MSG["greyscale"])
+    if chroma < s.min_skin_chroma:  # no colour: its hue angle is noise, not a cast
+        return _result("colour", False, {"chroma": chroma, "hue": None}, limit, MSG["greyscale"])
+    value = {"chroma": chroma, "hue": hue}
     low, high = s.skin_hue_range
     return _result("colour", low <= hue <= high, value, limit, MSG["cast"])
 

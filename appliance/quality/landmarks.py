@@ -42,12 +42,16 @@ class EyeResult:
 
     @property
     def openness(self) -> float:
-        """Lid gap over eye width (eye aspect ratio). The eyeball outline is: 0 outer corner,
-        1-7 lower lid, 8 inner corner, 9-15 upper lid (mesh 33, 7..155, 133, 246..173)."""
+        """Lid gap over the iris diameter: how much of the iris the lids uncover. The iris is about
+        the same size in every adult (~11.7 mm), so this holds for narrow and round eyes alike,
+        where the gap over the eye's width reads narrow open eyes as half shut. The eyeball outline
+        is: 0 outer corner, 1-7 lower lid, 8 inner corner, 9-15 upper lid (mesh 33, 7..155, 133,
+        246..173); the iris points are its centre and four points on its edge."""
         outline = self.contour[:16, :2]
-        width = float(np.linalg.norm(outline[8] - outline[0]))
         gap = float(np.mean(np.linalg.norm(outline[2:7] - outline[10:15], axis=1)))
-        return gap / width if width > 0 else 0.0
+        edge = self.iris[1:5, :2]
+        diameter = float(np.linalg.norm(edge[0] - edge[2]) + np.linalg.norm(edge[1] - edge[3])) / 2
+        return gap / diameter if diameter > 0 else 0.0
 
 
 @dataclass(frozen=True)

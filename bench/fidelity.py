@@ -1,0 +1,210 @@
+"""How faithfully the photo checks judge: compliant photos accepted, faults caught, and the margins.
+
+    .venv/bin/python bench/fidelity.py [--faces DIR] [--no-simulated]
+
+Two sets: the real-face development set (``../shared/faces``: every case labelled with its verdict
+and the checks that must fail and must pass) and the simulated test set (the scene simulator's
+clean students and each of its faults on its own, ``appliance.simulation.faults``).
+
+Prints, per set: compliant photos accepted / total (false rejections by check), faults caught /
+total (misses listed), the labels met, and per check and measured value the distribution over
+compliant and faulty cases with the gap between them and where the limit sits in it. Targets
+(issue 8): zero false rejections and zero misses on the development set, each limit at least 10 %
+of the gap away from the nearest compliant and the nearest faulty value.
+
+A compliant value for a check comes from a case where that check must pass (real faces: in
+``must_pass``; simulated: a clean student); a faulty value from a case where it must fail, and only
+for the measured values that are on the failing side of their limit there (a glare fault is no
+data point for how dark tinted lenses are); a faulty case with none is a miss and listed as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from appliance.commands.check_photo import read_photo  # noqa: E402
+from appliance.quality.checker import CheckReport, PhotoChecker  # noqa: E402
+from appliance.quality.checks import CHECK_IDS  # noqa: E402
+from appliance.quality.settings import QualitySettings  # noqa: E402
+from appliance.simulation.faults import FAULTS, expected_failures  # noqa: E402
+from appliance.simulation.scene import render_scene  # noqa: E402
+
+FACES = ROOT.parent / "shared" / "faces"
+SIM_SIZE = (960, 1280)
+SIM_CLEAN_SUBJECTS = range(6)
+SIM_FAULT_SUBJECTS = (0, 1)
+MIN_MARGIN = 0.10  # share of the gap the limit must keep from either side
+
+
+@dataclass
+class Case:
+    name: str
+    accepted: bool | None  # the expected verdict (None: none expected)
+    must_fail: set[str]
+    must_pass: set[str]
+    report: CheckReport
+
+
+@dataclass
+class Spread:
+    compliant: list[tuple[float, str]] = field(default_factory=list)
+    faulty: list[tuple[float, str]] = field(default_factory=list)
+
+
+def real_cases(checker: PhotoChecker, folder: Path) -> list[Case]:
+    labels = json.loads((folder / "labels.json").read_text())
+    return [Case(name, label["accepted"], set(label["must_fail"]), set(label["must_pass"]),
+                 checker.check(read_photo(folder / "cases" / f"{name}.jpg"))) for name, label in labels.items()]
+
+
+def simulated_cases(checker: PhotoChecker) -> list[Case]:
+    cases = [Case(f"clean_s{s}", True, set(), set(CHECK_IDS), checker.check(render_scene(s, frozenset(), SIM_SIZE)))
+             for s in SIM_CLEAN_SUBJECTS]
+    for subject in SIM_FAULT_SUBJECTS:
+        for fault in sorted(FAULTS):
+            chosen = frozenset({fault})
+            cases.append(Case(f"{fault}_s{subject}", False, set(expected_failures(chosen)), set(),
+                              checker.check(render_scene(subject, chosen, SIM_SIZE))))
+    return cases
+
+
+def _components(value: object, limit: object) -> dict[str, tuple[float, object]]:
+    """{component name: (value, its limit)} of the scalar parts of a check's value."""
+    if isinstance(value, dict) and isinstance(limit, dict):
+        return {k: (float(v), limit[k]) for k, v in value.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and k in limit and math.isfinite(v)}
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return {"": (float(value), limit)}
+    return {}
+
+
+def _fails(value: float, limit: object, compliant_side: float) -> bool:
+    """Whether ``value`` is on the failing side of ``limit``: a (low, high) range, or a bound
+    whose passing side is where the compliant values lie (``compliant_side``)."""
+    if isinstance(limit, (tuple, list)):
+        return not limit[0] <= value <= limit[1]
+    return value < limit if compliant_side >= limit else value > limit
+
+
+def spreads(cases: list[Case]) -> dict[tuple[str, str], tuple[object, Spread]]:
+    found: dict[tuple[str, str], tuple[object, Spread]] = {}
+    for case in cases:
+        for check_id, result in case.report.checks.items():
+            for part, (_value, limit) in _components(result.value, result.limit).items():
+                if isinstance(limit, (int, float, tuple, list)):
+                    found.setdefault((check_id, part), (limit, Spread()))
+    for (check_id, part), (limit, spread) in found.items():
+        for case in cases:
+            result = case.report.checks.get(check_id)
+            parts = _components(result.value, result.limit) if result else {}
+            if part in parts and check_id in case.must_pass:
+                spread.compliant.append((parts[part][0], case.name))
+        middle = sorted(v for v, _ in spread.compliant)[len(spread.compliant) // 2] if spread.compliant else 0.0
+        for case in cases:
+            result = case.report.checks.get(check_id)
+            parts = _components(result.value, result.limit) if result else {}
+            if part in parts and check_id in case.must_fail and _fails(parts[part][0], limit, middle):
+                spread.faulty.append((parts[part][0], case.name))
+    return found
+
+
+def _margin_line(check_id: str, part: str, limit: object, spread: Spread) -> str:
+    name = f"{check_id}.{part}" if part else check_id
+    comp = sorted(spread.compliant)
+    faulty = sorted(spread.faulty)
+    text = f"  {name:34s} limit {_fmt(limit):>12s}  compliant "
+    text += f"{comp[0][0]:.3g}..{comp[-1][0]:.3g} (n={len(comp)})" if comp else "- (n=0)"
+    text += "  faulty " + (f"{faulty[0][0]:.3g}..{faulty[-1][0]:.3g} (n={len(faulty)})" if faulty else "- (n=0)")
+    if not comp or not faulty:
+        return text + "  gap: no faulty case on this measure" if comp else text
+    verdicts = []
+    bounds = limit if isinstance(limit, (tuple, list)) else (limit,)
+    for bound in bounds:
+        below = [(v, n) for v, n in faulty if v < bound]
+        above = [(v, n) for v, n in faulty if v > bound]
+        side = below if (isinstance(limit, (tuple, list)) and bound == bounds[0]) or (
+            not isinstance(limit, (tuple, list)) and comp[0][0] >= bound) else above
+        if not side:
+            continue
+        near_faulty = max(side)[0] if side is below else min(side)[0]
+        near_comp = comp[0][0] if side is below else comp[-1][0]
+        gap = abs(near_comp - near_faulty)
+        share = min(abs(bound - near_comp), abs(bound - near_faulty)) / gap if gap else 0.0
+        ok = share >= MIN_MARGIN and (near_faulty < bound <= near_comp if side is below
+                                      else near_comp <= bound < near_faulty)
+        verdicts.append(f"gap {near_faulty:.3g}..{near_comp:.3g}, limit {share:.0%} of it from the nearer side "
+                        f"{'OK' if ok else 'TOO CLOSE' if share > 0 else 'OVERLAP'}")
+    return text + ("  " + "; ".join(verdicts) if verdicts else "")
+
+
+def _fmt(limit: object) -> str:
+    if isinstance(limit, (tuple, list)):
+        return "[" + ", ".join(f"{v:g}" for v in limit) + "]"
+    return f"{limit:g}"
+
+
+def summarise(title: str, cases: list[Case]) -> None:
+    print(f"\n== {title}: {len(cases)} cases")
+    compliant = [c for c in cases if c.accepted is True]
+    rejections: dict[str, list[str]] = defaultdict(list)
+    for case in compliant:
+        for result in case.report.failed():
+            rejections[result.id].append(case.name)
+    accepted = sum(c.report.accepted for c in compliant)
+    print(f"compliant accepted: {accepted} / {len(compliant)}")
+    for check_id, names in sorted(rejections.items()):
+        print(f"  false rejection by {check_id}: {', '.join(names)}")
+    refused = [c for c in cases if c.accepted is False]
+    missed = [c.name for c in refused if c.report.accepted]
+    print(f"faulty photos refused: {len(refused) - len(missed)} / {len(refused)}"
+          + (f" (accepted: {', '.join(missed)})" if missed else ""))
+    known = set(CHECK_IDS)
+    wanted = [(c, k) for c in cases for k in sorted(c.must_fail) if k in known]
+    misses = [f"{c.name}: {k}" for c, k in wanted if c.report.checks[k].passed]
+    print(f"faults caught (must_fail labels): {len(wanted) - len(misses)} / {len(wanted)}")
+    for miss in misses:
+        print(f"  miss {miss}")
+    unknown = sorted({k for c in cases for k in c.must_fail | c.must_pass if k not in known})
+    if unknown:
+        print(f"  not counted (no such check yet): {', '.join(unknown)}")
+    wrong = [(c, k) for c in cases for k in sorted(c.must_pass) if k in known]
+    named = defaultdict(list)
+    for case, check_id in wrong:
+        if not case.report.checks[check_id].passed:
+            named[check_id].append(case.name)
+    print(f"must_pass labels met: {len(wrong) - sum(map(len, named.values()))} / {len(wrong)}")
+    for check_id, names in sorted(named.items()):
+        print(f"  wrongly failed {check_id}: {', '.join(names)}")
+    print("per check: value distributions (compliant = must pass, faulty = must fail and on the failing side)")
+    for (check_id, part), (limit, spread) in sorted(spreads(cases).items(),
+                                                     key=lambda kv: (CHECK_IDS.index(kv[0][0]), kv[0][1])):
+        if spread.compliant or spread.faulty:
+            print(_margin_line(check_id, part, limit, spread))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faces", type=Path, default=FACES, help="the real-face development set")
+    parser.add_argument("--no-simulated", action="store_true", help="only the real-face set")
+    args = parser.parse_args()
+    checker = PhotoChecker(QualitySettings())
+    if (args.faces / "labels.json").exists():
+        summarise(f"real-face development set ({args.faces.resolve()})", real_cases(checker, args.faces))
+    else:
+        print(f"real-face development set absent ({args.faces.resolve()}): skipped")
+    if not args.no_simulated:
+        summarise("simulated test set", simulated_cases(checker))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
