@@ -355,7 +355,7 @@ class Uplink:
             self._takeover_backoff = min(self.settings.takeover_backoff_s * TAKEOVER_BACKOFF_MAX_FACTOR,
                                          self._takeover_backoff * 2)
             client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]
-            self._signals.events.put(("taken_over", delay))
+            self._signals.events.put(("taken_over", delay, self._takeover.evidence()))
         else:
             self._set_backoff(client)
         self._link.failed(f"connection lost: {reason}")
@@ -417,7 +417,7 @@ class Uplink:
         elif kind == "refused":
             log.error("uplink: broker refused the connection: %s", item[1])
         elif kind == "taken_over":
-            self._on_taken_over(item[1])
+            self._on_taken_over(item[1], item[2])
         elif kind == "too_large":
             self._on_packet_too_large()
         elif kind == "message":
@@ -486,10 +486,10 @@ class Uplink:
             old.disconnect()
             old.loop_stop()
 
-    def _on_taken_over(self, delay: float) -> None:
+    def _on_taken_over(self, delay: float, evidence: str) -> None:
         log.error("uplink: two devices use booth id %s: the broker keeps handing this booth's session to "
-                  "the other one (a cloned SD card or copied certificate?); reconnecting in %.0f s",
-                  self.booth_id, delay)
+                  "the other one (a cloned SD card or copied certificate?): %s; reconnecting in %.0f s",
+                  self.booth_id, evidence, delay)
         if not self._takeover_reported:
             self._takeover_reported = True
             self.event("error", {"code": "duplicate_booth_id",

@@ -110,6 +110,16 @@ class TakeoverWatch:
             return True
         return False
 
+    def evidence(self) -> str:
+        """What the last decision rests on, for the log line."""
+        explicit = sum(1 for _, code in self._drops if code == SESSION_TAKEN_OVER)
+        span = self._drops[-1][0] - self._drops[0][0] if self._drops else 0.0
+        if explicit:
+            return f"{explicit} DISCONNECT(s) with reason 0x8E (Session taken over) within {span:.0f} s"
+        return (f"the broker closed the connection {len(self._drops)} times within {span:.0f} s, each within "
+                f"{QUICK_DROP_S:.0f} s of accepting it, without saying why (mosquitto 2.0.11 does that on a "
+                "takeover; a network that cuts new connections would look the same)")
+
     def forget(self) -> None:
         """Drop the counted drops (they had another cause, e.g. a packet over the broker's limit)."""
         self._connected_at = None

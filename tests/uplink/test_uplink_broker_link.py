@@ -221,6 +221,7 @@ def test_takeover_needs_repeats_right_after_connects(code: int) -> None:
     # 0x8E (the broker says "taken over") counts at any age: twice is enough; a bare close three times.
     assert results == ([True, True, True] if code == 0x8E else [False, False, True])
     assert watch.duplicate
+    assert ("reason 0x8E" if code == 0x8E else "closed the connection 3 times") in watch.evidence()
     watch.connected()
     now[0] += QUICK_DROP_S * 100
     assert watch.stable() and not watch.duplicate
