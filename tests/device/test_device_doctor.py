@@ -143,3 +143,26 @@ def test_with_booth_service_running_the_doctor_never_connects_as_the_booth(tmp_p
     finally:
         running.stop()
     assert not disconnects
+
+
+def test_clock_and_watchdog_follow_what_systemd_says(tmp_path):
+    config = tmp_path / "booth.toml"
+    config.write_text(f'[booth]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    answers: dict[str, str | None] = {}
+
+    def systemd(argv: list[str]) -> str | None:  # the OS edge: timedatectl and systemctl answers
+        return answers.get(argv[-2])  # the property asked for (show -p NAME --value)
+
+    def run() -> dict[str, object]:
+        return {c.name: c for c in Doctor(config, command=systemd).run()}
+
+    answers.update({"NTPSynchronized": "no", "WatchdogUSec": "0", "RuntimeWatchdogUSec": "0"})
+    checks = run()
+    assert checks["clock"].status == "fail" and "not synchronised" in checks["clock"].detail
+    assert checks["watchdog"].status == "fail" and "no WatchdogSec=" in checks["watchdog"].detail
+    answers.update({"NTPSynchronized": "yes", "WatchdogUSec": "30s"})
+    checks = run()
+    assert checks["clock"].status == "ok"
+    assert checks["watchdog"].status == "warn" and "RuntimeWatchdogSec=10s" in checks["watchdog"].fix
+    answers["RuntimeWatchdogUSec"] = "10s"
+    assert run()["watchdog"].status == "ok"
