@@ -1,9 +1,10 @@
 """``booth doctor``: is this booth healthy, and if not, what does the technician do about it.
 
-Each check gives ok / warn / fail, one line of what it found and, unless ok, the fix. Parts the
-running booth holds exclusively (camera, GPIO pins) are not opened while ``booth.service`` is
-active: that they work is then shown by the service itself (its watchdog restarts a hung capture
-loop), so the line says so as a warning instead of failing.
+Each check gives ok / warn / fail, one line of what it found and, unless ok, the fix. What the
+running booth holds (camera, GPIO pins, card reader, its broker session: the broker makes the
+certificate's CN the client id, so a second connection would take the booth's over) is not opened
+while ``booth.service`` is active: the camera, pins and reader lines then say so as a warning, and
+the broker line reads the service's own ``STATUS=`` (``appliance.supervision``).
 
 Sources of the numbers: ``uplink.min_free_mb`` (the booth stops taking photos below it),
 certificate renewal 30 days ahead (what the fleet CA's operator needs to issue and copy a new one),
