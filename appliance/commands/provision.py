@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"ok": False, "error": str(error)}, ensure_ascii=False))
         else:
-            print(f"provision: {error}; nothing was changed", file=sys.stderr)
+            print(f"provision: {error}; the installed configuration was not changed", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))

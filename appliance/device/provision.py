@@ -338,29 +338,33 @@ def provision(source: Path, root: Path) -> Report:
     """Import ``source`` if it exists, then (re)apply the system settings. Raises ProvisionError.
 
     Without a file, an already provisioned booth only gets its system settings written again
-    (every boot); a booth never provisioned raises, naming the file it looked for.
+    (every boot); a booth never provisioned raises, naming the file it looked for. A bad file on a
+    provisioned booth raises too, after the working settings were applied as on any boot.
     """
     report = Report()
+    problem: ProvisionError | None = None
     if source.exists():
         try:
             provisioning = load(source)
         except ProvisionError as error:
-            record_error(root, str(error))
-            raise
-        report.booth = provisioning.config.booth.id
-        report.installed = install(provisioning, root)
-        if not report.installed:
-            report.notes.append(f"the installed configuration of {report.booth} already matches {source}")
-        report.deleted = delete_sources(provisioning)
+            problem = error
+        else:
+            report.booth = provisioning.config.booth.id
+            report.installed = install(provisioning, root)
+            if not report.installed:
+                report.notes.append(f"the installed configuration of {report.booth} already matches {source}")
+            report.deleted = delete_sources(provisioning)
     installed = installed_system(root)
-    if installed is None:
-        reason = f"not provisioned: put booth.toml and its TLS files on the boot partition ({source})"
-        record_error(root, reason)
-        raise ProvisionError(reason)
+    if installed is not None:
+        report.changed = apply_system(*installed, root)
+    if problem is None and installed is None:
+        problem = ProvisionError(f"not provisioned: put booth.toml and its TLS files on the boot partition ({source})")
+    if problem is not None:
+        record_error(root, str(problem))
+        raise problem
     if not report.booth:
         report.booth = str(tomllib.loads(under(root, BOOTH_TOML).read_text(encoding="utf-8"))["booth"]["id"])
         report.notes.append(f"{report.booth} is provisioned; no {source} to import")
-    report.changed = apply_system(*installed, root)
     clear_error(root)
     return report
 

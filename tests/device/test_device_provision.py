@@ -216,6 +216,10 @@ def test_a_bad_file_on_a_provisioned_booth_keeps_the_working_configuration(tmp_p
     after.pop(str(under(root, ERROR_FILE)))
     assert after == installed
     assert load_config(under(root, BOOTH_TOML)).booth.id == "booth-07"
+    shutil.rmtree(root / "etc")  # a reboot with the bad file still there: the booth keeps its network and clock
+    assert run(boot, root, capsys)[0] == 2
+    assert os.readlink(root / "etc/localtime") == "/usr/share/zoneinfo/Asia/Shanghai"
+    assert (root / "etc/NetworkManager/system-connections/booth-wifi.nmconnection").exists()
 
 
 def test_without_a_file_an_unprovisioned_booth_says_so(tmp_path, capsys):
