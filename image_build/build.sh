@@ -45,13 +45,13 @@ if [ -z "${pigen}" ]; then
 elif [ ! -x "${pigen}/build.sh" ] || [ ! -f "${pigen}/depends" ]; then
 	need "pi-gen checkout at ${pigen}" "no build.sh and depends there: clone pi-gen into it"
 else
-	# pi-gen's own list of host tools: lines "tool[:debian-package]".
+	# pi-gen's own list of host tools: words "tool[:debian-package]", '#' starts a comment.
 	while IFS= read -r line; do
-		line=${line%%#*}
-		[ -n "${line// /}" ] || continue
-		tool=${line%%:*}
-		package=${line#*:}
-		command -v "${tool}" >/dev/null 2>&1 || need "host tool ${tool}" "apt-get install ${package}"
+		for dep in ${line%%#*}; do
+			tool=${dep%%:*}
+			package=${dep#*:}
+			command -v "${tool}" >/dev/null 2>&1 || need "host tool ${tool}" "apt-get install ${package}"
+		done
 	done < "${pigen}/depends"
 	avail_kb=$(df --output=avail -k "${pigen}" | tail -n 1 | tr -d ' ')
 	if [ "${avail_kb}" -lt $((min_free_gb * 1024 * 1024)) ]; then

@@ -124,12 +124,15 @@ def test_build_names_the_pi_gen_host_tools_that_are_missing(tmp_path):
     pigen.mkdir()
     (pigen / "build.sh").write_text("#!/bin/sh\necho built > built\n")
     (pigen / "build.sh").chmod(0o755)
-    (pigen / "depends").write_text("bash\nno-such-tool-for-booth:no-such-package\n# a comment\n")
+    # pi-gen's format: words "tool[:package]", several on a line, '#' comments.
+    (pigen / "depends").write_text("bash\nno-such-tool-for-booth:no-such-package sh other-missing-tool  # comment\n")
     key = tmp_path / "id.pub"
     key.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBooth technician\n")
     result = build("--pi-gen", str(pigen), "--ssh-key", str(key))
     assert "host tool no-such-tool-for-booth: apt-get install no-such-package" in result.stderr
-    assert "host tool bash" not in result.stderr
+    assert "host tool other-missing-tool: apt-get install other-missing-tool" in result.stderr
+    assert "host tool bash" not in result.stderr and "host tool sh" not in result.stderr
+    assert "comment" not in result.stderr
     assert "pi-gen checkout" not in result.stderr and "SSH public key" not in result.stderr
     assert result.returncode == 2 and not (pigen / "built").exists() and not (pigen / "config").exists()
 
