@@ -22,6 +22,7 @@ import random
 import ssl
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -450,8 +451,9 @@ class Uplink:
 
     def _fit_chunks(self) -> None:
         """Size chunks to the Maximum Packet Size the broker announced in this CONNACK."""
-        photo_id = "0" * 12 + "4" + "0" * 3 + "8" + "0" * 15  # a valid uuid4 hex of the fixed length
-        limit = chunk_limit(self._max_packet, len(p.photo_chunk_topic(self.booth_id, photo_id, p.MAX_CHUNKS - 1)))
+        # The longest chunk topic of this booth (photo ids have a fixed length, the index is largest last).
+        topic = p.photo_chunk_topic(self.booth_id, uuid.uuid4().hex, p.MAX_CHUNKS - 1)
+        limit = chunk_limit(self._max_packet, len(topic))
         if limit is None:
             return
         cap = min(self.settings.chunk_size, limit)

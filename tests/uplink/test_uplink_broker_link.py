@@ -50,10 +50,13 @@ def test_two_devices_with_one_booth_id_notice_it_say_so_and_back_off(tmp_path: P
                                  key_file=str(cert.key), takeover_backoff_s=60.0)
         devices = [make_uplink(settings, "booth-01", tmp_path / name) for name in ("a", "b")]
         caplog.set_level(logging.INFO, logger="appliance.uplink.client")
+        started = time.monotonic()
         for device in devices:
             device.start()
         try:
             wait_for(lambda: any(d.link_problem() for d in devices), timeout=30, what="a takeover noticed")
+            print(f"takeover noticed after {time.monotonic() - started:.1f} s and "
+                  f"{broker.log_path.read_text().count('already connected')} session handovers")
             noticed = next(d for d in devices if d.link_problem())
             assert noticed.link_problem() == ("two devices use booth id booth-01: call the office",
                                               "两台设备使用同一编号 booth-01,请联系办公室")
