@@ -19,15 +19,19 @@ log = logging.getLogger(__name__)
 
 EV_KEY = 0x01
 KEY_DOWN = 1
-KEY_ENTER, KEY_KPENTER, KEY_X, KEY_LEFTSHIFT, KEY_RIGHTSHIFT = 28, 96, 45, 42, 54
+KEY_ENTER, KEY_KPENTER, KEY_LEFTSHIFT, KEY_RIGHTSHIFT = 28, 96, 42, 54
 # Top-row and keypad digits (linux/input-event-codes.h).
 DIGITS = {2: "1", 3: "2", 4: "3", 5: "4", 6: "5", 7: "6", 8: "7", 9: "8", 10: "9", 11: "0",
           79: "1", 80: "2", 81: "3", 75: "4", 76: "5", 77: "6", 71: "7", 72: "8", 73: "9", 82: "0"}
+# Letter keys (linux/input-event-codes.h): the 2017 foreigner's card number starts with the
+# 3-letter country code (KOR110002031512); case does not matter, the number is upper-cased.
+LETTERS = dict(zip((30, 48, 46, 32, 18, 33, 34, 35, 23, 36, 37, 38, 50, 49, 24, 25, 16, 19, 31, 20, 22, 47, 17,
+                    45, 21, 44), "ABCDEFGHIJKLMNOPQRSTUVWXYZ", strict=True))
 MAX_TYPED = 32  # longer input without Enter is noise, not a number
 
 
 class WedgeDecoder:
-    """Turns key-down events into typed lines; everything but digits and X is ignored."""
+    """Turns key-down events into typed lines; everything but digits and letters is ignored."""
 
     def __init__(self) -> None:
         self._typed: list[str] = []
@@ -43,8 +47,8 @@ class WedgeDecoder:
             return None if overflow else normalize(line) or None
         if code in DIGITS:
             self._typed.append(DIGITS[code])
-        elif code == KEY_X:
-            self._typed.append("X")
+        elif code in LETTERS:
+            self._typed.append(LETTERS[code])
         if len(self._typed) > MAX_TYPED:
             self._typed, self._overflow = [], True
         return None

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from appliance import db
+from appliance.cardreader.base import CardKind, IdentityCard
 from appliance.cli import main as booth_main
 from appliance.eligibility import MESSAGES, Reason
 from appliance.flow.events import CardPresented
@@ -159,3 +160,15 @@ def test_a_card_whose_number_has_another_kinds_form_is_refused(config, conn, led
     forged = type(card)(kind=card_for(EVERY_KIND[0]).kind, id_number=card.id_number, name=card.name)
     assert rig.send(CardPresented(forged)) is State.REFUSED
     assert rig.display.last_view.lines[0] == MESSAGES[Reason.INVALID_NUMBER]
+
+
+def test_a_typed_number_of_each_kind_goes_to_the_operator(config, conn, ledger, sim_camera, checker, photo_output):
+    """A keyboard-wedge reader types the number of any card kind: the operator checks the card."""
+    roster = Roster(conn)
+    roster.upsert(EVERY_KIND)
+    rig = Rig(config, roster, ledger, sim_camera, checker, photo_output)
+    rig.open_class(EVERY_KIND[0])
+    for entry in EVERY_KIND:
+        typed = IdentityCard(kind=CardKind.TYPED_NUMBER, id_number=entry.id_number, needs_operator_confirmation=True)
+        assert rig.send(CardPresented(typed)) is State.CONFIRM, entry
+        assert rig.booth.pending.reasons == (Reason.TYPED_NUMBER,)

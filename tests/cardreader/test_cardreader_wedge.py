@@ -11,9 +11,10 @@ import pytest
 
 from appliance.cardreader.base import CardKind, CardReader, ReaderUnavailable
 from appliance.cardreader.spec import open_reader
-from appliance.cardreader.wedge_reader import DIGITS, KEY_ENTER, KEY_LEFTSHIFT, KEY_X, WedgeDecoder, WedgeReader
+from appliance.cardreader.wedge_reader import DIGITS, KEY_ENTER, KEY_LEFTSHIFT, LETTERS, WedgeDecoder, WedgeReader
 
-CODES = {digit: code for code, digit in DIGITS.items() if code < 12} | {"X": KEY_X}
+CODES = ({digit: code for code, digit in DIGITS.items() if code < 12}
+         | {letter: code for code, letter in LETTERS.items()})
 
 
 def type_line(decoder: WedgeDecoder, text: str) -> str | None:
@@ -31,6 +32,11 @@ def type_line(decoder: WedgeDecoder, text: str) -> str | None:
 
 def test_decoder_types_a_number() -> None:
     assert type_line(WedgeDecoder(), "11010519491231002X\n") == "11010519491231002X"
+
+
+def test_decoder_types_a_2017_foreigners_card_number() -> None:
+    """Its number starts with the 3-letter country code; a reader typing only digits lost it."""
+    assert type_line(WedgeDecoder(), "KOR110002031512\n") == "KOR110002031512"
 
 
 def test_decoder_ignores_other_keys_and_empty_lines() -> None:
