@@ -1,4 +1,9 @@
-"""The ``booth`` command line. Sub-commands live in ``appliance.commands``, one module each."""
+"""The ``booth`` command line. Sub-commands live in ``appliance.commands``, one module each.
+
+Every usage, start-up and command error ends the command with one line on stderr naming what is
+wrong and what to do, and exit code 2 (``booth`` and ``booth-central`` alike); ``-v`` also logs the
+traceback of an error that was not foreseen.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,12 @@ import importlib
 import logging
 import os
 import sys
+from typing import NoReturn
 
 from appliance import __version__
 from appliance.config import ConfigError
+
+EXIT_USAGE = 2
 
 # Listed here so the import is explicit and a missing module fails loudly.
 COMMANDS = (
@@ -24,9 +32,18 @@ COMMANDS = (
     "appliance.commands.doctor",
 )
 
+log = logging.getLogger(__name__)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (argparse prints the usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="booth", description="Diploma-photo booth")
+    parser = OneLineParser(prog="booth", description="Diploma-photo booth")
     parser.add_argument("--version", action="version", version=f"booth {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -35,8 +52,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def error_line(error: Exception) -> str | None:
+    """The one line for an error the operator can act on, or None for one that was not foreseen.
+
+    The modules are imported here, when an error happened, so the CLI starts without them.
+    """
+    from appliance.cardreader.base import ReaderError
+    from appliance.quality.models import ModelError
+    from central.local_broker import BrokerError
+    from central.store import StoreUrlError
+
+    if isinstance(error, ReaderError):
+        return error.en
+    if isinstance(error, ModelError | BrokerError | StoreUrlError):
+        return str(error)
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror}: check that the path exists and this user may use it"
+    return None
+
+
 def run_command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
-    """Parse, set up logging, run the chosen command; a config error is one line and exit 2.
+    """Parse, set up logging, run the chosen command; any error is one line and exit 2.
 
     Shared by ``booth`` and ``booth-central``.
     """
@@ -49,9 +86,16 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
         return int(args.func(args) or 0)
     except ConfigError as error:
         print(error, file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        line = error_line(error)
+        if line is None:
+            log.debug("unforeseen error", exc_info=True)
+            line = (f"unexpected {type(error).__name__}: {error} (a bug: run again with -v for the traceback "
+                    "and report it)")
+        print(f"{parser.prog}: {line}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ Each subsystem owns its section model (quality, uplink); this module assembles t
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -157,6 +158,15 @@ class HardwareSection(_Section):
     # pygame window: auto = a window when a display exists, else headless.
     screen: Literal["auto", "window", "fullscreen", "headless"] = "auto"
 
+    @field_validator("card_reader")
+    @classmethod
+    def _reader_spec(cls, value: str) -> str:
+        """Parsed at start (the device itself is opened later, so an unplugged reader is not a crash)."""
+        from appliance.cardreader.spec import parse_spec
+
+        parse_spec(value)  # ReaderSpecError is a ValueError naming the spec and the allowed forms
+        return value
+
 
 class BoothConfig(_Section):
     booth: BoothSection = BoothSection()
@@ -210,6 +220,9 @@ def read_raw(path: str | Path | None, overrides: dict[str, Any] | None = None) -
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
             raise ConfigError(f"config error: cannot read {path}: {error.strerror}") from None
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"config error: {path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at "
+                              f"offset {error.start}): save it as UTF-8") from None
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
@@ -217,6 +230,22 @@ def read_raw(path: str | Path | None, overrides: dict[str, Any] | None = None) -
     for section, values in (overrides or {}).items():
         raw.setdefault(section, {}).update(values)
     return raw
+
+
+def ensure_folder(path: Path, key: str) -> Path:
+    """Create the data folder ``path`` (0750) when needed; ConfigError naming ``key`` when it cannot
+    be created or written, so a bad data folder stops a command at start with one line."""
+    try:
+        path.mkdir(mode=0o750, parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"config error: {key} = '{path}': cannot create the folder ({error.strerror}): "
+                          f"create it or set {key} to a writable folder") from None
+    if not path.is_dir():
+        raise ConfigError(f"config error: {key} = '{path}': not a folder: set {key} to a folder")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"config error: {key} = '{path}': this user may not write there: fix its owner "
+                          f"or set {key} to a writable folder")
+    return path
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> BoothConfig:

@@ -10,16 +10,26 @@ import threading
 import time
 from pathlib import Path
 
-from appliance.cli import run_command
+from appliance.cli import OneLineParser, run_command
+from appliance.commands.common import existing_file
+from appliance.config import ensure_folder
 from appliance.roster import RosterImportError, read_roster_file
 from central.config import CentralConfig, load_central_config
 
 
 def _config(args: argparse.Namespace) -> CentralConfig:
+    """The configuration, with its data folder created (one line naming storage.data_dir if it cannot be)."""
     overrides: dict[str, dict[str, object]] = {}
     if getattr(args, "client_id", None):
         overrides.setdefault("broker", {})["client_id"] = args.client_id
-    return load_central_config(args.config, overrides)
+    config = load_central_config(args.config, overrides)
+    ensure_folder(config.data_dir, "storage.data_dir")
+    return config
+
+
+def _unreachable(config: CentralConfig, error: OSError) -> str:
+    return (f"booth-central: cannot reach the broker {config.broker.url} ({error.strerror or error}): start it "
+            "or fix broker.url")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -49,7 +59,12 @@ def _roster_import(args: argparse.Namespace) -> int:
         count = store.import_roster(entries)
         print(f"imported {count} roster row(s) from {args.file}")
         if args.push:
-            sent = push_roster(config, store, args.push, entries)
+            try:
+                sent = push_roster(config, store, args.push, entries)
+            except OSError as error:
+                print(_unreachable(config, error) + "; the roster is imported, push it again with --push",
+                      file=sys.stderr)
+                return 2
             print(f"pushed roster_update to {len(sent)} booth(s): {', '.join(sent)}")
     finally:
         store.close()
@@ -67,6 +82,9 @@ def _class_command(args: argparse.Namespace) -> int:
     store = open_store(config.storage.db_url, base=config.data_dir)
     try:
         (command_id,) = send_commands(config, store, [(args.booth, command)])
+    except OSError as error:
+        print(_unreachable(config, error), file=sys.stderr)
+        return 2
     finally:
         store.close()
     print(f"sent {args.action}_class to {args.booth} (command {command_id}); the booth answers with a "
@@ -98,7 +116,7 @@ def _doctor_command(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="booth-central", description="Central office service of the booth fleet")
+    parser = OneLineParser(prog="booth-central", description="Central office service of the booth fleet")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -112,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     roster = commands.add_parser("roster", help="the graduates' roster")
     roster_commands = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
     importer = roster_commands.add_parser("import", help="import a roster CSV (all or nothing)")
-    importer.add_argument("file", type=Path)
+    importer.add_argument("file", type=existing_file, metavar="FILE.csv")
     importer.add_argument("--config", type=Path, required=True, help="central.toml")
     importer.add_argument("--push", action="append", default=[], metavar="BOOTH",
                           help="also send it to this booth as a roster_update command (repeatable; 'all' ="

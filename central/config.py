@@ -79,7 +79,7 @@ class BrokerSection(_Section):
 class StorageSection(_Section):
     # Photos (photos/<college>/<class>/<id_number>.jpg), chunk staging and the default database.
     data_dir: Path = Path("/var/lib/booth-central")
-    # sqlite:///ABSOLUTE/PATH, sqlite:RELATIVE (to data_dir); postgresql:// is reserved for a backend.
+    # sqlite:///ABSOLUTE/PATH or sqlite:RELATIVE (to data_dir); SQLite is the only backend of this build.
     db_url: str = "sqlite:central.db"
     # Staged chunks of a photo that never completed are removed after this many seconds.
     staging_ttl_s: float = Field(default=86400.0, ge=60)
@@ -96,8 +96,14 @@ class StorageSection(_Section):
     @field_validator("db_url")
     @classmethod
     def _db_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite:", "postgresql://", "postgres://")):
-            raise ValueError("must be sqlite:///PATH, sqlite:RELATIVE or postgresql://...")
+        # Only the scheme is shown: a database URL can carry a password.
+        scheme = value.split(":", 1)[0] if ":" in value else value[:20]
+        if value.startswith(("postgresql:", "postgres:")):
+            raise ValueError(f"storage.db_url = '{scheme}://...': this build stores in SQLite only (no "
+                             "PostgreSQL backend): set storage.db_url to sqlite:///PATH or sqlite:RELATIVE")
+        if not value.startswith("sqlite:"):
+            raise ValueError(f"storage.db_url = '{scheme}...': must be sqlite:///PATH or sqlite:RELATIVE "
+                             "(to storage.data_dir)")
         return value
 
 

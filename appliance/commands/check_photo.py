@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from appliance.commands.common import existing_file
 from appliance.config import load_config
 from appliance.durable import write_atomic
 
@@ -37,7 +38,7 @@ class PhotoTooLarge(PhotoFileError):
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("check-photo", help="check photo files against the CHSI rules")
-    parser.add_argument("files", nargs="+", metavar="FILE", help="image files (JPEG, PNG, ...)")
+    parser.add_argument("files", nargs="+", metavar="FILE", type=existing_file, help="image files (JPEG, PNG, ...)")
     parser.add_argument("--json", action="store_true", help="print one JSON array, one object per file")
     parser.add_argument("--out", metavar="DIR", help="write the 480x640 CHSI crop of each accepted photo here")
     parser.add_argument("--config", metavar="FILE", help="booth.toml (quality limits, output size range)")
@@ -140,11 +141,8 @@ def run(args: argparse.Namespace) -> int:
     from appliance.quality.models import ModelError
 
     config = load_config(args.config)
-    files = [Path(name) for name in args.files]
+    files: list[Path] = args.files
     for path in files:
-        if not path.is_file():
-            print(f"check-photo: {path}: no such file", file=sys.stderr)
-            return 2
         try:
             _open_header(path).close()
         except PhotoTooLarge as error:

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from appliance.config import BoothConfig, load_config
+from appliance.config import BoothConfig, ensure_folder, load_config
+
+
+def existing_file(text: str) -> Path:
+    """argparse ``type=`` for an input file: a missing one is a usage error (one line, exit 2)."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}" if not path.exists() else f"not a file: {text}")
+    return path
+
+
+def existing_folder(text: str) -> Path:
+    """argparse ``type=`` for an input folder: a missing one is a usage error (one line, exit 2)."""
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {text}" if not path.exists() else f"not a folder: {text}")
+    return path
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -14,7 +31,11 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> BoothConfig:
+    """The configuration, with its data folder created (a ConfigError names ``--data`` or
+    ``booth.data_dir`` when the folder cannot be made or written)."""
     overrides = {section: dict(values) for section, values in (overrides or {}).items()}
     if getattr(args, "data", None):
         overrides.setdefault("booth", {})["data_dir"] = args.data
-    return load_config(getattr(args, "config", None), overrides)
+    config = load_config(getattr(args, "config", None), overrides)
+    ensure_folder(config.data_dir, "--data" if getattr(args, "data", None) else "booth.data_dir")
+    return config

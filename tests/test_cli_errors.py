@@ -1,0 +1,203 @@
+"""Every ``booth`` and ``booth-central`` sub-command, given bad arguments, a missing or bad config,
+missing files, an unusable data folder or missing models: one line on stderr naming what is wrong,
+no traceback, exit code 2 (issue 10, item 7). Real processes, as an operator runs them."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from appliance.cli import build_parser as booth_parser
+from appliance.idnumber import make_id_number
+from central.cli import build_parser as central_parser
+from central.local_broker import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+PROGRAMS = {"booth": "appliance.cli", "booth-central": "central.cli"}
+
+# The arguments each sub-command needs besides the inputs under test ({csv}, {photo}: files that exist).
+BASE_ARGS: dict[tuple[str, ...], list[str]] = {
+    ("booth", "models", "fetch"): [],
+    ("booth", "models", "verify"): [],
+    ("booth", "check-photo"): ["{photo}"],
+    ("booth", "roster", "import"): ["{csv}"],
+    ("booth", "roster", "classes"): [],
+    ("booth", "demo"): ["--headless", "--until-done"],
+    ("booth", "run"): [],
+    ("booth", "read-card"): ["--timeout", "0.1"],
+    ("booth-central", "serve"): [],
+    ("booth-central", "roster", "import"): ["{csv}"],
+    ("booth-central", "class", "open"): ["booth-01", "--college", "计算机学院", "--class", "计算机2023-1班"],
+    ("booth-central", "class", "close"): ["booth-01"],
+}
+
+
+def _leaves(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], set[str]]]:
+    """(command path, its option strings) of every runnable sub-command."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += _leaves(sub, (*path, name))
+    if not found and len(path) > 1:
+        options = {option for action in parser._actions for option in action.option_strings}
+        found.append((path, options))
+    return found
+
+
+LEAVES = dict(_leaves(booth_parser(), ("booth",)) + _leaves(central_parser(), ("booth-central",)))
+
+
+def test_every_sub_command_is_in_this_test():
+    assert set(LEAVES) == set(BASE_ARGS)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("inputs")
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), (100, 197, 255)).save(folder / "photo.png")
+    (folder / "roster.csv").write_text(
+        "id_number,name,student_no,college,class,graduation_year,level,category,captured_before\n",
+        encoding="utf-8")
+    (folder / "empty-models").mkdir()
+    return {"csv": folder / "roster.csv", "photo": folder / "photo.png", "folder": folder}
+
+
+def _good_config(program: str, folder: Path, **changes: str) -> str:
+    """A valid config of ``program`` with data in ``folder``; ``changes`` replace "section.key" lines."""
+    if program == "booth":
+        values = {"booth.data_dir": f'"{folder / "booth-data"}"', "hardware.screen": '"headless"',
+                  "hardware.card_reader": '"simulated"'}
+    else:
+        values = {"broker.url": f'"mqtt://127.0.0.1:{free_port()}"',
+                  "storage.data_dir": f'"{folder / "central-data"}"'}
+    values.update({key.replace("__", "."): value for key, value in changes.items()})
+    sections: dict[str, list[str]] = {}
+    for key, value in values.items():
+        section, name = key.split(".")
+        sections.setdefault(section, []).append(f"{name} = {value}")
+    return "".join(f"[{section}]\n" + "\n".join(lines) + "\n" for section, lines in sections.items())
+
+
+def _run(leaf: tuple[str, ...], args: list[str], inputs: dict[str, Path], env: dict[str, str] | None = None,
+         ) -> subprocess.CompletedProcess:
+    program, *command = leaf
+    filled = [arg.format(csv=inputs["csv"], photo=inputs["photo"]) for arg in [*command, *args]]
+    return subprocess.run([sys.executable, "-m", PROGRAMS[program], *filled], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, env={**os.environ, "SDL_VIDEODRIVER": "dummy", **(env or {})})
+
+
+def _assert_one_line(done: subprocess.CompletedProcess, *expected: str) -> None:
+    # LiteRT's C++ runtime prints its delegate notice itself; it is not ours to suppress.
+    lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("INFO: Created")]
+    assert "Traceback" not in done.stderr, done.stderr
+    assert len(lines) == 1, done.stderr
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "unexpected" not in lines[0], lines[0]  # a foreseen error, told as such
+    for text in expected:
+        assert text in lines[0], lines[0]
+
+
+def _cases() -> list[tuple[tuple[str, ...], str]]:
+    cases = []
+    for leaf, options in LEAVES.items():
+        cases.append((leaf, "bad-argument"))
+        if "--config" in options:
+            cases += [(leaf, "missing-config"), (leaf, "not-utf8-config"), (leaf, "bad-value-config")]
+        if "--data" in options or leaf[0] == "booth-central":
+            cases.append((leaf, "data-folder"))
+        if "{csv}" in BASE_ARGS[leaf] or "{photo}" in BASE_ARGS[leaf]:
+            cases.append((leaf, "missing-file"))
+    return cases
+
+
+@pytest.mark.parametrize(("leaf", "case"), _cases(), ids=lambda value: "-".join(value) if isinstance(
+    value, tuple) else value)
+def test_one_line_and_exit_2(leaf, case, inputs, tmp_path):
+    program = leaf[0]
+    base = list(BASE_ARGS[leaf])
+    config = tmp_path / "config.toml"
+    config.write_text(_good_config(program, tmp_path), encoding="utf-8")
+    options = LEAVES[leaf]
+    if "--config" in options:
+        base += ["--config", str(config)]
+    if case == "bad-argument":
+        _assert_one_line(_run(leaf, [*base, "--no-such-option"], inputs), "unrecognized arguments: --no-such-option",
+                         "--help")
+    elif case == "missing-config":
+        absent = tmp_path / "absent.toml"
+        _assert_one_line(_run(leaf, [*base, "--config", str(absent)], inputs), f"cannot read {absent}")
+    elif case == "not-utf8-config":
+        config.write_bytes(_good_config(program, tmp_path).encode("utf-8") + "# 注释\n".encode("gbk"))
+        _assert_one_line(_run(leaf, base, inputs), str(config), "is not UTF-8", "save it as UTF-8")
+    elif case == "bad-value-config":
+        if program == "booth":
+            config.write_text(_good_config(program, tmp_path, hardware__card_reader='"sam:"'), encoding="utf-8")
+            _assert_one_line(_run(leaf, base, inputs), "hardware.card_reader = 'sam:'", "sam:/dev/ttyUSB0")
+        else:
+            config.write_text(_good_config(program, tmp_path, storage__db_url='"postgresql://u:secret@db/photos"'),
+                              encoding="utf-8")
+            done = _run(leaf, base, inputs)
+            _assert_one_line(done, "storage.db_url", "SQLite only", "sqlite:///PATH")
+            assert "secret" not in done.stderr
+    elif case == "data-folder":
+        blocked = tmp_path / "a-file"
+        blocked.write_text("not a folder")
+        if "--data" in options:
+            done = _run(leaf, [*base, "--data", str(blocked / "data")], inputs)
+            _assert_one_line(done, f"--data = '{blocked / 'data'}'", "cannot create the folder")
+        else:
+            key = "booth__data_dir" if program == "booth" else "storage__data_dir"
+            config.write_text(_good_config(program, tmp_path, **{key: f'"{blocked / "data"}"'}), encoding="utf-8")
+            _assert_one_line(_run(leaf, base, inputs), key.replace("__", "."), "cannot create the folder")
+    elif case == "missing-file":
+        missing = tmp_path / "missing.file"
+        args = [str(missing) if arg in ("{csv}", "{photo}") else arg for arg in base]
+        _assert_one_line(_run(leaf, args, inputs), f"no such file: {missing}")
+
+
+def test_no_sub_command_is_one_line():
+    for module in PROGRAMS.values():
+        done = subprocess.run([sys.executable, "-m", module], capture_output=True, text=True, cwd=ROOT, timeout=60)
+        _assert_one_line(done, "the following arguments are required: COMMAND")
+
+
+@pytest.mark.parametrize("leaf", [("booth", "run"), ("booth", "demo"), ("booth", "check-photo")],
+                         ids=lambda leaf: "-".join(leaf))
+def test_missing_models_are_one_line(leaf, inputs, tmp_path):
+    base = [*BASE_ARGS[leaf], "--data", str(tmp_path / "data")] if leaf[1] != "check-photo" else BASE_ARGS[leaf]
+    if leaf[1] == "run":
+        config = tmp_path / "booth.toml"
+        config.write_text(_good_config("booth", tmp_path), encoding="utf-8")
+        base += ["--config", str(config)]
+    empty = inputs["folder"] / "empty-models"
+    _assert_one_line(_run(leaf, base, inputs, env={"BOOTH_MODEL_DIR": str(empty)}), f"not found in {empty}",
+                     "booth models fetch")
+    assert not (tmp_path / "data" / "broker" / "mosquitto.pid").exists()  # the demo started nothing
+
+
+def test_read_card_with_sam_and_no_device_is_one_line(inputs):
+    _assert_one_line(_run(("booth", "read-card"), ["--reader", "sam:"], inputs), "sam needs a serial port")
+
+
+@pytest.mark.parametrize("leaf", [("booth-central", "class", "close"), ("booth-central", "roster", "import")],
+                         ids=lambda leaf: "-".join(leaf))
+def test_office_commands_with_no_broker_are_one_line(leaf, inputs, tmp_path):
+    config = tmp_path / "central.toml"
+    config.write_text(_good_config("booth-central", tmp_path), encoding="utf-8")
+    csv = tmp_path / "roster.csv"
+    csv.write_text(inputs["csv"].read_text(encoding="utf-8")
+                   + f"{make_id_number('110105', dt.date(2004, 3, 7), 123)},张三,20230001,计算机学院,"
+                   "计算机2023-1班,2027,本科,普通,no\n", encoding="utf-8")
+    args = [*BASE_ARGS[leaf], "--config", str(config)]
+    if leaf[1] == "roster":
+        args = [str(csv), "--config", str(config), "--push", "booth-01"]
+    _assert_one_line(_run(leaf, args, inputs), "cannot reach the broker mqtt://127.0.0.1:", "broker.url")
