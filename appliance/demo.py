@@ -27,9 +27,16 @@ from appliance.flow.states import State
 from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.hardware.gpio import BoothPanel
 from appliance.ledger import Ledger, Verdict
-from appliance.roster import RosterEntry
+from appliance.roster import Roster, RosterEntry
 from appliance.runtime import BoothLoop
-from appliance.simulation.roster_gen import card_for, excluded_people, generate_roster, stranger_card
+from appliance.simulation.roster_gen import (
+    DEMO_CLASS,
+    DEMO_COLLEGE,
+    card_for,
+    excluded_people,
+    generate_roster,
+    stranger_card,
+)
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +172,9 @@ class ClassScript:
     def _run(self) -> None:
         started = time.monotonic()
         first, *_ = self.students
-        self.waiter.wait(0, State.NO_SESSION, State.IDLE)
+        if self.waiter.wait(0, State.NO_SESSION, State.IDLE) is State.IDLE:
+            # An earlier demo on this data folder was stopped with its class open: the operator closes it.
+            self._close_class(collect=False)
         mark = self.waiter.mark()
         self._operator(OperatorAction.OPEN_CLASS, college=first.college, class_name=first.class_name)
         self.waiter.wait(mark, State.IDLE)
@@ -191,15 +200,19 @@ class ClassScript:
         self.waiter.wait(mark, State.CONFIRM)
         self._operator(OperatorAction.DENY)
         self.waiter.wait(mark, State.IDLE)
+        self._close_class(collect=True)
+        self.summary.seconds = round(time.monotonic() - started, 2)
+
+    def _close_class(self, *, collect: bool) -> None:
         mark = self.waiter.mark()
         self._operator(OperatorAction.CLOSE_SESSION)
         self.waiter.wait(mark, State.SUMMARY)
-        self._collect()
+        if collect:
+            self._collect()
         time.sleep(self.pace_s * 4)
         mark = self.waiter.mark()
         self._operator(OperatorAction.CONFIRM_PAYMENT)
         self.waiter.wait(mark, State.NO_SESSION, State.CLOSED)
-        self.summary.seconds = round(time.monotonic() - started, 2)
 
     def _collect(self) -> None:
         booth = self.parts.booth
@@ -219,9 +232,23 @@ class ClassScript:
         ledger.conn.close()
 
 
-def demo_roster(students: int, graduation_year: int) -> tuple[list[RosterEntry], dict[str, RosterEntry]]:
-    return (generate_roster(students, graduation_year=graduation_year),
-            excluded_people(graduation_year=graduation_year))
+def demo_class_name(run: int) -> str:
+    """The class of the ``run``-th demo on one data folder (1, 2, ...): each run photographs a new
+    class, so a re-run finds no student photographed already."""
+    return DEMO_CLASS if run == 1 else DEMO_CLASS.replace("-1班", f"-{run}班")
+
+
+def demo_run(roster: Roster) -> int:
+    """Which demo run this is on a booth: one more than the demo classes its roster holds."""
+    return 1 + sum(1 for college, _, _ in roster.classes() if college == DEMO_COLLEGE)
+
+
+def demo_roster(students: int, graduation_year: int, run: int = 1) -> tuple[list[RosterEntry],
+                                                                            dict[str, RosterEntry]]:
+    """The class of the ``run``-th demo (its own students) and the people the notice excludes."""
+    class_name = demo_class_name(run)
+    return (generate_roster(students, graduation_year=graduation_year, class_name=class_name, seed=2026 + run),
+            excluded_people(graduation_year=graduation_year, class_name=class_name))
 
 
 def default_data_dir() -> Path:

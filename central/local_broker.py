@@ -8,19 +8,32 @@ listeners block, word for word but for loopback ports and the test's certificate
     with LocalBroker(tmp_path) as broker:
         client.connect(broker.host, broker.port)
         broker.stop(); ...; broker.start()     # an outage, same port
+
+The broker never outlives its parent: on Linux it gets SIGTERM when the thread that started it
+ends (``PR_SET_PDEATHSIG``; start it from a thread that lives as long as it should, as the main
+thread does), and its pid file in ``conf_dir`` lets the next start in the same folder end a broker
+left by a parent that was killed before that signal existed (another OS, or a kill between fork
+and exec).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import logging
 import os
 import pwd
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 from central.certs import TlsFiles
 
@@ -31,6 +44,27 @@ _LISTENERS_BEGIN, _LISTENERS_END = "# --- listeners", "# --- end listeners"
 _PRODUCTION_CERTS = "/etc/mosquitto/certs/"
 BOOTH_PORT, CENTRAL_PORT = 8883, 8884  # the production listeners
 _START_TIMEOUT_S = 10.0
+log = logging.getLogger(__name__)
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _libc_prctl() -> Any:
+    """libc's prctl, looked up in the parent so the child between fork and exec only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _libc_prctl()
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: SIGTERM this child when the thread that forked it ends (the process killed too)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 class BrokerError(RuntimeError):
@@ -100,6 +134,7 @@ class LocalBroker:
         self.extra = list(extra or [])
         self.conf_path = self.conf_dir / "mosquitto.conf"
         self.log_path = self.conf_dir / "mosquitto.log"
+        self.pid_path = self.conf_dir / "mosquitto.pid"
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -134,11 +169,13 @@ class LocalBroker:
         """Start (or restart after ``stop()``) on the same port; return once it accepts connections."""
         if self.running:
             return self
+        self.reap_orphan()
         self.conf_path.write_text(self.render_config(), encoding="utf-8")
         deadline = time.monotonic() + _START_TIMEOUT_S
         while True:
-            self._proc = subprocess.Popen([self.binary, "-c", str(self.conf_path)],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self._proc = subprocess.Popen([self.binary, "-c", str(self.conf_path)], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+            self.pid_path.write_text(f"{self._proc.pid}\n", encoding="ascii")
             while time.monotonic() < deadline and self._proc.poll() is None:
                 if all(_accepts(self.host, port) for port in {self.port, self.central_port}):
                     return self
@@ -153,6 +190,28 @@ class LocalBroker:
                 self._proc = None
                 raise BrokerError(f"mosquitto exited at start: {(stderr or log).strip()[-1000:]}")
             time.sleep(0.1)
+
+    def reap_orphan(self) -> int | None:
+        """End a broker that a killed parent left running on this folder (its pid file names it, and
+        its command line names this folder's config); return its pid, or None when there was none."""
+        try:
+            pid = int(self.pid_path.read_text(encoding="ascii").strip())
+            process = psutil.Process(pid)
+            orphan = str(self.conf_path) in process.cmdline()
+        except (OSError, ValueError, psutil.Error):
+            orphan = False
+        if orphan:
+            log.warning("stopping mosquitto (pid %d) left running in %s by a process that was killed", pid,
+                        self.conf_dir)
+            with contextlib.suppress(psutil.Error):
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except psutil.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
+        self.pid_path.unlink(missing_ok=True)
+        return pid if orphan else None
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop the broker: SIGTERM (saves persistence) or ``kill=True`` for SIGKILL (a crash)."""
@@ -180,6 +239,7 @@ class LocalBroker:
         if self._proc is not None and self._proc.stderr:
             self._proc.stderr.close()
         self._proc = None
+        self.pid_path.unlink(missing_ok=True)
 
     def __enter__(self) -> LocalBroker:
         return self.start()

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from appliance.app import build_booth
 from appliance.cardreader.simulated import SimulatedCardReader
-from appliance.config import load_config
-from appliance.demo import ClassScript, DemoSummary, default_data_dir, demo_roster
+from appliance.config import ensure_folder, load_config
+from appliance.demo import ClassScript, DemoSummary, default_data_dir, demo_roster, demo_run
 from appliance.hardware.camera_sim import SimulatedCamera
+from appliance.quality.checker import PhotoChecker
 from appliance.service import BoothService
 from appliance.ui.factory import open_display
 from central.embedded import EmbeddedCentral
@@ -52,13 +53,17 @@ def run_demo(args: argparse.Namespace) -> int:
         "hardware": {"screen": "auto" if windowed else "headless", "gpio": "simulated",
                      "camera": "simulated", "card_reader": "simulated"},
     })
-    students, excluded = demo_roster(args.students, config.booth.graduation_year)
-    print(f"booth demo: {args.students} students, data in {root}", file=sys.stderr)
+    ensure_folder(root, "--data")
+    checker = PhotoChecker(config.quality)  # missing models stop the demo before anything starts
     with EmbeddedCentral(root) as central:
         store = central.open_store()
-        store.import_roster([*students, *excluded.values()])
         parts = build_booth(config, display=open_display(config.hardware.screen), camera=SimulatedCamera(),
-                            reader=SimulatedCardReader())
+                            reader=SimulatedCardReader(), checker=checker)
+        run = demo_run(parts.roster)
+        students, excluded = demo_roster(args.students, config.booth.graduation_year, run)
+        print(f"booth demo: {args.students} students of {students[0].class_name}, data in {root}"
+              + (f" (run {run} there)" if run > 1 else ""), file=sys.stderr)
+        store.import_roster([*students, *excluded.values()])
         parts.roster.upsert([*students, *excluded.values()])
         service = BoothService(parts, broker_url=central.url)
         script = ClassScript(parts, service.loop, service.panel, students, excluded,
@@ -77,7 +82,8 @@ def run_demo(args: argparse.Namespace) -> int:
             if not reported:
                 if service.uplink.backlog() and time.monotonic() < script.done_at + UPLOAD_WAIT_S:
                     return False
-                script.summary.uploaded = len(store.photos())
+                script.summary.uploaded = len(store.photos(college=students[0].college,
+                                                           class_name=students[0].class_name))
                 reported.append(script.summary)
                 print_summary(script.summary, as_json=args.json)
                 if not args.until_done:

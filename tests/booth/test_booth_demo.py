@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 from PIL import Image
 
 from tests.booth.log_scan import unmasked_ids
@@ -37,3 +40,45 @@ def test_demo_runs_a_class_and_every_photo_reaches_central(tmp_path):
     for path in booth_photos:
         assert path.stem not in result.stderr
     assert unmasked_ids(result.stderr) == []
+
+
+def _demo(data: Path, students: int) -> list[str]:
+    return [sys.executable, "-m", "appliance.cli", "demo", "--headless", "--until-done", "--json", "--students",
+            str(students), "--data", str(data)]
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_killed_demo_takes_its_broker_along_and_the_same_data_runs_again(tmp_path):
+    """SIGKILL mid-class (no handler runs): the embedded mosquitto ends with it; the next demo on the
+    same --data closes the class left open and photographs a new class; so does the one after it."""
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    with open(tmp_path / "first.log", "wb") as log:
+        first = subprocess.Popen(_demo(tmp_path, 5), stdout=subprocess.DEVNULL, stderr=log, env=env)
+    pid_file = tmp_path / "broker" / "mosquitto.pid"
+    deadline = time.monotonic() + 120
+    while b"screen=ready" not in (tmp_path / "first.log").read_bytes():  # a student is sitting down
+        assert first.poll() is None and time.monotonic() < deadline, (tmp_path / "first.log").read_text()[-2000:]
+        time.sleep(0.1)
+    broker_pid = int(pid_file.read_text())
+    assert psutil.Process(broker_pid).name() == "mosquitto"
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    assert _gone(broker_pid, 10), "mosquitto outlived the killed demo"
+    for run in (2, 3):
+        again = subprocess.run(_demo(tmp_path, 5), capture_output=True, text=True, timeout=240, env=env)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert f"计算机2023-{run}班" in again.stderr and "Traceback" not in again.stderr
+        summary = json.loads(again.stdout.strip().splitlines()[-1])
+        assert summary["photographed"] == summary["uploaded"] == 5 and summary["missing"] == 0
+    assert not pid_file.exists()  # each finished demo stopped its broker
