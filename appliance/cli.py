@@ -66,9 +66,8 @@ def error_line(error: Exception) -> str | None:
         return error.en
     if isinstance(error, ModelError | BrokerError | StoreUrlError):
         return str(error)
-    if isinstance(error, OSError) and error.strerror:
-        where = f"{error.filename}: " if error.filename else ""
-        return f"{where}{error.strerror}: check that the path exists and this user may use it"
+    if isinstance(error, OSError) and error.strerror and error.filename:
+        return f"{error.filename}: {error.strerror}: check that the path exists and this user may use it"
     return None
 
 

@@ -51,6 +51,8 @@ def test_missing_file_is_a_config_error(tmp_path):
 def test_cli_stops_with_the_one_line_and_exit_2(tmp_path, capsys):
     path = tmp_path / "booth.toml"
     path.write_text("[fees]\nprice_cny = 30\n", encoding="utf-8")
-    assert main(["roster", "import", "--config", str(path), str(tmp_path / "x.csv")]) == 2
+    roster = tmp_path / "x.csv"
+    roster.write_text("id_number\n", encoding="utf-8")
+    assert main(["roster", "import", "--config", str(path), str(roster)]) == 2
     assert capsys.readouterr().err.strip() == (
         "config error: fees.price_cny = 30: must be at most fees.cap_cny (20)")
