@@ -100,7 +100,11 @@ def _doctor_command(args: argparse.Namespace) -> int:
     config = _config(args)
     store = open_store(config.storage.db_url, base=config.data_dir)
     try:
-        (command_id,) = send_commands(config, store, [(args.booth, build_command("doctor", {}))])
+        try:
+            (command_id,) = send_commands(config, store, [(args.booth, build_command("doctor", {}))])
+        except OSError as error:
+            print(_unreachable(config, error), file=sys.stderr)
+            return 2
         deadline = time.monotonic() + args.wait
         while time.monotonic() < deadline:
             record = next((c for c in store.commands(booth=args.booth) if c.command_id == command_id), None)

@@ -39,6 +39,7 @@ BASE_ARGS: dict[tuple[str, ...], list[str]] = {
     ("booth-central", "roster", "import"): ["{csv}"],
     ("booth-central", "class", "open"): ["booth-01", "--college", "计算机学院", "--class", "计算机2023-1班"],
     ("booth-central", "class", "close"): ["booth-01"],
+    ("booth-central", "doctor"): ["booth-01", "--wait", "0.1"],
 }
 
 
@@ -200,8 +201,8 @@ def test_read_card_with_sam_and_no_device_is_one_line(inputs):
     _assert_one_line(_run(("booth", "read-card"), ["--reader", "sam:"], inputs), "sam needs a serial port")
 
 
-@pytest.mark.parametrize("leaf", [("booth-central", "class", "close"), ("booth-central", "roster", "import")],
-                         ids=lambda leaf: "-".join(leaf))
+@pytest.mark.parametrize("leaf", [("booth-central", "class", "close"), ("booth-central", "roster", "import"),
+                                  ("booth-central", "doctor")], ids=lambda leaf: "-".join(leaf))
 def test_office_commands_with_no_broker_are_one_line(leaf, inputs, tmp_path):
     config = tmp_path / "central.toml"
     config.write_text(_good_config("booth-central", tmp_path), encoding="utf-8")
