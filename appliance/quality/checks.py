@@ -427,15 +427,17 @@ def clothing_contrast(a: Analysis, s: QualitySettings, r: Regions) -> CheckResul
     clothes pixels exceed. The clothes are taken by position (the chest below the chin, skin
     removed), not from the person mask: clothes in the backdrop's colour are exactly what the mask
     misses. Clothes partly in that colour pull the value down, as CHSI's "black border" rejection."""
-    chin = float(r.points(a, CHIN)[1])
+    forehead, chin = (float(y) for y in r.points(a, [FOREHEAD_TOP, CHIN])[:, 1])
     centre = float(np.mean(r.points(a, [RIGHT_CHEEK_EDGE, LEFT_CHEEK_EDGE])[:, 0]))
-    y0 = int(chin + 0.6 * r.fw)
+    # Below the chin by 0.4 of the face's height (not its width, which a stretched image inflates).
+    y0 = int(chin + 0.4 * (chin - forehead))
     x0, x1 = int(centre - 1.2 * r.fw), int(centre + 1.2 * r.fw)
     pixels = r.lab[max(0, y0):, max(0, x0):max(0, x1)].reshape(-1, 3)
     if len(pixels):
         pixels = pixels[_skin_distance(r, pixels) > 15]
     if len(pixels) < 100:
-        return _result("clothing_contrast", False, None, s.min_clothing_delta_e, MSG["clothing"])
+        return CheckResult("clothing_contrast", False, None, s.min_clothing_delta_e, MSG["clothing"],
+                           not_measured="the chest is not in the picture")
     delta = percentiles(np.linalg.norm(pixels - _reference_lab(s), axis=1), (25,))[0]
     return _result("clothing_contrast", delta >= s.min_clothing_delta_e, delta, s.min_clothing_delta_e,
                    MSG["clothing"])
