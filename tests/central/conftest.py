@@ -1,10 +1,14 @@
-"""Fixtures for the central tests: a real mosquitto, an ingest, and a protocol-level booth."""
+"""Fixtures for the central tests: a real mosquitto, an ingest, and a protocol-level booth.
+
+Every test here also has its log scanned: no full ID number may reach central's log.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import io
+import logging
 import os
 import queue
 import subprocess
@@ -22,12 +26,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 
 from appliance.idnumber import make_id_number
+from appliance.privacy import mask_id
 from appliance.uplink import protocol as p
 from central.certs import TlsFiles
 from central.config import CentralConfig, parse_central_config
 from central.ingest import Ingest
 from central.local_broker import LocalBroker
 from central.store import SqliteStore
+from tests.booth.log_scan import unmasked_ids
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 30.0
@@ -156,6 +162,18 @@ def spawn_serve(config_path: Path, client_id: str, log_path: Path) -> subprocess
 
 def files_under(root: Path) -> set[Path]:
     return {path for path in root.rglob("*") if path.is_file()}
+
+
+@pytest.fixture(autouse=True)
+def log_has_no_full_id_numbers(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every log line of the test (INFO and up, tracebacks included) has ID numbers masked."""
+    caplog.set_level(logging.INFO)
+    yield
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    text = "\n".join(formatter.format(record) for phase in ("setup", "call")
+                     for record in caplog.get_records(phase))
+    leaks = unmasked_ids(text)
+    assert not leaks, f"{len(leaks)} full ID number(s) in the log, e.g. {mask_id(leaks[0])}"
 
 
 @pytest.fixture
