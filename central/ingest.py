@@ -129,6 +129,8 @@ class IngestWorker:
                                          "refused_chunks": 0}
         self._warned_no_roster = False
         self._held: dict[str, int] = {}  # booth -> bytes of unannounced chunks held (``_hold``)
+        # photo_id -> why its init was rejected: its chunks are dropped quietly, its fin answered the same.
+        self._refused: dict[str, str] = {}
         self._queue: queue.Queue[_Message | None] = queue.Queue()
         self._deferred: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
@@ -307,9 +309,16 @@ class IngestWorker:
             reason = getattr(error, "reason", None) or str(error)
             self.counters["rejected"] += 1
             log.warning("rejected %s from %s (%s): %s", topic.kind, topic.booth, topic.ident or "-", reason)
+            if topic.kind == "photo_init" and topic.ident:
+                self._remember_refused(topic.ident, reason)
             if topic.kind in ("event", "photo_init", "photo_chunk", "photo_fin") and topic.ident:
                 kind = "event" if topic.kind == "event" else "photo"
                 self._ack(topic.booth, kind, topic.ident, "rejected", reason=reason[:500])
+
+    def _remember_refused(self, photo_id: str, reason: str) -> None:
+        if len(self._refused) >= 4096:
+            self._refused.clear()
+        self._refused[photo_id] = reason
 
     def _later(self, op: Callable[[], None], ack: _AckArgs | None = None) -> None:
         """Run ``op`` (row writes) in the batch's transaction; send ``ack`` once it is committed."""
@@ -479,6 +488,7 @@ class IngestWorker:
         if self._already_stored(topic.booth, init.photo_id, init.sha256):
             return
         self._check_roster(topic.booth, init)
+        self._refused.pop(init.photo_id, None)
         previous = self._staged_init(topic.booth, init.photo_id)
         if previous is not None and previous != init:
             log.info("photo %s: a different init replaces the staged one", init.photo_id)
@@ -523,6 +533,8 @@ class IngestWorker:
         if init is None:
             if topic.ident in self._ready or self.store.photo(topic.ident) is not None:
                 return  # a late duplicate of a stored photo's chunk; the fin answers
+            if topic.ident in self._refused:
+                return  # its init was rejected (and answered): nothing of it is kept
             self._hold(topic.booth, topic.ident, topic.index, data)
             return
         self._stage_chunk(topic.booth, init, topic.index, data)
@@ -583,6 +595,8 @@ class IngestWorker:
         if self._already_stored(topic.booth, fin.photo_id, fin.sha256):
             return
         init = self._staged_init(topic.booth, fin.photo_id)
+        if init is None and fin.photo_id in self._refused:
+            raise Rejected(self._refused[fin.photo_id])
         if init is not None and (init.size, init.sha256, init.chunks) != (fin.size, fin.sha256, fin.chunks):
             raise Rejected("fin size/sha256/chunks differ from the init")
         if init is not None:  # a fin of a photo nobody announced stages nothing; its recheck answers

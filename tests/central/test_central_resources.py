@@ -6,7 +6,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +18,11 @@ from central.staging import Staging
 from tests.central.conftest import MiniBooth, central_config, chunks_of, files_under, make_init
 
 
-def settle_queue(ingest: Ingest, seconds: float = 1.0) -> None:
-    """Let the workers handle what was published (and their held chunks' grace run out)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.05)
-    assert all(worker._thread.is_alive() for worker in ingest.workers)
 
 
 def test_chunks_nobody_announced_are_refused_and_never_staged(booth: MiniBooth, ingest: Ingest,
@@ -33,11 +32,18 @@ def test_chunks_nobody_announced_are_refused_and_never_staged(booth: MiniBooth, 
     strays = [uuid.uuid4().hex for _ in range(30)]
     for photo_id in strays:
         booth.publish(p.photo_chunk_topic("booth-01", photo_id, 0), os.urandom(8192))
-    settle_queue(ingest, 1.5)
+
+    def refused() -> set[str]:
+        lines = [r.getMessage() for r in caplog.records if "refused chunk 0 of photo" in r.getMessage()]
+        assert all("no init announced it" in line for line in lines)
+        return {photo_id for photo_id in strays if any(photo_id in line for line in lines)}
+
+    deadline = time.monotonic() + 30
+    while refused() != set(strays) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert refused() == set(strays), "an unannounced chunk was dropped without a log line"
     assert not files_under(data_dir / "staging"), "an unannounced chunk reached the disk"
-    refused = [r for r in caplog.records if "refused chunk 0 of photo" in r.getMessage()]
-    assert {photo_id for photo_id in strays if any(photo_id in r.getMessage() for r in refused)} == set(strays)
-    assert all("no init announced it" in r.getMessage() for r in refused)
+    assert all(worker._thread.is_alive() for worker in ingest.workers)
 
 
 def test_chunks_that_overtake_their_init_are_still_stored(booth: MiniBooth) -> None:
@@ -53,13 +59,14 @@ def test_chunks_that_overtake_their_init_are_still_stored(booth: MiniBooth) -> N
 
 
 @pytest.fixture
-def bounded(broker: LocalBroker, tmp_path: Path) -> Iterator[tuple[Ingest, Path]]:
+def bounded(broker: LocalBroker, tmp_path: Path) -> Iterator[Path]:
+    """An ingest (one worker) with the smallest staging bound; yields its data folder."""
     data_dir = tmp_path / "bounded"
     config = central_config(data_dir, broker, workers=1)
     config.storage.staging_max_mib_per_booth = 5.0  # the smallest bound: one whole 5 MiB photo
     with Ingest(config) as running:
         assert running.wait_connected()
-        yield running, data_dir
+        yield data_dir
 
 
 def staged_bytes(root: Path, booth: str) -> int:
@@ -67,8 +74,8 @@ def staged_bytes(root: Path, booth: str) -> int:
 
 
 def test_staging_is_bounded_per_booth_and_the_oldest_unfinished_photo_goes(
-        bounded: tuple[Ingest, Path], broker: LocalBroker, caplog: pytest.LogCaptureFixture) -> None:
-    ingest, data_dir = bounded
+        bounded: Path, broker: LocalBroker, caplog: pytest.LogCaptureFixture) -> None:
+    data_dir = bounded
     caplog.set_level(logging.WARNING, "central.ingest")
     booth, other = MiniBooth(broker, "booth-01"), MiniBooth(broker, "booth-02")
     try:
@@ -82,8 +89,14 @@ def test_staging_is_bounded_per_booth_and_the_oldest_unfinished_photo_goes(
         other_data = os.urandom(2 * 2**20)
         other_init = make_init("booth-02", other_data)
         other.send_photo(other_init, other_data, skip=(other_init.chunks - 1,), fin=False)
-        settle_queue(ingest, 1.0)
         root = data_dir / "staging"
+
+        def staged_last_chunk_but_one(booth_id: str, photo_id: str, chunks: int) -> bool:
+            return (root / booth_id / photo_id / str(chunks - 2)).exists()
+
+        wait_until(lambda: staged_last_chunk_but_one("booth-01", abandoned[2], 32)
+                   and staged_last_chunk_but_one("booth-02", other_init.photo_id, other_init.chunks)
+                   and any("reached its bound" in r.getMessage() for r in caplog.records))
         assert staged_bytes(root, "booth-01") <= limit
         assert not (root / "booth-01" / abandoned[0]).exists(), "the oldest unfinished photo was kept"
         assert (root / "booth-01" / abandoned[2]).is_dir()
