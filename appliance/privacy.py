@@ -8,8 +8,8 @@ import traceback
 
 # ID numbers inside free text: 15- to 18-character digit runs (whole or mistyped resident numbers,
 # the last character possibly X) and foreigners' permanent residence cards of 2017 (three letters,
-# twelve digits), not part of a longer run.
-_ID_LIKE = re.compile(r"(?<![0-9])(?:\d{14,17}[\dXx]|[A-Z]{3}\d{12})(?![0-9])")
+# twelve digits), not part of a longer run of letters or digits (a photo id's hex stays readable).
+_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(?:\d{14,17}[\dXx]|[A-Z]{3}\d{12})(?![0-9A-Za-z])")
 
 
 def mask_id(id_number: str | None) -> str:
