@@ -112,6 +112,11 @@ TRAVERSALS = [
     {"class": "nul\x00byte"},
     {"class": "x" * 300},
     {"college": ".hidden"},
+    # The shared name rule (appliance.names): line separators, invisible characters, bytes.
+    {"class": "1\u2028班"},
+    {"college": "计算机\u202e学院"},
+    {"class": "1\u200b班"},
+    {"class": "\U0001F393" * 64},  # 64 characters but 256 UTF-8 bytes: too long for a folder name
 ]
 
 
