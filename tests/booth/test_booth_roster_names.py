@@ -67,6 +67,7 @@ def test_central_import_refuses_the_same_names(tmp_path, capsys, column, value, 
     assert central_main(["roster", "import", str(roster), "--config", str(_central_toml(tmp_path))]) == 2
     err = capsys.readouterr().err
     assert f"line 3: {said}" in err and "Traceback" not in err, err
+    assert not (tmp_path / "central" / "central.db").exists()
 
 
 def test_names_are_stored_in_canonical_form(tmp_path, capsys):
@@ -107,3 +108,25 @@ def test_a_header_without_rows_says_so(tmp_path, capsys):
     roster.write_text(HEADER, encoding="utf-8")
     assert booth_main(["roster", "import", "--data", str(tmp_path / "d"), str(roster)]) == 2
     assert "the file has a header but no graduates" in capsys.readouterr().err
+
+
+def test_roster_upload_and_central_agree_on_every_name():
+    """Property: what the roster stores, the upload and central take unchanged; what it refuses, they refuse."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from appliance.names import BadName, check_name
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=70))
+    def agree(raw):
+        try:
+            canonical = check_name(raw)
+        except BadName:
+            with pytest.raises(ValidationError):
+                OpenClassData.model_validate({"college": raw, "class": "1班"})
+            return
+        OpenClassData.model_validate({"college": canonical, "class": canonical})
+        assert safe_segment(canonical) == canonical
+
+    agree()
