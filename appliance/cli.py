@@ -30,6 +30,7 @@ COMMANDS = (
     "appliance.commands.retention",
     "appliance.commands.provision",
     "appliance.commands.doctor",
+    "appliance.commands.pin_hash",
 )
 
 log = logging.getLogger(__name__)

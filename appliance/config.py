@@ -8,6 +8,7 @@ Each subsystem owns its section model (quality, uplink); this module assembles t
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import os
 import re
 import tomllib
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from appliance.operator_pin import check_hash_format, pin_matches
 from appliance.quality.settings import QualitySettings
 from appliance.uplink.settings import UplinkSettings
 
@@ -106,6 +108,21 @@ class FeesSection(_Section):
 class OperatorSection(_Section):
     # The teaching secretary's / counsellor's PIN: opens and closes class sessions, allows retakes.
     pin: str = Field(default="2468", pattern=r"^\d{4,8}$")
+    # The same PIN as an scrypt hash (`booth pin-hash`); when set, it replaces `pin`.
+    pin_hash: str = ""
+
+    @field_validator("pin_hash")
+    @classmethod
+    def _hash_format(cls, value: str) -> str:
+        return check_hash_format(value) if value else value
+
+    def accepts(self, pin: str | None) -> bool:
+        """Whether ``pin`` is the operator's PIN (the hash when one is configured)."""
+        if pin is None:
+            return False
+        if self.pin_hash:
+            return pin_matches(self.pin_hash, pin)
+        return hmac.compare_digest(pin.encode(), self.pin.encode())
 
 
 class CaptureSection(_Section):

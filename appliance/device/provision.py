@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from appliance.config import BoothConfig, BoothSection, ConfigError, parse_config
 from appliance.device.tls import IdentityError, check_identity
 from appliance.durable import fsync_dir, write_atomic
+from appliance.operator_pin import hash_pin
 
 DATA_DIR = BoothSection().data_dir  # the data partition's mount point (booth.service's ReadWritePaths)
 CONFIG_DIR = DATA_DIR / "config"  # a symlink to the installed set, switched atomically
@@ -43,7 +44,7 @@ ERROR_FILE = DATA_DIR / "provision-error.txt"
 TLS_NAMES = {"ca_file": "ca.crt", "cert_file": "booth.crt", "key_file": "booth.key"}
 BOOTH_USER = "booth"
 REQUIRED = (("booth", "id"), ("uplink", "broker_url"), ("uplink", "ca_file"), ("uplink", "cert_file"),
-            ("uplink", "key_file"), ("operator", "pin"), ("system", "timezone"), ("system", "ntp"))
+            ("uplink", "key_file"), ("system", "timezone"), ("system", "ntp"))
 _HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")  # a host name, IPv4 or IPv6 address
 # Written under the root; the root is a RAM overlay on the appliance, so on every boot.
 LOCALTIME = Path("/etc/localtime")
@@ -158,6 +159,10 @@ def load(source: Path) -> Provisioning:
         value = raw.get(section, {})
         if not isinstance(value, dict) or key not in value or value[key] in ("", []):
             raise ProvisionError(f"{section}.{key}: missing (every booth needs it; see image_build/README.md)")
+    operator = raw.get("operator")
+    if not isinstance(operator, dict) or not (operator.get("pin_hash") or operator.get("pin")):
+        raise ProvisionError("operator.pin_hash: missing (make it with `booth pin-hash`; operator.pin also works "
+                             "and is stored hashed)")
     try:
         system = SystemSection.model_validate(raw.pop("system"))
     except ValidationError as error:
@@ -183,6 +188,8 @@ def load(source: Path) -> Provisioning:
         config = parse_config(raw)
     except ConfigError as error:
         raise ProvisionError(str(error).removeprefix("config error: ")) from None
+    if not operator.get("pin_hash"):  # only the hash is installed: the data partition never holds the PIN
+        operator["pin_hash"] = hash_pin(operator.pop("pin"))
     if not config.uplink.tls:
         raise ProvisionError(f"uplink.broker_url = {config.uplink.broker_url!r}: a booth sends personal data, "
                              "use mqtts://host:8883")

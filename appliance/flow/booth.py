@@ -388,7 +388,7 @@ class Booth:
     # ---------------------------------------------------------------- operator
     def _operator(self, command: OperatorCommand) -> None:
         try:
-            if not command.trusted and command.pin != self.config.operator.pin:
+            if not command.trusted and not self.config.operator.accepts(command.pin):
                 raise SessionError("wrong PIN", WRONG_PIN.zh)
             at = self.clock() if command.at is None else command.at
             if command.action in SCREEN_BOUND and not self._answers_screen(at, f"operator {command.action}"):

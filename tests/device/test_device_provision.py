@@ -104,7 +104,8 @@ def test_good_file_is_installed_with_0600_secrets_removed_from_boot_and_a_second
     assert under(root, TLS_DIR).stat().st_mode & 0o777 == 0o700
 
     config = load_config(under(root, BOOTH_TOML))  # what booth.service will read
-    assert config.booth.id == "booth-07" and config.operator.pin == "864213"
+    assert config.booth.id == "booth-07" and config.operator.accepts("864213")
+    assert not config.operator.accepts("2468") and "864213" not in under(root, BOOTH_TOML).read_text()
     assert config.hardware.card_reader == "sam:/dev/serial/by-id/usb-reader"
     assert config.uplink.key_file == str(TLS_DIR / "booth.key") and str(config.data_dir) == "/var/lib/booth"
     assert under(root, TLS_DIR / "booth.key").read_bytes().startswith(b"-----BEGIN")
@@ -161,6 +162,14 @@ def _certificate_of_another_booth(boot: Path, fleet) -> None:
     shutil.copy(fleet["booth-08"].key, boot / "booth-07.key")
 
 
+def _no_operator_pin(boot: Path, fleet) -> None:
+    (boot / "booth.toml").write_text(GOOD.replace('pin = "864213"', ""), encoding="utf-8")
+
+
+def _bad_pin_hash(boot: Path, fleet) -> None:
+    (boot / "booth.toml").write_text(GOOD.replace('pin = "864213"', 'pin_hash = "md5$abc"'), encoding="utf-8")
+
+
 def _plain_mqtt(boot: Path, fleet) -> None:
     (boot / "booth.toml").write_text(GOOD.replace("mqtts://office.example.edu:8883", "mqtt://office.example.edu"),
                                      encoding="utf-8")
@@ -182,6 +191,8 @@ BAD = {
     "missing certificate": (_missing_certificate, "cannot read it"),
     "key that does not match the certificate": (_key_of_another_certificate, "does not match the certificate"),
     "certificate of another booth": (_certificate_of_another_booth, "is for 'booth-08', not for booth 'booth-07'"),
+    "no operator PIN": (_no_operator_pin, "operator.pin_hash: missing"),
+    "bad PIN hash": (_bad_pin_hash, "operator.pin_hash = 'md5$abc': must look like scrypt$"),
     "plain mqtt": (_plain_mqtt, "use mqtts://"),
     "bad time zone": (_bad_time_zone, "system.timezone: 'China/Beijing' is not an IANA time zone"),
     "short Wi-Fi passphrase": (_short_wifi_passphrase, "wifi.psk: must be 8-63"),

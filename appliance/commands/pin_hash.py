@@ -1,0 +1,27 @@
+"""``booth pin-hash``: turn the operator PIN into the ``operator.pin_hash`` line for booth.toml."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import re
+import sys
+
+from appliance.operator_pin import hash_pin
+
+PIN = re.compile(r"^\d{4,8}$")  # the same rule as operator.pin
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("pin-hash", help="print operator.pin_hash for a PIN (read from the terminal "
+                                   "or standard input, never from the command line)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    pin = getpass.getpass("operator PIN: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+    if not PIN.match(pin):
+        print("pin-hash: the PIN must be 4-8 digits", file=sys.stderr)
+        return 2
+    print(f'pin_hash = "{hash_pin(pin)}"')
+    return 0
