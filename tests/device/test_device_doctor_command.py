@@ -7,6 +7,7 @@ Real mosquitto, real central ingest, the real booth service on simulated hardwar
 from __future__ import annotations
 
 import threading
+import time
 
 from appliance.app import build_booth
 from appliance.cardreader.simulated import SimulatedCardReader
@@ -27,20 +28,34 @@ def test_office_asks_a_running_booth_for_its_doctor_report(tmp_path, capsys):
                                     "hardware": {"screen": "headless"}, "uplink": {"broker_url": central.url}})
         service = BoothService(build_booth(config, display=HeadlessDisplay(), reader=SimulatedCardReader()))
         codes: list[int] = []
+        failures: list[str] = []
         done = threading.Event()
 
         def office() -> None:
             try:
+                # The booth subscribes, then publishes its status: once central has the status, a command
+                # cannot arrive before the subscription (the broker drops it for a booth with no session).
+                store = central.open_store()
+                try:
+                    deadline = time.monotonic() + 60
+                    while not any(b.booth == "booth-01" and b.online for b in store.booths()):
+                        assert time.monotonic() < deadline, "the booth never showed up at central"
+                        time.sleep(0.1)
+                finally:
+                    store.close()
                 argv = ["doctor", "booth-01", "--config", str(central_toml), "--wait", "60"]
                 codes.append(central_main(argv))
                 # The data partition now holds less than the photo reserve: the booth is not healthy.
                 config.uplink.min_free_mb = int(disk_free_mb(config.data_dir)) + 1000
                 codes.append(central_main(argv))
+            except AssertionError as error:
+                failures.append(str(error))
             finally:
                 done.set()
 
         threading.Thread(target=office, daemon=True).start()
         service.run(until=done.is_set)
+    assert not failures, failures
     healthy, sick = capsys.readouterr().out.strip().splitlines()[-2:]
     assert codes == [0, 1], (codes, healthy, sick)
     assert healthy.startswith("booth-01: healthy: ") and "WARN gpio: mock pin factory" in healthy
