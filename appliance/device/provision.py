@@ -42,6 +42,9 @@ SYSTEM_TOML = CONFIG_DIR / "system.toml"
 TLS_DIR = CONFIG_DIR / "tls"
 ERROR_FILE = DATA_DIR / "provision-error.txt"
 TLS_NAMES = {"ca_file": "ca.crt", "cert_file": "booth.crt", "key_file": "booth.key"}
+# Where the image puts the sha256-checked models (image_build/stage-booth/01-booth): the default of a
+# provisioned booth, so `booth doctor` run by a technician finds them as booth.service does.
+MODEL_DIR = Path("/opt/booth/models")
 BOOTH_USER = "booth"
 REQUIRED = (("booth", "id"), ("uplink", "broker_url"), ("uplink", "ca_file"), ("uplink", "cert_file"),
             ("uplink", "key_file"), ("system", "timezone"), ("system", "ntp"))
@@ -175,6 +178,9 @@ def load(source: Path) -> Provisioning:
     if "data_dir" in booth and Path(booth["data_dir"]) != DATA_DIR:
         raise ProvisionError(f"booth.data_dir = {booth['data_dir']!r}: the image fixes it to {DATA_DIR}; remove it")
     booth["data_dir"] = str(DATA_DIR)
+    quality = raw.setdefault("quality", {})
+    if isinstance(quality, dict):
+        quality.setdefault("model_dir", str(MODEL_DIR))
     uplink = raw["uplink"]
     tls: dict[str, Path] = {}
     for key, name in TLS_NAMES.items():

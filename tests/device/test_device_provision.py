@@ -108,6 +108,7 @@ def test_good_file_is_installed_with_0600_secrets_removed_from_boot_and_a_second
     assert not config.operator.accepts("2468") and "864213" not in under(root, BOOTH_TOML).read_text()
     assert config.hardware.card_reader == "sam:/dev/serial/by-id/usb-reader"
     assert config.uplink.key_file == str(TLS_DIR / "booth.key") and str(config.data_dir) == "/var/lib/booth"
+    assert config.quality.model_dir == "/opt/booth/models"  # where the image put them
     assert under(root, TLS_DIR / "booth.key").read_bytes().startswith(b"-----BEGIN")
 
     assert os.readlink(root / "etc/localtime") == "/usr/share/zoneinfo/Asia/Shanghai"
