@@ -166,3 +166,14 @@ def test_clock_and_watchdog_follow_what_systemd_says(tmp_path):
     assert checks["watchdog"].status == "warn" and "RuntimeWatchdogSec=10s" in checks["watchdog"].fix
     answers["RuntimeWatchdogUSec"] = "10s"
     assert run()["watchdog"].status == "ok"
+
+
+def test_config_only_is_the_units_start_condition(tmp_path, capsys):
+    good = tmp_path / "good.toml"
+    good.write_text('[booth]\nid = "booth-07"\n', encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[booth]\nid = "Booth 7"\n', encoding="utf-8")
+    assert booth_main(["doctor", "--config-only", "--config", str(good)]) == 0
+    assert "config ok: booth-07" in capsys.readouterr().out
+    assert booth_main(["doctor", "--config-only", "--config", str(bad)]) == 2  # ExecCondition 1-254: start skipped
+    assert "booth.id = 'Booth 7'" in capsys.readouterr().err

@@ -74,6 +74,7 @@ def test_booth_service_is_a_watched_notify_service_with_a_fixed_user_and_a_read_
     assert one(unit, "Service", "WatchdogSec") == "30s"
     assert one(unit, "Service", "Restart") == "on-failure"
     assert one(unit, "Unit", "StartLimitAction") == "reboot"
+    assert "doctor --config-only" in one(unit, "Service", "ExecCondition")  # a bad config never reboots in a loop
     assert one(unit, "Service", "User") == "booth"
     assert {"video", "gpio", "input"} <= set(one(unit, "Service", "SupplementaryGroups").split())
     assert one(unit, "Service", "ProtectSystem") == "strict"
@@ -94,7 +95,8 @@ def test_retention_timer_starts_its_service_and_central_runs_serve():
 def test_every_exec_start_names_an_existing_sub_command_with_valid_options():
     parsers = {"booth": build_parser(), "booth-central": build_central_parser()}
     for path in unit_files():
-        for command in parse_unit(path)["Service"].get("ExecStart", []):
+        service = parse_unit(path)["Service"]
+        for command in service.get("ExecStart", []) + service.get("ExecCondition", []):
             argv = shlex.split(command)
             program = Path(argv[0]).name
             assert program in parsers, f"{path.name}: {argv[0]}"
