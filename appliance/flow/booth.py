@@ -356,6 +356,12 @@ class Booth:
     def _passed(report: Any) -> bool:
         return bool(report is not None and report.accepted)
 
+    def _operator_may_keep(self) -> bool:
+        """Whether the photo in review failed only checks of severity "confirm" ([quality.severity])."""
+        cycle = self.cycle
+        return bool(cycle and cycle.report is not None and cycle.report.verdict == "confirm"
+                    and cycle.countdown_follows_ready())
+
     def _record_attempt(self, cycle: Cycle, verdict: Verdict, failed: list[str] | None = None) -> None:
         self.ledger.record_capture(photo_id=new_id(), session_id=cycle.session_id,
                                    id_number=cycle.entry.id_number, attempt=cycle.attempt, verdict=verdict,
@@ -363,16 +369,19 @@ class Booth:
 
     def _save(self) -> None:
         cycle = self.cycle
-        assert cycle is not None and cycle.frame is not None and self._passed(cycle.report)
+        assert cycle is not None and cycle.frame is not None
+        assert self._passed(cycle.report) or self._operator_may_keep()
         # The photo is of the person whose card opened this cycle, and of nobody else.
         id_number = cycle.entry.id_number
         assert cycle.card.id_number == id_number and cycle.countdown_follows_ready()
         photo_id = new_id()
         saved = self.photo_output(cycle.frame, cycle.report, id_number, self.photo_dir / photo_id)
         path = saved.path
+        # An accepted row with failed checks is a photo the operator kept despite those warnings.
+        kept_despite = [result.id for result in cycle.report.failed()]
         self.ledger.record_capture(photo_id=photo_id, session_id=cycle.session_id, id_number=id_number,
-                                   attempt=cycle.attempt, verdict=Verdict.ACCEPTED, sha256=saved.sha256,
-                                   path=str(path))
+                                   attempt=cycle.attempt, verdict=Verdict.ACCEPTED, failed_checks=kept_despite,
+                                   sha256=saved.sha256, path=str(path))
         cycle.photo_id = photo_id
         self.last_outcome = Outcome(photo_id, id_number, path, cycle.attempt)
         if self.uplink:
@@ -420,6 +429,8 @@ class Booth:
             self._defer_payment()
         elif action is OperatorAction.ALLOW and self.state is State.CONFIRM and self.cycle:
             self._begin_cycle(self.cycle.card, self.cycle.entry)
+        elif action is OperatorAction.ALLOW and self.state is State.REVIEW and self._operator_may_keep():
+            self._save()  # only "confirm" checks failed: the operator keeps it (the ledger names them)
         elif action is OperatorAction.DENY and self.state is State.CONFIRM:
             self._rest()
         elif action in (OperatorAction.ALLOW, OperatorAction.DENY):

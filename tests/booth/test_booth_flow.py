@@ -164,6 +164,20 @@ def test_retake_after_a_fault_then_saved(rig, students):
     assert rig.press() is State.SAVED and rig.booth.last_outcome.attempt == 2
 
 
+def test_operator_may_keep_a_photo_with_only_confirm_warnings(rig, students):
+    """lighting is a "confirm" check: the operator sees the warning and may keep the photo; the
+    ledger records it as accepted with the warning it was kept despite. A "reject" fault cannot be
+    kept."""
+    rig.open_class(students[0])
+    rig.send(CardPresented(card_for(students[0])))
+    assert rig.shoot(0, ["dark_glasses"]) is State.REVIEW and rig.booth.cycle.report.verdict == "rejected"
+    assert rig.operator(OperatorAction.ALLOW) is State.REVIEW  # refused: nothing to keep
+    assert rig.shoot(0, ["uneven_lighting"]) is State.REVIEW and rig.booth.cycle.report.verdict == "confirm"
+    assert rig.operator(OperatorAction.ALLOW) is State.SAVED
+    (kept,) = rig.ledger.accepted_for(students[0].id_number)
+    assert kept.failed_checks == ("lighting",) and kept.attempt == 2 and rig.booth.last_outcome.path.exists()
+
+
 @pytest.mark.parametrize("where", [State.READY, State.COUNTDOWN, State.REVIEW])
 def test_second_card_mid_cycle_starts_over_for_the_new_card(rig, students, where):
     first, second = students[0], students[1]
