@@ -9,6 +9,7 @@ there. Uses the ``openssl`` command line (Debian package ``openssl``): no extra 
 
     python -m central.certs DIR --booth booth-01 --booth booth-02   # CAs, broker, central, booths
     python -m central.certs DIR --add --booth booth-03              # one more booth, same CA
+    python -m central.certs DIR --revoke booth-02                   # a lost booth: new ca.crl
 
 Nothing is overwritten unless ``--force`` is given: a new CA makes every deployed certificate fail
 to verify, a new key makes the certificate issued for the old one useless.
@@ -17,6 +18,7 @@ to verify, a new key makes the certificate issued for the old one useless.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import tempfile
@@ -30,6 +32,11 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
 _BOOTH = re.compile(BOOTH_ID_PATTERN)
 DEFAULT_DAYS = 3650
 CA, CENTRAL_CA = "ca", "central-ca"
+# The fleet CA's revocation list (the booth listener's crlfile) and its openssl ca bookkeeping.
+CRL, CRL_INDEX, CRL_NUMBER = "ca.crl", "ca.index", "ca.crlnumber"
+# OpenSSL refuses every certificate once the CRL's Next Update has passed: it is rewritten on each
+# revocation, and lasts as long as the certificates themselves.
+CRL_DAYS = 3650
 # Not booth ids: the CA and broker files, and the central service's certificate and MQTT client ids
 # (central, central-ingest-<n>, central-ingest-cmd-<x>: a booth's client id is its CN, and one
 # client id per broker).
@@ -155,6 +162,39 @@ def issue(ca: TlsFiles, folder: Path, name: str, *, server_hosts: tuple[str, ...
     return TlsFiles(ca=peer_ca or ca.cert, cert=crt, key=key)
 
 
+def write_crl(folder: Path, *, revoke: tuple[str, ...] = ()) -> Path:
+    """(Re)write ``ca.crl``, the fleet CA's revocation list, after revoking ``<name>.crt`` of each name.
+
+    The broker's booth listener checks it (``crlfile``): a revoked booth certificate fails the TLS
+    handshake. The list is replaced atomically; CertError when a certificate is missing or
+    already revoked (nothing is written then).
+    """
+    ca = existing_ca(folder)
+    for name in revoke:
+        if not (folder / f"{name}.crt").is_file():
+            raise CertError(f"{folder / f'{name}.crt'} not found: nothing to revoke")
+    index, number = folder / CRL_INDEX, folder / CRL_NUMBER
+    if not index.exists():
+        index.touch()
+    if not number.exists():
+        number.write_text("01\n", encoding="ascii")
+    config = (f"[ca]\ndefault_ca = fleet\n[fleet]\ndatabase = {index}\ncrlnumber = {number}\n"
+              f"default_md = sha256\ndefault_crl_days = {CRL_DAYS}\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".cnf", dir=folder, delete=False) as cnf:
+        cnf.write(config)
+    signing = ("-config", cnf.name, "-keyfile", str(ca.key), "-cert", str(ca.cert))
+    crl, partial = folder / CRL, folder / f"{CRL}.partial"
+    try:
+        for name in revoke:
+            _openssl("ca", *signing, "-revoke", str(folder / f"{name}.crt"))
+        _openssl("ca", *signing, "-gencrl", "-out", str(partial))
+        os.replace(partial, crl)
+    finally:
+        Path(cnf.name).unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
+    return crl
+
+
 def make_fleet(folder: Path, booths: list[str], *, broker_hosts: tuple[str, ...] = ("localhost", "127.0.0.1"),
                force: bool = False) -> dict[str, TlsFiles]:
     """The fleet CA, the central CA, ``broker``, ``central`` and one certificate per booth id.
@@ -171,6 +211,10 @@ def make_fleet(folder: Path, booths: list[str], *, broker_hosts: tuple[str, ...]
         for name in ("broker", "central", *booths):
             _refuse_overwrite(folder, name, is_ca=False)
     ca = make_ca(folder, force=force)
+    for stale in (CRL_INDEX, CRL_NUMBER):  # revocations of a replaced CA mean nothing to the new one
+        for path in folder.glob(f"{stale}*"):
+            path.unlink()
+    write_crl(folder)
     central_ca = make_ca(folder, name=CENTRAL_CA, cn="diploma-booth central CA", force=force)
     files = {"ca": ca, CENTRAL_CA: central_ca,
              "broker": issue(ca, folder, "broker", server_hosts=broker_hosts, force=force),
@@ -187,11 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--broker-host", action="append", default=[], help="broker DNS name or IP")
     parser.add_argument("--add", action="store_true",
                         help="only issue the --booth certificates with the existing CA in FOLDER")
+    parser.add_argument("--revoke", action="append", default=[], metavar="ID",
+                        help="revoke this booth's certificate: rewrites FOLDER/ca.crl for the broker")
     parser.add_argument("--force", action="store_true",
                         help="replace existing CAs, keys and certificates (deployed ones stop working)")
     args = parser.parse_args(argv)
     try:
-        if args.add:
+        if args.revoke:
+            crl = write_crl(args.folder, revoke=tuple(args.revoke))
+            print(f"revoked {', '.join(args.revoke)}: copy {crl} to the broker's certificate folder and "
+                  "restart mosquitto (its booth listener reads crlfile at start)")
+        elif args.add:
             if not args.booth:
                 raise CertError("--add needs at least one --booth ID")
             ca = existing_ca(args.folder)
@@ -201,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                     _refuse_overwrite(args.folder, name, is_ca=False)
             for name in names:
                 issue(ca, args.folder, name, force=args.force)
+            if not (args.folder / CRL).exists():  # a fleet made before revocation lists existed
+                write_crl(args.folder)
         else:
             make_fleet(args.folder, args.booth, force=args.force,
                        broker_hosts=tuple(args.broker_host) or ("localhost", "127.0.0.1"))

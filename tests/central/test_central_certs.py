@@ -31,6 +31,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_fleet_has_two_cas_and_central_is_signed_by_its_own(fleet: Path) -> None:
     for name in ("ca", "central-ca", "broker", "central", "booth-01", "booth-02"):
         assert (fleet / f"{name}.crt").is_file() and (fleet / f"{name}.key").is_file()
+    assert (fleet / "ca.crl").is_file()  # the booth listener's crlfile, empty until a --revoke
     verify = subprocess.run(["openssl", "verify", "-CAfile", str(fleet / "central-ca.crt"),
                              str(fleet / "central.crt")], capture_output=True, text=True, check=False)
     assert verify.returncode == 0, verify.stderr

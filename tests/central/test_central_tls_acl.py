@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -235,3 +237,22 @@ def test_a_booth_in_centrals_default_share_group_steals_nothing(tmp_path: Path, 
         assert {e.event_id for e in store.events(booth="booth-02")} == set(sent)
     finally:
         store.close()
+
+
+def test_a_revoked_booth_certificate_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "certs"
+    fleet = make_fleet(folder, ["booth-01", "booth-02"])
+    with LocalBroker(tmp_path / "broker", tls=fleet["broker"], acl_file=PRODUCTION_ACL) as broker:
+        assert connects(broker, fleet["booth-02"], fleet["ca"].ca)
+        result = subprocess.run([sys.executable, "-m", "central.certs", str(folder), "--revoke", "booth-02"],
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        assert "restart mosquitto" in result.stdout
+        broker.stop()
+        broker.start()  # the booth listener reads its crlfile at start
+        assert not connects(broker, fleet["booth-02"], fleet["ca"].ca)
+        assert connects(broker, fleet["booth-01"], fleet["ca"].ca)
+        assert connects(broker, fleet["central"], fleet["ca"].ca, port=broker.central_port)
+    again = subprocess.run([sys.executable, "-m", "central.certs", str(folder), "--revoke", "booth-02"],
+                           capture_output=True, text=True, check=False)
+    assert again.returncode == 2 and "already revoked" in again.stderr.lower()
