@@ -71,6 +71,25 @@ def _roster_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _booths(args: argparse.Namespace) -> int:
+    """Every booth central has heard from: state, boot, install id, and data resets it saw."""
+    from central.store import open_store
+
+    config = _config(args)
+    store = open_store(config.storage.db_url, base=config.data_dir)
+    try:
+        booths = store.booths()
+    finally:
+        store.close()
+    if not booths:
+        print("no booth has sent a status yet")
+    for booth in booths:
+        reset = f"; data reset {booth.resets} time(s), last at {booth.reset_at}" if booth.resets else ""
+        print(f"{booth.booth}: {'online' if booth.online else 'offline'} ({booth.state}), boot {booth.boot},"
+              f" install {booth.install_id or '-'}, last status {booth.received_at}{reset}")
+    return 0
+
+
 def _class_command(args: argparse.Namespace) -> int:
     """Open or close a class session on a booth (the teaching secretary's request, sent by the office)."""
     from central.commands import build_command, send_commands
@@ -152,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     for action in (opener, closer):
         action.add_argument("--config", type=Path, required=True, help="central.toml")
         action.set_defaults(func=_class_command)
+
+    booths = commands.add_parser("booths", help="list the booths central has heard from (state, boot, data resets)")
+    booths.add_argument("--config", type=Path, required=True, help="central.toml")
+    booths.set_defaults(func=_booths)
 
     doctor = commands.add_parser("doctor", help="ask a booth to run booth doctor and print its answer")
     doctor.add_argument("booth")

@@ -110,7 +110,8 @@ class StorageSection(_Section):
 class IngestSection(_Section):
     # Ingest workers in this process (each: one MQTT connection, one thread, one DB connection).
     workers: int = Field(default=2, ge=1, le=64)
-    # Only these booth ids are accepted; [] = any booth the broker lets in (certificates decide).
+    # Only these booth ids are accepted; [] = every booth with a fleet certificate (the broker's ACL
+    # binds a booth id's topics to its certificate); without TLS, any client (logged at start).
     known_booths: list[str] = []
     # A fin that finds chunks missing waits this long (another worker may be writing them) before
     # central answers "missing".

@@ -40,6 +40,7 @@ BASE_ARGS: dict[tuple[str, ...], list[str]] = {
     ("booth-central", "class", "open"): ["booth-01", "--college", "计算机学院", "--class", "计算机2023-1班"],
     ("booth-central", "class", "close"): ["booth-01"],
     ("booth-central", "doctor"): ["booth-01", "--wait", "0.1"],
+    ("booth-central", "booths"): [],
 }
 
 

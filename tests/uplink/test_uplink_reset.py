@@ -13,6 +13,7 @@ from uplink_real_central import RealCentral
 
 from appliance.uplink import protocol as p
 from appliance.uplink.client import Uplink
+from central.cli import main as central_main
 from central.local_broker import LocalBroker
 from central.store import BoothStatus, SqliteStore
 
@@ -41,7 +42,7 @@ def run_until_seen(uplink: Uplink, central: RealCentral, state: str) -> None:
 
 def test_a_booth_with_new_data_starts_a_new_boot_sequence_at_central(
         tmp_path: Path, broker: LocalBroker, real_central: RealCentral, make_settings,
-        caplog: pytest.LogCaptureFixture) -> None:
+        caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
     caplog.set_level(logging.INFO, "central.ingest")
     old_card, new_card = tmp_path / "sd-old", tmp_path / "sd-new"
     for state in ("idle", "ready", "review"):  # three starts on the old card: boots 1, 2, 3
@@ -59,6 +60,12 @@ def test_a_booth_with_new_data_starts_a_new_boot_sequence_at_central(
     assert after is not None and after.boot == 1 and after.install_id == fresh.install_id != before.install_id
     assert after.resets == 1 and after.reset_at
     assert "booth-01 was reset" in caplog.text
+    toml = tmp_path / "central.toml"
+    toml.write_text(f'[storage]\ndata_dir = "{real_central.data_dir}"\n', encoding="utf-8")
+    assert central_main(["booths", "--config", str(toml)]) == 0
+    shown = capsys.readouterr().out
+    assert f"boot 1, install {fresh.install_id}" in shown
+    assert f"data reset 1 time(s), last at {after.reset_at}" in shown
 
     # The old card's late Will (boot 4, higher than the new boot 1) does not take the booth back.
     late = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="old-card-will", protocol=mqtt.MQTTv5)
