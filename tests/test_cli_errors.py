@@ -35,6 +35,7 @@ BASE_ARGS: dict[tuple[str, ...], list[str]] = {
     ("booth", "retention"): ["--dry-run"],
     ("booth", "provision"): ["--from", "{toml}", "--root", "{root}"],
     ("booth", "doctor"): [],
+    ("booth", "pin-hash"): [],
     ("booth-central", "serve"): [],
     ("booth-central", "roster", "import"): ["{csv}"],
     ("booth-central", "class", "open"): ["booth-01", "--college", "计算机学院", "--class", "计算机2023-1班"],
