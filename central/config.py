@@ -43,7 +43,7 @@ class BrokerSection(_Section):
     def _url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError("must look like mqtt://host:1883 or mqtts://host:8883")
+            raise ValueError("must look like mqtt://host:1883 or mqtts://host:8884")
         try:
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError:
@@ -67,7 +67,7 @@ class BrokerSection(_Section):
     @property
     def port(self) -> int:
         parts = urlsplit(self.url)
-        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+        return parts.port or (8884 if parts.scheme == "mqtts" else 1883)  # 8884: central's own listener
 
     @property
     def tls(self) -> TlsFiles | None:
