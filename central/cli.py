@@ -22,6 +22,8 @@ def _config(args: argparse.Namespace) -> CentralConfig:
     overrides: dict[str, dict[str, object]] = {}
     if getattr(args, "client_id", None):
         overrides.setdefault("broker", {})["client_id"] = args.client_id
+    if getattr(args, "workers", None) is not None:  # validated as ingest.workers (1-64)
+        overrides.setdefault("ingest", {})["workers"] = args.workers
     config = load_central_config(args.config, overrides)
     ensure_folder(config.data_dir, "storage.data_dir")
     return config
@@ -40,8 +42,8 @@ def _serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     logging.getLogger("central").info("serving %s with %d worker(s), data in %s", config.broker.url,
-                                      args.workers or config.ingest.workers, config.data_dir)
-    return run_ingest(config, args.workers, stop)
+                                      config.ingest.workers, config.data_dir)
+    return run_ingest(config, config.ingest.workers, stop)
 
 
 def _roster_import(args: argparse.Namespace) -> int:
@@ -145,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the MQTT ingest workers")
     serve.add_argument("--config", type=Path, required=True, help="central.toml")
-    serve.add_argument("--workers", type=int, default=None, help="ingest workers (default: ingest.workers)")
+    serve.add_argument("--workers", type=int, default=None, help="ingest workers, 1-64 (overrides ingest.workers)")
     serve.add_argument("--client-id", default=None,
                        help="MQTT client id prefix (each process on the same broker needs its own)")
     serve.set_defaults(func=_serve)

@@ -216,3 +216,11 @@ def test_office_commands_with_no_broker_are_one_line(leaf, inputs, tmp_path):
     if leaf[1] == "roster":
         args = [str(csv), "--config", str(config), "--push", "booth-01"]
     _assert_one_line(_run(leaf, args, inputs), "cannot reach the broker mqtt://127.0.0.1:", "broker.url")
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "1000"])
+def test_serve_refuses_a_worker_count_outside_the_configs_range(workers, inputs, tmp_path):
+    config = tmp_path / "central.toml"
+    config.write_text(_good_config("booth-central", tmp_path), encoding="utf-8")
+    done = _run(("booth-central", "serve"), ["--config", str(config), "--workers", workers], inputs)
+    _assert_one_line(done, f"ingest.workers = {workers}")
