@@ -136,6 +136,7 @@ def test_path_traversal_never_writes_outside_the_data_folder(tmp_path: Path, boo
     outside_after = files_outside(tmp_path, data_dir, tmp_path / "broker")
     assert outside_after == outside_before
     assert not files_under(data_dir / "photos")
+    assert not files_under(data_dir / "staging"), "a refused photo's chunks or fin were staged"
     assert db.photo(init.photo_id) is None
     # The logs name the photo but never a whole ID number.
     assert init.id_number not in caplog.text

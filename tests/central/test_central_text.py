@@ -1,37 +1,15 @@
-"""Text from booths that central stores or turns into paths: one rule (appliance.names), refused or escaped."""
+"""Free text from booths that central stores: escaped by the name rule's definition (appliance.names).
+
+Names that become folders are refused by the same rule: test_central_malformed's traversal cases.
+"""
 
 from __future__ import annotations
 
-import json
 import uuid
-from pathlib import Path
-
-import pytest
 
 from appliance.uplink import protocol as p
 from central.store import SqliteStore
-from tests.central.conftest import MiniBooth, files_under, jpeg_bytes, make_init
-
-
-@pytest.mark.parametrize(("college", "said"), [
-    ("\U0001F393" * 64, "256 bytes in UTF-8, at most 255"),  # 64 characters, too long for a folder name
-    ("信息\u2028学院", "U+2028 (LINE SEPARATOR)"),
-    ("信息\u202e学院", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
-])
-def test_a_folder_name_central_cannot_use_is_refused_once_not_retried(booth: MiniBooth, db: SqliteStore,
-                                                                      data_dir: Path, college: str,
-                                                                      said: str) -> None:
-    data = jpeg_bytes(50)
-    init = make_init("booth-01", data)
-    raw = json.loads(p.encode(init))
-    raw["college"] = college
-    booth.publish(p.photo_init_topic("booth-01", init.photo_id), json.dumps(raw, ensure_ascii=False).encode())
-    booth.publish(p.photo_chunk_topic("booth-01", init.photo_id, 0), data)
-    booth.send_fin(init)
-    ack = booth.ack_for(init.photo_id)
-    assert ack.status == "rejected" and said in ack.reason  # a final answer: the booth parks it, no retry loop
-    assert db.photo(init.photo_id) is None
-    assert not files_under(data_dir / "photos") and not files_under(data_dir / "staging")
+from tests.central.conftest import MiniBooth
 
 
 def test_terminal_escape_codes_in_event_messages_are_stored_as_text(booth: MiniBooth, db: SqliteStore) -> None:
