@@ -107,4 +107,6 @@ def test_sigkill_in_the_save_path_and_on_the_summary_leaves_nothing_behind(tmp_p
     conn = connect(data / "booth.db")
     accepted = conn.execute("SELECT COUNT(*) FROM captures WHERE verdict = 'accepted'").fetchone()[0]
     conn.close()
-    assert accepted >= ROUNDS // 2, "the rounds photographed somebody"
+    # Each round aimed at the summary photographs its two students before it dies; the random
+    # rounds may photograph nobody when the machine is slow, so they are not counted on.
+    assert accepted >= aimed * 2, "the rounds aimed at the summary photographed their students"
