@@ -8,7 +8,8 @@ STAMP := $(VENV)/.stamps
 # the toolchain pyscard and evdev build with, and headless Chromium for the dashboard tests;
 # systemd (systemd-analyze verify) and shellcheck for the unit files and the image recipe.
 APT_PACKAGES := mosquitto mosquitto-clients pcscd libpcsclite-dev swig vsmartcard-vpcd \
-	build-essential python3-dev python3-venv linux-libc-dev openssl fonts-wqy-microhei systemd shellcheck
+	build-essential python3-dev python3-venv linux-libc-dev openssl fonts-wqy-microhei systemd shellcheck \
+	chromium chromium-driver
 
 .PHONY: setup test demo bench lint fmt models clean
 setup: $(STAMP)/apt $(STAMP)/install $(STAMP)/models

@@ -13,6 +13,7 @@ from pathlib import Path
 from appliance.cli import OneLineParser, run_command
 from appliance.commands.common import existing_file
 from appliance.config import ensure_folder
+from appliance.durable import write_atomic
 from appliance.roster import RosterImportError, read_roster_file
 from central.config import CentralConfig, load_central_config
 
@@ -34,16 +35,124 @@ def _unreachable(config: CentralConfig, error: OSError) -> str:
             "or fix broker.url")
 
 
+def _http_address(text: str) -> str:
+    """HOST:PORT for --http (checked by the same rule as web.http)."""
+    from central.config import WebSection
+
+    try:
+        WebSection(http=text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:8080)") from None
+    return text
+
+
+def _web_config(args: argparse.Namespace) -> CentralConfig:
+    config = _config(args)
+    if getattr(args, "http", None):
+        config = config.model_copy(update={"web": config.web.model_copy(update={"http": args.http})})
+    return config
+
+
 def _serve(args: argparse.Namespace) -> int:
     from central.ingest import run_ingest
 
-    config = _config(args)
+    config = _web_config(args)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     logging.getLogger("central").info("serving %s with %d worker(s), data in %s", config.broker.url,
                                       config.ingest.workers, config.data_dir)
+    if args.http:
+        from central.web.server import DashboardError, DashboardServer
+
+        try:
+            server = DashboardServer(config).__enter__()
+        except DashboardError as error:
+            print(f"booth-central: {error}", file=sys.stderr)
+            return 2
+        try:
+            logging.getLogger("central").info("dashboard at %s", server.url)
+            return run_ingest(config, config.ingest.workers, stop)
+        finally:
+            server.__exit__()
     return run_ingest(config, config.ingest.workers, stop)
+
+
+def _web(args: argparse.Namespace) -> int:
+    from central.web.server import DashboardError, DashboardServer
+
+    config = _web_config(args)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        server = DashboardServer(config).__enter__()
+    except DashboardError as error:
+        print(f"booth-central: {error}", file=sys.stderr)
+        return 2
+    try:
+        print(f"dashboard at {server.url} (data in {config.data_dir})", flush=True)
+        while not stop.wait(0.5) and server.running:
+            pass
+    finally:
+        server.__exit__()
+    return 0
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    from central.store import open_store
+    from central.users import UserError, Users
+
+    config = _config(args)
+    password = sys.stdin.readline().rstrip("\r\n")
+    store = open_store(config.storage.db_url, base=config.data_dir)
+    try:
+        user = Users(store.conn).add(args.name, args.role, password, args.college)  # type: ignore[attr-defined]
+    except UserError as error:
+        print(f"booth-central: {error}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(f"added {user.name} ({user.role}{', ' + user.college if user.college else ''})")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from central.export import ExportError, export_chsi, fees_csv, fees_rows, missing_csv, missing_rows
+    from central.store import open_store
+    from central.users import Users
+
+    config = _config(args)
+    store = open_store(config.storage.db_url, base=config.data_dir)
+    try:
+        if (args.college or args.class_name) and not store.roster(college=args.college, class_name=args.class_name):
+            print(f"booth-central: no class {args.college or '*'} / {args.class_name or '*'} in the roster: check "
+                  "--college and --class", file=sys.stderr)
+            return 2
+        if args.what == "chsi":
+            try:
+                report = export_chsi(store, config.data_dir, args.out, college=args.college,
+                                     class_name=args.class_name, as_zip=args.zip)
+            except ExportError as error:
+                print(f"booth-central: {error}", file=sys.stderr)
+                return 2
+            for name, why in report.refused:
+                print(f"refused {name}: {why}")
+            summary = (f"{report.written} photo(s), {len(report.refused)} refused, {report.missing} missing,"
+                       f" in {report.folder}")
+        else:
+            if args.out.is_dir():
+                print(f"booth-central: --out {args.out}: is a folder; name the CSV file to write", file=sys.stderr)
+                return 2
+            text = (missing_csv(missing_rows(store, None, args.college, args.class_name)) if args.what == "missing"
+                    else fees_csv(fees_rows(store, None)))
+            write_atomic(args.out, text.encode("utf-8"))
+            summary = f"{text.count(chr(10)) - 1} row(s) in {args.out}"
+        Users(store.conn).audit("cli", f"export_{args.what}", summary)  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    print(summary)
+    return 0
 
 
 def _roster_import(args: argparse.Namespace) -> int:
@@ -150,7 +259,40 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=None, help="ingest workers, 1-64 (overrides ingest.workers)")
     serve.add_argument("--client-id", default=None,
                        help="MQTT client id prefix (each process on the same broker needs its own)")
+    serve.add_argument("--http", type=_http_address, default=None, metavar="HOST:PORT",
+                       help="also serve the office dashboard here")
     serve.set_defaults(func=_serve)
+
+    web = commands.add_parser("web", help="serve the office dashboard alone (beside serve, on the same store)")
+    web.add_argument("--config", type=Path, required=True, help="central.toml")
+    web.add_argument("--http", type=_http_address, default=None, metavar="HOST:PORT",
+                     help="listen here (default: web.http)")
+    web.set_defaults(func=_web)
+
+    user = commands.add_parser("user", help="dashboard users")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    adder = user_commands.add_parser("add", help="add a user; the password is read from standard input")
+    adder.add_argument("name")
+    adder.add_argument("--role", required=True, choices=("admin", "secretary", "viewer"))
+    adder.add_argument("--college", default=None, help="the secretary's college")
+    adder.add_argument("--config", type=Path, required=True, help="central.toml")
+    adder.set_defaults(func=_user_add)
+
+    export = commands.add_parser("export", help="the CHSI registry package, the missing list, the fees")
+    exports = export.add_subparsers(dest="what", required=True, metavar="WHAT")
+    chsi = exports.add_parser("chsi", help="the registry package: photos, manifest.csv, missing.csv")
+    chsi.add_argument("--out", type=Path, required=True, metavar="DIR", help="a new (or empty) folder")
+    chsi.add_argument("--zip", action="store_true", help="the photos as DIR/photos.zip")
+    missing = exports.add_parser("missing", help="everyone not photographed yet, as CSV")
+    fees = exports.add_parser("fees", help="each closed class: count, fee, payment, as CSV")
+    for sub in (missing, fees):
+        sub.add_argument("--out", type=Path, required=True, metavar="FILE.csv")
+    for sub in (chsi, missing, fees):
+        sub.add_argument("--config", type=Path, required=True, help="central.toml")
+        if sub is not fees:
+            sub.add_argument("--college", default=None)
+            sub.add_argument("--class", dest="class_name", default=None)
+        sub.set_defaults(func=_export, college=None, class_name=None, zip=False)
 
     roster = commands.add_parser("roster", help="the graduates' roster")
     roster_commands = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")

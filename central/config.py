@@ -129,10 +129,32 @@ class IngestSection(_Section):
         return value
 
 
+class WebSection(_Section):
+    # Where the office dashboard listens (booth-central web, or serve --http): HOST:PORT.
+    http: str = Field(default="127.0.0.1:8080", pattern=r"^[A-Za-z0-9.:\[\]-]+:[0-9]{1,5}$")
+    # A login lasts this long (seconds) before the user has to log in again.
+    session_ttl_s: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
+    # Failed logins allowed per user name, and per client address, within login_window_s.
+    login_attempts: int = Field(default=5, ge=1, le=100)
+    login_window_s: int = Field(default=300, ge=10, le=86400)
+    # The booths' uplink.telemetry_interval_s: a booth with no status or telemetry for twice this
+    # long is shown as stale.
+    telemetry_interval_s: float = Field(default=30.0, gt=0, le=3600)
+
+    @property
+    def host(self) -> str:
+        return self.http.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.http.rsplit(":", 1)[1])
+
+
 class CentralConfig(_Section):
     broker: BrokerSection = BrokerSection()
     storage: StorageSection = StorageSection()
     ingest: IngestSection = IngestSection()
+    web: WebSection = WebSection()
 
     @property
     def data_dir(self) -> Path:

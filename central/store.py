@@ -97,6 +97,37 @@ CREATE TABLE booth_installs (
 );
 CREATE INDEX photos_person_stored ON photos (id_number, stored_at)
 """),
+    # 2: the office dashboard's users (argon2 hashes), their login sessions (only a token's sha256
+    # is kept), failed logins for the rate limit, and the audit trail (central.users).
+    (2, """
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    college TEXT,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE web_sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users (name),
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE login_failures (
+    name TEXT NOT NULL,
+    client TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX login_failures_at ON login_failures (at);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+)
+"""),
 ]
 
 

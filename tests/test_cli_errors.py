@@ -42,6 +42,11 @@ BASE_ARGS: dict[tuple[str, ...], list[str]] = {
     ("booth-central", "class", "close"): ["booth-01"],
     ("booth-central", "doctor"): ["booth-01", "--wait", "0.1"],
     ("booth-central", "booths"): [],
+    ("booth-central", "web"): [],
+    ("booth-central", "user", "add"): ["alice", "--role", "viewer"],
+    ("booth-central", "export", "chsi"): ["--out", "{root}/package"],
+    ("booth-central", "export", "missing"): ["--out", "{root}/missing.csv"],
+    ("booth-central", "export", "fees"): ["--out", "{root}/fees.csv"],
 }
 
 

@@ -1,0 +1,202 @@
+"""Exports for the registry and the office, the same code behind ``booth-central export`` and the dashboard.
+
+``export_chsi`` writes the registry package ``<college>/<class>/<id_number>.jpg`` plus
+``manifest.csv`` and ``missing.csv`` into a temporary folder beside ``DIR`` and renames it to
+``DIR`` at the end, so a half-written export never looks complete. Every photo is re-verified
+before it is copied (a baseline JPEG of 480x640 at 300 dpi, its size inside the booth's
+``output`` range, its sha256 equal to the stored one); one that fails is named in the report and
+left out. Folder names go through ``central.paths`` (the shared name rule, then a check that the
+resolved path is inside the package), so no college or class name can leave ``DIR``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from appliance.config import OutputSection
+from appliance.durable import fsync_dir
+from appliance.idnumber import IdNumberError, validate
+from appliance.privacy import mask_id
+from appliance.quality.chsi_file import DPI
+from appliance.quality.crop import OUT_H, OUT_W
+from appliance.roster import RosterEntry
+from central.export_csv import csv_text
+from central.paths import UnsafePathError, inside, safe_segment
+from central.store import PhotoRecord, Store
+from central.users import User
+
+MANIFEST_HEADER = ("id_number", "name", "student_no", "college", "class", "sha256", "captured_at", "booth",
+                   "attempt")
+MISSING_HEADER = ("college", "class", "student_no", "name", "id_number")
+FEES_HEADER = ("college", "class", "booth", "session_id", "closed_at", "count", "fee_cny", "paid",
+               "paid_at", "paid_booth", "amount_cny")
+
+
+class ExportError(ValueError):
+    """An export that cannot start (its target is taken, a name is unsafe), said in one line."""
+
+
+@dataclass
+class ChsiReport:
+    folder: Path
+    written: int = 0
+    missing: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (photo file, ID number masked; why)
+
+
+def verify_photo(data: bytes, sha256: str, output: OutputSection) -> str | None:
+    """Why ``data`` is not a registry-ready CHSI file, or None when it is."""
+    if hashlib.sha256(data).hexdigest() != sha256:
+        return "sha256 differs from the stored one (the file changed after it was received)"
+    if not output.min_bytes <= len(data) <= output.max_bytes:
+        return f"{len(data):,} bytes, outside {output.min_bytes:,}-{output.max_bytes:,}"
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format != "JPEG" or image.info.get("progressive") or image.info.get("progression"):
+                return "not a baseline JPEG"
+            if image.size != (OUT_W, OUT_H):
+                return f"{image.size[0]}x{image.size[1]}, not {OUT_W}x{OUT_H}"
+            dpi = image.info.get("dpi")
+            if not dpi or round(float(dpi[0])) != DPI or round(float(dpi[1])) != DPI:
+                return f"{dpi or 'no'} dpi, not {DPI}"
+    except (UnidentifiedImageError, OSError):
+        return "not a readable image"
+    return None
+
+
+def _shown(user: User | None, value: str, kind: str) -> str:
+    if user is None:
+        return value
+    return user.id_number(value) if kind == "id" else user.person_name(value)
+
+
+def missing_rows(store: Store, user: User | None, college: str | None = None, class_name: str | None = None,
+                 ) -> list[tuple[str, str, str, str, str]]:
+    """(college, class, student_no, name, id_number) of everyone not photographed, in the user's view
+    (None: the server's own CLI, in full); a secretary's rows are only their college's."""
+    classes = [(p.college, p.class_name) for p in store.class_progress()
+               if (college is None or p.college == college) and (class_name is None or p.class_name == class_name)
+               and (user is None or user.may_see(p.college))]
+    return [(e.college, e.class_name, e.student_no, _shown(user, e.name, "name"), _shown(user, e.id_number, "id"))
+            for c, k in classes for e in store.missing(c, k)]
+
+
+def missing_csv(rows: Iterable[tuple[str, str, str, str, str]]) -> str:
+    return csv_text(MISSING_HEADER, rows, text_columns=("id_number", "student_no"))
+
+
+def fees_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
+    """One row per closed class session: count x price from the booth's class_closed event, and its
+    monitor's payment_confirmed event (when, on which booth, how much) if there is one."""
+    payments = {e.data.get("session_id"): e for e in store.events(kind="payment_confirmed", limit=1_000_000)}
+    rows = []
+    for event in sorted(store.events(kind="class_closed", limit=1_000_000), key=lambda e: e.ts):
+        college, class_name = event.data.get("college", ""), event.data.get("class", "")
+        if user is not None and not user.may_see(college):
+            continue
+        paid = payments.get(event.data.get("session_id"))
+        rows.append((college, class_name, event.booth, event.data.get("session_id"), event.ts,
+                     event.data.get("count"), event.data.get("fee_cny"), "yes" if paid else "no",
+                     paid.ts if paid else "", paid.booth if paid else "",
+                     paid.data.get("amount_cny") if paid else ""))
+    return rows
+
+
+def fees_csv(rows: Iterable[tuple[object, ...]]) -> str:
+    return csv_text(FEES_HEADER, rows)
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _prepare_target(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ExportError(f"--out {out}: already exists and is not an empty folder; name a new folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+
+def export_chsi(store: Store, data_dir: Path, out: Path, *, college: str | None = None,
+                class_name: str | None = None, as_zip: bool = False, output: OutputSection | None = None,
+                ) -> ChsiReport:
+    """Write the registry package to ``out`` (a new or empty folder); the report names every refused photo.
+
+    With ``as_zip`` the photo tree goes into ``out/photos.zip`` instead of folders; manifest.csv and
+    missing.csv are beside it either way.
+    """
+    output = output or OutputSection()
+    out = Path(out).absolute()
+    _prepare_target(out)
+    photos_root = Path(data_dir) / "photos"
+    report = ChsiReport(folder=out)
+    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        archive = zipfile.ZipFile(temp / "photos.zip", "w", zipfile.ZIP_STORED) if as_zip else None
+        manifest = []
+        for record in store.photos(college=college, class_name=class_name):
+            reason, relative = _checked(record, photos_root, temp, output)
+            if reason is not None:
+                report.refused.append((f"{record.college}/{record.class_name}/{mask_id(record.id_number)}.jpg",
+                                       reason))
+                continue
+            data = (photos_root / record.path).read_bytes()
+            if archive is not None:
+                archive.writestr(str(relative), data)
+            else:
+                target = temp / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            entry = store.roster_entry(record.id_number)
+            manifest.append((record.id_number, entry.name if entry else "", record.student_no, record.college,
+                             record.class_name, record.sha256, record.captured_at, record.booth, record.attempt))
+            report.written += 1
+        if archive is not None:
+            archive.close()
+        _write_text(temp / "manifest.csv", csv_text(MANIFEST_HEADER, manifest,
+                                                    text_columns=("id_number", "student_no")))
+        missing = missing_rows(store, None, college, class_name)
+        report.missing = len(missing)
+        _write_text(temp / "missing.csv", missing_csv(missing))
+        if out.exists():
+            out.rmdir()
+        os.replace(temp, out)
+        fsync_dir(out.parent)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return report
+
+
+def _checked(record: PhotoRecord, photos_root: Path, package: Path, output: OutputSection,
+             ) -> tuple[str | None, Path]:
+    """(why the photo is refused or None, its path inside the package)."""
+    try:
+        number = validate(record.id_number)
+        relative = Path(safe_segment(record.college)) / safe_segment(record.class_name) / f"{number}.jpg"
+        inside(package, package / relative)
+        source = inside(photos_root, photos_root / record.path)
+    except (IdNumberError, UnsafePathError) as error:
+        return f"unsafe name: {error}", Path()
+    try:
+        data = source.read_bytes()
+    except OSError as error:
+        return f"cannot read the stored file ({error.strerror})", relative
+    return verify_photo(data, record.sha256, output), relative
+
+
+def roster_of(store: Store, college: str | None, class_name: str | None) -> list[RosterEntry]:
+    """The roster rows an export covers (to tell an unknown class from an empty one)."""
+    return store.roster(college=college, class_name=class_name)

@@ -1,0 +1,88 @@
+"""Fleet conditions (online, stale, offline, never seen) and the SSE broadcaster (issue 12 item 1)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from central.store import BoothStatus, EventRecord, SqliteStore
+from central.web.fleet import NEVER, OFFLINE, ONLINE, STALE, fleet
+from central.web.live import Broadcaster, sse
+from tests.web.conftest import Office
+
+
+def status(booth: str, boot: int, online: bool = True, state: str = "idle", at: dt.datetime | None = None,
+           ) -> BoothStatus:
+    ts = (at or dt.datetime.now(dt.UTC)).isoformat()
+    if not online:
+        return BoothStatus(booth=booth, boot=boot, online=False, state=state, ts=ts)
+    return BoothStatus(booth=booth, boot=boot, online=True, state=state, ts=ts, queue_depth=2,
+                       disk_free_mb=5120.0, cpu_temp_c=51.5, version="0.1.0",
+                       session={"id": "s-1", "kind": "class", "college": "信息学院", "class": "计科2301"})
+
+
+def conditions(store: SqliteStore, **kwargs) -> dict[str, str]:
+    return {b.booth: b.condition for b in fleet(store, known_booths=["booth-09"], telemetry_interval_s=30,
+                                                **kwargs)}
+
+
+def test_online_offline_never_seen_and_vitals(office: Office):
+    store = office.store
+    store.record_status(status("booth-01", 3))
+    store.record_status(status("booth-02", 1))
+    store.record_status(status("booth-02", 1, online=False, state="lost"))  # its Will
+    store.record_event(EventRecord(event_id="e" * 32, booth="booth-01", ts=dt.datetime.now(dt.UTC).isoformat(),
+                                   kind="error", data={"code": "camera", "message": "camera lost for "
+                                                       + office.roster[0].id_number}))
+    assert conditions(store) == {"booth-01": ONLINE, "booth-02": OFFLINE, "booth-09": NEVER}
+    one = fleet(store, known_booths=[], telemetry_interval_s=30)[0]
+    assert (one.state, one.class_name, one.backlog, one.disk_free_mb, one.cpu_temp_c, one.version, one.boot) == (
+        "idle", "计科2301", 2, 5120.0, 51.5, "0.1.0", 3)
+    assert one.last_photo and one.last_seen
+    assert office.roster[0].id_number not in one.last_error and "camera lost for 110105" in one.last_error
+
+
+def test_a_late_will_of_an_older_boot_never_marks_a_reconnected_booth_offline(office: Office):
+    store = office.store
+    store.record_status(status("booth-01", 4))
+    store.record_status(status("booth-01", 5))  # rebooted and reconnected first
+    store.record_status(status("booth-01", 4, online=False, state="lost"))  # then boot 4's Will arrives
+    assert conditions(store)["booth-01"] == ONLINE
+    store.record_status(status("booth-01", 5, online=False, state="lost"))
+    assert conditions(store)["booth-01"] == OFFLINE
+
+
+def test_no_status_or_telemetry_for_two_intervals_is_stale(office: Office):
+    store = office.store
+    store.record_status(status("booth-01", 1))
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=61)
+    assert conditions(store, now=later)["booth-01"] == STALE
+    store.conn.execute("UPDATE booths SET telemetry_ts = ?", (later.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),))
+    store.conn.commit()
+    assert conditions(store, now=later)["booth-01"] == ONLINE
+
+
+def test_sse_full_state_first_then_changes_pings_and_a_lagging_client_is_dropped():
+    values = iter([1, 1, 2, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] + [13] * 1000)
+
+    async def scenario() -> None:
+        live = Broadcaster(lambda: next(values), poll_s=0.01)
+        stream = live.stream(lambda v: f"value {v}\nline two", "fleet", ping_s=0.2)
+        assert await anext(stream) == "event: fleet\ndata: value 1\ndata: line two\n\n"
+        assert await anext(stream) == sse("fleet", "value 2\nline two")
+        await asyncio.sleep(0.5)  # the client reads nothing while 3..13 arrive: its queue (8) overflows
+        assert live.clients == set()
+        with pytest.raises(StopAsyncIteration):  # the stream ends; the EventSource reconnects for the full state
+            await anext(stream)
+        quiet = Broadcaster(lambda: 0, poll_s=0.01)
+        idle = quiet.stream(str, "fleet", ping_s=0.05)
+        await anext(idle)
+        assert await anext(idle) == ": ping\n\n"
+        await idle.aclose()
+        assert quiet.clients == set()
+        await live.close()
+        await quiet.close()
+
+    asyncio.run(scenario())

@@ -1,0 +1,190 @@
+"""The dashboard's pages, CSVs and JSON through Starlette's TestClient: log-in, CSRF, rate limit,
+roles (masking, a secretary's college), clear 4xx answers (issue 12 items 1-2)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from urllib.parse import quote
+
+import pytest
+from starlette.testclient import TestClient
+
+from appliance.privacy import mask_id, mask_name
+from central.export_csv import from_excel_text
+from central.web.app import create_app
+from tests.web.conftest import PASSWORD, Office
+
+
+def login(client: TestClient, name: str, password: str = PASSWORD, *, csrf: str | None = None):
+    page = client.get("/login")
+    token = csrf if csrf is not None else re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"name": name, "password": password, "csrf": token, "next": "/"},
+                       follow_redirects=False)
+
+
+def client_for(office: Office, name: str | None = None) -> TestClient:
+    client = TestClient(create_app(office.config))
+    if name:
+        assert login(client, name).status_code == 303
+    return client
+
+
+def csrf_of(client: TestClient) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/progress").text).group(1)
+
+
+def klass(college: str, class_name: str) -> str:
+    return f"/classes/{quote(college)}/{quote(class_name)}"
+
+
+def test_pages_need_a_login_and_the_cookie_is_strict(office: Office):
+    client = client_for(office)
+    for path in ("/", "/progress", klass("信息学院", "计科2301"), "/audit"):
+        answer = client.get(path)
+        assert answer.status_code == 401 and "请登录 / Please log in" in answer.text
+    answer = client.get("/api/fleet.json")
+    assert answer.status_code == 401 and answer.json() == {"error": "请登录 / Please log in"}
+    done = login(client, "admin")
+    cookie = done.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=28800" in cookie
+    assert client.get("/").status_code == 200
+
+
+def test_wrong_password_then_rate_limit(office: Office):
+    client = client_for(office)
+    for _ in range(office.config.web.login_attempts):
+        answer = login(client, "admin", "wrong password")
+        assert answer.status_code == 401 and "Wrong user name or password" in answer.text
+    answer = login(client, "admin")  # the right password, but too many failures first
+    assert answer.status_code == 429 and "Too many failed logins" in answer.text
+    assert login(client_for(office), "nobody", "x").status_code == 429  # same client address
+    actions = [r[0] for r in office.store.conn.execute("SELECT action FROM audit WHERE action LIKE 'login%'")]
+    assert actions.count("login_failed") == office.config.web.login_attempts
+
+
+def test_csrf_is_checked_on_every_form(office: Office):
+    client = client_for(office)
+    assert login(client, "admin", csrf="forged").status_code == 403
+    assert client.cookies.get("booth_session") is None
+    client = client_for(office, "admin")
+    answer = client.post("/logout", data={"csrf": "forged"})
+    assert answer.status_code == 403 and "CSRF" in answer.text
+    answer = client.post("/exports/chsi", data={"college": "信息学院"})
+    assert answer.status_code == 403
+    assert client.get("/").status_code == 200  # still logged in
+    answer = client.post("/logout", data={"csrf": csrf_of(client)}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert client.get("/").status_code == 401
+
+
+def test_an_expired_session_is_told_so(office: Office):
+    client = client_for(office, "admin")
+    office.store.conn.execute("UPDATE web_sessions SET expires_at = '2000-01-01T00:00:00.000000Z'")
+    office.store.conn.commit()
+    answer = client.get("/progress")
+    assert answer.status_code == 401 and "Your session expired" in answer.text
+    assert client.get("/api/progress.json").status_code == 401
+
+
+@pytest.mark.parametrize("role", ["viewer", "sec"])
+def test_viewers_and_secretaries_never_receive_a_full_id_number_or_name(office: Office, role: str):
+    client = client_for(office, role)
+    bodies = []
+    for college, class_name in (("信息学院", "计科2301"), ("外语学院", "英语2301")):
+        for path in (klass(college, class_name), klass(college, class_name) + "/missing.csv",
+                     "/api" + klass(college, class_name) + "/missing.json"):
+            bodies.append(client.get(path).content.decode("utf-8"))
+    for path in ("/", "/progress", "/api/fleet.json", "/api/progress.json", "/exports", "/exports/missing.csv",
+                 "/exports/fees.csv"):
+        bodies.append(client.get(path).content.decode("utf-8"))
+    text = "\n".join(bodies)
+    for entry in office.roster:
+        assert entry.id_number not in text, mask_id(entry.id_number)
+        assert entry.name not in text, mask_name(entry.name)
+    assert mask_id(office.of("外语学院", "英语2301")[0].id_number) in text  # masked, but there
+
+
+def test_an_admin_sees_full_data(office: Office):
+    client = client_for(office, "admin")
+    page = client.get(klass("信息学院", "计科2301")).text
+    assert all(e.id_number in page and e.name in page for e in office.of("信息学院", "计科2301"))
+
+
+def test_a_secretary_sees_only_their_college(office: Office):
+    client = client_for(office, "sec")
+    answer = client.get(klass("信息学院", "计科2301"))
+    assert answer.status_code == 403 and "A secretary sees only 外语学院" in answer.text
+    assert client.get(klass("信息学院", "计科2301") + "/missing.csv").status_code == 403
+    assert client.get("/api" + klass("信息学院", "计科2301") + "/missing.json").status_code == 403
+    assert {row["college"] for row in client.get("/api/progress.json").json()} == {"外语学院"}
+    assert "信息学院" not in client.get("/progress").text
+    rows = list(csv.DictReader(io.StringIO(client.get("/exports/missing.csv").content.decode("utf-8-sig"))))
+    assert rows and {row["college"] for row in rows} == {"外语学院"}
+    assert client.get(klass("外语学院", "英语2301")).status_code == 200
+
+
+def test_a_viewer_cannot_reach_admin_pages(office: Office):
+    client = client_for(office, "viewer")
+    answer = client.get("/audit")
+    assert answer.status_code == 403 and "Only an admin" in answer.text
+    answer = client.post("/exports/chsi", data={"csrf": csrf_of(client)})
+    assert answer.status_code == 403
+
+
+def test_missing_csv_rows_match_the_roster(office: Office):
+    client = client_for(office, "admin")
+    answer = client.get(klass("外语学院", "英语2301") + "/missing.csv")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    assert answer.content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    expected = {e.id_number for e in office.of("外语学院", "英语2301")} - office.photographed
+    assert {from_excel_text(row["id_number"]) for row in rows} == expected
+    assert all(row["id_number"].startswith('="') for row in rows)
+
+
+def test_bad_input_is_a_clear_4xx(office: Office):
+    client = client_for(office, "admin")
+    answer = client.get(klass("信息学院", "无此班"))
+    assert answer.status_code == 404 and "No class 信息学院 / 无此班 in the roster" in answer.text
+    assert "Traceback" not in answer.text
+    answer = client.get("/api" + klass("信息学院", "无此班") + "/missing.json")
+    assert answer.status_code == 404 and "No class" in answer.json()["error"]
+    answer = client.post("/exports/chsi", data={"csrf": csrf_of(client), "class": "无此班"})
+    assert answer.status_code == 404 and "No college or class" in answer.text
+    answer = client.post("/login", content=b"\xff\xfe not a form", headers={"content-type": "text/plain"})
+    assert answer.status_code == 403 and "out of date" in answer.text
+    fresh = client_for(office)
+    page = fresh.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    answer = fresh.post("/login", data={"csrf": token})
+    assert answer.status_code == 400 and "Enter a user name and a password" in answer.text
+    assert client.get("/no/such/page").status_code == 404
+
+
+def test_login_redirect_stays_on_the_site(office: Office):
+    client = client_for(office)
+    page = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    answer = client.post("/login", data={"name": "admin", "password": PASSWORD, "csrf": token,
+                                         "next": "//evil.example/"}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+def test_the_chsi_export_from_the_dashboard_is_audited(office: Office):
+    client = client_for(office, "admin")
+    answer = client.post("/exports/chsi", data={"csrf": csrf_of(client), "college": "外语学院"})
+    assert answer.status_code == 200 and "4" in answer.text
+    folders = list((office.config.data_dir / "exports").iterdir())
+    assert len(folders) == 1 and (folders[0] / "manifest.csv").is_file()
+    audit = client.get("/audit").text
+    assert "export_chsi" in audit and "login" in audit
+
+
+def test_assets_are_served_from_the_package(office: Office):
+    client = client_for(office, "admin")
+    page = client.get("/").text
+    for src in re.findall(r'(?:src|href)="(/static/[^"]+)"', page):
+        assert client.get(src).status_code == 200, src
+    assert "http://" not in page and "https://" not in page
