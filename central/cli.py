@@ -63,39 +63,25 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger("central").info("serving %s with %d worker(s), data in %s", config.broker.url,
                                       config.ingest.workers, config.data_dir)
     if args.http:
-        from central.web.server import DashboardError, DashboardServer
+        from central.web.server import DashboardServer
 
-        try:
-            server = DashboardServer(config).__enter__()
-        except DashboardError as error:
-            print(f"booth-central: {error}", file=sys.stderr)
-            return 2
-        try:
+        with DashboardServer(config) as server:
             logging.getLogger("central").info("dashboard at %s", server.url)
             return run_ingest(config, config.ingest.workers, stop)
-        finally:
-            server.__exit__()
     return run_ingest(config, config.ingest.workers, stop)
 
 
 def _web(args: argparse.Namespace) -> int:
-    from central.web.server import DashboardError, DashboardServer
+    from central.web.server import DashboardServer
 
     config = _web_config(args)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    try:
-        server = DashboardServer(config).__enter__()
-    except DashboardError as error:
-        print(f"booth-central: {error}", file=sys.stderr)
-        return 2
-    try:
+    with DashboardServer(config) as server:
         print(f"dashboard at {server.url} (data in {config.data_dir})", flush=True)
         while not stop.wait(0.5) and server.running:
             pass
-    finally:
-        server.__exit__()
     return 0
 
 

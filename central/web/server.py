@@ -9,14 +9,15 @@ import time
 
 import uvicorn
 
+from appliance.config import ConfigError
 from central.config import CentralConfig
 from central.web.app import create_app
 
 _START_TIMEOUT_S = 10.0
 
 
-class DashboardError(OSError):
-    """The dashboard could not listen on web.http (address taken, not allowed)."""
+class DashboardError(ConfigError):
+    """The dashboard could not listen on web.http (address taken, not allowed): one line, exit 2."""
 
 
 class DashboardServer:

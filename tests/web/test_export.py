@@ -161,7 +161,7 @@ def test_the_dashboard_on_a_taken_address_is_one_line(tmp_path: Path):
         toml.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
         done = _cli("web", "--http", f"127.0.0.1:{port}", "--config", str(toml))
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip() == (f"booth-central: web.http = '127.0.0.1:{port}': cannot listen there (Address "
+    assert done.stderr.strip() == (f"web.http = '127.0.0.1:{port}': cannot listen there (Address "
                                    "already in use): choose another HOST:PORT")
     done = _cli("web", "--http", "nowhere", "--config", str(toml))
     assert done.returncode == 2 and "'nowhere' is not HOST:PORT" in done.stderr
