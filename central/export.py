@@ -84,9 +84,12 @@ def missing_rows(store: Store, user: User | None, college: str | None = None, cl
                  ) -> list[tuple[str, str, str, str, str]]:
     """(college, class, student_no, name, id_number) of everyone not photographed, in the user's view
     (None: the server's own CLI, in full); a secretary's rows are only their college's."""
-    classes = [(p.college, p.class_name) for p in store.class_progress()
-               if (college is None or p.college == college) and (class_name is None or p.class_name == class_name)
-               and (user is None or user.may_see(p.college))]
+    if college is not None and class_name is not None:  # one class: no need to count every class first
+        classes = [(college, class_name)] if user is None or user.may_see(college) else []
+    else:
+        classes = [(p.college, p.class_name) for p in store.class_progress()
+                   if (college is None or p.college == college)
+                   and (class_name is None or p.class_name == class_name) and (user is None or user.may_see(p.college))]
     return [(e.college, e.class_name, e.student_no, _shown(user, e.name, "name"), _shown(user, e.id_number, "id"))
             for c, k in classes for e in store.missing(c, k)]
 
@@ -146,13 +149,13 @@ def export_chsi(store: Store, data_dir: Path, out: Path, *, college: str | None 
     try:
         archive = zipfile.ZipFile(temp / "photos.zip", "w", zipfile.ZIP_STORED) if as_zip else None
         manifest = []
+        folders: dict[tuple[str, str], tuple[Path, Path] | str] = {}
         for record in store.photos(college=college, class_name=class_name):
-            reason, relative = _checked(record, photos_root, temp, output)
+            reason, relative, data = _checked(record, photos_root, temp, output, folders)
             if reason is not None:
                 report.refused.append((f"{record.college}/{record.class_name}/{mask_id(record.id_number)}.jpg",
                                        reason))
                 continue
-            data = (photos_root / record.path).read_bytes()
             if archive is not None:
                 archive.writestr(str(relative), data)
             else:
@@ -181,20 +184,35 @@ def export_chsi(store: Store, data_dir: Path, out: Path, *, college: str | None 
 
 
 def _checked(record: PhotoRecord, photos_root: Path, package: Path, output: OutputSection,
-             ) -> tuple[str | None, Path]:
-    """(why the photo is refused or None, its path inside the package)."""
+             folders: dict[tuple[str, str], tuple[Path, Path] | str]) -> tuple[str | None, Path, bytes]:
+    """(why the photo is refused or None, its path inside the package, its bytes).
+
+    ``folders`` caches each class's checked (package folder, source folder) or why it is unsafe: the
+    file name inside is a validated ID number, so one check per class covers every photo in it.
+    """
+    key = (record.college, record.class_name)
+    if key not in folders:
+        try:
+            relative = Path(safe_segment(record.college)) / safe_segment(record.class_name)
+            inside(package, package / relative)
+            folders[key] = (relative, inside(photos_root, photos_root / relative))
+        except UnsafePathError as error:
+            folders[key] = f"unsafe name: {error}"
+    folder = folders[key]
+    if isinstance(folder, str):
+        return folder, Path(), b""
     try:
         number = validate(record.id_number)
-        relative = Path(safe_segment(record.college)) / safe_segment(record.class_name) / f"{number}.jpg"
-        inside(package, package / relative)
-        source = inside(photos_root, photos_root / record.path)
-    except (IdNumberError, UnsafePathError) as error:
-        return f"unsafe name: {error}", Path()
+    except IdNumberError as error:
+        return f"unsafe name: ID number is not valid: {error.code}", Path(), b""
+    relative, source_folder = folder
+    if Path(record.path) != relative / f"{number}.jpg":
+        return "the stored path is not where central keeps this person's photo", Path(), b""
     try:
-        data = source.read_bytes()
+        data = (source_folder / f"{number}.jpg").read_bytes()
     except OSError as error:
-        return f"cannot read the stored file ({error.strerror})", relative
-    return verify_photo(data, record.sha256, output), relative
+        return f"cannot read the stored file ({error.strerror})", Path(), b""
+    return verify_photo(data, record.sha256, output), relative / f"{number}.jpg", data
 
 
 def roster_of(store: Store, college: str | None, class_name: str | None) -> list[RosterEntry]:

@@ -98,7 +98,8 @@ CREATE TABLE booth_installs (
 CREATE INDEX photos_person_stored ON photos (id_number, stored_at)
 """),
     # 2: the office dashboard's users (argon2 hashes), their login sessions (only a token's sha256
-    # is kept), failed logins for the rate limit, and the audit trail (central.users).
+    # is kept), failed logins for the rate limit, and the audit trail (central.users); the index the
+    # progress page counts photos per class with.
     (2, """
 CREATE TABLE users (
     name TEXT PRIMARY KEY,
@@ -120,6 +121,7 @@ CREATE TABLE login_failures (
     at TEXT NOT NULL
 );
 CREATE INDEX login_failures_at ON login_failures (at);
+CREATE INDEX photos_class_current ON photos (college, class_name, is_current, stored_at);
 CREATE TABLE audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -206,6 +208,7 @@ class ClassProgress:
     class_name: str
     roster_size: int
     photographed: int
+    last_activity: str = ""  # when central stored the class's latest current photo
 
     @property
     def missing(self) -> int:
@@ -260,7 +263,20 @@ class Store(Protocol):
     def session_class(self, booth: str, session_id: str) -> tuple[str, str, str] | None:
         """(kind, college, class) of a booth's session, from its status or class_opened event."""
     def roster(self, *, college: str | None = None, class_name: str | None = None) -> list[RosterEntry]: ...
-    def class_progress(self) -> list[ClassProgress]: ...
+    def class_progress(self) -> list[ClassProgress]:
+        # Two grouped scans of covering indexes (roster_class, photos_class_current) instead of one
+        # photo lookup per roster row: the office's progress page at 50,000 students (bench/office.py).
+        rows = self.conn.execute(
+            "WITH sizes AS (SELECT college, class_name, COUNT(*) AS size FROM roster GROUP BY college, class_name),"
+            " done AS (SELECT p.college, p.class_name, COUNT(*) AS done, MAX(p.stored_at) AS last FROM photos p"
+            "  WHERE p.is_current = 1 AND EXISTS (SELECT 1 FROM roster r WHERE r.id_number = p.id_number"
+            "  AND r.college = p.college AND r.class_name = p.class_name) GROUP BY p.college, p.class_name)"
+            " SELECT s.college, s.class_name, s.size, COALESCE(d.done, 0) AS done, d.last FROM sizes s"
+            " LEFT JOIN done d ON d.college = s.college AND d.class_name = s.class_name"
+            " ORDER BY s.college, s.class_name")
+        return [ClassProgress(row["college"], row["class_name"], row["size"], row["done"], row["last"] or "")
+                for row in rows]
+
     def missing(self, college: str, class_name: str) -> list[RosterEntry]: ...
 
     # commands pushed to booths

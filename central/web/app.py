@@ -179,12 +179,10 @@ class Dashboard:
 
     # ---------------------------------------------------------------------------- progress
     def visible_progress(self, user: User) -> list[dict[str, Any]]:
-        last = dict(((r[0], r[1]), r[2]) for r in self.store.conn.execute(
-            "SELECT college, class_name, MAX(stored_at) FROM photos GROUP BY college, class_name"))
         return [{"college": p.college, "class": p.class_name, "roster_size": p.roster_size,
                  "photographed": p.photographed, "missing": p.missing,
                  "percent": round(100 * p.photographed / p.roster_size) if p.roster_size else 0,
-                 "last_activity": last.get((p.college, p.class_name)) or ""}
+                 "last_activity": p.last_activity}
                 for p in self.store.class_progress() if user.may_see(p.college)]
 
     def progress_page(self, request: Request) -> Response:

@@ -16,7 +16,6 @@ from PIL import Image
 from appliance.privacy import mask_id
 from central.export import ExportError, export_chsi, verify_photo
 from central.export_csv import BOM, from_excel_text
-from central.store import PhotoRecord
 from tests.web.conftest import PASSWORD, Office
 
 REPO = Path(__file__).resolve().parents[2]
@@ -144,12 +143,12 @@ def test_cli_exports_and_users(office: Office, tmp_path: Path):
 
 
 def test_manifest_row_of_every_written_photo_only(office: Office, tmp_path: Path):
-    extra = office.store.photos()[0]
-    office.store.add_photo(PhotoRecord(**{**extra.__dict__, "photo_id": "f" * 32, "path": "absent/none.jpg",
-                                          "is_current": True}))
+    lost = office.store.photos()[0]
+    (office.config.data_dir / "photos" / lost.path).unlink()
     report = export_chsi(office.store, office.config.data_dir, tmp_path / "out")
-    assert len(report.refused) == 1 and "cannot read the stored file" in report.refused[0][1]
-    assert len(read_csv(tmp_path / "out" / "manifest.csv")) == report.written
+    assert report.refused == [(f"{lost.college}/{lost.class_name}/{mask_id(lost.id_number)}.jpg",
+                               "cannot read the stored file (No such file or directory)")]
+    assert len(read_csv(tmp_path / "out" / "manifest.csv")) == report.written == len(office.photographed) - 1
 
 
 def test_the_dashboard_on_a_taken_address_is_one_line(tmp_path: Path):
