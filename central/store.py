@@ -130,6 +130,11 @@ CREATE TABLE audit (
     detail TEXT NOT NULL
 )
 """),
+    # 3: the fleet page's last photo per booth; class progress no longer reads photos_class_current.
+    (3, """
+DROP INDEX IF EXISTS photos_class_current;
+CREATE INDEX photos_booth_stored ON photos (booth, stored_at)
+"""),
 ]
 
 
@@ -263,20 +268,7 @@ class Store(Protocol):
     def session_class(self, booth: str, session_id: str) -> tuple[str, str, str] | None:
         """(kind, college, class) of a booth's session, from its status or class_opened event."""
     def roster(self, *, college: str | None = None, class_name: str | None = None) -> list[RosterEntry]: ...
-    def class_progress(self) -> list[ClassProgress]:
-        # Two grouped scans of covering indexes (roster_class, photos_class_current) instead of one
-        # photo lookup per roster row: the office's progress page at 50,000 students (bench/office.py).
-        rows = self.conn.execute(
-            "WITH sizes AS (SELECT college, class_name, COUNT(*) AS size FROM roster GROUP BY college, class_name),"
-            " done AS (SELECT p.college, p.class_name, COUNT(*) AS done, MAX(p.stored_at) AS last FROM photos p"
-            "  WHERE p.is_current = 1 AND EXISTS (SELECT 1 FROM roster r WHERE r.id_number = p.id_number"
-            "  AND r.college = p.college AND r.class_name = p.class_name) GROUP BY p.college, p.class_name)"
-            " SELECT s.college, s.class_name, s.size, COALESCE(d.done, 0) AS done, d.last FROM sizes s"
-            " LEFT JOIN done d ON d.college = s.college AND d.class_name = s.class_name"
-            " ORDER BY s.college, s.class_name")
-        return [ClassProgress(row["college"], row["class_name"], row["size"], row["done"], row["last"] or "")
-                for row in rows]
-
+    def class_progress(self) -> list[ClassProgress]: ...
     def missing(self, college: str, class_name: str) -> list[RosterEntry]: ...
 
     # commands pushed to booths
@@ -302,6 +294,13 @@ def _booth(row: sqlite3.Row) -> BoothStatus:
                        received_at=row["status_received_at"],
                        telemetry=json.loads(row["telemetry_json"]) if row["telemetry_json"] else None,
                        install_id=row["install_id"], resets=row["resets"], reset_at=row["reset_at"])
+
+
+def _filters(**columns: str | None) -> tuple[list[str], list[str]]:
+    """``column = ?`` terms for the given values (None = any): plain equalities, so SQLite uses the
+    (college, class_name) indexes; ``? IS NULL OR column = ?`` would make it scan the table."""
+    given = {name: value for name, value in columns.items() if value is not None}
+    return [f"{name} = ?" for name in given], list(given.values())
 
 
 class _Savepoint:
@@ -463,10 +462,12 @@ class SqliteStore:
 
     def photos(self, *, college: str | None = None, class_name: str | None = None,
                current_only: bool = True) -> list[PhotoRecord]:
+        where, params = _filters(college=college, class_name=class_name)
+        if current_only:
+            where.append("is_current = 1")
         rows = self.conn.execute(
-            "SELECT * FROM photos WHERE (? IS NULL OR college = ?) AND (? IS NULL OR class_name = ?)"
-            " AND (? = 0 OR is_current = 1) ORDER BY college, class_name, student_no, captured_at",
-            (college, college, class_name, class_name, int(current_only))).fetchall()
+            f"SELECT * FROM photos WHERE {' AND '.join(where) or '1'}"
+            " ORDER BY college, class_name, student_no, captured_at", params).fetchall()
         return [_photo(row) for row in rows]
 
     # ---------------------------------------------------------------------------------- roster
@@ -494,17 +495,25 @@ class SqliteStore:
         return ("class" if data.get("college") else "makeup"), data.get("college", ""), data.get("class", "")
 
     def roster(self, *, college: str | None = None, class_name: str | None = None) -> list[RosterEntry]:
-        rows = self.conn.execute(
-            "SELECT * FROM roster WHERE (? IS NULL OR college = ?) AND (? IS NULL OR class_name = ?)"
-            " ORDER BY college, class_name, student_no", (college, college, class_name, class_name))
+        where, params = _filters(college=college, class_name=class_name)
+        rows = self.conn.execute(f"SELECT * FROM roster WHERE {' AND '.join(where) or '1'}"
+                                 " ORDER BY college, class_name, student_no", params)
         return [entry_from_row(row) for row in rows]
 
     def class_progress(self) -> list[ClassProgress]:
+        # Class sizes from the covering index roster_class, and one pass over the current photos (a
+        # person has one once photographed) instead of a photo lookup per roster row: the office's
+        # progress page at 50,000 students (bench/office.py).
         rows = self.conn.execute(
-            "SELECT r.college, r.class_name, COUNT(*) AS size,"
-            " SUM(EXISTS (SELECT 1 FROM photos p WHERE p.id_number = r.id_number)) AS done"
-            " FROM roster r GROUP BY r.college, r.class_name ORDER BY r.college, r.class_name")
-        return [ClassProgress(row["college"], row["class_name"], row["size"], row["done"] or 0) for row in rows]
+            "WITH sizes AS (SELECT college, class_name, COUNT(*) AS size FROM roster GROUP BY college, class_name),"
+            " done AS (SELECT r.college, r.class_name, COUNT(*) AS done, MAX(p.stored_at) AS last"
+            "  FROM photos p JOIN roster r ON r.id_number = p.id_number WHERE p.is_current = 1"
+            "  GROUP BY r.college, r.class_name)"
+            " SELECT s.college, s.class_name, s.size, COALESCE(d.done, 0) AS done, d.last FROM sizes s"
+            " LEFT JOIN done d ON d.college = s.college AND d.class_name = s.class_name"
+            " ORDER BY s.college, s.class_name")
+        return [ClassProgress(row["college"], row["class_name"], row["size"], row["done"], row["last"] or "")
+                for row in rows]
 
     def missing(self, college: str, class_name: str) -> list[RosterEntry]:
         rows = self.conn.execute(

@@ -47,6 +47,10 @@ def fleet(store: Store, *, known_booths: list[str], telemetry_interval_s: float,
     stale_after = dt.timedelta(seconds=2 * telemetry_interval_s)
     conn = store.conn  # type: ignore[attr-defined]
     last_photo = dict(conn.execute("SELECT booth, MAX(stored_at) FROM photos GROUP BY booth").fetchall())
+    # SQLite returns the bare column of the row that holds MAX(ts): each booth's latest error.
+    last_error = {row[0]: row[2] or "" for row in conn.execute(
+        "SELECT booth, MAX(ts), json_extract(data_json, '$.message') FROM events WHERE kind = 'error'"
+        " GROUP BY booth")}
     views: dict[str, BoothView] = {}
     for row in conn.execute("SELECT booth, boot, online, state, session_json, queue_depth, disk_free_mb,"
                             " cpu_temp_c, version, status_received_at, telemetry_ts FROM booths"):
@@ -58,13 +62,11 @@ def fleet(store: Store, *, known_booths: list[str], telemetry_interval_s: float,
         else:
             condition = ONLINE
         session = _session(row["session_json"])
-        error = conn.execute("SELECT json_extract(data_json, '$.message') FROM events WHERE booth = ?"
-                             " AND kind = 'error' ORDER BY ts DESC LIMIT 1", (row["booth"],)).fetchone()
         views[row["booth"]] = BoothView(
             booth=row["booth"], condition=condition, state=row["state"], college=session.get("college", ""),
             class_name=session.get("class", ""), backlog=row["queue_depth"], disk_free_mb=row["disk_free_mb"],
             cpu_temp_c=row["cpu_temp_c"], version=row["version"] or "", boot=row["boot"],
-            last_photo=last_photo.get(row["booth"]) or "", last_error=mask_ids_in(error[0] or "") if error else "",
+            last_photo=last_photo.get(row["booth"]) or "", last_error=mask_ids_in(last_error.get(row["booth"], "")),
             last_seen=seen)
     for booth in known_booths:
         views.setdefault(booth, BoothView(booth=booth, condition=NEVER))

@@ -133,6 +133,14 @@ def test_a_viewer_cannot_reach_admin_pages(office: Office):
     assert answer.status_code == 403
 
 
+def test_progress_counts_each_class(office: Office):
+    rows = {(r["college"], r["class"]): r for r in client_for(office, "admin").get("/api/progress.json").json()}
+    assert set(rows) == {("信息学院", "计科2301"), ("信息学院", "计科2302"), ("外语学院", "英语2301")}
+    for row in rows.values():
+        assert (row["roster_size"], row["photographed"], row["missing"]) == (6, 4, 2)
+        assert row["last_activity"].startswith("20")
+
+
 def test_missing_csv_rows_match_the_roster(office: Office):
     client = client_for(office, "admin")
     answer = client.get(klass("外语学院", "英语2301") + "/missing.csv")
