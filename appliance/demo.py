@@ -14,6 +14,7 @@ import logging
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,10 @@ log = logging.getLogger(__name__)
 # Faults a student's first photo shows, in turn (each must be caught by the checks, then retaken).
 FIRST_TRY_FAULTS = (("blur",), ("dark_glasses",), ("greyscale",))
 RETAKE_EVERY = 4  # every fourth student needs a retake
+# The third student is lit from one side: "lighting" is a "confirm" check ([quality.severity]), a
+# retake would not fix the light, so the operator reads the warning and keeps the photo (the ledger
+# names the check it was kept despite).
+KEPT_WARNING = (2, ("uneven_lighting",))
 
 
 @dataclass
@@ -52,6 +57,7 @@ class DemoSummary:
     refused: dict[str, int] = field(default_factory=dict)
     photographed: int = 0
     retakes: int = 0
+    kept: dict[str, int] = field(default_factory=dict)  # photos the operator kept despite a check, per check
     fee_cny: float = 0.0
     missing: int = 0
     photos_dir: str = ""
@@ -145,8 +151,16 @@ class ClassScript:
         for _ in range(self.parts.config.capture.retake_limit):
             self.waiter.wait(mark, State.REVIEW)
             cycle = booth.cycle
-            if cycle is not None and cycle.report is not None and cycle.report.accepted:
+            report = cycle.report if cycle is not None else None
+            if report is not None and report.accepted:
                 self.waiter.wait(self._press(), State.SAVED)
+                self.waiter.wait(self._press(), State.IDLE)
+                return
+            if report is not None and report.verdict == "confirm":
+                # Only "confirm" warnings: the operator reads them and keeps the photo.
+                mark = self.waiter.mark()
+                self._operator(OperatorAction.ALLOW)
+                self.waiter.wait(mark, State.SAVED)
                 self.waiter.wait(self._press(), State.IDLE)
                 return
             self.camera.set_subject(index, frozenset())  # the student takes the glasses off, sits still ...
@@ -192,7 +206,7 @@ class ClassScript:
                 index += 1
                 continue
             faults = FIRST_TRY_FAULTS[(index // RETAKE_EVERY) % len(FIRST_TRY_FAULTS)] \
-                if index % RETAKE_EVERY == 1 else ()
+                if index % RETAKE_EVERY == 1 else KEPT_WARNING[1] if index == KEPT_WARNING[0] else ()
             self._student(index, self.students[index], faults)
             index += 1
         # A student comes back although photographed already: the operator says no.
@@ -225,9 +239,16 @@ class ClassScript:
         self.summary.photographed = summary.photographed
         self.summary.fee_cny = summary.fee_cny
         self.summary.missing = len(summary.missing)
-        rows = ledger.conn.execute("SELECT COUNT(*) FROM captures WHERE session_id = ? AND verdict = ?",
-                                   (session_id, Verdict.REJECTED.value)).fetchone()
+        # A refused attempt the operator then kept is not a retake (its attempt has an accepted row too).
+        rows = ledger.conn.execute(
+            "SELECT COUNT(*) FROM captures AS c WHERE session_id = ? AND verdict = ? AND NOT EXISTS"
+            " (SELECT 1 FROM captures AS k WHERE k.session_id = c.session_id AND k.id_number = c.id_number"
+            " AND k.attempt = c.attempt AND k.verdict = ?)",
+            (session_id, Verdict.REJECTED.value, Verdict.ACCEPTED.value)).fetchone()
         self.summary.retakes = rows[0]
+        kept = ledger.conn.execute("SELECT failed_checks FROM captures WHERE session_id = ? AND verdict = ?",
+                                   (session_id, Verdict.ACCEPTED.value)).fetchall()
+        self.summary.kept = dict(Counter(check for (checks,) in kept for check in json.loads(checks)))
         self.summary.photos_dir = str(booth.photo_dir)
         ledger.conn.close()
 

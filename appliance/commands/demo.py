@@ -108,6 +108,8 @@ def print_summary(summary: DemoSummary, *, as_json: bool) -> None:
         print(summary.to_json(), flush=True)
         return
     refused = ", ".join(f"{k} {v}" for k, v in sorted(summary.refused.items()))
+    kept = ", ".join(f"{k} {v}" for k, v in sorted(summary.kept.items())) or "none"
     print(f"class done: {summary.photographed}/{summary.students} photographed, {summary.retakes} retakes, "
+          f"kept despite a warning: {kept}, "
           f"refused {sum(summary.refused.values())} ({refused}), fee {summary.fee_cny:.2f} CNY, "
           f"{summary.uploaded} stored at central; photos in {summary.photos_dir}", flush=True)
