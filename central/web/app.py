@@ -35,6 +35,7 @@ from central.store import SqliteStore, open_store
 from central.users import LoginRateLimited, LoginRefused, User, Users, WebSession
 from central.web.fleet import CONDITIONS, BoothView, fleet
 from central.web.live import Broadcaster
+from central.web.proof import ProofSheetError, photo_file, proof_rows, proof_sheet_pdf
 
 SESSION_COOKIE = "booth_session"
 LOGIN_CSRF_COOKIE = "booth_login_csrf"
@@ -182,7 +183,7 @@ class Dashboard:
         return [{"college": p.college, "class": p.class_name, "roster_size": p.roster_size,
                  "photographed": p.photographed, "missing": p.missing,
                  "percent": round(100 * p.photographed / p.roster_size) if p.roster_size else 0,
-                 "last_activity": p.last_activity}
+                 "last_activity": p.last_activity, "url": f"/classes/{quote(p.college)}/{quote(p.class_name)}"}
                 for p in self.store.class_progress() if user.may_see(p.college)]
 
     def progress_page(self, request: Request) -> Response:
@@ -224,6 +225,45 @@ class Dashboard:
         return JSONResponse([dict(zip(("college", "class", "student_no", "name", "id_number"), r, strict=True))
                              for r in rows])
 
+    # ----------------------------------------------------------------------- photos, proof sheet
+    def proof_page(self, request: Request) -> Response:
+        user = self.session(request).user
+        college, class_name = request.path_params["college"], request.path_params["class_name"]
+        self.class_or_404(user, college, class_name)
+        return self.render("proof.html", request, college=college, class_name=class_name,
+                           rows=proof_rows(self.store, user, college, class_name))
+
+    def proof_pdf(self, request: Request) -> Response:
+        user = self.session(request).user
+        college, class_name = request.path_params["college"], request.path_params["class_name"]
+        self.class_or_404(user, college, class_name)
+        rows = proof_rows(self.store, user, college, class_name)
+        photos = {}
+        for row in rows:
+            found = photo_file(self.store, self.config.data_dir, row.photo_id)
+            if found is not None:
+                with contextlib.suppress(OSError):
+                    photos[row.photo_id] = found[1].read_bytes()
+        try:
+            pdf = proof_sheet_pdf(rows, photos, college, class_name,
+                                  dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"))
+        except ProofSheetError as error:
+            raise HTTPException(503, str(error)) from None
+        return Response(pdf, media_type="application/pdf", headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(f'proof-{college}-{class_name}.pdf')}",
+            "Cache-Control": "no-store"})
+
+    def photo_jpeg(self, request: Request) -> Response:
+        user = self.session(request).user
+        found = photo_file(self.store, self.config.data_dir, request.path_params["photo_id"])
+        if found is None or not user.may_see(found[0]):
+            raise HTTPException(404, "没有这张照片 / No such photo")
+        try:
+            data = found[1].read_bytes()
+        except OSError:
+            raise HTTPException(404, "照片文件不可读 / The photo's file cannot be read") from None
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
     # ----------------------------------------------------------------------- exports, audit
     def exports_page(self, request: Request) -> Response:
         self.session(request)
@@ -259,7 +299,8 @@ class Dashboard:
     # -------------------------------------------------------------------------------- errors
     def http_error(self, request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
-        wants_json = request.url.path.startswith("/api/") or request.url.path.endswith((".json", ".csv"))
+        wants_json = request.url.path.startswith("/api/") or request.url.path.endswith((".json", ".csv", ".pdf",
+                                                                                          ".jpg"))
         if wants_json:
             return JSONResponse({"error": error.detail}, status_code=error.status_code)
         if error.status_code == 401:
@@ -306,6 +347,9 @@ def create_app(config: CentralConfig) -> Starlette:
         Route(klass, board.class_page),
         Route(klass + "/missing.csv", board.missing_download),
         Route("/api" + klass + "/missing.json", board.missing_json),
+        Route(klass + "/proof", board.proof_page),
+        Route(klass + "/proof.pdf", board.proof_pdf),
+        Route("/photos/{photo_id:str}.jpg", board.photo_jpeg),
         Route("/exports", board.exports_page),
         Route("/exports/missing.csv", board.missing_all_download),
         Route("/exports/fees.csv", board.fees_download),

@@ -6,37 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from urllib.parse import quote
 
 import pytest
-from starlette.testclient import TestClient
 
 from appliance.privacy import mask_id, mask_name
 from central.export_csv import from_excel_text
-from central.web.app import create_app
+from tests.web.client import client_for, csrf_of, klass, login
 from tests.web.conftest import PASSWORD, Office
-
-
-def login(client: TestClient, name: str, password: str = PASSWORD, *, csrf: str | None = None):
-    page = client.get("/login")
-    token = csrf if csrf is not None else re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"name": name, "password": password, "csrf": token, "next": "/"},
-                       follow_redirects=False)
-
-
-def client_for(office: Office, name: str | None = None) -> TestClient:
-    client = TestClient(create_app(office.config))
-    if name:
-        assert login(client, name).status_code == 303
-    return client
-
-
-def csrf_of(client: TestClient) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', client.get("/progress").text).group(1)
-
-
-def klass(college: str, class_name: str) -> str:
-    return f"/classes/{quote(college)}/{quote(class_name)}"
 
 
 def test_pages_need_a_login_and_the_cookie_is_strict(office: Office):
