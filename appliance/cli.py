@@ -31,6 +31,7 @@ COMMANDS = (
     "appliance.commands.provision",
     "appliance.commands.doctor",
     "appliance.commands.pin_hash",
+    "appliance.commands.screenshots",
 )
 
 log = logging.getLogger(__name__)

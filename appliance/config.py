@@ -67,6 +67,9 @@ class BoothSection(_Section):
     # Days a photo file stays on the booth after central acknowledged storing it (then
     # `booth retention`, hourly by booth-retention.timer, deletes it); unacknowledged files are kept.
     photo_retention_days: float = Field(default=30.0, ge=0, le=3650)
+    # Whom a student calls when the booth is blocked (camera or reader missing), shown on that
+    # screen: e.g. "教务处 王老师 010-6275-0000"; "" = "the teaching secretary".
+    staff_contact: str = Field(default="", max_length=60)
 
 
 class HoursSection(_Section):
@@ -174,6 +177,19 @@ class HardwareSection(_Section):
     busy_led_pin: int = Field(default=22, ge=0, le=27)
     # pygame window: auto = a window when a display exists, else headless.
     screen: Literal["auto", "window", "fullscreen", "headless"] = "auto"
+    # WxH (800x480 to 1920x1080, or portrait 1080x1920), or "auto": 1024x600 in a window, the
+    # display's own size in fullscreen.
+    screen_size: str = Field(default="auto", pattern=r"^(auto|[1-9][0-9]{2,3}x[1-9][0-9]{2,3})$")
+    # The live preview is shown like a mirror (what people expect); the saved photo never is.
+    preview_mirror: bool = True
+
+    @property
+    def screen_pixels(self) -> tuple[int, int] | None:
+        """``screen_size`` as (width, height), or None for "auto"."""
+        if self.screen_size == "auto":
+            return None
+        width, height = self.screen_size.split("x")
+        return int(width), int(height)
 
     @field_validator("card_reader")
     @classmethod

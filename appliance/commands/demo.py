@@ -18,7 +18,7 @@ from appliance.demo import ClassScript, DemoSummary, default_data_dir, demo_rost
 from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.quality.checker import PhotoChecker
 from appliance.service import BoothService
-from appliance.ui.factory import open_display
+from appliance.ui.factory import display_for
 from central.embedded import EmbeddedCentral
 
 UPLOAD_WAIT_S = 60.0  # --until-done waits this long for the last photos to reach central
@@ -57,7 +57,7 @@ def run_demo(args: argparse.Namespace) -> int:
     checker = PhotoChecker(config.quality)  # missing models stop the demo before anything starts
     with EmbeddedCentral(root) as central:
         store = central.open_store()
-        parts = build_booth(config, display=open_display(config.hardware.screen), camera=SimulatedCamera(),
+        parts = build_booth(config, display=display_for(config.hardware), camera=SimulatedCamera(),
                             reader=SimulatedCardReader(), checker=checker)
         run = demo_run(parts.roster)
         students, excluded = demo_roster(args.students, config.booth.graduation_year, run)

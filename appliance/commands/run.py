@@ -9,7 +9,7 @@ import signal
 from appliance.app import build_booth
 from appliance.commands.common import add_config_options, config_from_args
 from appliance.service import BoothService
-from appliance.ui.factory import open_display
+from appliance.ui.factory import display_for
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_booth(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    service = BoothService(build_booth(config, display=open_display(config.hardware.screen)))
+    service = BoothService(build_booth(config, display=display_for(config.hardware)))
     signal.signal(signal.SIGTERM, lambda *_: service.loop.stop())
     log.info("booth %s running", config.booth.id)
     service.run()

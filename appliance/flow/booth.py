@@ -40,6 +40,7 @@ from appliance.hours import ServiceHours
 from appliance.ledger import CaptureRecord, Ledger, SessionKind, SessionRecord, Verdict, new_id
 from appliance.privacy import mask_id, mask_ids_in, masked_traceback
 from appliance.roster import Roster, RosterEntry
+from appliance.ui.review import review_image
 from appliance.ui.view import Display, Text, View
 
 log = logging.getLogger(__name__)
@@ -558,7 +559,8 @@ class Booth:
             return views.countdown(left, preview, guidance.messages, status)
         if state is State.REVIEW and cycle:
             fixes = [result.message for result in cycle.report.review()] if cycle.report else []
-            return views.review(cycle.frame, self._passed(cycle.report), fixes, self._can_retake(), status)
+            return views.review(review_image(cycle.frame, cycle.report), self._passed(cycle.report), fixes,
+                                self._can_retake(), status)
         if state is State.SAVED and cycle:
             return views.saved(cycle.entry, status)
         if state is State.PAYMENT:

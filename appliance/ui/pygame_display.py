@@ -1,10 +1,13 @@
 """The booth's screen: renders ``View`` objects with pygame on a 7-10" kiosk touch screen.
 
-Chinese first, English below; tone colours; the live preview with a face guide; a huge countdown;
-the captured photo beside what to fix; the class summary with the payment QR code. pygame is
-imported only when this display is created, and must be used from the main thread (``show`` and
-``pump`` both). Fonts, text surfaces and everything that does not change between preview frames
-are cached, so a preview frame costs one scaled image blit (see ``bench/screen.py``).
+Chinese first, English below; tone colours; the live preview with the CHSI crop's guide; a huge
+countdown; the 480x640 crop beside what to fix; the class summary with the payment QR code. Any
+size works, landscape or portrait (800x480 up to 1920x1080, 1080x1920): the layout is designed at
+1024x600 (600x1024 in portrait) and scaled, and text that does not fit its place is wrapped, then
+shrunk down to ``MIN_TEXT_PX``, never cut off (``text_rects`` and ``cut_texts`` let tests check).
+pygame is imported only when this display is created, and must be used from the main thread
+(``show`` and ``pump`` both). Fonts, text surfaces and everything that does not change between
+preview frames are cached, so a preview frame costs one scaled image blit (see ``bench/screen.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from appliance.quality.crop import CROWN_BAND, EYE_BAND, FACE_WIDTH_BAND, OUT_H, OUT_W
 from appliance.ui.fonts import find_cjk_font
 from appliance.ui.inputs import BACKSPACE, BUTTON, QUIT, RETAKE, InputKind, UiInput
 from appliance.ui.qr import qr_modules, qr_rgb
@@ -28,7 +32,10 @@ from appliance.ui.view import Screen, Text, Tone, View
 
 log = logging.getLogger(__name__)
 
-BASE_SIZE = (1024, 600)  # the layout is designed at this size and scaled to the real screen
+BASE_SIZE = (1024, 600)  # the layout is designed at this size (turned, in portrait) and scaled
+# The smallest text drawn, in screen pixels: wqy-microhei stays legible at 12 px (x-height ~6 px).
+MIN_TEXT_PX = 12
+_SHRINK_STEP = 0.92  # text that does not fit is redrawn this much smaller until it fits
 
 BACKGROUND = (245, 247, 250)
 INK = (16, 42, 67)
@@ -44,13 +51,9 @@ TONE_COLOURS = {
     Tone.BAD: (196, 40, 40),
 }
 
-# The face guide, as fractions of a 3:4 portrait frame, from the CHSI bands on the 480x640 file
-# (chsi-photo-spec.md): crown 50-110 px, eye line 200-300 px, face width 180-300 px.
-GUIDE_CROWN = 80 / 640
-GUIDE_EYES = 250 / 640
-GUIDE_CHIN = GUIDE_EYES + (GUIDE_EYES - GUIDE_CROWN)  # the eyes sit about halfway down the head
-GUIDE_FACE_W = 240 / 480
-GUIDE_SHADE = 110  # alpha of the darkening outside the portrait frame
+GUIDE_SHADE = 110  # alpha of the darkening outside the crop's 3:4 window
+GUIDE_BAND = (255, 255, 255, 70)  # the CHSI bands, translucent over the face
+GUIDE_LINE = (255, 255, 255, 235)
 
 QR_CAPTION = Text("支付宝 / 微信 扫码缴费", "Scan with Alipay or WeChat to pay")
 NO_CAMERA = Text("相机准备中", "Camera starting")
@@ -73,10 +76,12 @@ class _Frame:
     static: Any  # pygame.Surface
     image_area: Any | None = None  # pygame.Rect the image is fitted into
     countdown_center: tuple[int, int] | None = None
+    countdown_px: int = 0
     button_rect: Any | None = None
     retake_rect: Any | None = None
     mirror: bool = False
     guide: bool = False
+    image_rect: Any | None = None  # where the last image was drawn
 
 
 class _Fonts:
@@ -174,12 +179,17 @@ def _fit(size: tuple[int, int], area: Any, rect_type: Any) -> Any:
     return rect
 
 
+_Piece = tuple[str, int, tuple[int, int, int], int]  # text, px, colour, gap after (px)
+
+
 class PygameDisplay:
     """A ``Display`` drawing into a pygame window (or the whole screen, or SDL's dummy driver)."""
 
-    def __init__(self, size: tuple[int, int] = BASE_SIZE, fullscreen: bool = False, *,
+    def __init__(self, size: tuple[int, int] | None = BASE_SIZE, fullscreen: bool = False, *,
                  mirror_preview: bool = True,
                  on_input: Callable[[UiInput], None] | None = None) -> None:
+        """``size`` None: the display's own size in fullscreen, ``BASE_SIZE`` in a window.
+        ``mirror_preview`` flips the live preview only (``[hardware] preview_mirror``)."""
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         import pygame  # only here: the headless booth never loads SDL
 
@@ -188,7 +198,7 @@ class PygameDisplay:
             pygame.display.init()
             pygame.font.init()
             flags = pygame.FULLSCREEN if fullscreen else 0
-            self._screen = pygame.display.set_mode((0, 0) if fullscreen else size, flags)
+            self._screen = pygame.display.set_mode(size or ((0, 0) if fullscreen else BASE_SIZE), flags)
         except pygame.error as error:
             raise DisplayError(f"cannot open the screen (SDL video driver "
                                f"{os.environ.get('SDL_VIDEODRIVER', 'default')}): {error}") from None
@@ -196,7 +206,9 @@ class PygameDisplay:
         if fullscreen:
             pygame.mouse.set_visible(False)
         self.size: tuple[int, int] = self._screen.get_size()
-        self._u = min(self.size[0] / BASE_SIZE[0], self.size[1] / BASE_SIZE[1])
+        self.portrait = self.size[1] > self.size[0]
+        base_w, base_h = (BASE_SIZE[1], BASE_SIZE[0]) if self.portrait else BASE_SIZE
+        self._u = min(self.size[0] / base_w, self.size[1] / base_h)
         font_path = find_cjk_font()
         log.info("display: %dx%d %s, font %s", *self.size, "fullscreen" if fullscreen else "window",
                  font_path or "pygame default (no Chinese glyphs)")
@@ -209,6 +221,10 @@ class PygameDisplay:
         self._guides: dict[tuple[int, int], Any] = {}
         self._qr_cache: dict[tuple[str, int], Any] = {}
         self._last_view: View | None = None
+        # Where each text of the static layer was drawn (its ink), and the texts that did not fit.
+        self._texts: list[tuple[str, Any]] = []
+        self._cut: list[str] = []
+        self._number_rect: Any | None = None
 
     # -- Display protocol -------------------------------------------------------------------------
     def show(self, view: View) -> None:
@@ -217,16 +233,20 @@ class PygameDisplay:
         key = (view.screen, view.title, view.lines, view.tone, view.qr_text, view.status, view.button,
                view.image is not None, dt.datetime.now().strftime("%H:%M"))
         if key != self._frame_key or self._frame is None:
+            self._texts, self._cut = [], []
             self._frame = self._compose(view)
             self._frame_key = key
         frame = self._frame
         self._screen.blit(frame.static, (0, 0))
         if view.image is not None and frame.image_area is not None:
             self._draw_image(view.image, frame)
+        self._number_rect = None
         if frame.countdown_center is not None and view.countdown is not None:
             colour = TONE_COLOURS[view.tone]
-            number = self._fonts.render(str(max(0, view.countdown)), self._px(210), colour)
-            self._screen.blit(number, number.get_rect(center=frame.countdown_center))
+            number = self._fonts.render(str(max(0, view.countdown)), frame.countdown_px, colour)
+            at = number.get_rect(center=frame.countdown_center)
+            self._screen.blit(number, at)
+            self._number_rect = number.get_bounding_rect().move(at.topleft)
         pg.display.flip()
         pg.event.pump()
         self._last_view = view
@@ -289,12 +309,39 @@ class PygameDisplay:
         """Where the on-screen Retake area is (passed photos on the review screen only)."""
         return self._frame.retake_rect if self._frame else None
 
+    @property
+    def image_rect(self) -> Any | None:
+        """Where the preview or the photo was drawn last (screen pixels), if the view had one."""
+        return self._frame.image_rect if self._frame else None
+
+    @property
+    def text_rects(self) -> list[tuple[str, Any]]:
+        """Every text drawn for the last view, with the rect of its ink (screen pixels)."""
+        number = [("countdown", self._number_rect)] if self._number_rect is not None else []
+        return [*self._texts, *number]
+
+    @property
+    def cut_texts(self) -> list[str]:
+        """Texts of the last view that did not fit even at ``MIN_TEXT_PX`` (and were left out)."""
+        return list(self._cut)
+
     def screenshot(self, path: str | os.PathLike[str]) -> None:
         self._pg.image.save(self._screen, os.fspath(path))
 
     # -- layout -----------------------------------------------------------------------------------
     def _px(self, base: float) -> int:
         return max(1, round(base * self._u))
+
+    def _split(self, body: Any, share: float, gap: int) -> tuple[Any, Any]:
+        """``body`` cut in two, ``share`` of it first: side by side, or one above the other in portrait."""
+        pg = self._pg
+        if self.portrait:
+            first_h = int((body.height - gap) * share)
+            return (pg.Rect(body.left, body.top, body.width, first_h),
+                    pg.Rect(body.left, body.top + first_h + gap, body.width, body.height - first_h - gap))
+        first_w = int((body.width - gap) * share)
+        return (pg.Rect(body.left, body.top, first_w, body.height),
+                pg.Rect(body.left + first_w + gap, body.top, body.width - first_w - gap, body.height))
 
     def _compose(self, view: View) -> _Frame:
         pg = self._pg
@@ -316,51 +363,79 @@ class PygameDisplay:
         surface.fill(HEADER_BG, pg.Rect(0, 0, self.size[0], height))
         surface.fill(TONE_COLOURS[view.tone], pg.Rect(0, height, self.size[0], strip))
         px = self._px(22)
-        clock = self._fonts.render(dt.datetime.now().strftime("%H:%M"), px, HEADER_INK)
-        surface.blit(clock, clock.get_rect(midright=(self.size[0] - self._px(18), height // 2)))
+        now = dt.datetime.now().strftime("%H:%M")
+        clock = self._fonts.render(now, px, HEADER_INK)
+        clock_at = clock.get_rect(midright=(self.size[0] - self._px(18), height // 2))
+        surface.blit(clock, clock_at)
+        self._texts.append((now, clock.get_bounding_rect().move(clock_at.topleft)))
         if view.status:
-            room = self.size[0] - clock.get_width() - self._px(60)
-            text = self._fonts.wrap(view.status, px, room)[0]
-            status = self._fonts.render(text, px, HEADER_INK)
-            surface.blit(status, status.get_rect(midleft=(self._px(18), height // 2)))
+            room = pg.Rect(self._px(18), 0, clock_at.left - self._px(36), height)
+            self._stack(surface, room, [(view.status, px, HEADER_INK, 0)], centre=False, middle=True)
         return height + strip
 
-    def _stack(self, surface: Any, rect: Any, pieces: Iterable[tuple[str, int, tuple[int, int, int], int]],
-               *, centre: bool = True, middle: bool = False, draw: bool = True) -> int:
-        """Draw wrapped text pieces (text, px, colour, gap after) top-down in ``rect``; returns the bottom.
-
-        With ``draw=False`` nothing is drawn and the height the pieces need is returned.
-        """
-        rows: list[tuple[str, int, tuple[int, int, int], int]] = []
+    def _rows(self, pieces: list[_Piece], width: int, scale: float) -> list[tuple[str, int, Any, int, bool]]:
+        """Wrapped rows (text, px, colour, height, first row of its piece) at ``scale`` of each size."""
+        rows: list[tuple[str, int, Any, int, bool]] = []
         for text, px, colour, gap in pieces:
             if not text:
                 continue
-            wrapped = self._fonts.wrap(text, px, rect.width)
-            line_h = self._fonts.font(px).get_linesize()
-            rows.extend((ln, px, colour, line_h) for ln in wrapped)
+            size = max(min(px, MIN_TEXT_PX), round(px * scale))
+            line_h = self._fonts.font(size).get_linesize()
+            for index, line in enumerate(self._fonts.wrap(text, size, width)):
+                rows.append((line, size, colour, line_h, index == 0))
             last = rows[-1]
-            rows[-1] = (last[0], last[1], last[2], last[3] + gap)
+            rows[-1] = (*last[:3], last[3] + round(gap * scale), last[4])
+        return rows
+
+    def _fitted_rows(self, pieces: list[_Piece], width: int, height: int
+                     ) -> list[tuple[str, int, Any, int, bool]]:
+        """The rows at the largest scale (<= 1) whose height fits ``height``, or at the smallest."""
+        scale = 1.0
+        largest = max((px for _, px, _, _ in pieces), default=0)
+        while True:
+            rows = self._rows(pieces, width, scale)
+            if sum(row[3] for row in rows) <= height or largest * scale <= MIN_TEXT_PX:
+                return rows
+            scale *= _SHRINK_STEP
+
+    def _stack(self, surface: Any, rect: Any, pieces: Iterable[_Piece], *, centre: bool = True,
+               middle: bool = False, bullet: tuple[int, int, int] | None = None) -> int:
+        """Draw text pieces (text, px, colour, gap after) top-down in ``rect``; returns the bottom.
+
+        Each piece is wrapped to the width; when they do not fit the height, all are shrunk together
+        (down to ``MIN_TEXT_PX``). With ``bullet``, every second piece (a zh/en pair) gets a dot.
+        """
+        chosen = [piece for piece in pieces if piece[0]]
+        indent = self._px(34) if bullet else 0
+        rows = self._fitted_rows(chosen, rect.width - indent, rect.height)
         total = sum(row[3] for row in rows)
-        if not draw:
-            return total
         y = rect.top + max(0, (rect.height - total) // 2) if middle else rect.top
-        for text, px, colour, line_h in rows:
+        piece_index = -1
+        for text, px, colour, line_h, first in rows:
+            piece_index += first
             rendered = self._fonts.render(text, px, colour)
-            if y + rendered.get_height() > rect.bottom:
-                break  # never draw over the button or off the screen
-            x = rect.centerx - rendered.get_width() // 2 if centre else rect.left
+            ink = rendered.get_bounding_rect()
+            if y + ink.bottom > rect.bottom:
+                self._cut.append(text)
+                log.warning("display: %r does not fit at %d px on a %dx%d screen", text, px, *self.size)
+                continue
+            x = rect.centerx - rendered.get_width() // 2 if centre else rect.left + indent
+            if bullet and first and piece_index % 2 == 0:
+                dot = max(3, px // 3)
+                self._pg.draw.circle(surface, bullet, (rect.left + dot + self._px(4), y + line_h // 2), dot)
             surface.blit(rendered, (x, y))
+            self._texts.append((text, ink.move(x, y)))
             y += line_h
         return y
 
-    def _title(self, view: View, zh_px: int, en_px: int, width: int) -> list[tuple[str, int, Any, int]]:
+    def _title(self, view: View, zh_px: int, en_px: int, width: int) -> list[_Piece]:
         colour = INK if view.tone == Tone.INFO else TONE_COLOURS[view.tone]
         zh = self._fonts.fit(view.title.zh, self._px(zh_px), width)
         return [(view.title.zh, zh, colour, self._px(4)),
                 (view.title.en, self._px(en_px), MUTED, self._px(22))]
 
-    def _lines(self, view: View, zh_px: int, en_px: int) -> list[tuple[str, int, Any, int]]:
-        pieces: list[tuple[str, int, Any, int]] = []
+    def _lines(self, view: View, zh_px: int, en_px: int) -> list[_Piece]:
+        pieces: list[_Piece] = []
         for line in view.lines:
             pieces.append((line.zh, self._px(zh_px), INK, self._px(2)))
             pieces.append((line.en, self._px(en_px), MUTED, self._px(14)))
@@ -389,19 +464,22 @@ class PygameDisplay:
         self._stack(surface, inner, [(label.zh, zh_px, ink, 0), (label.en, self._px(21), sub, 0)], middle=True)
 
     def _text_layout(self, surface: Any, body: Any, view: View) -> _Frame:
+        pg = self._pg
         margin = self._px(40)
         area = body.inflate(-2 * margin, -2 * self._px(22))
         button = self._button(surface, view, area.centerx, area.bottom, min(self._px(640), area.width))
         text_bottom = (button.top - self._px(20)) if button is not None else area.bottom
-        text_area = self._pg.Rect(area.left, area.top, area.width, text_bottom - area.top)
+        text_area = pg.Rect(area.left, area.top, area.width, text_bottom - area.top)
         pieces = self._title(view, 66, 30, text_area.width) + self._lines(view, 32, 21)
-        badge = self._px(92) if text_area.height > self._px(300) else 0
-        needed = self._stack(surface, text_area, pieces, draw=False) + (badge + self._px(18) if badge else 0)
-        top = text_area.top + max(0, (text_area.height - needed) // 2)
-        if badge:
-            self._badge(surface, (text_area.centerx, top + badge // 2), badge // 2, view)
-            top += badge + self._px(18)
-        self._stack(surface, self._pg.Rect(text_area.left, top, text_area.width, text_bottom - top), pieces)
+        badge = self._px(92)
+        needed = sum(row[3] for row in self._rows(pieces, text_area.width, 1.0))
+        if needed + badge + self._px(18) > text_area.height:  # the symbol goes before any text shrinks
+            self._stack(surface, text_area, pieces, middle=True)
+            return _Frame(static=surface, button_rect=button)
+        top = text_area.top + (text_area.height - needed - badge - self._px(18)) // 2
+        self._badge(surface, (text_area.centerx, top + badge // 2), badge // 2, view)
+        top += badge + self._px(18)
+        self._stack(surface, pg.Rect(text_area.left, top, text_area.width, text_bottom - top), pieces)
         return _Frame(static=surface, button_rect=button)
 
     def _badge(self, surface: Any, centre: tuple[int, int], radius: int, view: View) -> None:
@@ -442,27 +520,27 @@ class PygameDisplay:
     def _countdown_layout(self, surface: Any, body: Any, view: View) -> _Frame:
         pg = self._pg
         pad = self._px(16)
-        preview = pg.Rect(pad, body.top + pad, int(self.size[0] * 0.64), body.height - 2 * pad)
+        preview, side = self._split(body.inflate(-2 * pad, -2 * pad), 0.62 if self.portrait else 0.655,
+                                    self._px(24))
         surface.fill(PREVIEW_BG, preview)
         if view.image is None:
             self._stack(surface, preview, [(NO_CAMERA.zh, self._px(34), HEADER_INK, self._px(4)),
                                            (NO_CAMERA.en, self._px(22), HEADER_INK, 0)], middle=True)
-        side = pg.Rect(preview.right + self._px(24), preview.top,
-                       self.size[0] - preview.right - self._px(24) - pad, preview.height)
-        bottom = self._stack(surface, side, self._title(view, 38, 20, side.width))
-        number_h = self._px(230)
+        title_area = pg.Rect(side.left, side.top, side.width, side.height // 3)
+        bottom = self._stack(surface, title_area, self._title(view, 38, 20, side.width))
+        number_h = min(self._px(230), (side.bottom - bottom) // 2)
         number_centre = (side.centerx, bottom + number_h // 2)
         guide_area = pg.Rect(side.left, bottom + number_h, side.width, side.bottom - bottom - number_h)
         self._stack(surface, guide_area, self._lines(view, 26, 18))
         return _Frame(static=surface, image_area=preview, countdown_center=number_centre,
+                      countdown_px=max(MIN_TEXT_PX, min(self._px(210), int(number_h / 1.1))),
                       mirror=self._mirror_preview, guide=True)
 
     def _photo_layout(self, surface: Any, body: Any, view: View) -> _Frame:
         pg = self._pg
         pad = self._px(24)
-        photo = pg.Rect(pad, body.top + pad, int(self.size[0] * 0.36), body.height - 2 * pad)
-        side = pg.Rect(photo.right + self._px(36), photo.top,
-                       self.size[0] - photo.right - self._px(36) - pad, photo.height)
+        photo, side = self._split(body.inflate(-2 * pad, -2 * pad), 0.55 if self.portrait else 0.34,
+                                  self._px(36))
         retake = None
         if view.screen == Screen.REVIEW and view.tone == Tone.OK and view.button is not None:
             retake = pg.Rect(side.left, 0, side.width * 2 // 5 - self._px(8), self._px(104))
@@ -473,32 +551,19 @@ class PygameDisplay:
                                   side.right - keep_left)
         else:
             button = self._button(surface, view, side.centerx, side.bottom, side.width)
-        bottom = self._stack(surface, side, self._title(view, 46, 22, side.width), centre=False)
-        list_bottom = (button.top - self._px(16)) if button is not None else side.bottom
-        self._bullets(surface, pg.Rect(side.left, bottom, side.width, list_bottom - bottom), view)
+        text_bottom = (button.top - self._px(16)) if button is not None else side.bottom
+        title_area = pg.Rect(side.left, side.top, side.width, (text_bottom - side.top) // 2)
+        bottom = self._stack(surface, title_area, self._title(view, 46, 22, side.width), centre=False)
+        pieces = [piece for line in view.lines for piece in ((line.zh, self._px(29), INK, self._px(2)),
+                                                             (line.en, self._px(19), MUTED, self._px(16)))]
+        self._stack(surface, pg.Rect(side.left, bottom, side.width, text_bottom - bottom), pieces,
+                    centre=False, bullet=TONE_COLOURS[view.tone])
         return _Frame(static=surface, image_area=photo, button_rect=button, retake_rect=retake)
-
-    def _bullets(self, surface: Any, rect: Any, view: View) -> None:
-        pg = self._pg
-        dot = self._px(9)
-        indent = self._px(34)
-        y = rect.top
-        for line in view.lines:
-            text_rect = pg.Rect(rect.left + indent, y, rect.width - indent, rect.bottom - y)
-            if text_rect.height <= self._px(30):
-                break
-            first_line_h = self._fonts.font(self._px(29)).get_linesize()
-            pg.draw.circle(surface, TONE_COLOURS[view.tone], (rect.left + dot + self._px(4),
-                                                              y + first_line_h // 2), dot)
-            y = self._stack(surface, text_rect, [(line.zh, self._px(29), INK, self._px(2)),
-                                                 (line.en, self._px(19), MUTED, self._px(16))], centre=False)
 
     def _qr_layout(self, surface: Any, body: Any, view: View) -> _Frame:
         pg = self._pg
         pad = self._px(28)
-        card_w = int(self.size[0] * 0.40)
-        card = pg.Rect(self.size[0] - pad - card_w, body.top + pad, card_w, body.height - 2 * pad)
-        left = pg.Rect(pad + self._px(8), card.top, card.left - 2 * pad - self._px(8), card.height)
+        left, card = self._split(body.inflate(-2 * pad, -2 * pad), 0.45 if self.portrait else 0.58, 2 * pad)
         button = self._button(surface, view, left.centerx, left.bottom, left.width)
         text_bottom = (button.top - self._px(16)) if button is not None else left.bottom
         text_area = pg.Rect(left.left, left.top, left.width, text_bottom - left.top)
@@ -511,7 +576,8 @@ class PygameDisplay:
             -self._px(20), -self._px(20))
         qr = self._qr_surface(view.qr_text or "", min(code_area.width, code_area.height))
         surface.blit(qr, qr.get_rect(center=code_area.center))
-        caption = pg.Rect(card.left, card.bottom - caption_h, card.width, caption_h - self._px(10))
+        caption = pg.Rect(card.left + self._px(10), card.bottom - caption_h, card.width - self._px(20),
+                          caption_h - self._px(10))
         self._stack(surface, caption, [(QR_CAPTION.zh, self._px(26), INK, self._px(2)),
                                        (QR_CAPTION.en, self._px(17), MUTED, 0)], middle=True)
         return _Frame(static=surface, button_rect=button)
@@ -545,30 +611,46 @@ class PygameDisplay:
             pg.draw.rect(self._screen, (200, 206, 214), rect.inflate(2 * border, 2 * border).move(0, 3))
             pg.draw.rect(self._screen, WHITE, rect.inflate(2 * border, 2 * border))
         self._screen.blit(picture, rect)
+        frame.image_rect = rect
         if frame.guide:
             self._screen.blit(self._guide(rect.size), rect)
 
     def _guide(self, size: tuple[int, int]) -> Any:
-        """The face guide for a preview of ``size``: the portrait frame and where the head goes."""
+        """The CHSI crop over a preview of ``size``: the 3:4 window (full height), outside it shaded,
+        and, at the crop's scale, the crown and eye-line bands across it and the face-width band
+        (its narrow and wide ends) at the eye line, with a head outline at the bands' middles."""
         cached = self._guides.get(size)
         if cached is not None:
             return cached
         pg = self._pg
         width, height = size
         overlay = pg.Surface(size, pg.SRCALPHA)
-        frame_w = min(width, int(height * 3 / 4))
+        frame_w = min(width, int(height * OUT_W / OUT_H))
         frame = pg.Rect((width - frame_w) // 2, 0, frame_w, height)
         shade = (0, 0, 0, GUIDE_SHADE)
         overlay.fill(shade, pg.Rect(0, 0, frame.left, height))
         overlay.fill(shade, pg.Rect(frame.right, 0, width - frame.right, height))
-        head = pg.Rect(0, 0, int(frame_w * GUIDE_FACE_W), int(height * (GUIDE_CHIN - GUIDE_CROWN)))
-        head.midtop = (frame.centerx, int(height * GUIDE_CROWN))
+        scale = height / OUT_H  # preview pixels per output pixel
+
+        def y(out: float) -> int:
+            return round(out * scale)
+
+        def x(out: float) -> int:
+            return frame.centerx + round(out * scale)
+
+        for low, high in (CROWN_BAND, EYE_BAND):
+            overlay.fill(GUIDE_BAND, pg.Rect(frame.left, y(low), frame.width, y(high) - y(low)))
         line = max(2, self._px(4))
+        crown, eyes = sum(CROWN_BAND) / 2, sum(EYE_BAND) / 2
+        face_w = sum(FACE_WIDTH_BAND) / 2
+        head = pg.Rect(0, 0, x(face_w / 2) - x(-face_w / 2), 2 * (y(eyes) - y(crown)))
+        head.midtop = (frame.centerx, y(crown))
         pg.draw.ellipse(overlay, (0, 0, 0, 120), head.inflate(line * 2, line * 2), width=line)
-        pg.draw.ellipse(overlay, (255, 255, 255, 235), head, width=line)
-        eyes_y = int(height * GUIDE_EYES)
-        tick = self._px(26)
-        for x0 in (head.left - tick - self._px(8), head.right + self._px(8)):
-            pg.draw.line(overlay, (255, 255, 255, 235), (x0, eyes_y), (x0 + tick, eyes_y), line)
+        pg.draw.ellipse(overlay, GUIDE_LINE, head, width=line)
+        tick = max(4, y(EYE_BAND[1]) - y(EYE_BAND[0])) // 3
+        for half_width in (FACE_WIDTH_BAND[0] / 2, FACE_WIDTH_BAND[1] / 2):
+            for side in (-1, 1):
+                at = x(side * half_width)
+                pg.draw.line(overlay, GUIDE_LINE, (at, y(eyes) - tick), (at, y(eyes) + tick), line)
         self._guides = {size: overlay}
         return overlay

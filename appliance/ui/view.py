@@ -32,6 +32,7 @@ class Screen(enum.StrEnum):
     SAVED = "saved"  # done, next student
     SUMMARY = "summary"  # class closed: count, missing students, fee, payment QR
     ERROR = "error"  # something failed; back to idle by itself
+    BLOCKED = "blocked"  # the camera or the card reader is missing: call staff (what, whom, booth id)
 
 
 class Tone(enum.StrEnum):

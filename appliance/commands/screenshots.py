@@ -1,0 +1,128 @@
+"""``booth screenshots``: every screen the booth shows, drawn at each screen size to PNG.
+
+Drawn with SDL's dummy video driver (no screen needed) from the same view functions the booth
+flow uses, with the simulated camera's scenes checked by the real quality models: the review
+screens show the real CHSI crop and the real instructions. Files: ``DIR/<W>x<H>/<nn>-<name>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+from appliance.commands.common import add_config_options, config_from_args
+from appliance.config import BoothConfig
+from appliance.ui.view import Text, View
+
+# The sizes issue 14 asks every screen to work at: 7" and 10" kiosks, HD, full HD, a portrait totem.
+SIZES: tuple[tuple[int, int], ...] = ((800, 480), (1024, 600), (1280, 720), (1920, 1080), (1080, 1920))
+_SIZE = re.compile(r"^([1-9][0-9]{2,3})x([1-9][0-9]{2,3})$")
+
+
+def screen_size(text: str) -> tuple[int, int]:
+    """argparse ``type=`` for ``WxH`` (three or four digits each)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"--size {text!r}: expected WxH, e.g. 1024x600")
+    return int(match.group(1)), int(match.group(2))
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("screenshots", help="draw every screen at each size to PNG (SDL dummy driver)")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the PNG files")
+    parser.add_argument("--size", type=screen_size, action="append", metavar="WxH",
+                        help=f"screen size, repeatable (default: {' '.join(f'{w}x{h}' for w, h in SIZES)})")
+    add_config_options(parser)
+    parser.set_defaults(func=run)
+
+
+def every_view(config: BoothConfig) -> list[tuple[str, View]]:
+    """Each screen of the flow, each refusal reason, passed and failed reviews, summary, blocked.
+
+    Loads the quality models (the review screens are real checks of simulated scenes).
+    """
+    from appliance.eligibility import MESSAGES
+    from appliance.flow import views
+    from appliance.flow.sessions import fee_for
+    from appliance.hardware.camera_sim import SimulatedCamera
+    from appliance.quality.checker import PhotoChecker
+    from appliance.simulation.roster_gen import generate_roster
+    from appliance.ui.blocked import CAMERA_MISSING, READER_MISSING, blocked
+    from appliance.ui.review import review_image
+
+    roster = generate_roster(30, graduation_year=config.booth.graduation_year)
+    student = roster[3]
+    status = f"{config.booth.id} · {student.class_name} · 23/30"
+    camera = SimulatedCamera()
+    camera.start()
+    checker = PhotoChecker(config.quality)
+    limit = config.capture.retake_limit
+    shots: list[tuple[str, View]] = [
+        ("closed", views.closed(", ".join(config.hours.service))),
+        ("no-session", views.no_session(status)),
+        ("idle", views.idle(status, makeup=False)),
+        ("idle-makeup", views.idle(status, makeup=True)),
+    ]
+    shots += [(f"refused-{reason.value.replace('_', '-')}", views.refused(message, status))
+              for reason, message in MESSAGES.items()]
+    shots.append(("confirm", views.confirm(student, [MESSAGES[reason] for reason in list(MESSAGES)[-2:]],
+                                           status)))
+    shots.append(("ready", views.ready(student, 1, limit, status)))
+    shots.append(("ready-attempt-2", views.ready(student, 2, limit, status)))
+    for name, faults in (("countdown", ()), ("countdown-guidance", ("off_centre", "uneven_lighting"))):
+        camera.set_subject(3, faults)
+        preview = camera.preview_frame()
+        shots.append((name, views.countdown(2, preview, checker.guide(preview).messages, status)))
+    for name, faults, can_retake in (("review-passed", (), True),
+                                     ("review-failed", ("eyes_closed", "uneven_lighting"), True),
+                                     ("review-no-retakes", ("hair_over_eyes",), False)):
+        camera.set_subject(3, faults)
+        frame = camera.capture()
+        report = checker.check(frame)
+        fixes: list[Text] = [result.message for result in report.review()]
+        shots.append((name, views.review(review_image(frame, report), report.accepted, fixes, can_retake,
+                                         status)))
+    missing = [entry.name for entry in roster[:5]]
+    fees = config.fees
+    shots += [
+        ("saved", views.saved(student, status)),
+        ("payment", views.payment(fee_for(1, fees), fees.payment_qr, status)),
+        ("summary", views.summary(f"{student.college} {student.class_name}", 25, missing, fees.price_cny,
+                                  fee_for(25, fees), fees.payment_qr, status)),
+        ("summary-complete", views.summary(student.class_name, 30, [], fees.price_cny, fee_for(30, fees),
+                                           fees.payment_qr, status)),
+        ("error", views.error(Text("保存照片失败,请重拍", "Saving the photo failed: please retake"), status)),
+        ("blocked", blocked([CAMERA_MISSING, READER_MISSING], config.booth.id, config.booth.staff_contact)),
+    ]
+    return shots
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ["SDL_VIDEODRIVER"] = "dummy"  # drawn off screen, even on a booth with its display
+    from appliance.ui.pygame_display import PygameDisplay
+
+    config = config_from_args(args)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"screenshots: cannot create {args.out}: {error.strerror}", file=sys.stderr)
+        return 2
+    shots = every_view(config)
+    sizes = args.size or list(SIZES)
+    for width, height in sizes:
+        folder = args.out / f"{width}x{height}"
+        folder.mkdir(exist_ok=True)
+        display = PygameDisplay(size=(width, height), mirror_preview=config.hardware.preview_mirror)
+        try:
+            for index, (name, view) in enumerate(shots, start=1):
+                display.show(view)
+                for text in display.cut_texts:
+                    print(f"screenshots: {width}x{height} {name}: text does not fit: {text!r}", file=sys.stderr)
+                display.screenshot(folder / f"{index:02d}-{name}.png")
+        finally:
+            display.close()
+    print(f"{len(shots)} screens x {len(sizes)} sizes written to {args.out}")
+    return 0
