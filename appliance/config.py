@@ -179,7 +179,7 @@ class HardwareSection(_Section):
     screen: Literal["auto", "window", "fullscreen", "headless"] = "auto"
     # WxH (800x480 to 1920x1080, or portrait 1080x1920), or "auto": 1024x600 in a window, the
     # display's own size in fullscreen.
-    screen_size: str = Field(default="auto", pattern=r"^(auto|[1-9][0-9]{2,3}x[1-9][0-9]{2,3})$")
+    screen_size: str = "auto"
     # The live preview is shown like a mirror (what people expect); the saved photo never is.
     preview_mirror: bool = True
 
@@ -190,6 +190,13 @@ class HardwareSection(_Section):
             return None
         width, height = self.screen_size.split("x")
         return int(width), int(height)
+
+    @field_validator("screen_size")
+    @classmethod
+    def _screen_size(cls, value: str) -> str:
+        if not re.fullmatch(r"auto|[1-9][0-9]{2,3}x[1-9][0-9]{2,3}", value):
+            raise ValueError("must be auto or WIDTHxHEIGHT in pixels, e.g. 1024x600 or 1080x1920")
+        return value
 
     @field_validator("card_reader")
     @classmethod

@@ -1,0 +1,29 @@
+"""``booth screenshots``: every screen to PNG at the sizes asked for; a bad size is a usage error."""
+
+from __future__ import annotations
+
+import pygame
+import pytest
+
+from appliance.cli import main
+
+
+def test_screenshots_writes_every_screen_at_the_size_asked(tmp_path, capsys) -> None:
+    out = tmp_path / "shots"
+    assert main(["screenshots", "--out", str(out), "--size", "800x480", "--data", str(tmp_path / "data")]) == 0
+    files = sorted((out / "800x480").glob("*.png"))
+    names = {path.stem.split("-", 1)[1] for path in files}
+    assert {"closed", "idle", "refused-not-on-roster", "confirm", "countdown", "review-failed", "summary",
+            "blocked"} <= names
+    assert len(files) == 27 and not (out / "1024x600").exists()
+    assert all(pygame.image.load(str(path)).get_size() == (800, 480) for path in files)
+    assert "27 screens x 1 sizes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("size", ["1024", "0x600", "1024x60", "axb"])
+def test_a_bad_size_is_one_line_and_exit_2(tmp_path, capsys, size: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["screenshots", "--out", str(tmp_path), "--size", size])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "expected WxH" in err and len(err.strip().splitlines()) == 1
