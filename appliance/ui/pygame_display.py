@@ -61,8 +61,11 @@ NO_CAMERA = Text("相机准备中", "Camera starting")
 RETAKE_LABEL = Text("重拍", "Retake")
 
 _TEXT_CACHE_SIZE = 512
-# Latin runs (with their trailing space) wrap as words; every other character may break alone.
-_TOKENS = re.compile(r"[\u0021-\u024f]+\s*|\s+|.")
+# Latin runs (with their trailing space) wrap as words; every other character may break alone,
+# except that closing punctuation (、。,;:!?)」》…, full or half width) stays with the character before it: a line
+# never starts with it.
+_TOKENS = re.compile(r"[\u0021-\u024f]+\s*|\s+|.[,.;:!?)\u3001\u3002\uff0c\uff1b\uff1a\uff01\uff1f\uff09"
+                     r"\u300d\u300f\u300b\u2026]*")
 
 
 class DisplayError(Exception):

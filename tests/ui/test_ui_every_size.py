@@ -93,3 +93,15 @@ def test_blocked_screen_says_what_is_wrong_whom_to_call_and_the_booth() -> None:
     assert any("booth-07" in line.zh and "booth-07" in line.en for line in view.lines)
     default = blocked([CAMERA_MISSING], "booth-07")
     assert any("teaching secretary" in line.en for line in default.lines)
+
+
+def test_a_wrapped_line_never_starts_with_closing_punctuation() -> None:
+    display = PygameDisplay(size=(800, 480))
+    try:
+        text = "未拍 12 人:" + "、".join(["郑一勇", "林一", "任红浩", "谢兰", "丁萱强"] * 3) + "。照片不合格,请调整"
+        for width in range(60, 420, 7):
+            lines = display._fonts.wrap(text, 24, width)
+            assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+            assert not any(line[0] in "、。,:" for line in lines), (width, lines)
+    finally:
+        display.close()
