@@ -36,6 +36,7 @@ BASE_ARGS: dict[tuple[str, ...], list[str]] = {
     ("booth", "provision"): ["--from", "{toml}", "--root", "{root}"],
     ("booth", "doctor"): [],
     ("booth", "pin-hash"): [],
+    ("booth", "screenshots"): ["--out", "{root}/shots"],
     ("booth-central", "serve"): [],
     ("booth-central", "roster", "import"): ["{csv}"],
     ("booth-central", "class", "open"): ["booth-01", "--college", "计算机学院", "--class", "计算机2023-1班"],
@@ -193,10 +194,12 @@ def test_no_sub_command_is_one_line():
         _assert_one_line(done, "the following arguments are required: COMMAND")
 
 
-@pytest.mark.parametrize("leaf", [("booth", "run"), ("booth", "demo"), ("booth", "check-photo")],
+@pytest.mark.parametrize("leaf", [("booth", "run"), ("booth", "demo"), ("booth", "check-photo"),
+                                  ("booth", "screenshots")],
                          ids=lambda leaf: "-".join(leaf))
 def test_missing_models_are_one_line(leaf, inputs, tmp_path):
-    base = [*BASE_ARGS[leaf], "--data", str(tmp_path / "data")] if leaf[1] != "check-photo" else BASE_ARGS[leaf]
+    base = ([*BASE_ARGS[leaf], "--data", str(tmp_path / "data")] if leaf[1] not in ("check-photo", "screenshots")
+            else BASE_ARGS[leaf])
     if leaf[1] == "run":
         config = tmp_path / "booth.toml"
         config.write_text(_good_config("booth", tmp_path), encoding="utf-8")

@@ -13,8 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from appliance.commands.common import add_config_options, config_from_args
-from appliance.config import BoothConfig
+from appliance.config import BoothConfig, load_config
 from appliance.ui.view import Text, View
 
 # The sizes issue 14 asks every screen to work at: 7" and 10" kiosks, HD, full HD, a portrait totem.
@@ -35,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the PNG files")
     parser.add_argument("--size", type=screen_size, action="append", metavar="WxH",
                         help=f"screen size, repeatable (default: {' '.join(f'{w}x{h}' for w, h in SIZES)})")
-    add_config_options(parser)
+    # Only the config: the screens need no data folder (nothing is read from or written to it).
+    parser.add_argument("--config", metavar="FILE", help="booth.toml (default: the embedded defaults)")
     parser.set_defaults(func=run)
 
 
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ["SDL_VIDEODRIVER"] = "dummy"  # drawn off screen, even on a booth with its display
     from appliance.ui.pygame_display import PygameDisplay
 
-    config = config_from_args(args)
+    config = load_config(args.config)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as error:

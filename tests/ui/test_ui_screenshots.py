@@ -10,7 +10,7 @@ from appliance.cli import main
 
 def test_screenshots_writes_every_screen_at_the_size_asked(tmp_path, capsys) -> None:
     out = tmp_path / "shots"
-    assert main(["screenshots", "--out", str(out), "--size", "800x480", "--data", str(tmp_path / "data")]) == 0
+    assert main(["screenshots", "--out", str(out), "--size", "800x480"]) == 0
     files = sorted((out / "800x480").glob("*.png"))
     names = {path.stem.split("-", 1)[1] for path in files}
     assert {"closed", "idle", "refused-not-on-roster", "confirm", "countdown", "review-failed", "summary",
