@@ -1,9 +1,11 @@
 """The booth state machine: one swipe, one photo, of that person.
 
-``Booth.handle(event)`` is the only entry point; it runs on the booth loop's thread. A photo is
-bound to the ``Cycle`` opened by the card read that preceded it: the frame, the checks and the
-saved file all hang off that cycle, so a new card (a new cycle) can never inherit another
-person's photo. Any exception inside a state lands in ERROR, which falls back to idle.
+``Booth.handle(event)`` is the only entry point; it runs on the booth loop's thread. It turns the
+event into a ``Trigger`` and runs the handler that ``transitions.TABLE`` names for the current
+state; a handler may enter only the states its row lists. A photo is bound to the ``Cycle``
+opened by the card read that preceded it: the frame, the checks and the saved file all hang off
+that cycle, so a new card (a new cycle) can never inherit another person's photo. Any exception
+inside a handler (an undeclared transition included) lands in ERROR, which falls back to idle.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from appliance.flow.events import (
 )
 from appliance.flow.sessions import ClassSummary, fee_for, summarize
 from appliance.flow.states import CYCLE_STATES, KEEPS_CYCLE, SWIPE_STATES, State
+from appliance.flow.transitions import LOOKUP, Trigger, UndeclaredTransition
 from appliance.hardware.camera import Camera
 from appliance.hours import ServiceHours
 from appliance.ledger import CaptureRecord, Ledger, SessionKind, SessionRecord, Verdict, new_id
@@ -50,6 +53,11 @@ WRONG_PIN = Text("密码错误", "Wrong PIN")
 # Operator commands that answer what one screen shows (this student, this payment).
 SCREEN_BOUND = frozenset({OperatorAction.ALLOW, OperatorAction.DENY, OperatorAction.CONFIRM_PAYMENT,
                           OperatorAction.DEFER_PAYMENT})
+OPERATOR_TRIGGERS = {OperatorAction.OPEN_CLASS: Trigger.OPEN, OperatorAction.OPEN_MAKEUP: Trigger.OPEN,
+                     OperatorAction.CLOSE_SESSION: Trigger.CLOSE,
+                     OperatorAction.CONFIRM_PAYMENT: Trigger.CONFIRM_PAYMENT,
+                     OperatorAction.DEFER_PAYMENT: Trigger.DEFER_PAYMENT,
+                     OperatorAction.ALLOW: Trigger.ALLOW, OperatorAction.DENY: Trigger.DENY}
 
 
 class Checker(Protocol):
@@ -152,7 +160,11 @@ class Booth:
         self.status = ""
         self.shown_at = -math.inf  # when the current screen appeared (booth clock, s)
         self.shown_link_problem: tuple[str, str] | None = None
-        self._end_session()  # a class closed before a crash, its fee not settled, is shown again
+        self.preview: np.ndarray | None = None  # the countdown's live frame, its guidance, its seconds left
+        self.guidance: tuple[Text, ...] = ()
+        self.seconds_left = 0
+        self._allowed: frozenset[State] = frozenset()  # what the running handler may enter
+        self._run(Trigger.START, None)  # a class closed before a crash, its fee not settled, is shown again
 
     # ---------------------------------------------------------------- dispatch
     def handle(self, event: Event) -> None:
@@ -166,24 +178,42 @@ class Booth:
                        code=type(error).__name__)
 
     def _dispatch(self, event: Event) -> None:
-        if isinstance(event, Tick):
-            self._tick()
-        elif isinstance(event, CardPresented):
-            self._card(event.card)
-        elif isinstance(event, ButtonPressed | RetakePressed):
+        if isinstance(event, OperatorCommand):
+            self._operator(event)
+            return
+        if isinstance(event, ButtonPressed | RetakePressed):
             at = self.clock() if event.at is None else event.at
             if not self._answers_screen(at, type(event).__name__):
                 return
-            if isinstance(event, ButtonPressed):
-                self._button(at)
-            else:
-                self._retake(at)
-        elif isinstance(event, OperatorCommand):
-            self._operator(event)
-        elif isinstance(event, ReaderFault):
-            log.warning("booth: card reader: %s", mask_ids_in(event.error.en))
-            if self.state in (State.IDLE, State.REFUSED, State.SAVED):
-                self._show_message(State.ERROR, Text(event.error.zh, event.error.en))
+        self._run(self._trigger(event), event)
+
+    def _trigger(self, event: Event) -> Trigger:
+        if isinstance(event, Tick):
+            now = self.clock()
+            if self.state is State.COUNTDOWN:
+                over = self.countdown_end is not None and now >= self.countdown_end
+                return Trigger.COUNTDOWN_OVER if over else Trigger.TICK
+            return Trigger.TIMEOUT if self.deadline is not None and now >= self.deadline else Trigger.TICK
+        if isinstance(event, CardPresented):
+            return Trigger.CARD
+        if isinstance(event, ReaderFault):
+            return Trigger.READER_FAULT
+        if isinstance(event, ButtonPressed):
+            return Trigger.BUTTON
+        if isinstance(event, RetakePressed):
+            return Trigger.RETAKE
+        return OPERATOR_TRIGGERS[event.action]
+
+    def _run(self, trigger: Trigger, event: Event | None) -> None:
+        """Run the table's handler for ``trigger`` in the current state (none: the trigger is ignored)."""
+        transition = LOOKUP.get((self.state, trigger))
+        if transition is None:
+            return
+        self._allowed = transition.targets
+        try:
+            getattr(self, transition.handler)(event)
+        finally:
+            self._allowed = frozenset()
 
     # ---------------------------------------------------------------- states
     def _resting_state(self) -> State:
@@ -193,6 +223,9 @@ class Booth:
         return State.IDLE if self.hours.is_open(self.session.kind, self.now()) else State.CLOSED
 
     def _enter(self, state: State, timeout: float | None = None) -> None:
+        if state not in self._allowed:
+            log.error("booth: undeclared transition %s -> %s (see flow/transitions.py)", self.state, state)
+            raise UndeclaredTransition(f"{self.state} -> {state}")
         previous, self.state = self.state, state
         self.shown_at = self.clock()
         self.deadline = self.shown_at + timeout if timeout else None
@@ -220,30 +253,35 @@ class Booth:
         except Exception:
             log.exception("booth: cannot record the failure")
         self.cycle = None
+        self._allowed = frozenset({State.ERROR})  # the failsafe: reachable from any state
         try:
             self._show_message(State.ERROR, message)
         except Exception:  # a broken display must not take the loop down either
             log.exception("booth: cannot show the error screen")
             self.state, self.shown_at = State.ERROR, self.clock()
             self.deadline = self.shown_at + self.config.capture.message_timeout_s
+        finally:
+            self._allowed = frozenset()
 
-    def _tick(self) -> None:
-        now = self.clock()
+    def _start(self, _event: None) -> None:
+        self._end_session()
+
+    def _follow_hours(self, _event: Tick) -> None:
+        """Resting: follow the opening hours, and the office link in the header."""
+        resting = self._resting_state()
+        if resting is not self.state:
+            self._enter(resting)
+        elif self._link_problem() != self.shown_link_problem:
+            self.status = self.status_line()
+            self._render()
+
+    def _preview(self, _event: Tick | None = None) -> None:
+        """The countdown's frame: live preview, the guidance for it, the whole seconds left."""
+        self.preview = self.camera.preview_frame()
+        self.guidance = tuple(self.checker.guide(self.preview).messages)
+        self.seconds_left = max(0, math.ceil((self.countdown_end or 0) - self.clock()))
         if self.state is State.COUNTDOWN:
-            if self.countdown_end is not None and now >= self.countdown_end:
-                self._capture_and_check()
-            else:
-                self._render()
-            return
-        if self.deadline is not None and now >= self.deadline:
-            self._timeout()
-        elif self.state in (State.CLOSED, State.NO_SESSION, State.IDLE):
-            resting = self._resting_state()
-            if resting is not self.state:
-                self._enter(resting)
-            elif self._link_problem() != self.shown_link_problem:  # the header follows the office link
-                self.status = self.status_line()
-                self._render()
+            self._render()
 
     def _answers_screen(self, at: float, what: str) -> bool:
         """Whether an input made at ``at`` can answer the screen now shown: made at least
@@ -256,7 +294,7 @@ class Booth:
                  what, after * 1000, self.state)
         return False
 
-    def _timeout(self) -> None:
+    def _timeout(self, _event: Tick) -> None:
         cycle = self.cycle
         if (self.state is State.REVIEW and cycle and self._passed(cycle.report)
                 and cycle.countdown_follows_ready()):
@@ -266,7 +304,13 @@ class Booth:
         self._rest()
 
     # ---------------------------------------------------------------- card
-    def _card(self, card: IdentityCard) -> None:
+    def _reader_fault(self, event: ReaderFault) -> None:
+        log.warning("booth: card reader: %s", mask_ids_in(event.error.en))
+        if self.state in (State.IDLE, State.REFUSED, State.SAVED):
+            self._show_message(State.ERROR, Text(event.error.zh, event.error.en))
+
+    def _card(self, event: CardPresented) -> None:
+        card = event.card
         if self.state not in SWIPE_STATES or self.session is None:
             # Closed, or a summary / payment screen waiting for the operator: the card is ignored.
             if self.state is State.NO_SESSION or (self.state in SWIPE_STATES and self.session is None):
@@ -311,7 +355,8 @@ class Booth:
         self.pending = None
 
     # ---------------------------------------------------------------- button
-    def _button(self, at: float) -> None:
+    def _button(self, event: ButtonPressed) -> None:
+        at = self.clock() if event.at is None else event.at
         if self.state is State.READY:
             self._start_countdown(at)
         elif self.state is State.REVIEW and self.cycle:
@@ -322,7 +367,8 @@ class Booth:
         elif self.state in (State.SAVED, State.REFUSED, State.ERROR):
             self._rest()
 
-    def _retake(self, at: float) -> None:
+    def _retake(self, event: RetakePressed) -> None:
+        at = self.clock() if event.at is None else event.at
         if self.state is State.REVIEW and self.cycle and self._can_retake():
             if self._passed(self.cycle.report):
                 self._record_attempt(self.cycle, Verdict.DISCARDED)
@@ -337,12 +383,14 @@ class Booth:
         self.cycle.report = None
         self.cycle.countdown_pressed_at = pressed_at
         self.countdown_end = self.clock() + self.config.capture.countdown_s
+        self._preview()  # the first frame is on the screen the moment the countdown starts
         self._enter(State.COUNTDOWN)
 
     # ---------------------------------------------------------------- capture, check, save
-    def _capture_and_check(self) -> None:
+    def _capture_and_check(self, _event: Tick) -> None:
         cycle = self.cycle
         assert cycle is not None
+        self.preview, self.guidance = None, ()
         cycle.attempt += 1
         cycle.frame = self.camera.capture()
         cycle.report = self.checker.check(cycle.frame)
@@ -405,7 +453,7 @@ class Booth:
                 raise SessionError("the screen changed just before this command: check it and give it again",
                                    "画面刚刚变化,请看清后重新操作")
             before = self.state
-            self._operator_action(command)
+            self._run(OPERATOR_TRIGGERS[command.action], command)
         except SessionError as error:
             log.warning("booth: operator command %s refused: %s", command.action, error)
             self.message = Text(error.zh, error.en)
@@ -416,28 +464,23 @@ class Booth:
             if command.reply:
                 command.reply.set_result(f"{command.action}: {before} -> {self.state}")
 
-    def _operator_action(self, command: OperatorCommand) -> None:
-        action = command.action
-        if action is OperatorAction.OPEN_CLASS:
-            self._open("class", command.args.get("college"), command.args.get("class_name"))
-        elif action is OperatorAction.OPEN_MAKEUP:
-            self._open("makeup", None, None)
-        elif action is OperatorAction.CLOSE_SESSION:
-            self._close_session()
-        elif action is OperatorAction.CONFIRM_PAYMENT:
-            self._confirm_payment()
-        elif action is OperatorAction.DEFER_PAYMENT:
-            self._defer_payment()
-        elif action is OperatorAction.ALLOW and self.state is State.CONFIRM and self.cycle:
+    def _allow(self, _command: OperatorCommand) -> None:
+        if self.state is State.CONFIRM and self.cycle is not None:
             self._begin_cycle(self.cycle.card, self.cycle.entry)
-        elif action is OperatorAction.ALLOW and self.state is State.REVIEW and self._operator_may_keep():
+        elif self.state is State.REVIEW and self._operator_may_keep():
             self._save()  # only "confirm" checks failed: the operator keeps it (the ledger names them)
-        elif action is OperatorAction.DENY and self.state is State.CONFIRM:
-            self._rest()
-        elif action in (OperatorAction.ALLOW, OperatorAction.DENY):
+        else:
             raise SessionError("nothing to confirm now", "当前无需确认")
 
-    def _open(self, kind: SessionKind, college: str | None, class_name: str | None) -> None:
+    def _deny(self, _command: OperatorCommand) -> None:
+        if self.state is not State.CONFIRM:
+            raise SessionError("nothing to confirm now", "当前无需确认")
+        self._rest()
+
+    def _open(self, command: OperatorCommand) -> None:
+        kind: SessionKind = "class" if command.action is OperatorAction.OPEN_CLASS else "makeup"
+        college = command.args.get("college") if kind == "class" else None
+        class_name = command.args.get("class_name") if kind == "class" else None
         if self.session is not None:
             raise SessionError(f"a session is already open ({self.session.label}): close it first",
                                f"已有进行中的采集({self.session.label}),请先结束")
@@ -457,7 +500,7 @@ class Booth:
                                     "class": class_name or ""})
         self._rest()
 
-    def _close_session(self) -> None:
+    def _close_session(self, _command: OperatorCommand) -> None:
         if self.session is None:
             raise SessionError("no session is open", "没有进行中的采集")
         if self.state in CYCLE_STATES:
@@ -472,7 +515,7 @@ class Booth:
         self.session = None
         self._enter(State.SUMMARY)  # until the payment is confirmed or deferred, across restarts
 
-    def _confirm_payment(self) -> None:
+    def _confirm_payment(self, _command: OperatorCommand) -> None:
         if self.state is State.SUMMARY and self.summary:
             amount, people, who = self.summary.fee_cny, self.summary.photographed, None
             session_id = self.summary.session.id
@@ -488,7 +531,7 @@ class Booth:
         else:
             self._rest()
 
-    def _defer_payment(self) -> None:
+    def _defer_payment(self, _command: OperatorCommand) -> None:
         if self.state is not State.SUMMARY or self.summary is None:
             raise SessionError("no class payment is waiting", "当前没有待确认的班级缴费")
         self._defer(self.summary.session.id, "deferred by the operator")
@@ -535,7 +578,8 @@ class Booth:
         return f"{self.config.booth.id} · {self.session.label} · {done}"
 
     def view(self) -> View:
-        """The screen for the current state."""
+        """The screen for the current state: a pure function of the booth's state (the countdown's
+        preview and guidance are taken by its tick handler, ``_preview``)."""
         status = self.status
         state, cycle = self.state, self.cycle
         if state is State.CLOSED:
@@ -553,10 +597,7 @@ class Booth:
         if state is State.READY and cycle:
             return views.ready(cycle.entry, cycle.attempt + 1, self.config.capture.retake_limit, status)
         if state is State.COUNTDOWN:
-            preview = self.camera.preview_frame()
-            guidance = self.checker.guide(preview)
-            left = max(0, math.ceil((self.countdown_end or 0) - self.clock()))
-            return views.countdown(left, preview, guidance.messages, status)
+            return views.countdown(self.seconds_left, self.preview, self.guidance, status)
         if state is State.REVIEW and cycle:
             fixes = [result.message for result in cycle.report.review()] if cycle.report else []
             return views.review(review_image(cycle.frame, cycle.report), self._passed(cycle.report), fixes,

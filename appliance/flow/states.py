@@ -1,13 +1,39 @@
 """The booth's states and the transitions between them.
 
-    CLOSED ⇄ NO_SESSION ──open──▶ IDLE ──card──▶ REFUSED ─timeout─▶ IDLE
-                                    │             CONFIRM ─allow─▶ READY │ deny/timeout ▶ IDLE
-                                    └──card──▶ READY ──button──▶ COUNTDOWN ──(wall clock)──▶ capture
-    capture ▶ check ▶ REVIEW ──button (passed)──▶ SAVED ─timeout─▶ IDLE (make-up: ▶ PAYMENT)
-                        │ button (failed), retake ──▶ COUNTDOWN   (up to the retake limit)
-                        └ limit reached ▶ REFUSED
-    IDLE ──close──▶ SUMMARY ──payment confirmed / deferred──▶ NO_SESSION   (shown again after a restart until then)
-    any state ──exception──▶ ERROR ─timeout─▶ IDLE;   a new card in any cycle state restarts the cycle.
+The transition table is ``appliance.flow.transitions.TABLE``; a trigger with no row in a state is
+ignored there, and a new card in any cycle state cancels that cycle.
+
+Transitions (generated from ``transitions.TABLE``):
+
+    NO_SESSION --start--> CLOSED | NO_SESSION | IDLE | SUMMARY  (_start)
+    CLOSED, NO_SESSION, IDLE --tick--> CLOSED | NO_SESSION | IDLE  (_follow_hours)
+    COUNTDOWN --tick--> stays  (_preview)
+    CONFIRM, REFUSED, READY, SAVED, PAYMENT, ERROR --timeout--> CLOSED | NO_SESSION | IDLE  (_timeout)
+    REVIEW --timeout--> CLOSED | NO_SESSION | IDLE | SAVED | PAYMENT  (_timeout)
+    COUNTDOWN --countdown over--> REVIEW  (_capture_and_check)
+    any but CLOSED, NO_SESSION, PAYMENT, SUMMARY --card--> CONFIRM | REFUSED | READY  (_card)
+    NO_SESSION --card--> REFUSED  (_card)
+    IDLE, REFUSED, SAVED --reader fault--> ERROR  (_reader_fault)
+    any but IDLE, REFUSED, SAVED --reader fault--> stays  (_reader_fault)
+    READY --button--> COUNTDOWN  (_button)
+    REVIEW --button--> COUNTDOWN | SAVED | PAYMENT  (_button)
+    REFUSED, SAVED, ERROR --button--> CLOSED | NO_SESSION | IDLE  (_button)
+    REVIEW --retake--> COUNTDOWN  (_retake)
+    CLOSED, NO_SESSION, REFUSED, SUMMARY, ERROR --open--> CLOSED | NO_SESSION | IDLE  (_open)
+    any but CLOSED, NO_SESSION, REFUSED, SUMMARY, ERROR --open--> stays  (_open)
+    CLOSED, IDLE, REFUSED, SAVED, PAYMENT, ERROR --close--> SUMMARY  (_close_session)
+    NO_SESSION, CONFIRM, READY, COUNTDOWN, REVIEW, SUMMARY --close--> stays  (_close_session)
+    SUMMARY --payment confirmed--> CLOSED | NO_SESSION | IDLE | SUMMARY  (_confirm_payment)
+    PAYMENT --payment confirmed--> CLOSED | NO_SESSION | IDLE  (_confirm_payment)
+    any but PAYMENT, SUMMARY --payment confirmed--> stays  (_confirm_payment)
+    SUMMARY --payment deferred--> CLOSED | NO_SESSION | IDLE | SUMMARY  (_defer_payment)
+    any but SUMMARY --payment deferred--> stays  (_defer_payment)
+    CONFIRM --allow--> READY  (_allow)
+    REVIEW --allow--> SAVED | PAYMENT  (_allow)
+    CONFIRM --deny--> CLOSED | NO_SESSION | IDLE  (_deny)
+    any but CONFIRM, REVIEW --allow--> stays  (_allow)
+    any but CONFIRM --deny--> stays  (_deny)
+    any state --a handler fails--> ERROR  (failsafe)
 
 A press, a retake or an operator command that answers a screen (allow, deny, payment) is taken only if
 made at least ``capture.input_guard_s`` after that screen appeared; a review times out into a saved
