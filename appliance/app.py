@@ -6,9 +6,9 @@ Hardware-only modules (picamera2, lgpio) are imported here lazily, and only when
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -16,11 +16,12 @@ from appliance import db
 from appliance.cardreader.base import CardReader
 from appliance.cardreader.spec import open_reader
 from appliance.config import BoothConfig, OutputSection
-from appliance.flow.booth import Booth, SavedPhoto
+from appliance.flow.booth import Booth, Listener, Office, SavedPhoto
 from appliance.flow.leftovers import remove_leftovers
+from appliance.flow.outcomes import QualityReport
 from appliance.hardware.camera import Camera
 from appliance.ledger import Ledger
-from appliance.quality.checker import PhotoChecker, crop_to_chsi
+from appliance.quality.checker import CheckReport, PhotoChecker, crop_to_chsi
 from appliance.quality.chsi_file import encode_chsi_jpeg, write_chsi_photo
 from appliance.roster import Roster
 from appliance.ui.view import Display
@@ -32,7 +33,9 @@ class ChsiPhotoOutput:
     def __init__(self, output: OutputSection) -> None:
         self.output = output
 
-    def __call__(self, frame: np.ndarray, report: Any, id_number: str, folder: Path) -> SavedPhoto:
+    def __call__(self, frame: np.ndarray, report: QualityReport, id_number: str, folder: Path) -> SavedPhoto:
+        if not isinstance(report, CheckReport):  # the crop is planned by this checker's report only
+            raise TypeError(f"ChsiPhotoOutput needs a CheckReport, not {type(report).__name__}")
         jpeg = encode_chsi_jpeg(crop_to_chsi(frame, report), self.output)
         return SavedPhoto(write_chsi_photo(folder, id_number, jpeg), hashlib.sha256(jpeg).hexdigest())
 
@@ -67,7 +70,7 @@ class BoothParts:
 
 def build_booth(config: BoothConfig, *, display: Display, camera: Camera | None = None,
                 reader: CardReader | None = None, checker: PhotoChecker | None = None,
-                uplink: Any = None) -> BoothParts:
+                office: Office | None = None, listeners: Iterable[Listener] = ()) -> BoothParts:
     """Open the database, clean up after a crash, and assemble the booth."""
     data_dir = config.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -80,5 +83,6 @@ def build_booth(config: BoothConfig, *, display: Display, camera: Camera | None 
     camera.start()
     reader = reader or open_reader(config.hardware.card_reader, uid_lookup=None)
     booth = Booth(config, camera=camera, checker=checker or PhotoChecker(config.quality), roster=roster,
-                  ledger=ledger, display=display, photo_output=ChsiPhotoOutput(config.output), uplink=uplink)
+                  ledger=ledger, display=display, photo_output=ChsiPhotoOutput(config.output), office=office,
+                  listeners=listeners)
     return BoothParts(config, booth, camera, reader, roster, ledger, display)

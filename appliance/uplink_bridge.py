@@ -1,4 +1,8 @@
-"""The booth side of the central link: what the uplink asks the booth, and what central commands do.
+"""The booth side of the central link: what the booth tells the office, what the uplink asks the
+booth, and what central commands do.
+
+``UplinkOffice`` is the flow's ``Office`` port on the real uplink: it maps the flow's typed domain
+events (``appliance.flow.outcomes``) to the protocol's event kinds and data (``protocol.EVENT_DATA``).
 
 The uplink runs on its own threads. It reads the booth's state for the status message, hands
 central's commands over, and reports acknowledged photos. Commands that change the flow are posted
@@ -12,22 +16,97 @@ import logging
 import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from appliance import db
 from appliance.device.doctor import Doctor, summary
-from appliance.flow.booth import Booth, upload_meta
+from appliance.flow.booth import Booth, photo_meta
 from appliance.flow.events import OperatorAction, OperatorCommand
+from appliance.flow.outcomes import (
+    BoothFailed,
+    CardRefused,
+    ClassClosed,
+    ClassOpened,
+    DomainEvent,
+    PaymentConfirmed,
+    PhotoAccepted,
+    PhotoMeta,
+    PhotoSaved,
+    RetakeNeeded,
+)
 from appliance.ledger import Ledger
 from appliance.privacy import mask_id
 from appliance.roster import Roster, RosterImportError, parse_rows
 from appliance.runtime import BoothLoop
+from appliance.uplink.client import Uplink
 from appliance.uplink.outbox import OutboxError
 from appliance.uplink.protocol import Command, ProtocolError
 
 log = logging.getLogger(__name__)
 
 COMMAND_TIMEOUT_S = 10.0
+
+
+def wire_event(event: DomainEvent) -> tuple[str, dict[str, object]]:
+    """The protocol's event kind and data for ``event`` (validated by the uplink against EVENT_DATA)."""
+    if isinstance(event, CardRefused):
+        return "card_refused", {"reason": event.reason, "session_id": event.session_id}
+    if isinstance(event, PhotoAccepted):
+        return "photo_accepted", {"photo_id": event.photo_id, "session_id": event.session_id,
+                                  "attempt": event.attempt}
+    if isinstance(event, RetakeNeeded):
+        return "retake", {"session_id": event.session_id, "attempt": event.attempt, "failed": list(event.failed)}
+    if isinstance(event, ClassOpened):
+        return "class_opened", {"session_id": event.session_id, "college": event.college,
+                                "class": event.class_name}
+    if isinstance(event, ClassClosed):
+        return "class_closed", {"session_id": event.session_id, "college": event.college,
+                                "class": event.class_name, "count": event.count, "fee_cny": event.fee_cny,
+                                "missing": event.missing}
+    if isinstance(event, PaymentConfirmed):
+        return "payment_confirmed", {"session_id": event.session_id, "amount_cny": event.amount_cny}
+    if isinstance(event, BoothFailed):
+        return "error", {"code": event.code, "message": event.message}
+    raise TypeError(f"no protocol event for {type(event).__name__}")
+
+
+def wire_meta(meta: PhotoMeta) -> dict[str, object]:
+    """The photo_init fields the outbox takes (``protocol.PhotoInit``): never the student's name."""
+    return {"id_number": meta.id_number, "student_no": meta.student_no, "college": meta.college,
+            "class": meta.class_name, "session_id": meta.session_id, "attempt": meta.attempt,
+            "captured_at": meta.captured_at, "sha256": meta.sha256}
+
+
+class UplinkClient(Protocol):
+    """The parts of ``appliance.uplink.client.Uplink`` the booth flow reaches."""
+
+    def photo_saved(self, photo_id: str, path: Path, meta: dict[str, object]) -> object: ...
+
+    def event(self, kind: str, data: dict[str, object]) -> object: ...
+
+    def capture_blocked(self) -> tuple[str, str] | None: ...
+
+    def link_problem(self) -> tuple[str, str] | None: ...
+
+
+class UplinkOffice:
+    """The flow's ``Office`` on the uplink: typed events out as protocol events, the link's state in."""
+
+    def __init__(self, uplink: UplinkClient) -> None:
+        self.uplink = uplink
+
+    def photo_saved(self, photo: PhotoSaved) -> None:
+        self.uplink.photo_saved(photo.photo_id, photo.path, wire_meta(photo.meta))
+
+    def publish(self, event: DomainEvent) -> None:
+        kind, data = wire_event(event)
+        self.uplink.event(kind, data)
+
+    def capture_blocked(self) -> tuple[str, str] | None:
+        return self.uplink.capture_blocked()
+
+    def link_problem(self) -> tuple[str, str] | None:
+        return self.uplink.link_problem()
 
 
 class BoothBridge:
@@ -86,7 +165,7 @@ class BoothBridge:
         return reply.result(timeout=COMMAND_TIMEOUT_S)
 
 
-def reconcile_uploads(booth: Booth, uplink: Any) -> int:
+def reconcile_uploads(booth: Booth, uplink: Uplink) -> int:
     """Queue accepted photos the outbox does not know (a crash between ledger and outbox).
 
     One photo that cannot be queued (its roster row breaks today's rules, its file changed) is
@@ -105,7 +184,7 @@ def reconcile_uploads(booth: Booth, uplink: Any) -> int:
             log.error("uplink: photo %s has no roster entry; not sent", capture.photo_id)
             continue
         try:
-            uplink.photo_saved(capture.photo_id, Path(capture.path), upload_meta(entry, capture))
+            uplink.photo_saved(capture.photo_id, Path(capture.path), wire_meta(photo_meta(entry, capture)))
         except (ProtocolError, OutboxError) as error:
             log.error("uplink: photo %s of %s is kept but not queued: %s", capture.photo_id,
                       mask_id(capture.id_number), error)

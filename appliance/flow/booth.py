@@ -14,10 +14,10 @@ import datetime as dt
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -34,6 +34,20 @@ from appliance.flow.events import (
     ReaderFault,
     RetakePressed,
     Tick,
+)
+from appliance.flow.outcomes import (
+    BoothFailed,
+    CardRefused,
+    ClassClosed,
+    ClassOpened,
+    DomainEvent,
+    LiveGuidance,
+    PaymentConfirmed,
+    PhotoAccepted,
+    PhotoMeta,
+    PhotoSaved,
+    QualityReport,
+    RetakeNeeded,
 )
 from appliance.flow.sessions import ClassSummary, fee_for, summarize
 from appliance.flow.states import CYCLE_STATES, KEEPS_CYCLE, SWIPE_STATES, State
@@ -61,9 +75,9 @@ OPERATOR_TRIGGERS = {OperatorAction.OPEN_CLASS: Trigger.OPEN, OperatorAction.OPE
 
 
 class Checker(Protocol):
-    def check(self, frame: np.ndarray) -> Any: ...
+    def check(self, frame: np.ndarray) -> QualityReport: ...
 
-    def guide(self, preview: np.ndarray) -> Any: ...
+    def guide(self, preview: np.ndarray) -> LiveGuidance: ...
 
 
 @dataclass(frozen=True)
@@ -73,13 +87,17 @@ class SavedPhoto:
 
 
 class PhotoOutput(Protocol):
-    def __call__(self, frame: np.ndarray, report: Any, id_number: str, folder: Path) -> SavedPhoto: ...
+    def __call__(self, frame: np.ndarray, report: QualityReport, id_number: str, folder: Path) -> SavedPhoto: ...
 
 
-class Uplink(Protocol):
-    def photo_saved(self, photo_id: str, path: Path, meta: dict[str, Any]) -> None: ...
+class Office(Protocol):
+    """The office link as the flow sees it (``uplink_bridge.UplinkOffice`` on a running booth)."""
 
-    def event(self, kind: str, data: dict[str, Any]) -> Any: ...
+    def photo_saved(self, photo: PhotoSaved) -> None:
+        """Queue a saved photo for upload; raises when it cannot be queued."""
+        ...
+
+    def publish(self, event: DomainEvent) -> None: ...
 
     def capture_blocked(self) -> tuple[str, str] | None:
         """(English, Chinese) reason not to take new photos (a full disk), or None."""
@@ -90,11 +108,14 @@ class Uplink(Protocol):
         ...
 
 
-def upload_meta(entry: RosterEntry, capture: CaptureRecord) -> dict[str, Any]:
+Listener = Callable[[State, State], None]  # (previous, entered): LEDs, the uplink status, sd_notify
+
+
+def photo_meta(entry: RosterEntry, capture: CaptureRecord) -> PhotoMeta:
     """What the uplink sends with a photo: the registry key and the class, never the name."""
-    return {"id_number": entry.id_number, "student_no": entry.student_no, "college": entry.college,
-            "class": entry.class_name, "session_id": capture.session_id, "attempt": capture.attempt,
-            "captured_at": capture.captured_at, "sha256": capture.sha256}
+    return PhotoMeta(id_number=entry.id_number, student_no=entry.student_no, college=entry.college,
+                     class_name=entry.class_name, session_id=capture.session_id, attempt=capture.attempt,
+                     captured_at=capture.captured_at, sha256=capture.sha256)
 
 
 @dataclass
@@ -107,7 +128,7 @@ class Cycle:
     id: str = field(default_factory=new_id)
     attempt: int = 0
     frame: np.ndarray | None = field(default=None, repr=False)
-    report: Any = None
+    report: QualityReport | None = None
     photo_id: str | None = None
     ready_at: float | None = None  # when this student's READY screen appeared (booth clock, s)
     countdown_pressed_at: float | None = None  # when the press that started the last countdown was made
@@ -132,7 +153,8 @@ class Outcome:
 class Booth:
     def __init__(self, config: BoothConfig, *, camera: Camera, checker: Checker, roster: Roster,
                  ledger: Ledger, display: Display, photo_output: PhotoOutput,
-                 uplink: Uplink | None = None, clock: Callable[[], float] = time.monotonic,
+                 office: Office | None = None, listeners: Iterable[Listener] = (),
+                 clock: Callable[[], float] = time.monotonic,
                  now: Callable[[], dt.datetime] = dt.datetime.now) -> None:
         self.config = config
         self.camera = camera
@@ -141,7 +163,7 @@ class Booth:
         self.ledger = ledger
         self.display = display
         self.photo_output = photo_output
-        self.uplink = uplink
+        self.office = office
         self.clock = clock
         self.now = now
         self.hours = ServiceHours(config.hours)
@@ -156,7 +178,7 @@ class Booth:
         self.countdown_end: float | None = None
         self.message: Text | None = None
         self.last_outcome: Outcome | None = None
-        self.listeners: list[Callable[[State, State], None]] = []
+        self.listeners: list[Listener] = list(listeners)
         self.status = ""
         self.shown_at = -math.inf  # when the current screen appeared (booth clock, s)
         self.shown_link_problem: tuple[str, str] | None = None
@@ -249,7 +271,7 @@ class Booth:
     def _fail(self, message: Text, code: str) -> None:
         try:
             self._discard_cycle()
-            self._emit("error", {"code": code, "message": message.en})
+            self._publish(BoothFailed(code=code, message=message.en))
         except Exception:
             log.exception("booth: cannot record the failure")
         self.cycle = None
@@ -319,7 +341,7 @@ class Booth:
         if self.cycle is not None:
             log.info("booth: new card %s mid-cycle: the previous cycle is cancelled", mask_id(card.id_number))
             self._discard_cycle()
-        blocked = self.uplink.capture_blocked() if self.uplink else None
+        blocked = self.office.capture_blocked() if self.office else None
         if blocked:
             self._show_message(State.REFUSED, Text(blocked[1], blocked[0]))
             return
@@ -330,7 +352,7 @@ class Booth:
             return
         assert reason is not None
         self.ledger.record_refusal(self.session.id, reason.value, card.id_number)
-        self._emit("card_refused", {"reason": reason.value, "session_id": self.session.id})
+        self._publish(CardRefused(reason=reason.value, session_id=self.session.id))
         log.info("booth: card %s refused: %s", mask_id(card.id_number), reason.value)
         if decision.needs_operator and entry is not None:
             self.pending = decision
@@ -398,11 +420,11 @@ class Booth:
             failed = [result.id for result in cycle.report.failed()]
             log.info("booth: attempt %d failed: %s", cycle.attempt, ", ".join(failed))
             self._record_attempt(cycle, Verdict.REJECTED, failed)
-            self._emit("retake", {"session_id": cycle.session_id, "attempt": cycle.attempt, "failed": failed})
+            self._publish(RetakeNeeded(session_id=cycle.session_id, attempt=cycle.attempt, failed=tuple(failed)))
         self._enter(State.REVIEW, self.config.capture.review_timeout_s)
 
     @staticmethod
-    def _passed(report: Any) -> bool:
+    def _passed(report: QualityReport | None) -> bool:
         return bool(report is not None and report.accepted)
 
     def _operator_may_keep(self) -> bool:
@@ -433,10 +455,9 @@ class Booth:
                                    sha256=saved.sha256, path=str(path))
         cycle.photo_id = photo_id
         self.last_outcome = Outcome(photo_id, id_number, path, cycle.attempt)
-        if self.uplink:
-            self.uplink.photo_saved(photo_id, path, upload_meta(cycle.entry, self.ledger.capture(photo_id)))
-        self._emit("photo_accepted", {"photo_id": photo_id, "session_id": cycle.session_id,
-                                      "attempt": cycle.attempt})
+        if self.office:
+            self.office.photo_saved(PhotoSaved(photo_id, path, photo_meta(cycle.entry, self.ledger.capture(photo_id))))
+        self._publish(PhotoAccepted(photo_id=photo_id, session_id=cycle.session_id, attempt=cycle.attempt))
         log.info("booth: photo of %s saved (attempt %d)", mask_id(id_number), cycle.attempt)
         if self.session and self.session.kind == "makeup":
             self._enter(State.PAYMENT, self.config.capture.summary_timeout_s)
@@ -496,8 +517,7 @@ class Booth:
             self._defer(waiting.id, "the operator opened the next session")
         self.summary = None
         self.session = self.ledger.open_session(kind, college, class_name, fee_for(1, self.config.fees))
-        self._emit("class_opened", {"session_id": self.session.id, "college": college or "",
-                                    "class": class_name or ""})
+        self._publish(ClassOpened(session_id=self.session.id, college=college or "", class_name=class_name or ""))
         self._rest()
 
     def _close_session(self, _command: OperatorCommand) -> None:
@@ -508,10 +528,9 @@ class Booth:
                                "正在拍摄,请拍完后再结束")
         self.summary = summarize(self.session, self.eligibility, self.config.fees)
         self.ledger.close_session(self.session.id, self.summary.photographed, self.summary.fee_cny)
-        self._emit("class_closed", {"session_id": self.session.id, "college": self.session.college or "",
-                                    "class": self.session.class_name or "",
-                                    "count": self.summary.photographed, "fee_cny": self.summary.fee_cny,
-                                    "missing": len(self.summary.missing)})
+        self._publish(ClassClosed(session_id=self.session.id, college=self.session.college or "",
+                                  class_name=self.session.class_name or "", count=self.summary.photographed,
+                                  fee_cny=self.summary.fee_cny, missing=len(self.summary.missing)))
         self.session = None
         self._enter(State.SUMMARY)  # until the payment is confirmed or deferred, across restarts
 
@@ -525,7 +544,7 @@ class Booth:
         else:
             raise SessionError("no payment is waiting", "当前没有待确认的缴费")
         self.ledger.record_payment(session_id, amount, people, who)
-        self._emit("payment_confirmed", {"session_id": session_id, "amount_cny": amount})
+        self._publish(PaymentConfirmed(session_id=session_id, amount_cny=amount))
         if self.state is State.SUMMARY:
             self._end_session()
         else:
@@ -554,12 +573,12 @@ class Booth:
         self._enter(State.SUMMARY)
 
     # ---------------------------------------------------------------- output
-    def _emit(self, kind: str, data: dict[str, Any]) -> None:
-        if self.uplink:
-            self.uplink.event(kind, data)
+    def _publish(self, event: DomainEvent) -> None:
+        if self.office:
+            self.office.publish(event)
 
     def _link_problem(self) -> tuple[str, str] | None:
-        return self.uplink.link_problem() if self.uplink else None
+        return self.office.link_problem() if self.office else None
 
     def status_line(self) -> str:
         """The header: the office link's trouble first (it is cut to one line), then booth and class."""

@@ -23,6 +23,7 @@ from appliance.idnumber import make_id_number, number_kind
 from appliance.roster import COLUMNS, Roster, RosterEntry
 from appliance.simulation.roster_gen import card_for, roster_csv
 from appliance.uplink.client import Uplink
+from appliance.uplink_bridge import UplinkOffice
 from central.cli import main as central_main
 from central.embedded import EmbeddedCentral
 from tests.booth.conftest import YEAR
@@ -121,11 +122,10 @@ def test_every_card_kind_is_photographed_saved_uploaded_and_stored(tmp_path, con
     assert {number_kind(entry.id_number).value for entry in EVERY_KIND} == {
         "resident", "hmt_permit", "foreign_2017", "foreign_2023"}
     with EmbeddedCentral(tmp_path / "office", workers=1) as central:
-        rig = Rig(config, Roster(conn), ledger, sim_camera, checker, photo_output)
         uplink = Uplink(config.uplink.model_copy(update={"broker_url": central.url}), config.booth.id,
                         config.data_dir / "booth.db", on_command=lambda command: "",
                         status_provider=lambda: {"state": rig.booth.state.value, "session": None})
-        rig.booth.uplink = uplink
+        rig = Rig(config, Roster(conn), ledger, sim_camera, checker, photo_output, office=UplinkOffice(uplink))
         uplink.start()
         try:
             rig.open_class(EVERY_KIND[0])

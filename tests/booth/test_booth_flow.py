@@ -43,13 +43,13 @@ class FakeClock:
 class Rig:
     """A booth and the people around it."""
 
-    def __init__(self, config, roster, ledger, camera, checker, photo_output, now=None):
+    def __init__(self, config, roster, ledger, camera, checker, photo_output, now=None, office=None):
         self.clock = FakeClock()
         self.display = HeadlessDisplay()
         self.camera = camera
         self.config = config
         self.booth = Booth(config, camera=camera, checker=checker, roster=roster, ledger=ledger,
-                           display=self.display, photo_output=photo_output, clock=self.clock,
+                           display=self.display, photo_output=photo_output, office=office, clock=self.clock,
                            now=now or (lambda: dt.datetime(2026, 12, 28, 9, 0)))
         self.ledger = ledger
 

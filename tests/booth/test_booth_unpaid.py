@@ -22,6 +22,7 @@ from appliance.service import BoothService
 from appliance.simulation.roster_gen import card_for, generate_roster
 from appliance.ui.headless_display import HeadlessDisplay
 from appliance.ui.view import Screen
+from appliance.uplink_bridge import UplinkOffice
 from central.embedded import EmbeddedCentral
 from tests.booth.test_booth_flow import Rig
 
@@ -48,8 +49,9 @@ class Events:
         return [kind for kind, _ in self.sent]
 
 
-def _restart(config, roster, ledger, sim_camera, checker, photo_output):
-    return Rig(config, roster, ledger, sim_camera, checker, photo_output)
+def _restart(config, roster, ledger, sim_camera, checker, photo_output, events=None):
+    return Rig(config, roster, ledger, sim_camera, checker, photo_output,
+               office=UplinkOffice(events) if events else None)
 
 
 def test_a_restart_during_the_summary_shows_it_again_until_paid(config, roster, ledger, sim_camera, checker,
@@ -62,14 +64,14 @@ def test_a_restart_during_the_summary_shows_it_again_until_paid(config, roster, 
     assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
     shown = rig.display.last_view
     session_id = rig.booth.summary.session.id
+    events = Events()
     for _ in range(2):  # crashed twice before anyone paid
-        rig = _restart(config, roster, ledger, sim_camera, checker, photo_output)
+        rig = _restart(config, roster, ledger, sim_camera, checker, photo_output, events)
         assert rig.booth.state is State.SUMMARY and rig.booth.summary.session.id == session_id
         assert rig.booth.summary.fee_cny == 40.0 and rig.booth.summary.photographed == 2
         view = rig.display.last_view
         assert view.screen is Screen.SUMMARY and view.qr_text == shown.qr_text and view.lines == shown.lines
     assert rig.send(CardPresented(card_for(students[3]))) is State.SUMMARY
-    rig.booth.uplink = events = Events()
     assert rig.operator(OperatorAction.CONFIRM_PAYMENT) is State.NO_SESSION
     (payment,) = ledger.payments(session_id)
     assert payment["amount_cny"] == 40.0 and payment["people"] == 2
@@ -79,15 +81,14 @@ def test_a_restart_during_the_summary_shows_it_again_until_paid(config, roster, 
 
 def test_a_deferred_payment_is_not_shown_again_and_stays_unpaid(config, roster, ledger, sim_camera, checker,
                                                                 photo_output, students):
-    rig = Rig(config, roster, ledger, sim_camera, checker, photo_output)
-    rig.booth.uplink = events = Events()
+    events = Events()
+    rig = Rig(config, roster, ledger, sim_camera, checker, photo_output, office=UplinkOffice(events))
     rig.open_class(students[0])
     rig.photograph(students[0])
     rig.wait(10)
     assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
     session_id = rig.booth.summary.session.id
-    rig = _restart(config, roster, ledger, sim_camera, checker, photo_output)
-    rig.booth.uplink = events
+    rig = _restart(config, roster, ledger, sim_camera, checker, photo_output, events)
     assert rig.operator(OperatorAction.DEFER_PAYMENT) is State.NO_SESSION
     assert ledger.payments(session_id) == [] and ledger.unpaid_sessions() == []
     assert events.kinds() == ["class_opened", "photo_accepted", "class_closed"]  # central: closed, not paid

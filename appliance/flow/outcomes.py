@@ -1,0 +1,130 @@
+"""What leaves the booth flow for the office: typed domain events, the saved photo, the quality report.
+
+The flow hands these to its ``Office`` port (``appliance.flow.booth.Office``); the uplink bridge
+(``appliance.uplink_bridge.UplinkOffice``) maps them to the wire protocol's event kinds and data
+models (``appliance.uplink.protocol.EVENT_DATA``), so the flow never spells a wire key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from appliance.ui.view import Text
+
+
+class CheckOutcome(Protocol):
+    """One check of a quality report, as the flow reads it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def message(self) -> Text: ...
+
+
+class QualityReport(Protocol):
+    """What the flow reads from a checked photo (``appliance.quality.checker.CheckReport``)."""
+
+    @property
+    def accepted(self) -> bool: ...
+
+    @property
+    def verdict(self) -> str:
+        """accepted | confirm (only checks of severity "confirm" failed) | rejected."""
+        ...
+
+    def failed(self) -> Sequence[CheckOutcome]: ...
+
+    def review(self) -> Sequence[CheckOutcome]:
+        """The faults to tell the student, root causes first."""
+        ...
+
+
+class LiveGuidance(Protocol):
+    """Advice on a preview frame during the countdown (``appliance.quality.checker.Guidance``)."""
+
+    @property
+    def messages(self) -> Sequence[Text]: ...
+
+
+@dataclass(frozen=True)
+class PhotoMeta:
+    """What the uplink sends with a photo: the registry key and the class, never the name."""
+
+    id_number: str
+    student_no: str
+    college: str
+    class_name: str
+    session_id: str
+    attempt: int
+    captured_at: str
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class PhotoSaved:
+    """A compliant photo is durable on disk and in the ledger: queue it for the office."""
+
+    photo_id: str
+    path: Path
+    meta: PhotoMeta
+
+
+@dataclass(frozen=True)
+class CardRefused:
+    reason: str  # an ``eligibility.Reason`` value
+    session_id: str
+
+
+@dataclass(frozen=True)
+class PhotoAccepted:
+    photo_id: str
+    session_id: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class RetakeNeeded:
+    """A capture failed its checks; ``failed`` names them (check ids)."""
+
+    session_id: str
+    attempt: int
+    failed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClassOpened:
+    session_id: str
+    college: str  # "" for a make-up session
+    class_name: str  # "" for a make-up session
+
+
+@dataclass(frozen=True)
+class ClassClosed:
+    session_id: str
+    college: str
+    class_name: str
+    count: int  # photos accepted in the session
+    fee_cny: float
+    missing: int  # class members due this year without an accepted photo
+
+
+@dataclass(frozen=True)
+class PaymentConfirmed:
+    session_id: str
+    amount_cny: float
+
+
+@dataclass(frozen=True)
+class BoothFailed:
+    """A handler failed and the booth shows ERROR; ``code`` is the exception's class name."""
+
+    code: str
+    message: str  # English, as on the screen
+
+
+DomainEvent = (CardRefused | PhotoAccepted | RetakeNeeded | ClassOpened | ClassClosed | PaymentConfirmed
+               | BoothFailed)
