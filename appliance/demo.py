@@ -30,6 +30,7 @@ from appliance.hardware.gpio import BoothPanel
 from appliance.ledger import Ledger, Verdict
 from appliance.roster import Roster, RosterEntry
 from appliance.runtime import BoothLoop
+from appliance.simulation.panel import press
 from appliance.simulation.roster_gen import (
     DEMO_CLASS,
     DEMO_COLLEGE,
@@ -136,7 +137,7 @@ class ClassScript:
     def _press(self) -> int:
         self._react()
         mark = self.waiter.mark()
-        self.panel.press()
+        press(self.panel)
         return mark
 
     def _refused_card(self, card: IdentityCard) -> None:

@@ -10,11 +10,11 @@ import logging
 from collections.abc import Callable
 
 from appliance.app import BoothParts
-from appliance.hardware.gpio import BoothPanel
+from appliance.hardware.gpio import BoothPanel, pin_factory
 from appliance.runtime import BoothLoop, attach_panel, ui_events
 from appliance.supervision import ServiceNotifier
 from appliance.uplink.client import Uplink
-from appliance.uplink_bridge import BoothBridge, reconcile_uploads
+from appliance.uplink_bridge import BoothBridge, UplinkOffice, reconcile_uploads
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,9 @@ class BoothService:
             update={"broker_url": broker_url})
         self.uplink = Uplink(settings, config.booth.id, db_path, status_provider=bridge.status,
                              on_command=bridge.command, on_photo_acked=bridge.photo_acked)
-        parts.booth.uplink = self.uplink
+        parts.booth.office = UplinkOffice(self.uplink)
         parts.booth.listeners.append(lambda previous, state: self.uplink.publish_status())
-        self.panel = BoothPanel(config.hardware)
+        self.panel = BoothPanel(config.hardware, factory=pin_factory(config.hardware))
         attach_panel(self.loop, self.panel)
         self.notifier = ServiceNotifier(parts.booth, self.uplink)
         self.loop.heartbeats.append(self.notifier.beat)

@@ -162,10 +162,10 @@ class Doctor:
                          "to test the pins themselves: systemctl stop booth; booth doctor")
         from gpiozero import Device
 
-        from appliance.hardware.gpio import BoothPanel, GpioError
+        from appliance.hardware.gpio import BoothPanel, GpioError, pin_factory
 
         try:
-            with BoothPanel(config.hardware):
+            with BoothPanel(config.hardware, factory=pin_factory(config.hardware)):
                 factory = type(Device.pin_factory).__name__  # the default factory gpiozero picked for the pins
         except GpioError as error:
             return Check("gpio", "fail", str(error), "another program holds the pins, or lgpio is missing "

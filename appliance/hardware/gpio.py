@@ -1,9 +1,11 @@
 """The booth's panel on the Pi's GPIO header: the big button and the ready/busy LEDs (gpiozero).
 
-``simulated`` builds the same devices on gpiozero's MockFactory, so the simulated booth and the
-tests run the real gpiozero code down to the pin; ``press()`` then drives the mock pin like a
-finger would. On the Pi (``hardware.gpio = "gpio"``) gpiozero picks its default pin factory
-(lgpio on the Pi 5, or whatever GPIOZERO_PIN_FACTORY names); gpiozero is imported only here.
+The panel takes a pin factory, as gpiozero devices do. The composition root picks it with
+``pin_factory(hardware)``: gpiozero's MockFactory for ``hardware.gpio = "simulated"`` (the simulated
+booth and the tests run the real gpiozero code down to the pin; ``appliance.simulation.panel``
+drives the mock pins like a finger would), None on the Pi (``hardware.gpio = "gpio"``: gpiozero
+picks its default factory, lgpio on the Pi 5, or whatever GPIOZERO_PIN_FACTORY names). gpiozero is
+imported only here.
 
 Wiring (BCM numbers, defaults): button between GPIO17 and GND (internal pull-up, pressed = low);
 ready LED (green) GPIO27 -> 330 ohm -> LED -> GND; busy LED (red) GPIO22 -> 330 ohm -> LED -> GND.
@@ -15,9 +17,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from appliance.config import HardwareSection
+
+if TYPE_CHECKING:
+    from gpiozero import Factory, Pin
 
 log = logging.getLogger(__name__)
 
@@ -30,46 +35,51 @@ class GpioError(Exception):
     """The panel could not be set up; phrased as the one line the operator sees."""
 
 
-class BoothPanel:
-    """The big button (``when_pressed``) and the two LEDs (``set_state``)."""
+def pin_factory(hardware: HardwareSection) -> Factory | None:
+    """The pin factory ``hardware.gpio`` asks for: a MockFactory when simulated, else None (gpiozero's
+    default, the real header)."""
+    if hardware.gpio != "simulated":
+        return None
+    from gpiozero.pins.mock import MockFactory
 
-    def __init__(self, hardware: HardwareSection, *, simulated: bool | None = None,
+    return MockFactory()
+
+
+class BoothPanel:
+    """The big button (``when_pressed``) and the two LEDs (``set_state``), on ``factory``'s pins.
+
+    The panel owns the factory it is given: ``close()`` closes it with the devices.
+    """
+
+    def __init__(self, hardware: HardwareSection, *, factory: Factory | None = None,
                  when_pressed: Callable[[], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        if simulated is None:
-            simulated = hardware.gpio == "simulated"
         pins = {"hardware.button_pin": hardware.button_pin, "hardware.ready_led_pin": hardware.ready_led_pin,
                 "hardware.busy_led_pin": hardware.busy_led_pin}
         if len(set(pins.values())) != len(pins):
             listed = ", ".join(f"{key} = {value}" for key, value in pins.items())
             raise GpioError(f"config error: {listed}: the three pins must differ")
-        self.simulated = simulated
         self.when_pressed = when_pressed
         self._clock = clock
         self._last_press: float | None = None
         self._lock = threading.Lock()
         self._state: tuple[bool, bool, bool] | None = None
-        self._factory: Any = None
+        self._factory = factory
         try:
             from gpiozero import LED, Button
 
-            if simulated:
-                from gpiozero.pins.mock import MockFactory
-
-                self._factory = MockFactory()
             self._button = Button(hardware.button_pin, pull_up=True, bounce_time=BOUNCE_S,
                                   pin_factory=self._factory)
             self._ready = LED(hardware.ready_led_pin, pin_factory=self._factory)
             self._busy = LED(hardware.busy_led_pin, pin_factory=self._factory)
         except Exception as error:  # gpiozero raises many kinds (BadPinFactory, GPIOPinInUse, OSError)
             self._close_built()
-            mode = "simulated" if simulated else "gpio"
-            raise GpioError(f"hardware.gpio = {mode!r}: cannot open the GPIO pins "
+            raise GpioError(f"hardware.gpio = {hardware.gpio!r}: cannot open the GPIO pins "
                             f"({type(error).__name__}: {error})") from error
         self._button.when_pressed = self._pressed
-        log.info("gpio: %s pins, button GPIO%d, ready LED GPIO%d, busy LED GPIO%d",
-                 "simulated" if simulated else "real", hardware.button_pin, hardware.ready_led_pin,
-                 hardware.busy_led_pin)
+        log.info("gpio: %s, button GPIO%d, ready LED GPIO%d, busy LED GPIO%d",
+                 f"{type(factory).__name__} pins" if factory else "real pins", hardware.button_pin,
+                 hardware.ready_led_pin, hardware.busy_led_pin)
 
     def _pressed(self) -> None:
         """Called by gpiozero (its own thread on real pins) on the falling edge."""
@@ -109,18 +119,8 @@ class BoothPanel:
     def button_pressed(self) -> bool:
         return bool(self._button.is_pressed)
 
-    def press(self, hold_s: float = 0.0) -> None:
-        """Simulated booth only: push the button (pin low), hold, release (pin high)."""
-        pin = self.mock_pin("button")
-        pin.drive_low()
-        if hold_s:
-            time.sleep(hold_s)
-        pin.drive_high()
-
-    def mock_pin(self, which: str) -> Any:
-        """The MockPin behind ``button``, ``ready`` or ``busy`` (simulated panels only)."""
-        if not self.simulated:
-            raise GpioError("press() and mock pins exist only with hardware.gpio = 'simulated'")
+    def pin(self, which: str) -> Pin:
+        """The pin behind ``button``, ``ready`` or ``busy`` (a MockPin on a MockFactory)."""
         device = {"button": self._button, "ready": self._ready, "busy": self._busy}[which]
         return device.pin
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import threading
 import time
 
+from gpiozero.pins.mock import MockFactory
+
 from appliance.cardreader.base import ReaderUnavailable
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.flow.events import OperatorAction, OperatorCommand
 from appliance.flow.states import State
 from appliance.hardware.gpio import BoothPanel
 from appliance.runtime import BoothLoop, attach_panel
+from appliance.simulation.panel import press
 from appliance.simulation.roster_gen import card_for
 from tests.booth.test_booth_flow import Rig
 
@@ -25,7 +28,7 @@ def test_card_reader_thread_and_gpio_button_drive_the_booth(config, roster, ledg
     rig.booth.clock = time.monotonic
     reader = SimulatedCardReader()
     loop = BoothLoop(rig.booth, reader)
-    panel = BoothPanel(config.hardware, simulated=True)
+    panel = BoothPanel(config.hardware, factory=MockFactory())
     attach_panel(loop, panel)
     seen: list[tuple[State, bool, bool]] = []
     rig.booth.listeners.append(lambda previous, state: seen.append((state, panel.ready_lit, panel.busy_lit)))
@@ -49,10 +52,10 @@ def test_card_reader_thread_and_gpio_button_drive_the_booth(config, roster, ledg
             reader.present(card_for(students[0]))  # the reader thread carried on after the fault
             wait_for(State.READY)
             time.sleep(react_s)  # the student reads the screen before pressing (the input guard)
-            panel.press()
+            press(panel)
             wait_for(State.REVIEW)
             time.sleep(react_s)
-            panel.press()
+            press(panel)
             wait_for(State.SAVED)
         except AssertionError as error:
             failures.append(str(error))

@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+from gpiozero.pins.mock import MockFactory
 
 from appliance.config import HardwareSection
-from appliance.hardware.gpio import BOUNCE_S, BoothPanel, GpioError
+from appliance.hardware.gpio import BOUNCE_S, BoothPanel, GpioError, pin_factory
+from appliance.simulation.panel import press
 
 
 class FakeClock:
@@ -24,24 +26,24 @@ class FakeClock:
 def panel_and_presses():
     presses: list[int] = []
     clock = FakeClock()
-    panel = BoothPanel(HardwareSection(), simulated=True, when_pressed=lambda: presses.append(1), clock=clock)
+    panel = BoothPanel(HardwareSection(), factory=MockFactory(), when_pressed=lambda: presses.append(1), clock=clock)
     yield panel, presses, clock
     panel.close()
 
 
 def test_a_press_calls_the_callback_once(panel_and_presses) -> None:
     panel, presses, clock = panel_and_presses
-    panel.press()
+    press(panel)
     assert presses == [1]
     assert not panel.button_pressed
     clock.now += BOUNCE_S * 2
-    panel.press()
+    press(panel)
     assert presses == [1, 1]
 
 
 def test_contact_bounce_is_one_press(panel_and_presses) -> None:
     panel, presses, clock = panel_and_presses
-    pin = panel.mock_pin("button")
+    pin = panel.pin("button")
     for _ in range(5):  # a bouncing contact: low/high/low/high... within the bounce window
         pin.drive_low()
         pin.drive_high()
@@ -56,7 +58,7 @@ def test_contact_bounce_is_one_press(panel_and_presses) -> None:
 
 def test_button_is_wired_active_low_with_pull_up(panel_and_presses) -> None:
     panel, presses, _ = panel_and_presses
-    pin = panel.mock_pin("button")
+    pin = panel.pin("button")
     assert pin.pull == "up" and pin.state  # idle high through the pull-up
     pin.drive_low()
     assert panel.button_pressed and presses == [1]
@@ -65,7 +67,7 @@ def test_button_is_wired_active_low_with_pull_up(panel_and_presses) -> None:
 
 def test_leds_follow_the_state(panel_and_presses) -> None:
     panel, _, _ = panel_and_presses
-    ready, busy = panel.mock_pin("ready"), panel.mock_pin("busy")
+    ready, busy = panel.pin("ready"), panel.pin("busy")
     panel.set_state(ready=True, busy=False)
     assert (ready.state, busy.state) == (True, False)
     assert panel.ready_lit and not panel.busy_lit
@@ -77,7 +79,7 @@ def test_leds_follow_the_state(panel_and_presses) -> None:
 
 def test_busy_led_blinks_during_the_countdown(panel_and_presses) -> None:
     panel, _, _ = panel_and_presses
-    busy = panel.mock_pin("busy")
+    busy = panel.pin("busy")
     busy.clear_states()
     panel.set_state(ready=False, busy=True, blink=True)
     panel.set_state(ready=False, busy=True, blink=True)  # every loop tick: must not restart the blink
@@ -86,7 +88,7 @@ def test_busy_led_blinks_during_the_countdown(panel_and_presses) -> None:
         time.sleep(0.05)
     assert [s.state for s in busy.states[1:5]] == [True, False, True, False]
     panel.set_state(ready=True, busy=False)
-    assert not busy.state and panel.mock_pin("ready").state
+    assert not busy.state and panel.pin("ready").state
 
 
 def test_a_failing_callback_does_not_break_the_button() -> None:
@@ -97,19 +99,19 @@ def test_a_failing_callback_does_not_break_the_button() -> None:
         raise RuntimeError("flow bug")
 
     ticks = iter(range(0, 100, 1))
-    panel = BoothPanel(HardwareSection(), simulated=True, when_pressed=broken, clock=lambda: float(next(ticks)))
+    panel = BoothPanel(HardwareSection(), factory=MockFactory(), when_pressed=broken, clock=lambda: float(next(ticks)))
     try:
-        panel.press()
-        panel.press()
+        press(panel)
+        press(panel)
         assert calls == [1, 1]
     finally:
         panel.close()
 
 
 def test_close_turns_leds_off_and_releases_the_pins() -> None:
-    panel = BoothPanel(HardwareSection(), simulated=True)
+    panel = BoothPanel(HardwareSection(), factory=MockFactory())
     panel.set_state(ready=True, busy=True)
-    ready = panel.mock_pin("ready")
+    ready = panel.pin("ready")
     panel.close()
     assert ready.state is False
     assert ready.function == "input"  # released: a mock pin returns to input on close
@@ -117,21 +119,21 @@ def test_close_turns_leds_off_and_releases_the_pins() -> None:
 
 def test_pins_must_differ() -> None:
     with pytest.raises(GpioError, match=re.escape("hardware.button_pin = 17, hardware.ready_led_pin = 17")):
-        BoothPanel(HardwareSection(ready_led_pin=17), simulated=True)
+        BoothPanel(HardwareSection(ready_led_pin=17), factory=MockFactory())
 
 
-def test_simulated_follows_the_config_when_not_given() -> None:
-    panel = BoothPanel(HardwareSection(gpio="simulated"))
-    try:
-        assert panel.simulated
-    finally:
-        panel.close()
+def test_the_pin_factory_follows_the_config() -> None:
+    factory = pin_factory(HardwareSection(gpio="simulated"))
+    assert isinstance(factory, MockFactory)
+    panel = BoothPanel(HardwareSection(gpio="simulated"), factory=factory)
+    panel.close()
+    assert pin_factory(HardwareSection(gpio="gpio")) is None  # gpiozero's default: the real header
 
 
 @pytest.mark.skipif(Path("/proc/device-tree/model").exists(), reason="a real board has GPIO")
 @pytest.mark.filterwarnings("ignore::gpiozero.exc.PinFactoryFallback")
 def test_real_gpio_without_a_board_is_one_clear_error() -> None:
     with pytest.raises(GpioError, match=re.escape("hardware.gpio = 'gpio': cannot open the GPIO pins")):
-        BoothPanel(HardwareSection(gpio="gpio"), simulated=False)
-    panel = BoothPanel(HardwareSection(), simulated=True)
+        BoothPanel(HardwareSection(gpio="gpio"), factory=pin_factory(HardwareSection(gpio="gpio")))
+    panel = BoothPanel(HardwareSection(), factory=MockFactory())
     panel.close()

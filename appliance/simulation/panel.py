@@ -1,0 +1,17 @@
+"""A finger on the simulated booth's panel: drives the mock pins of a ``BoothPanel`` built on
+gpiozero's MockFactory (``hardware.gpio = "simulated"``), so the real gpiozero code runs down to the pin."""
+
+from __future__ import annotations
+
+import time
+
+from appliance.hardware.gpio import BoothPanel
+
+
+def press(panel: BoothPanel, hold_s: float = 0.0) -> None:
+    """Push the big button (pin low), hold ``hold_s`` seconds, release (pin high)."""
+    pin = panel.pin("button")
+    pin.drive_low()  # type: ignore[attr-defined]  # MockPin's, not on gpiozero's Pin base class
+    if hold_s:
+        time.sleep(hold_s)
+    pin.drive_high()  # type: ignore[attr-defined]  # as above
