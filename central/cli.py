@@ -106,7 +106,6 @@ def _user_add(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from central.export import ExportError, export_chsi, fees_csv, fees_rows, missing_csv, missing_rows
     from central.store import open_store
-    from central.users import Users
 
     config = _config(args)
     store = open_store(config.storage.db_url, base=config.data_dir)
@@ -134,11 +133,18 @@ def _export(args: argparse.Namespace) -> int:
                     else fees_csv(fees_rows(store, None)))
             write_atomic(args.out, text.encode("utf-8"))
             summary = f"{text.count(chr(10)) - 1} row(s) in {args.out}"
-        Users(store.conn).audit("cli", f"export_{args.what}", summary)  # type: ignore[attr-defined]
+        _audit(store, f"export_{args.what}", summary)
     finally:
         store.close()
     print(summary)
     return 0
+
+
+def _audit(store: object, action: str, detail: str) -> None:
+    """An office change made from this command line, in the dashboard's audit trail (actor "cli")."""
+    from central.users import Users
+
+    Users(store.conn).audit("cli", action, detail)  # type: ignore[attr-defined]
 
 
 def _roster_import(args: argparse.Namespace) -> int:
@@ -154,6 +160,7 @@ def _roster_import(args: argparse.Namespace) -> int:
     store = open_store(config.storage.db_url, base=config.data_dir)
     try:
         count = store.import_roster(entries)
+        _audit(store, "roster_import", f"{count} row(s) from {args.file.name}")
         print(f"imported {count} roster row(s) from {args.file}")
         if args.push:
             try:
@@ -198,6 +205,7 @@ def _class_command(args: argparse.Namespace) -> int:
     store = open_store(config.storage.db_url, base=config.data_dir)
     try:
         (command_id,) = send_commands(config, store, [(args.booth, command)])
+        _audit(store, f"class_{args.action}", " ".join((f"{args.booth}:", *data.values())))
     except OSError as error:
         print(_unreachable(config, error), file=sys.stderr)
         return 2

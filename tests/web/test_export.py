@@ -138,8 +138,13 @@ def test_cli_exports_and_users(office: Office, tmp_path: Path):
     assert done.returncode == 0, done.stderr
     row = office.store.conn.execute("SELECT password_hash FROM users WHERE name = 'carol'").fetchone()
     assert row[0].startswith("$argon2id$") and PASSWORD not in row[0]
-    actions = [r[0] for r in office.store.conn.execute("SELECT action FROM audit")]
-    assert {"export_chsi", "export_missing", "export_fees", "user_added"} <= set(actions)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id_number,name,student_no,college,class,graduation_year,level,category,captured_before\n"
+                      + ",".join((office.roster[0].id_number, "张三", "202399999", "外语学院", "英语2301", "2027",
+                                  "本科", "普通", "no")) + "\n", encoding="utf-8")
+    assert _cli("roster", "import", str(roster), "--config", str(toml)).returncode == 0
+    actions = {r[0]: r[1] for r in office.store.conn.execute("SELECT action, actor FROM audit WHERE actor = 'cli'")}
+    assert {"export_chsi", "export_missing", "export_fees", "user_added", "roster_import"} <= set(actions)
 
 
 def test_manifest_row_of_every_written_photo_only(office: Office, tmp_path: Path):
