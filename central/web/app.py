@@ -30,7 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from central.config import CentralConfig
-from central.export import export_chsi, fees_csv, fees_rows, missing_csv, missing_rows
+from central.export import FEES_HEADER, export_chsi, fees_csv, fees_rows, missing_csv, missing_rows
 from central.store import SqliteStore, open_store
 from central.users import LoginRateLimited, LoginRefused, User, Users, WebSession
 from central.web.fleet import CONDITIONS, BoothView, fleet
@@ -277,6 +277,18 @@ class Dashboard:
         user = self.session(request).user
         return _csv(fees_csv(fees_rows(self.store, user)), "fees.csv")
 
+    def fees_page(self, request: Request) -> Response:
+        user = self.session(request).user
+        rows = [dict(zip(FEES_HEADER, row, strict=True)) for row in fees_rows(self.store, user)]
+        totals: dict[str, dict[str, float]] = {}
+        for row in rows:
+            total = totals.setdefault(row["college"], {"classes": 0, "photos": 0, "fee_cny": 0.0, "paid_cny": 0.0})
+            total["classes"] += 1
+            total["photos"] += row["count"] or 0
+            total["fee_cny"] += row["fee_cny"] or 0.0
+            total["paid_cny"] += row["amount_cny"] or 0.0
+        return self.render("fees.html", request, rows=rows, totals=totals)
+
     async def chsi_export(self, request: Request) -> Response:
         session = self.admin(request)
         form = await self.form(request, session)
@@ -353,6 +365,7 @@ def create_app(config: CentralConfig) -> Starlette:
         Route("/exports", board.exports_page),
         Route("/exports/missing.csv", board.missing_all_download),
         Route("/exports/fees.csv", board.fees_download),
+        Route("/fees", board.fees_page),
         Route("/exports/chsi", board.chsi_export, methods=["POST"]),
         Route("/audit", board.audit_page),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

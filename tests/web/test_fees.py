@@ -1,0 +1,39 @@
+"""Fees (issue 12): each closed class session's count x price from the booth, the monitor's
+payment if confirmed, totals per college; a secretary sees only their college."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+from central.store import EventRecord
+from tests.web.client import client_for
+from tests.web.conftest import Office
+
+
+def closed(office: Office, college: str, class_name: str, session: str, count: int, fee: float,
+           paid: float | None) -> None:
+    office.store.record_event(EventRecord(event_id=uuid.uuid4().hex, booth="booth-01", ts="2026-11-30T10:00:00Z",
+                                          kind="class_closed", data={"session_id": session, "college": college,
+                                                                     "class": class_name, "count": count,
+                                                                     "fee_cny": fee, "missing": 2}))
+    if paid is not None:
+        office.store.record_event(EventRecord(event_id=uuid.uuid4().hex, booth="booth-02",
+                                              ts="2026-11-30T10:05:00Z", kind="payment_confirmed",
+                                              data={"session_id": session, "amount_cny": paid}))
+
+
+def test_fees_per_session_and_totals_per_college(office: Office):
+    closed(office, "信息学院", "计科2301", "s-a", 4, 60.0, 60.0)
+    closed(office, "信息学院", "计科2302", "s-b", 4, 60.0, None)
+    closed(office, "外语学院", "英语2301", "s-c", 4, 60.0, 60.0)
+    admin = client_for(office, "admin")
+    page = admin.get("/fees").text
+    assert '<tr data-college="信息学院"><td>信息学院</td><td>2</td><td>8</td>\n<td>120.00</td><td>60.00</td>' in page
+    assert "未确认" in page and "booth-02" in page
+    rows = list(csv.DictReader(io.StringIO(admin.get("/exports/fees.csv").content.decode("utf-8-sig"))))
+    assert [(r["class"], r["paid"], r["paid_booth"]) for r in rows] == [
+        ("计科2301", "yes", "booth-02"), ("计科2302", "no", ""), ("英语2301", "yes", "booth-02")]
+    secretary = client_for(office, "sec").get("/fees").text
+    assert "外语学院" in secretary and "信息学院" not in secretary
