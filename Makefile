@@ -29,7 +29,7 @@ $(STAMP)/install: pyproject.toml $(STAMP)/apt
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	@mkdir -p $(STAMP)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,sim,readers]'
+	$(BIN)/pip install -q -e '.[booth,central,dev,sim,readers]'
 	@touch $@
 
 $(STAMP)/models: $(STAMP)/install appliance/quality/model_manifest.json

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from appliance import db
 from appliance.cardreader.base import CardReader
 from appliance.cardreader.spec import open_reader
-from appliance.config import BoothConfig, OutputSection
+from appliance.config import BoothConfig
 from appliance.flow.booth import Booth, Listener, Office, SavedPhoto
 from appliance.flow.leftovers import remove_leftovers
 from appliance.flow.outcomes import QualityReport
@@ -23,8 +22,10 @@ from appliance.hardware.camera import Camera
 from appliance.ledger import Ledger
 from appliance.quality.checker import CheckReport, PhotoChecker, crop_to_chsi
 from appliance.quality.chsi_file import encode_chsi_jpeg, write_chsi_photo
-from appliance.roster import Roster
 from appliance.ui.view import Display
+from boothcore import db
+from boothcore.chsi import OutputSection
+from boothcore.roster import Roster
 
 
 class ChsiPhotoOutput:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import os
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,12 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from appliance.operator_pin import check_hash_format, pin_matches
 from appliance.quality.settings import QualitySettings
 from appliance.uplink.settings import UplinkSettings
+from boothcore.chsi import OutputSection
+from boothcore.config import ConfigError, one_line_error, read_raw
 
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
-
-
-class ConfigError(Exception):
-    """A configuration problem, already phrased as the one line the operator sees."""
 
 
 class _Section(BaseModel):
@@ -148,22 +144,6 @@ class CaptureSection(_Section):
     input_guard_s: float = Field(default=0.5, ge=0, le=2)
 
 
-class OutputSection(_Section):
-    # The CHSI file: 480x640 at 300 dpi, baseline JPEG, quality >= 60, size in the range below.
-    # Sizes are in bytes: CHSI's "20-40 KB" is read as KiB by some upload forms (20,480-40,960) and
-    # as thousands of bytes by others (20,000-40,000); 20,480-40,000 passes under either reading.
-    min_bytes: int = Field(default=20_480, ge=5_120)
-    max_bytes: int = Field(default=40_000, le=204_800)
-    min_quality: int = Field(default=60, ge=60, le=100)
-
-    @model_validator(mode="after")
-    def _range(self) -> OutputSection:
-        if self.min_bytes >= self.max_bytes:
-            raise ValueError(f"output.min_bytes = {self.min_bytes}: must be below output.max_bytes "
-                             f"({self.max_bytes})")
-        return self
-
-
 class HardwareSection(_Section):
     # simulated | picamera2
     camera: Literal["simulated", "picamera2"] = "simulated"
@@ -224,68 +204,11 @@ class BoothConfig(_Section):
         return self.booth.data_dir
 
 
-def one_line_error(error: ValidationError, raw: dict[str, Any]) -> str:
-    """The first validation error as the one line an operator sees (booth and central configs)."""
-    first = error.errors()[0]
-    loc = [str(p) for p in first["loc"]]
-    key = ".".join(loc)
-    message = first["msg"].removeprefix("Value error, ")
-    if message.startswith(key.split(".")[0] + ".") or (loc and message.startswith(f"{loc[0]}.")):
-        return f"config error: {message}"
-    value: Any = raw
-    for part in loc:
-        value = value.get(part) if isinstance(value, dict) else None
-    if first["type"] == "extra_forbidden":
-        return f"config error: {key}: unknown key"
-    if first["type"] == "missing":
-        return f"config error: {key}: missing"
-    return f"config error: {key} = {value!r}: {message}"
-
-
 def parse_config(raw: dict[str, Any]) -> BoothConfig:
     try:
         return BoothConfig.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(one_line_error(error, raw)) from None
-
-
-def read_raw(path: str | Path | None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The TOML file (or nothing: the embedded defaults) as a dict, with section overrides applied.
-
-    Shared by the booth's and the central office's configuration loaders.
-    """
-    raw: dict[str, Any] = {}
-    if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as error:
-            raise ConfigError(f"config error: cannot read {path}: {error.strerror}") from None
-        except UnicodeDecodeError as error:
-            raise ConfigError(f"config error: {path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at "
-                              f"offset {error.start}): save it as UTF-8") from None
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"config error: {path} is not valid TOML: {error}") from None
-    for section, values in (overrides or {}).items():
-        raw.setdefault(section, {}).update(values)
-    return raw
-
-
-def ensure_folder(path: Path, key: str) -> Path:
-    """Create the data folder ``path`` (0750) when needed; ConfigError naming ``key`` when it cannot
-    be created or written, so a bad data folder stops a command at start with one line."""
-    try:
-        path.mkdir(mode=0o750, parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigError(f"config error: {key} = '{path}': cannot create the folder ({error.strerror}): "
-                          f"create it or set {key} to a writable folder") from None
-    if not path.is_dir():
-        raise ConfigError(f"config error: {key} = '{path}': not a folder: set {key} to a folder")
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError(f"config error: {key} = '{path}': this user may not write there: fix its owner "
-                          f"or set {key} to a writable folder")
-    return path
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> BoothConfig:

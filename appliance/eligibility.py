@@ -10,10 +10,10 @@ import enum
 from dataclasses import dataclass
 
 from appliance.cardreader.base import IdentityCard
-from appliance.idnumber import IdNumberError, validate
 from appliance.ledger import Ledger, SessionRecord
-from appliance.roster import Category, Roster, RosterEntry, entry_problem
 from appliance.ui.view import Text
+from boothcore.idnumber import IdNumberError, validate
+from boothcore.roster import Category, Roster, RosterEntry, entry_problem
 
 
 class Reason(enum.StrEnum):

@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from appliance import db
-from appliance.privacy import mask_id
+from boothcore import db
+from boothcore.privacy import mask_id
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (

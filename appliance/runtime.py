@@ -19,8 +19,8 @@ from appliance.flow.booth import Booth
 from appliance.flow.events import ButtonPressed, CardPresented, Event, ReaderFault, RetakePressed, Stamped, Tick
 from appliance.flow.states import State
 from appliance.hardware.gpio import BoothPanel
-from appliance.privacy import masked_traceback
 from appliance.ui.inputs import InputKind
+from boothcore.privacy import masked_traceback
 
 log = logging.getLogger(__name__)
 

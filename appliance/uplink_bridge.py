@@ -18,7 +18,6 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Protocol
 
-from appliance import db
 from appliance.device.doctor import Doctor, summary
 from appliance.flow.booth import Booth, photo_meta
 from appliance.flow.events import OperatorAction, OperatorCommand
@@ -35,12 +34,13 @@ from appliance.flow.outcomes import (
     RetakeNeeded,
 )
 from appliance.ledger import Ledger
-from appliance.privacy import mask_id
-from appliance.roster import Roster, RosterImportError, parse_rows
 from appliance.runtime import BoothLoop
 from appliance.uplink.client import Uplink
 from appliance.uplink.outbox import OutboxError
-from appliance.uplink.protocol import Command, ProtocolError
+from boothcore import db
+from boothcore.privacy import mask_id
+from boothcore.protocol import Command, ProtocolError
+from boothcore.roster import Roster, RosterImportError, parse_rows
 
 log = logging.getLogger(__name__)
 

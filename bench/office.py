@@ -34,8 +34,8 @@ sys.path.insert(0, str(REPO))
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from appliance import db  # noqa: E402
-from appliance.idnumber import make_id_number  # noqa: E402
+from boothcore import db  # noqa: E402
+from boothcore.idnumber import make_id_number  # noqa: E402
 from central.config import parse_central_config  # noqa: E402
 from central.export import export_chsi  # noqa: E402
 from central.store import SqliteStore, utc  # noqa: E402

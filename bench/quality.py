@@ -138,10 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     runs = max(1, args.runs)
 
     frames = render_frames(WORK)
-    from appliance.config import OutputSection
     from appliance.quality.checker import PhotoChecker, crop_to_chsi
     from appliance.quality.chsi_file import encode_chsi_jpeg
     from appliance.quality.settings import QualitySettings
+    from boothcore.chsi import OutputSection
 
     settings = QualitySettings()
     checker = PhotoChecker(settings)

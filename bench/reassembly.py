@@ -7,7 +7,7 @@ the booth (init, every chunk, fin, QoS 1) and waits for the "stored" ack. The CP
 system) of the central process during each upload is printed, with the CPU per chunk: a linear
 reassembly keeps the per-chunk figure flat; a quadratic one (every chunk rescanning the staging
 folder) grows it with the chunk count. 80 chunks is a 5 MiB photo at the protocol's 64 KiB chunk
-size, 1,280 at its 4 KiB minimum (appliance.uplink.protocol CHUNK_SIZE / MIN_CHUNK_SIZE).
+size, 1,280 at its 4 KiB minimum (boothcore.protocol CHUNK_SIZE / MIN_CHUNK_SIZE).
 Printed, not asserted: numbers depend on the machine.
 """
 
@@ -25,7 +25,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from appliance.uplink import protocol as p  # noqa: E402
+from boothcore import protocol as p  # noqa: E402
 from central.local_broker import LocalBroker  # noqa: E402
 from tests.central.conftest import (  # noqa: E402
     MiniBooth,

@@ -43,9 +43,9 @@ from PIL import Image, ImageDraw
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from appliance.idnumber import make_id_number  # noqa: E402
 from appliance.uplink.client import Uplink  # noqa: E402
 from appliance.uplink.settings import UplinkSettings  # noqa: E402
+from boothcore.idnumber import make_id_number  # noqa: E402
 from central.local_broker import LocalBroker  # noqa: E402
 from central.store import SqliteStore  # noqa: E402
 

@@ -25,8 +25,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.device.tls import OpensslError, openssl
-from appliance.uplink.protocol import BOOTH_ID_PATTERN
+from boothcore.protocol import BOOTH_ID_PATTERN
+from boothcore.tls import OpensslError, openssl
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
 _BOOTH = re.compile(BOOTH_ID_PATTERN)

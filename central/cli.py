@@ -10,11 +10,10 @@ import threading
 import time
 from pathlib import Path
 
-from appliance.cli import OneLineParser, run_command
-from appliance.commands.common import existing_file
-from appliance.config import ensure_folder
-from appliance.durable import write_atomic
-from appliance.roster import RosterImportError, read_roster_file
+from boothcore.cli import OneLineParser, existing_file, run_command
+from boothcore.config import ensure_folder
+from boothcore.durable import write_atomic
+from boothcore.roster import RosterImportError, read_roster_file
 from central.config import CentralConfig, load_central_config
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from appliance.roster import RosterEntry
-from appliance.uplink import protocol as p
+from boothcore import protocol as p
+from boothcore.roster import RosterEntry
 from central.config import CentralConfig
 from central.store import CommandRecord, Store
 

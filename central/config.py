@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from appliance.config import ConfigError, one_line_error, read_raw
-from appliance.uplink.protocol import BOOTH_ID_PATTERN, MAX_PHOTO_SIZE, TOKEN_PATTERN
+from boothcore.config import ConfigError, one_line_error, read_raw
+from boothcore.protocol import BOOTH_ID_PATTERN, MAX_PHOTO_SIZE, TOKEN_PATTERN
 from central.certs import TlsFiles
 
 _BOOTH = re.compile(BOOTH_ID_PATTERN)

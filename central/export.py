@@ -23,13 +23,11 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from appliance.config import OutputSection
-from appliance.durable import fsync_dir
-from appliance.idnumber import IdNumberError, validate
-from appliance.privacy import mask_id
-from appliance.quality.chsi_file import DPI
-from appliance.quality.crop import OUT_H, OUT_W
-from appliance.roster import RosterEntry
+from boothcore.chsi import DPI, OUT_H, OUT_W, OutputSection
+from boothcore.durable import fsync_dir
+from boothcore.idnumber import IdNumberError, validate
+from boothcore.privacy import mask_id
+from boothcore.roster import RosterEntry
 from central.export_csv import csv_text
 from central.paths import UnsafePathError, inside, safe_segment
 from central.store import PhotoRecord, Store

@@ -32,11 +32,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from appliance.durable import remove_stale_temps
-from appliance.names import printable
-from appliance.privacy import MaskIdNumbers, mask_id
-from appliance.uplink import protocol as p
-from appliance.uplink.link import LinkWatch
+from boothcore import protocol as p
+from boothcore.durable import remove_stale_temps
+from boothcore.link import LinkWatch
+from boothcore.names import printable
+from boothcore.privacy import MaskIdNumbers, mask_id
 from central.config import BrokerSection, CentralConfig
 from central.paths import UnsafePathError, safe_segment
 from central.photos import PhotoArchive, StoreResult, store_batch

@@ -35,6 +35,7 @@ from typing import Any
 
 import psutil
 
+from boothcore.cli import CommandError
 from central.certs import TlsFiles
 
 PRODUCTION_CONF = Path(__file__).resolve().parent.parent / "config" / "mosquitto" / "mosquitto.conf"
@@ -67,7 +68,7 @@ def _die_with_parent() -> None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
-class BrokerError(RuntimeError):
+class BrokerError(CommandError, RuntimeError):
     """mosquitto is missing, or did not start / accept connections."""
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from appliance.idnumber import IdNumberError, validate
-from appliance.names import BadName, check_name
+from boothcore.idnumber import IdNumberError, validate
+from boothcore.names import BadName, check_name
 
 
 class UnsafePathError(ValueError):
@@ -17,7 +17,7 @@ class UnsafePathError(ValueError):
 
 
 def safe_segment(name: str) -> str:
-    """One folder name from a college/class name, by the shared name rule (``appliance.names``)."""
+    """One folder name from a college/class name, by the shared name rule (``boothcore.names``)."""
     try:
         return check_name(str(name))
     except BadName as error:

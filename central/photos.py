@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from appliance.durable import TEMP_SUFFIX, fsync_dir, write_atomic
+from boothcore.durable import TEMP_SUFFIX, fsync_dir, write_atomic
 from central.paths import photo_path
 from central.store import PhotoRecord, Store
 

@@ -1,7 +1,7 @@
 """Central storage: booths, events, photos, roster and commands, behind one interface.
 
 ``Store`` is what the ingest, the dashboard and the exports call; ``SqliteStore`` implements it
-(WAL + synchronous=FULL through appliance.db). A PostgreSQL backend implements the same methods;
+(WAL + synchronous=FULL through boothcore.db). A PostgreSQL backend implements the same methods;
 ``open_store`` picks the backend from the URL. Each thread opens its own Store.
 Timestamps are stored normalised to UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` so they sort as text.
 """
@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from appliance import db
-from appliance.roster import SCHEMA as ROSTER_SCHEMA
-from appliance.roster import RosterEntry, entry_from_row, upsert_entries
+from boothcore import db
+from boothcore.cli import CommandError
+from boothcore.roster import SCHEMA as ROSTER_SCHEMA
+from boothcore.roster import RosterEntry, entry_from_row, upsert_entries
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS booths (
@@ -202,7 +203,7 @@ class PhotoRecord:
     stored_at: str = ""
 
     def __repr__(self) -> str:
-        from appliance.privacy import mask_id
+        from boothcore.privacy import mask_id
 
         return f"PhotoRecord({self.photo_id}, {mask_id(self.id_number)}, {self.college}/{self.class_name})"
 
@@ -548,7 +549,7 @@ class SqliteStore:
                               result_message=r["result_message"]) for r in rows]
 
 
-class StoreUrlError(ValueError):
+class StoreUrlError(CommandError, ValueError):
     """A database URL this build has no backend for."""
 
 

@@ -2,7 +2,7 @@
 
 Three roles: an ``admin`` sees everything in full; a ``secretary`` sees only their college; a
 ``viewer`` sees every college. Secretaries and viewers get ID numbers and names masked
-(``appliance.privacy``) in every page, CSV and JSON answer. Passwords are argon2id hashes
+(``boothcore.privacy``) in every page, CSV and JSON answer. Passwords are argon2id hashes
 (argon2-cffi's RFC 9106 low-memory profile); there is no default password. A session is a random
 token in an HttpOnly cookie; central keeps only its sha256, an expiry and the session's CSRF token.
 The tables live in central.db (migration 2 of ``central.store``), so ``booth-central web`` and
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from appliance import db
-from appliance.names import BadName, check_name
-from appliance.privacy import mask_id, mask_name
+from boothcore import db
+from boothcore.names import BadName, check_name
+from boothcore.privacy import mask_id, mask_name
 from central.store import utc
 
 ROLES = ("admin", "secretary", "viewer")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from appliance.cli import build_parser as booth_parser
-from appliance.idnumber import make_id_number
+from boothcore.idnumber import make_id_number
 from central.cli import build_parser as central_parser
 from central.local_broker import free_port
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from appliance.cardreader.base import CardKind
-from appliance.idnumber import (
+from boothcore.cardkind import CardKind
+from boothcore.idnumber import (
     IdNumberError,
     birth_date,
     check_char,

@@ -1,8 +1,8 @@
-"""Masking ID numbers inside free text (appliance.privacy.mask_ids_in), without mangling photo ids."""
+"""Masking ID numbers inside free text (boothcore.privacy.mask_ids_in), without mangling photo ids."""
 
 from __future__ import annotations
 
-from appliance.privacy import mask_ids_in
+from boothcore.privacy import mask_ids_in
 
 
 def test_id_numbers_in_text_are_masked() -> None:

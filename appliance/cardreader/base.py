@@ -8,28 +8,19 @@ carrying a zh/en message; the booth shows it and keeps running.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, runtime_checkable
 
-from appliance.privacy import mask_id, mask_name
-
-
-class CardKind(enum.StrEnum):
-    RESIDENT = "resident"  # 居民身份证
-    HMT_PERMIT = "hmt_permit"  # J: 港澳台居民居住证
-    FOREIGN_2017 = "foreign_2017"  # I: 外国人永久居留身份证 (2017)
-    FOREIGN_2023 = "foreign_2023"  # Y: 外国人永久居留身份证 (2023)
-    TYPED_NUMBER = "typed_number"  # keyboard wedge: a number only, operator must confirm
-    CAMPUS_UID = "campus_uid"  # campus card UID mapped through the roster
+from boothcore.cardkind import CardKind
+from boothcore.privacy import mask_id, mask_name
 
 
 @dataclass(frozen=True)
 class IdentityCard:
     """The fields read from one card. ``id_number`` is the roster key (18 characters, 15 on a 2017
-    foreigner's card; ``appliance.idnumber``)."""
+    foreigner's card; ``boothcore.idnumber``)."""
 
     kind: CardKind
     id_number: str

@@ -21,7 +21,6 @@ from smartcard import scard
 
 from appliance.cardreader import text_block
 from appliance.cardreader.base import (
-    CardKind,
     CardNotRegistered,
     CardNotSupported,
     CardReadError,
@@ -29,7 +28,8 @@ from appliance.cardreader.base import (
     ReaderRecovery,
     ReaderUnavailable,
 )
-from appliance.privacy import mask_id
+from boothcore.cardkind import CardKind
+from boothcore.privacy import mask_id
 
 log = logging.getLogger(__name__)
 

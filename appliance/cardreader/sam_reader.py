@@ -31,7 +31,7 @@ from appliance.cardreader.sam_protocol import (
     status_error,
 )
 from appliance.cardreader.spec import SAM_BAUD_RATES
-from appliance.privacy import mask_id
+from boothcore.privacy import mask_id
 
 log = logging.getLogger(__name__)
 

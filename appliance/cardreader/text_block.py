@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from appliance.cardreader.base import CardKind, CardReadError, IdentityCard
+from appliance.cardreader.base import CardReadError, IdentityCard
+from boothcore.cardkind import CardKind
 
 TEXT_BLOCK_SIZE = 256
 LONG_TERM = "长期"

@@ -11,9 +11,10 @@ import logging
 import select
 import time
 
-from appliance.cardreader.base import CardKind, IdentityCard, ReaderRecovery, ReaderUnavailable
-from appliance.idnumber import normalize
-from appliance.privacy import mask_id
+from appliance.cardreader.base import IdentityCard, ReaderRecovery, ReaderUnavailable
+from boothcore.cardkind import CardKind
+from boothcore.idnumber import normalize
+from boothcore.privacy import mask_id
 
 log = logging.getLogger(__name__)
 

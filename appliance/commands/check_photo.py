@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from appliance.commands.common import existing_file
 from appliance.config import load_config
-from appliance.durable import write_atomic
+from boothcore.cli import existing_file
+from boothcore.durable import write_atomic
 
 # The largest image decoded: 64 megapixels takes the largest common camera sensors (61 MP) and
 # the Pi cameras (12 MP) whole, while its RGB decode (192 MB) stays far inside a Pi's 1-8 GB. Above

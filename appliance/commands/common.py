@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from appliance.config import BoothConfig, ensure_folder, load_config
-
-
-def existing_file(text: str) -> Path:
-    """argparse ``type=`` for an input file: a missing one is a usage error (one line, exit 2)."""
-    path = Path(text)
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(f"no such file: {text}" if not path.exists() else f"not a file: {text}")
-    return path
-
-
-def existing_folder(text: str) -> Path:
-    """argparse ``type=`` for an input folder: a missing one is a usage error (one line, exit 2)."""
-    path = Path(text)
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"no such folder: {text}" if not path.exists() else f"not a folder: {text}")
-    return path
+from appliance.config import BoothConfig, load_config
+from boothcore.config import ensure_folder
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:

@@ -10,9 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from appliance.commands.common import existing_folder
 from appliance.config import load_config
 from appliance.quality.models import ModelError, load_manifest, model_status, resolve_model_dir
+from boothcore.cli import existing_folder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

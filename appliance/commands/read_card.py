@@ -13,8 +13,8 @@ import sys
 from typing import Any
 
 from appliance.cardreader.base import CardRefused, IdentityCard, ReaderError
-from appliance.idnumber import IdNumberError, validate
-from appliance.privacy import mask_id, mask_name
+from boothcore.idnumber import IdNumberError, validate
+from boothcore.privacy import mask_id, mask_name
 
 EXIT_READ, EXIT_REFUSED, EXIT_READER_ERROR = 0, 1, 2
 FIELDS = ("kind", "name", "name_en", "gender", "nationality", "birth_date", "address", "id_number",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from appliance import db
-from appliance.commands.common import add_config_options, config_from_args, existing_file
-from appliance.roster import Roster, RosterImportError, read_roster_file
+from appliance.commands.common import add_config_options, config_from_args
+from boothcore import db
+from boothcore.cli import existing_file
+from boothcore.roster import Roster, RosterImportError, read_roster_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

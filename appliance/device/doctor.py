@@ -28,9 +28,10 @@ from typing import Any, Literal
 
 import psutil
 
-from appliance.config import BoothConfig, ConfigError, load_config
+from appliance.config import BoothConfig, load_config
 from appliance.device.provision import ERROR_FILE, under
-from appliance.device.tls import IdentityError, check_identity
+from boothcore.config import ConfigError
+from boothcore.tls import IdentityError, check_identity
 
 Status = Literal["ok", "warn", "fail"]
 CERT_RENEW_DAYS = 30
@@ -196,7 +197,7 @@ class Doctor:
         return Check("models", "ok", f"{len(manifest.models)} models in {folder}, sha256 match, LiteRT loads them")
 
     def check_font(self, config: BoothConfig) -> Check:
-        from appliance.ui.fonts import find_cjk_font
+        from boothcore.fonts import find_cjk_font
 
         font = find_cjk_font()
         if font is None:

@@ -30,10 +30,11 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from appliance.config import BoothConfig, BoothSection, ConfigError, parse_config
-from appliance.device.tls import IdentityError, check_identity
-from appliance.durable import fsync_dir, write_atomic
+from appliance.config import BoothConfig, BoothSection, parse_config
 from appliance.operator_pin import hash_pin
+from boothcore.config import ConfigError
+from boothcore.durable import fsync_dir, write_atomic
+from boothcore.tls import IdentityError, check_identity
 
 DATA_DIR = BoothSection().data_dir  # the data partition's mount point (booth.service's ReadWritePaths)
 CONFIG_DIR = DATA_DIR / "config"  # a symlink to the installed set, switched atomically

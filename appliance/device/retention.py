@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from appliance.durable import fsync_dir
 from appliance.uplink.outbox import Outbox
+from boothcore.durable import fsync_dir
 
 log = logging.getLogger(__name__)
 

@@ -55,10 +55,10 @@ from appliance.flow.transitions import LOOKUP, Trigger, UndeclaredTransition
 from appliance.hardware.camera import Camera
 from appliance.hours import ServiceHours
 from appliance.ledger import CaptureRecord, Ledger, SessionKind, SessionRecord, Verdict, new_id
-from appliance.privacy import mask_id, mask_ids_in, masked_traceback
-from appliance.roster import Roster, RosterEntry
 from appliance.ui.review import review_image
 from appliance.ui.view import Display, Text, View
+from boothcore.privacy import mask_id, mask_ids_in, masked_traceback
+from boothcore.roster import Roster, RosterEntry
 
 log = logging.getLogger(__name__)
 

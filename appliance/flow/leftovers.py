@@ -16,9 +16,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from appliance.durable import remove_stale_temps
 from appliance.ledger import Ledger
-from appliance.privacy import mask_id
+from boothcore.durable import remove_stale_temps
+from boothcore.privacy import mask_id
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The flow hands these to its ``Office`` port (``appliance.flow.booth.Office``); the uplink bridge
 (``appliance.uplink_bridge.UplinkOffice``) maps them to the wire protocol's event kinds and data
-models (``appliance.uplink.protocol.EVENT_DATA``), so the flow never spells a wire key.
+models (``boothcore.protocol.EVENT_DATA``), so the flow never spells a wire key.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from appliance.config import FeesSection
 from appliance.eligibility import Eligibility
 from appliance.ledger import SessionRecord
-from appliance.roster import RosterEntry
+from boothcore.roster import RosterEntry
 
 
 @dataclass(frozen=True)

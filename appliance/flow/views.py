@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from appliance.privacy import mask_id
-from appliance.roster import RosterEntry
 from appliance.ui.view import Screen, Text, Tone, View
+from boothcore.privacy import mask_id
+from boothcore.roster import RosterEntry
 
 PRESS_TO_START = Text("按下按钮开始拍照", "Press the button to start")
 

@@ -16,12 +16,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from appliance.config import OutputSection
-from appliance.durable import write_atomic
-from appliance.idnumber import validate
-from appliance.quality.crop import OUT_H, OUT_W
+from boothcore.chsi import DPI, OUT_H, OUT_W, OutputSection
+from boothcore.durable import write_atomic
+from boothcore.idnumber import validate
 
-DPI = 300
 # The quality of the sample encode that predicts the first probe (where a 480x640 portrait lands
 # for a 20-40 KB range).
 TYPICAL_QUALITY = 88

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-OUT_W, OUT_H = 480, 640
+from boothcore.chsi import OUT_H, OUT_W
+
 # CHSI bands in output pixels (chsi-photo-spec.md).
 CROWN_BAND = (50.0, 110.0)
 EYE_BAND = (200.0, 300.0)

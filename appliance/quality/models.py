@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from appliance.durable import write_atomic
 from appliance.quality.settings import QualitySettings
+from boothcore.durable import write_atomic
 
 MANIFEST_PATH = Path(__file__).with_name("model_manifest.json")
 ENV_MODEL_DIR = "BOOTH_MODEL_DIR"

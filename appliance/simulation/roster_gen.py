@@ -11,9 +11,10 @@ import io
 import random
 from collections.abc import Iterable
 
-from appliance.cardreader.base import CardKind, IdentityCard
-from appliance.idnumber import birth_date, make_id_number, number_kind
-from appliance.roster import COLUMNS, RosterEntry
+from appliance.cardreader.base import IdentityCard
+from boothcore.cardkind import CardKind
+from boothcore.idnumber import birth_date, make_id_number, number_kind
+from boothcore.roster import COLUMNS, RosterEntry
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "伟芳娜秀敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂英华玉兰萍红鹏飞宇轩浩然子涵欣怡梓萱一诺思远嘉豪雨泽"

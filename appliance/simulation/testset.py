@@ -14,10 +14,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from appliance.durable import write_atomic
 from appliance.simulation import source as src
 from appliance.simulation.faults import FAULTS, expected_failures
 from appliance.simulation.scene import render_scene, scene_faces
+from boothcore.durable import write_atomic
 
 LABELS = "labels.json"
 SCENES = "scenes.json"

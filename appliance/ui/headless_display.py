@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from appliance.privacy import mask_ids_in
 from appliance.ui.inputs import UiInput
 from appliance.ui.view import Screen, Text, View
+from boothcore.privacy import mask_ids_in
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from appliance.quality.crop import CROWN_BAND, EYE_BAND, FACE_WIDTH_BAND, OUT_H, OUT_W
-from appliance.ui.fonts import find_cjk_font
+from appliance.quality.crop import CROWN_BAND, EYE_BAND, FACE_WIDTH_BAND
 from appliance.ui.inputs import BACKSPACE, BUTTON, QUIT, RETAKE, InputKind, UiInput
 from appliance.ui.qr import qr_modules, qr_rgb
 from appliance.ui.view import Screen, Text, Tone, View
+from boothcore.chsi import OUT_H, OUT_W
+from boothcore.fonts import find_cjk_font
 
 log = logging.getLogger(__name__)
 

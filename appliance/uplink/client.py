@@ -34,10 +34,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from appliance import __version__
-from appliance.uplink import protocol as p
-from appliance.uplink.link import STABLE_S, LinkWatch, TakeoverWatch
 from appliance.uplink.outbox import Outbox, OutboxError, PendingPhoto
 from appliance.uplink.settings import UplinkSettings
+from boothcore import protocol as p
+from boothcore.link import STABLE_S, LinkWatch, TakeoverWatch
 
 log = logging.getLogger(__name__)
 

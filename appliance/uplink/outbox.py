@@ -1,6 +1,6 @@
 """The booth's durable outbox: every accepted photo and every event waits here until central has it.
 
-Rows live in SQLite (WAL, synchronous=FULL, via appliance.db) in tables prefixed ``outbox_``; the
+Rows live in SQLite (WAL, synchronous=FULL, via boothcore.db) in tables prefixed ``outbox_``; the
 file is shared with the booth's ledger, so nothing here touches other tables. A photo row is
 written only after its file is durable, keeps the init message (size, sha256) computed then, and
 stays ``pending`` until central acks "stored" with the same sha256; it then becomes ``acked`` (kept,
@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from appliance.db import apply_schema, connect, transaction
-from appliance.privacy import mask_id
-from appliance.uplink.protocol import (
+from boothcore.db import apply_schema, connect, transaction
+from boothcore.privacy import mask_id
+from boothcore.protocol import (
     CHUNK_SIZE,
     Event,
     PhotoInit,

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from appliance.uplink.protocol import CHUNK_SIZE, MIN_CHUNK_SIZE, WILL_DELAY_S
+from boothcore.protocol import CHUNK_SIZE, MIN_CHUNK_SIZE, WILL_DELAY_S
 
 
 class UplinkSettings(BaseModel):

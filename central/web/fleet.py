@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from appliance.privacy import mask_ids_in
+from boothcore.privacy import mask_ids_in
 from central.store import Store
 
 ONLINE, STALE, OFFLINE, NEVER = "online", "stale", "offline", "never"

@@ -4,7 +4,7 @@ and booth, as a page and as a printable A4 PDF (the notice asks students to veri
 Rows go through the user's view (``User.person_name`` / ``User.id_number``), so a PDF printed by
 a secretary or a viewer carries masked names and numbers like every other answer. The PDF embeds
 the stored JPEG bytes as they are (fpdf2 writes a JPEG as a DCT stream, no re-encoding) and uses
-the CJK font the booth uses (``appliance.ui.fonts``: Debian's fonts-wqy-microhei first).
+the CJK font the booth uses (``boothcore.fonts``: Debian's fonts-wqy-microhei first).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from appliance.ui.fonts import find_cjk_font
+from boothcore.fonts import find_cjk_font
 from central.paths import UnsafePathError, inside
 from central.store import Store
 from central.users import User

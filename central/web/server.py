@@ -9,7 +9,7 @@ import time
 
 import uvicorn
 
-from appliance.config import ConfigError
+from boothcore.config import ConfigError
 from central.config import CentralConfig
 from central.web.app import create_app
 

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from appliance import durable
 from appliance.app import ChsiPhotoOutput, build_booth
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
@@ -35,6 +34,7 @@ from appliance.flow.events import ButtonPressed, CardPresented, OperatorAction, 
 from appliance.flow.states import State
 from appliance.simulation.roster_gen import card_for, generate_roster
 from appliance.ui.headless_display import HeadlessDisplay
+from boothcore import durable
 
 GRADUATION_YEAR = 2027
 ROSTER_SIZE = 60

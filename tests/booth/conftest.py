@@ -9,12 +9,12 @@ import logging
 
 import pytest
 
-from appliance import db
 from appliance.config import load_config
 from appliance.ledger import Ledger
-from appliance.privacy import mask_id
-from appliance.roster import Roster
 from appliance.simulation.roster_gen import excluded_people, generate_roster
+from boothcore import db
+from boothcore.privacy import mask_id
+from boothcore.roster import Roster
 from tests.booth.log_scan import unmasked_ids
 
 YEAR = 2027

@@ -13,17 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from appliance import db
-from appliance.cardreader.base import CardKind, IdentityCard
+from appliance.cardreader.base import IdentityCard
 from appliance.cli import main as booth_main
 from appliance.eligibility import MESSAGES, Reason
 from appliance.flow.events import CardPresented
 from appliance.flow.states import State
-from appliance.idnumber import make_id_number, number_kind
-from appliance.roster import COLUMNS, Roster, RosterEntry
 from appliance.simulation.roster_gen import card_for, roster_csv
 from appliance.uplink.client import Uplink
 from appliance.uplink_bridge import UplinkOffice
+from boothcore import db
+from boothcore.cardkind import CardKind
+from boothcore.idnumber import make_id_number, number_kind
+from boothcore.roster import COLUMNS, Roster, RosterEntry
 from central.cli import main as central_main
 from central.embedded import EmbeddedCentral
 from tests.booth.conftest import YEAR

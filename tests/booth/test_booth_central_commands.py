@@ -9,15 +9,15 @@ from __future__ import annotations
 import threading
 import time
 
-from appliance import db
 from appliance.app import build_booth
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
 from appliance.flow.states import State
-from appliance.roster import Roster
 from appliance.service import BoothService
 from appliance.simulation.roster_gen import generate_roster, roster_csv
 from appliance.ui.headless_display import HeadlessDisplay
+from boothcore import db
+from boothcore.roster import Roster
 from central.cli import main as central_main
 from central.embedded import EmbeddedCentral
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from appliance.cli import main
-from appliance.config import BoothConfig, ConfigError, load_config
+from appliance.config import BoothConfig, load_config
+from boothcore.config import ConfigError
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "booth.toml"
 

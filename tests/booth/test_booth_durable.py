@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from appliance.durable import remove_stale_temps, write_atomic
+from boothcore.durable import remove_stale_temps, write_atomic
 
 
 def test_write_replaces_whole_file(tmp_path):
@@ -21,7 +21,7 @@ def test_write_replaces_whole_file(tmp_path):
 def _killed_writer(target, payload_size: int) -> subprocess.CompletedProcess:
     script = textwrap.dedent(f"""
         import os, signal
-        from appliance import durable
+        from boothcore import durable
         # The process dies after the data is written and fsynced, right before the rename.
         os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
         durable.write_atomic({str(target)!r}, b"x" * {payload_size})

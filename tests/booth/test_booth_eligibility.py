@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from appliance.cardreader.base import CardKind, IdentityCard
+from appliance.cardreader.base import IdentityCard
 from appliance.eligibility import OVERRIDABLE, Eligibility, Reason
 from appliance.ledger import Verdict
 from appliance.simulation.roster_gen import card_for, stranger_card
+from boothcore.cardkind import CardKind
 from tests.booth.conftest import YEAR
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.db import connect
 from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.ledger import Ledger
+from boothcore.db import connect
 from tests.booth.log_scan import unmasked_ids
 
 DRIVER = Path(__file__).with_name("booth_kill_driver.py")

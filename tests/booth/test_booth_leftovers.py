@@ -24,7 +24,7 @@ def _killed_before_rename(folder, id_number: str) -> None:
     """A real process writes the photo durably and is SIGKILLed right before its rename."""
     script = textwrap.dedent(f"""
         import os, signal
-        from appliance import durable
+        from boothcore import durable
         os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
         durable.write_atomic({str(folder / f"{id_number}.jpg")!r}, b"\\xff\\xd8" + b"x" * 30000 + b"\\xff\\xd9")
     """)

@@ -11,7 +11,6 @@ import hashlib
 import logging
 import uuid
 
-from appliance import db
 from appliance.app import build_booth
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
@@ -19,11 +18,12 @@ from appliance.eligibility import MESSAGES, Reason
 from appliance.flow.events import CardPresented
 from appliance.flow.states import State
 from appliance.ledger import Ledger, Verdict
-from appliance.roster import Roster
 from appliance.service import BoothService
 from appliance.simulation.roster_gen import card_for, generate_roster
 from appliance.ui.headless_display import HeadlessDisplay
 from appliance.uplink.outbox import Outbox
+from boothcore import db
+from boothcore.roster import Roster
 from tests.booth.conftest import YEAR
 from tests.booth.test_booth_flow import Rig
 

@@ -18,8 +18,8 @@ from appliance.flow.outcomes import (
     RetakeNeeded,
 )
 from appliance.ledger import new_id
-from appliance.uplink.protocol import EVENT_DATA, PhotoInit
 from appliance.uplink_bridge import wire_event, wire_meta
+from boothcore.protocol import EVENT_DATA, PhotoInit
 
 SESSION = new_id()
 PHOTO = new_id()

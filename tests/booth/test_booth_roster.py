@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from appliance import db
-from appliance.roster import Roster, RosterImportError, parse_roster, read_roster_file
 from appliance.simulation.roster_gen import generate_roster, roster_csv
+from boothcore import db
+from boothcore.roster import Roster, RosterImportError, parse_roster, read_roster_file
 
 HEADER = "id_number,name,student_no,college,class,graduation_year,level,category,captured_before\n"
 GOOD = "11010519491231002X,张三,20230001,计算机学院,1班,2027,本科,普通,no\n"

@@ -1,4 +1,4 @@
-"""One rule for names (appliance.names): what roster import accepts, the upload and central accept.
+"""One rule for names (boothcore.names): what roster import accepts, the upload and central accept.
 
 Through ``booth roster import`` and ``booth-central roster import``: every bad value is refused
 with its line number and what is wrong, nothing is imported, and no database is created.
@@ -11,10 +11,10 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
-from appliance import db
 from appliance.cli import main as booth_main
-from appliance.roster import Roster
-from appliance.uplink.protocol import OpenClassData
+from boothcore import db
+from boothcore.protocol import OpenClassData
+from boothcore.roster import Roster
 from central.cli import main as central_main
 from central.paths import UnsafePathError, safe_segment
 
@@ -115,7 +115,7 @@ def test_roster_upload_and_central_agree_on_every_name():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from appliance.names import BadName, check_name
+    from boothcore.names import BadName, check_name
 
     @settings(max_examples=500, deadline=None)
     @given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=70))

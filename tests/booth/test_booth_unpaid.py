@@ -10,19 +10,19 @@ from __future__ import annotations
 import threading
 import time
 
-from appliance import db
 from appliance.app import build_booth
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
 from appliance.flow.events import CardPresented, OperatorAction, OperatorCommand
 from appliance.flow.states import State
 from appliance.ledger import Ledger
-from appliance.roster import Roster
 from appliance.service import BoothService
 from appliance.simulation.roster_gen import card_for, generate_roster
 from appliance.ui.headless_display import HeadlessDisplay
 from appliance.ui.view import Screen
 from appliance.uplink_bridge import UplinkOffice
+from boothcore import db
+from boothcore.roster import Roster
 from central.embedded import EmbeddedCentral
 from tests.booth.test_booth_flow import Rig
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from appliance.cardreader.base import CardKind, IdentityCard
-from appliance.idnumber import make_id_number
+from appliance.cardreader.base import IdentityCard
+from boothcore.cardkind import CardKind
+from boothcore.idnumber import make_id_number
 
 RESIDENT = IdentityCard(
     kind=CardKind.RESIDENT, id_number=make_id_number("110105", dt.date(2004, 5, 17), 123), name="张小明",

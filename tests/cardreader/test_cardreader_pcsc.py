@@ -14,9 +14,10 @@ from cardreader_vpcd_card import VirtualCard
 from conftest import Pcscd
 from smartcard import scard
 
-from appliance.cardreader.base import CardKind, CardNotRegistered, CardNotSupported, CardReader, ReaderUnavailable
+from appliance.cardreader.base import CardNotRegistered, CardNotSupported, CardReader, ReaderUnavailable
 from appliance.cardreader.pcsc_reader import PcscReader
 from appliance.cardreader.spec import open_reader
+from boothcore.cardkind import CardKind
 
 CAMPUS_UID = "04A1B2C3D4E5F6"
 

@@ -9,7 +9,7 @@ from cardreader_cards import FOREIGN_2017, FOREIGN_2023, HMT_PERMIT, RESIDENT, R
 from cardreader_sam_emulator import SAM_ID, SamEmulator
 from conftest import fast_reader
 
-from appliance.cardreader.base import CardKind, CardReader, IdentityCard, ReaderUnavailable
+from appliance.cardreader.base import CardReader, IdentityCard, ReaderUnavailable
 from appliance.cardreader.sam_protocol import (
     CardReadFailed,
     CardSelectFailed,
@@ -18,6 +18,7 @@ from appliance.cardreader.sam_protocol import (
 )
 from appliance.cardreader.sam_reader import SamReader
 from appliance.cardreader.text_block import TextBlockError, encode
+from boothcore.cardkind import CardKind
 
 
 def test_is_a_card_reader(sam: SamReader) -> None:

@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from appliance.cardreader.base import CardKind, CardReader, IdentityCard, ReaderUnavailable
+from appliance.cardreader.base import CardReader, IdentityCard, ReaderUnavailable
 from appliance.cardreader.simulated import SimulatedCardReader
+from boothcore.cardkind import CardKind
 
 CARD = IdentityCard(kind=CardKind.RESIDENT, id_number="11010519491231002X", name="张三")
 OTHER = IdentityCard(kind=CardKind.RESIDENT, id_number="360426199101010071", name="李四")

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from appliance.cardreader.base import CardKind, CardReader, ReaderUnavailable
+from appliance.cardreader.base import CardReader, ReaderUnavailable
 from appliance.cardreader.spec import open_reader
 from appliance.cardreader.wedge_reader import DIGITS, KEY_ENTER, KEY_LEFTSHIFT, LETTERS, WedgeDecoder, WedgeReader
+from boothcore.cardkind import CardKind
 
 CODES = ({digit: code for code, digit in DIGITS.items() if code < 12}
          | {letter: code for code, letter in LETTERS.items()})

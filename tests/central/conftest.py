@@ -25,9 +25,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 
-from appliance.idnumber import make_id_number
-from appliance.privacy import mask_id
-from appliance.uplink import protocol as p
+from boothcore import protocol as p
+from boothcore.idnumber import make_id_number
+from boothcore.privacy import mask_id
 from central.certs import TlsFiles
 from central.config import CentralConfig, parse_central_config
 from central.ingest import Ingest

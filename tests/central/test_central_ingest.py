@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from pathlib import Path
 
-from appliance.uplink import protocol as p
+from boothcore import protocol as p
 from central.store import SqliteStore
 from tests.central.conftest import MiniBooth, chunks_of, files_under, jpeg_bytes, make_init
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from appliance.privacy import mask_id
-from appliance.uplink import protocol as p
+from boothcore import protocol as p
+from boothcore.privacy import mask_id
 from central.ingest import Ingest
 from central.local_broker import LocalBroker
 from central.store import SqliteStore
@@ -112,7 +112,7 @@ TRAVERSALS = [
     {"class": "nul\x00byte"},
     {"class": "x" * 300},
     {"college": ".hidden"},
-    # The shared name rule (appliance.names): line separators, invisible characters, bytes.
+    # The shared name rule (boothcore.names): line separators, invisible characters, bytes.
     {"class": "1\u2028班"},
     {"college": "计算机\u202e学院"},
     {"class": "1\u200b班"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from appliance import db
+from boothcore import db
 from central.store import MIGRATIONS, SCHEMA, BoothStatus, SqliteStore, StatusOutcome
 from tests.central.conftest import id_number
 

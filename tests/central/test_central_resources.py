@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.uplink import protocol as p
+from boothcore import protocol as p
 from central.ingest import Ingest
 from central.local_broker import LocalBroker
 from central.staging import Staging

@@ -1,4 +1,4 @@
-"""Free text from booths that central stores: escaped by the name rule's definition (appliance.names).
+"""Free text from booths that central stores: escaped by the name rule's definition (boothcore.names).
 
 Names that become folders are refused by the same rule: test_central_malformed's traversal cases.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from appliance.uplink import protocol as p
+from boothcore import protocol as p
 from central.store import SqliteStore
 from tests.central.conftest import MiniBooth
 

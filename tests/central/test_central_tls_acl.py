@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from appliance.uplink import protocol as p
+from boothcore import protocol as p
 from central.certs import TlsFiles, issue, make_ca, make_fleet
 from central.config import parse_central_config
 from central.ingest import Ingest

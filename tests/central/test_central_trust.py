@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from appliance.privacy import mask_id
-from appliance.roster import RosterEntry
 from appliance.simulation.roster_gen import generate_roster, roster_csv
-from appliance.uplink import protocol as p
+from boothcore import protocol as p
+from boothcore.privacy import mask_id
+from boothcore.roster import RosterEntry
 from central.cli import main as central_main
 from central.ingest import Ingest
 from central.local_broker import LocalBroker

@@ -6,7 +6,7 @@ import signal
 import time
 from pathlib import Path
 
-from appliance.uplink import protocol as p
+from boothcore import protocol as p
 from central.local_broker import LocalBroker
 from central.store import SqliteStore
 from tests.central.conftest import (

@@ -11,9 +11,10 @@ import pytest
 from appliance.app import build_booth
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.cli import main as booth_main
-from appliance.config import ConfigError, load_config
+from appliance.config import load_config
 from appliance.flow.events import OperatorAction, OperatorCommand
 from appliance.ui.headless_display import HeadlessDisplay
+from boothcore.config import ConfigError
 
 
 def make_hash(monkeypatch, capsys, pin: str) -> tuple[int, str]:

@@ -9,9 +9,9 @@ import uuid
 
 from appliance.cli import main as booth_main
 from appliance.device.retention import DAY_S, purge_acked_photos
-from appliance.durable import write_atomic
-from appliance.idnumber import make_id_number
 from appliance.uplink.outbox import Outbox
+from boothcore.durable import write_atomic
+from boothcore.idnumber import make_id_number
 
 
 def queue_photo(outbox: Outbox, folder, seq: int) -> tuple[str, str]:

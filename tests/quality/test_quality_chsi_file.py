@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from appliance.config import OutputSection
-from appliance.idnumber import IdNumberError, make_id_number
 from appliance.quality.chsi_file import JpegSizeError, encode_chsi_jpeg, write_chsi_photo
-from appliance.quality.crop import OUT_H, OUT_W
+from boothcore.chsi import OUT_H, OUT_W, OutputSection
+from boothcore.idnumber import IdNumberError, make_id_number
 
 
 def _photo_like(seed: int = 1) -> np.ndarray:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from appliance.quality.checker import crop_to_chsi
-from appliance.quality.crop import CROWN_BAND, EYE_BAND, FACE_WIDTH_BAND, OUT_H, OUT_W, CropError, plan_crop
+from appliance.quality.crop import CROWN_BAND, EYE_BAND, FACE_WIDTH_BAND, CropError, plan_crop
+from boothcore.chsi import OUT_H, OUT_W
 
 from .conftest import scene
 

@@ -7,10 +7,10 @@ import logging
 
 import numpy as np
 
-from appliance.idnumber import make_id_number
-from appliance.privacy import mask_ids_in
 from appliance.ui.headless_display import HeadlessDisplay
 from appliance.ui.view import Screen, Text, Tone, View
+from boothcore.idnumber import make_id_number
+from boothcore.privacy import mask_ids_in
 
 
 def test_logs_each_screen_change_once_not_every_preview_frame(caplog) -> None:

@@ -9,10 +9,10 @@ import numpy as np
 import pygame
 import pytest
 
-from appliance.ui.fonts import find_cjk_font
 from appliance.ui.inputs import BACKSPACE, BUTTON, QUIT, RETAKE, InputKind, UiInput
 from appliance.ui.pygame_display import BACKGROUND, INK, TONE_COLOURS, PygameDisplay
 from appliance.ui.view import Screen, Text, Tone, View
+from boothcore.fonts import find_cjk_font
 
 STATUS = "booth-01 · 软件2101 · 3/30"
 

@@ -7,16 +7,18 @@ import numpy as np
 import pytest
 
 from appliance.app import ChsiPhotoOutput
-from appliance.config import BoothConfig, ConfigError, parse_config
+from appliance.config import BoothConfig, parse_config
 from appliance.flow import views
 from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.quality.checker import PhotoChecker
-from appliance.quality.crop import CROWN_BAND, EYE_BAND, OUT_H, OUT_W
+from appliance.quality.crop import CROWN_BAND, EYE_BAND
 from appliance.quality.settings import QualitySettings
 from appliance.simulation.roster_gen import generate_roster
 from appliance.ui.pygame_display import PygameDisplay
 from appliance.ui.review import review_image
 from appliance.ui.view import Screen, Text, View
+from boothcore.chsi import OUT_H, OUT_W
+from boothcore.config import ConfigError
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,9 @@ from uplink_photos import photo_bytes, photo_meta
 from uplink_real_central import RealCentral
 from uplink_silent_limit_proxy import SilentLimitProxy
 
-from appliance.durable import write_atomic
 from appliance.uplink.client import Uplink
-from appliance.uplink.link import FIRST_REPEAT_S, MAX_REPEAT_S, LinkWatch
+from boothcore.durable import write_atomic
+from boothcore.link import FIRST_REPEAT_S, MAX_REPEAT_S, LinkWatch
 from central.certs import make_fleet
 from central.local_broker import PRODUCTION_ACL, LocalBroker, free_port
 
@@ -208,7 +208,7 @@ def test_link_watch_repeats_at_a_falling_rate() -> None:
 
 @pytest.mark.parametrize("code", [0x8E, 0x80])
 def test_takeover_needs_repeats_right_after_connects(code: int) -> None:
-    from appliance.uplink.link import QUICK_DROP_S, TakeoverWatch
+    from boothcore.link import QUICK_DROP_S, TakeoverWatch
 
     now = [0.0]
     watch = TakeoverWatch(clock=lambda: now[0])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from uplink_photos import photo_bytes
 
-from appliance.db import connect
+from boothcore.db import connect
 
 DRIVER = Path(__file__).with_name("uplink_driver.py")
 ROUNDS = 22

@@ -7,10 +7,10 @@ import uuid
 import pytest
 from uplink_photos import photo_bytes, photo_meta
 
-from appliance.db import connect
-from appliance.durable import write_atomic
 from appliance.uplink.outbox import Outbox, OutboxError
-from appliance.uplink.protocol import ProtocolError
+from boothcore.db import connect
+from boothcore.durable import write_atomic
+from boothcore.protocol import ProtocolError
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.idnumber import make_id_number
-from appliance.uplink import protocol as p
-from appliance.uplink.schemas import DEFAULT_FOLDER, rendered
+from boothcore import protocol as p
+from boothcore.idnumber import make_id_number
+from boothcore.schemas import DEFAULT_FOLDER, rendered
 
 ID_NUMBER = make_id_number("110105", dt.date(2004, 5, 6), 12)
 
@@ -185,7 +185,7 @@ def test_oversized_json_is_refused_before_parsing():
 
 def test_docs_schemas_are_in_sync_with_the_models():
     on_disk = {path.name: path.read_text(encoding="utf-8") for path in DEFAULT_FOLDER.glob("*.json")}
-    assert on_disk == rendered(), "run: python -m appliance.uplink.schemas"
+    assert on_disk == rendered(), "run: python -m boothcore.schemas"
 
 
 def test_docs_name_every_payload_and_kind():

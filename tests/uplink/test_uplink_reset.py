@@ -11,8 +11,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from uplink_fake_central import wait_for
 from uplink_real_central import RealCentral
 
-from appliance.uplink import protocol as p
 from appliance.uplink.client import Uplink
+from boothcore import protocol as p
 from central.cli import main as central_main
 from central.local_broker import LocalBroker
 from central.store import BoothStatus, SqliteStore

@@ -8,8 +8,8 @@ from uplink_fake_central import FakeCentral, wait_for
 from uplink_fast_settings import fast_settings
 from uplink_photos import photo_bytes, photo_meta
 
-from appliance.durable import write_atomic
 from appliance.uplink.client import Uplink
+from boothcore.durable import write_atomic
 from central.certs import make_fleet
 from central.local_broker import PRODUCTION_ACL, LocalBroker
 

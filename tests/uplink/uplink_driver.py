@@ -20,9 +20,9 @@ from pathlib import Path
 
 from uplink_photos import photo_bytes, photo_meta
 
-from appliance.durable import remove_stale_temps, write_atomic
 from appliance.uplink.client import Uplink
 from appliance.uplink.settings import UplinkSettings
+from boothcore.durable import remove_stale_temps, write_atomic
 
 
 def main() -> int:

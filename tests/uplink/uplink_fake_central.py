@@ -19,8 +19,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from appliance.durable import write_atomic
-from appliance.uplink import protocol as p
+from boothcore import protocol as p
+from boothcore.durable import write_atomic
 from central.certs import TlsFiles
 
 

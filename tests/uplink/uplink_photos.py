@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from appliance.idnumber import make_id_number
+from boothcore.idnumber import make_id_number
 
 
 def photo_bytes(photo_id: str, min_size: int = 20_000, max_size: int = 150_000) -> bytes:

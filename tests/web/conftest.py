@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.config import OutputSection
-from appliance.idnumber import make_id_number
-from appliance.privacy import mask_id
 from appliance.quality.chsi_file import encode_chsi_jpeg
-from appliance.roster import RosterEntry
+from boothcore.chsi import OutputSection
+from boothcore.idnumber import make_id_number
+from boothcore.privacy import mask_id
+from boothcore.roster import RosterEntry
 from central.config import CentralConfig, parse_central_config
 from central.photos import PhotoArchive
 from central.store import PhotoRecord, SqliteStore

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from appliance.privacy import mask_id
+from boothcore.privacy import mask_id
 from central.export import ExportError, export_chsi, verify_photo
 from central.export_csv import BOM, from_excel_text
 from tests.web.conftest import PASSWORD, Office
@@ -92,7 +92,7 @@ def test_verify_photo_names_each_fault():
 
 
 def _output(**values: int):
-    from appliance.config import OutputSection
+    from boothcore.chsi import OutputSection
 
     return OutputSection(**values)
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from appliance.privacy import mask_id, mask_name
+from boothcore.privacy import mask_id, mask_name
 from central.export_csv import from_excel_text
 from tests.web.client import client_for, csrf_of, klass, login
 from tests.web.conftest import PASSWORD, Office

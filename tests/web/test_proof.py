@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from appliance.privacy import mask_id, mask_name
+from boothcore.privacy import mask_id, mask_name
 from central.users import User
 from central.web.proof import proof_rows
 from tests.web.client import client_for, klass

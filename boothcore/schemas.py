@@ -1,6 +1,6 @@
 """Write the protocol's JSON schemas to docs/schemas/ so the documentation follows the models.
 
-``python -m appliance.uplink.schemas [FOLDER]``; tests/uplink checks the committed files are current.
+``python -m boothcore.schemas [FOLDER]``; tests/uplink checks the committed files are current.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import json
 import sys
 from pathlib import Path
 
-from appliance.uplink.protocol import json_schemas
+from boothcore.protocol import json_schemas
 
-DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 
 
 def rendered() -> dict[str, str]:

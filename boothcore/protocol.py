@@ -24,9 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-from appliance.idnumber import IdNumberError
-from appliance.idnumber import validate as validate_id_number
-from appliance.names import MAX_NAME_CHARS, STUDENT_NO_PATTERN, BadName, check_name
+from boothcore.idnumber import IdNumberError
+from boothcore.idnumber import validate as validate_id_number
+from boothcore.names import MAX_NAME_CHARS, STUDENT_NO_PATTERN, BadName, check_name
 
 VERSION = 1
 BOOTH_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
@@ -122,7 +122,7 @@ Sha256Hex = Annotated[str, Field(pattern=SHA256_PATTERN)]
 Timestamp = Annotated[str, Field(max_length=40), AfterValidator(_utc_timestamp)]
 SafeName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS), AfterValidator(_safe_name)]
 Label = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_label)]
-# 18 characters, or 15 for a 2017 foreigner's permanent residence card (appliance.idnumber).
+# 18 characters, or 15 for a 2017 foreigner's permanent residence card (boothcore.idnumber).
 IdNumber = Annotated[str, Field(min_length=15, max_length=18), AfterValidator(_id_number)]
 Text = Annotated[str, Field(max_length=500)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]

@@ -1,4 +1,4 @@
-"""``booth demo``: run a whole simulated class (see ``appliance.demo``)."""
+"""``booth demo``: run a whole simulated class (see ``fleetdemo.demo``)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from pathlib import Path
 
 from appliance.app import build_booth
 from appliance.cardreader.simulated import SimulatedCardReader
-from appliance.config import ensure_folder, load_config
-from appliance.demo import ClassScript, DemoSummary, default_data_dir, demo_roster, demo_run
+from appliance.config import load_config
 from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.quality.checker import PhotoChecker
 from appliance.service import BoothService
 from appliance.ui.factory import display_for
+from boothcore.config import ensure_folder
 from central.embedded import EmbeddedCentral
+from fleetdemo.demo import ClassScript, DemoSummary, default_data_dir, demo_roster, demo_run
 
 UPLOAD_WAIT_S = 60.0  # --until-done waits this long for the last photos to reach central
 

@@ -25,7 +25,7 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
-from appliance.cardreader.base import CardKind
+from boothcore.cardkind import CardKind
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"

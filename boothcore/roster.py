@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from appliance import db
-from appliance.idnumber import IdNumberError, validate
-from appliance.names import BadName, check_name, check_student_no, normalize_name
+from boothcore import db
+from boothcore.idnumber import IdNumberError, validate
+from boothcore.names import BadName, check_name, check_student_no, normalize_name
 
 COLUMNS = ("id_number", "name", "student_no", "college", "class", "graduation_year", "level",
            "category", "captured_before")
@@ -27,7 +27,7 @@ CATEGORIES = ("普通", "委培")
 YES_NO = {"yes": True, "no": False, "y": True, "n": False, "true": True, "false": False, "是": True,
           "否": False, "1": True, "0": False}
 YES_NO_SPELLINGS = "yes/no, y/n, true/false, 是/否, 1/0"
-# Each name column and the rule that makes it canonical (appliance.names).
+# Each name column and the rule that makes it canonical (boothcore.names).
 NAME_RULES = {"name": check_name, "student_no": check_student_no, "college": check_name, "class": check_name}
 
 SCHEMA = """
@@ -65,7 +65,7 @@ class RosterEntry:
     captured_before: bool
 
     def __repr__(self) -> str:
-        from appliance.privacy import mask_id, mask_name
+        from boothcore.privacy import mask_id, mask_name
 
         return f"RosterEntry({mask_id(self.id_number)}, {mask_name(self.name)}, {self.class_name})"
 

@@ -19,16 +19,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from appliance import db
 from appliance.app import BoothParts
-from appliance.cardreader.base import CardKind, IdentityCard
+from appliance.cardreader.base import IdentityCard
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.flow.events import OperatorAction, OperatorCommand
 from appliance.flow.states import State
 from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.hardware.gpio import BoothPanel
 from appliance.ledger import Ledger, Verdict
-from appliance.roster import Roster, RosterEntry
 from appliance.runtime import BoothLoop
 from appliance.simulation.panel import press
 from appliance.simulation.roster_gen import (
@@ -39,6 +37,9 @@ from appliance.simulation.roster_gen import (
     generate_roster,
     stranger_card,
 )
+from boothcore import db
+from boothcore.cardkind import CardKind
+from boothcore.roster import Roster, RosterEntry
 
 log = logging.getLogger(__name__)
 

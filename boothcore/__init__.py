@@ -1,0 +1,1 @@
+"""The shared core of the booth (``appliance``) and the central office (``central``); imports neither."""

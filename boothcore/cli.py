@@ -1,0 +1,85 @@
+"""The command-line plumbing ``booth`` and ``booth-central`` share: one-line usage errors, the
+command runner, argparse types for input paths.
+
+Every usage, start-up and command error ends the command with one line on stderr naming what is
+wrong and what to do, and exit code 2; ``-v`` also logs the traceback of an error that was not foreseen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+from boothcore.config import ConfigError
+
+EXIT_USAGE = 2
+
+log = logging.getLogger(__name__)
+
+
+class CommandError(Exception):
+    """An error the operator can act on whose text is the whole line (printed after ``prog: ``)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (argparse prints the usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def existing_file(text: str) -> Path:
+    """argparse ``type=`` for an input file: a missing one is a usage error (one line, exit 2)."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}" if not path.exists() else f"not a file: {text}")
+    return path
+
+
+def existing_folder(text: str) -> Path:
+    """argparse ``type=`` for an input folder: a missing one is a usage error (one line, exit 2)."""
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {text}" if not path.exists() else f"not a folder: {text}")
+    return path
+
+
+def error_line(error: Exception) -> str | None:
+    """The one line for an error the operator can act on, or None for one that was not foreseen."""
+    if isinstance(error, CommandError):
+        return str(error)
+    if isinstance(error, OSError) and error.strerror and error.filename:
+        return f"{error.filename}: {error.strerror}: check that the path exists and this user may use it"
+    return None
+
+
+def run_command(parser: argparse.ArgumentParser, argv: list[str] | None,
+                describe: Callable[[Exception], str | None] = error_line) -> int:
+    """Parse, set up logging, run the chosen command; any error is one line and exit 2.
+
+    ``describe`` turns a program's own foreseen errors into their line (default: ``error_line``).
+    """
+    args = parser.parse_args(argv)
+    # Roster, ledger, outbox and photos hold ID numbers and names: nothing we create is world-readable.
+    os.umask(0o027)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        line = describe(error)
+        if line is None:
+            log.debug("unforeseen error", exc_info=True)
+            line = (f"unexpected {type(error).__name__}: {error} (a bug: run again with -v for the traceback "
+                    "and report it)")
+        print(f"{parser.prog}: {line}", file=sys.stderr)
+    return EXIT_USAGE
