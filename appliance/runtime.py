@@ -31,11 +31,11 @@ READER_RETRY_MAX_S = 5.0
 
 
 class BoothLoop:
-    def __init__(self, booth: Booth, reader: CardReader,
-                 pump_inputs: Callable[[], list[Event]] | None = None) -> None:
+    def __init__(self, booth: Booth, reader: CardReader, *, display: object | None = None) -> None:
+        """``display``: the window whose input (keys, taps) feeds the booth too, if it has any (``pump()``)."""
         self.booth = booth
         self.reader = reader
-        self.pump_inputs = pump_inputs
+        self.pump_inputs = ui_events(display, self.stop) if display is not None else None
         # Called on this (main) thread once per iteration: proof the loop turns (systemd's watchdog).
         self.heartbeats: list[Callable[[], None]] = []
         self.events: queue.Queue[Event] = queue.Queue()
@@ -114,7 +114,7 @@ def attach_panel(loop: BoothLoop, panel: BoothPanel) -> None:
     follow(loop.booth.state, loop.booth.state)
 
 
-def ui_events(display: object, loop: BoothLoop) -> Callable[[], list[Event]]:
+def ui_events(display: object, stop: Callable[[], None]) -> Callable[[], list[Event]]:
     """Window input as booth events (space/enter/tap = button, R/tap Retake = retake, Esc = stop)."""
     pump = getattr(display, "pump", None)
 
@@ -126,7 +126,7 @@ def ui_events(display: object, loop: BoothLoop) -> Callable[[], list[Event]]:
             elif item.kind is InputKind.RETAKE:
                 result.append(RetakePressed())
             elif item.kind is InputKind.QUIT:
-                loop.stop()
+                stop()
         return result
 
     return events

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from appliance.app import BoothParts
 from appliance.hardware.gpio import BoothPanel, pin_factory
-from appliance.runtime import BoothLoop, attach_panel, ui_events
+from appliance.runtime import BoothLoop, attach_panel
 from appliance.supervision import ServiceNotifier
 from appliance.uplink.client import Uplink
 from appliance.uplink_bridge import BoothBridge, UplinkOffice, reconcile_uploads
@@ -23,8 +23,7 @@ class BoothService:
     def __init__(self, parts: BoothParts, *, broker_url: str | None = None) -> None:
         config = parts.config
         self.parts = parts
-        self.loop = BoothLoop(parts.booth, parts.reader)
-        self.loop.pump_inputs = ui_events(parts.display, self.loop)
+        self.loop = BoothLoop(parts.booth, parts.reader, display=parts.display)
         db_path = config.data_dir / "booth.db"
         bridge = BoothBridge(parts.booth, self.loop, db_path)
         settings = config.uplink if broker_url is None else config.uplink.model_copy(
