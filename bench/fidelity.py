@@ -12,6 +12,10 @@ compliant and faulty cases with the gap between them and where the limit sits in
 (issue 8): zero false rejections and zero misses on the development set, each limit at least 10 %
 of the gap away from the nearest compliant and the nearest faulty value.
 
+The simulated student's hair covers her ears (the renderer cannot show them): her clean photos
+expect no verdict of their own but must fail ``ears_visible`` and ``hair_clear`` (through it) and
+pass every other check; the booth leaves them to the operator (verdict ``confirm``).
+
 A compliant value for a check comes from a case where that check must pass (real faces: in
 ``must_pass``; simulated: a clean student); a faulty value from a case where it must fail, and only
 for the measured values that are on the failing side of their limit there (a glare fault is no
@@ -42,6 +46,7 @@ FACES = ROOT.parent / "shared" / "faces"
 SIM_SIZE = (960, 1280)
 SIM_CLEAN_SUBJECTS = range(6)
 SIM_FAULT_SUBJECTS = (0, 1)
+SIM_HAIR_OVER_EARS = {"ears_visible", "hair_clear"}  # what every simulated student shows
 MIN_MARGIN = 0.10  # share of the gap the limit must keep from either side
 
 
@@ -52,6 +57,9 @@ class Case:
     must_fail: set[str]
     must_pass: set[str]
     report: CheckReport
+    # Measured values that are compliant although their check must fail for another of its parts
+    # (the simulated student's brows are clear; her hair_clear fails on her ears).
+    compliant_parts: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -67,7 +75,8 @@ def real_cases(checker: PhotoChecker, folder: Path) -> list[Case]:
 
 
 def simulated_cases(checker: PhotoChecker) -> list[Case]:
-    cases = [Case(f"clean_s{s}", True, set(), set(CHECK_IDS), checker.check(render_scene(s, frozenset(), SIM_SIZE)))
+    cases = [Case(f"clean_s{s}", None, set(SIM_HAIR_OVER_EARS), set(CHECK_IDS) - SIM_HAIR_OVER_EARS,
+                  checker.check(render_scene(s, frozenset(), SIM_SIZE)), {("hair_clear", "brows")})
              for s in SIM_CLEAN_SUBJECTS]
     for subject in SIM_FAULT_SUBJECTS:
         for fault in sorted(FAULTS):
@@ -106,7 +115,7 @@ def spreads(cases: list[Case]) -> dict[tuple[str, str], tuple[object, Spread]]:
         for case in cases:
             result = case.report.checks.get(check_id)
             parts = _components(result.value, result.limit) if result else {}
-            if part in parts and check_id in case.must_pass:
+            if part in parts and (check_id in case.must_pass or (check_id, part) in case.compliant_parts):
                 spread.compliant.append((parts[part][0], case.name))
         middle = sorted(v for v, _ in spread.compliant)[len(spread.compliant) // 2] if spread.compliant else 0.0
         for case in cases:
@@ -163,6 +172,13 @@ def summarise(title: str, cases: list[Case]) -> None:
     print(f"compliant accepted: {accepted} / {len(compliant)}")
     for check_id, names in sorted(rejections.items()):
         print(f"  false rejection by {check_id}: {', '.join(names)}")
+    open_cases = [c for c in cases if c.accepted is None]
+    if open_cases:
+        verdicts = defaultdict(list)
+        for case in open_cases:
+            verdicts[case.report.verdict].append(case.name)
+        print(f"no verdict expected: {len(open_cases)} ("
+              + ", ".join(f"{verdict}: {len(names)}" for verdict, names in sorted(verdicts.items())) + ")")
     refused = [c for c in cases if c.accepted is False]
     missed = [c.name for c in refused if c.report.accepted]
     print(f"faulty photos refused: {len(refused) - len(missed)} / {len(refused)}"

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             encode_chsi_jpeg(crop_to_chsi(frame, found), output)
 
         ours[label], fastest = median_ms(full, runs)
-        state = "accepted" if report.accepted else f"rejected: {', '.join(failed)}"
+        state = "accepted" if report.accepted else f"{report.verdict}: {', '.join(failed)}"
         print(f"full check + crop + JPEG, {label}: {ours[label]:.1f} ms median, {fastest:.1f} fastest ({state})")
 
     previews = [np.load(frames[f"preview{s}"]) for s in range(PREVIEW_SUBJECTS)]

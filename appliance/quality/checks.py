@@ -27,6 +27,7 @@ from appliance.quality.landmarks import (
     LOWER_LIP_INNER,
     MOUTH_LEFT,
     MOUTH_RIGHT,
+    NOSE_TIP,
     RIGHT_BROW,
     RIGHT_CHEEK,
     RIGHT_CHEEK_EDGE,
@@ -37,8 +38,8 @@ from appliance.quality.stats import percentiles, u8_percentiles
 from appliance.ui.view import Text
 
 CHECK_IDS = ("face_count", "face_size", "framing", "head_pose", "distortion", "eyes_open", "mouth_closed",
-             "eyes_visible", "hair_clear", "shoulders_level", "background", "clothing_contrast", "sharpness",
-             "exposure", "lighting", "colour")
+             "eyes_visible", "hair_clear", "ears_visible", "shoulders_level", "background", "clothing_contrast",
+             "sharpness", "exposure", "lighting", "colour")
 
 OK = Text("合格", "OK")
 MSG = {
@@ -69,6 +70,7 @@ MSG = {
                   "Your glasses reflect the light: tilt them slightly or take them off"),
     "hair": Text("请整理头发,露出眉毛、眼睛和耳朵",
                  "Move your hair away from your eyebrows, eyes and ears"),
+    "ears": Text("请把头发别到耳后,露出双耳", "Tuck your hair behind your ears so both ears show"),
     "shoulders": Text("请坐直,双肩保持水平", "Sit up straight with your shoulders level"),
     "shoulders_hidden": Text("请稍向后坐,让双肩都在画面中",
                              "Sit back a little so both shoulders are in the picture"),
@@ -140,6 +142,18 @@ TEETH_CHROMA = 0.6
 # hair_clear: the forehead looked at, up to this far above the top of each brow (face widths):
 # about two brow heights, where a fringe or hanging strands cross.
 BROW_BAND = 0.15
+# ears_visible: the strip looked at beside each cheek edge (mesh 234/454), in face widths: this far
+# out (clear of the jaw's outline) and this wide (about an ear's width), from this share of the way
+# from the eye line down to the nose tip (below where glasses' temples cross) to the nose tip.
+EAR_STRIP_OFFSET = 0.05
+EAR_STRIP_WIDTH = 0.1
+EAR_STRIP_TOP = 0.3
+# A pixel there is skin when near the same-side cheek's hue (degrees in a*b*), with at least this
+# share of its chroma and of its lightness (L*): an ear in the shade of the head keeps its hue and
+# most of its colour, hair of any colour does not.
+EAR_SKIN_HUE = 15.0
+EAR_SKIN_CHROMA = 0.6
+EAR_SKIN_LIGHTNESS = 0.45
 
 
 @dataclass
@@ -164,6 +178,8 @@ class Regions:
     background: np.ndarray  # uint8 mask (1 = clear of the person outline)
     cheek_lab: np.ndarray  # (N, 3) Lab pixels of both cheeks
     cheek_mean: np.ndarray  # their mean colour
+    # share of the strips beside the face at ear height that is not skin (right, left): _ear_covers
+    ear_covers: tuple[float, float] | None = None
 
     def points(self, analysis: Analysis, idx: list[int] | int) -> np.ndarray:
         return analysis.out_points(idx) * WORK_SCALE
@@ -221,10 +237,12 @@ def regions(analysis: Analysis) -> Regions:
     outside = np.ones(shape, dtype=np.uint8)
     outside[max(0, v0):max(0, v1), max(0, u0):max(0, u1)] = 0
     near |= outside
-    return Regions(luma, luma8, lab, skin, cheek_r, cheek_l, face, openings[0] | openings[1], openings[0], openings[1],
+    found = Regions(luma, luma8, lab, skin, cheek_r, cheek_l, face, openings[0] | openings[1], openings[0], openings[1],
                    fw, person,
                    (near == 0).view(np.uint8), cheek_lab,
                    cheek_lab.mean(0) if cheek_lab.size else np.full(3, np.nan, np.float32))
+    found.ear_covers = _ear_covers(analysis, found)  # shared by ears_visible and hair_clear
+    return found
 
 
 def _result(check_id: str, passed: bool, value: Any, limit: Any, fail: Text) -> CheckResult:
@@ -371,13 +389,16 @@ def _skin_distance(r: Regions, pixels: np.ndarray) -> np.ndarray:
 
 
 def hair_clear(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
-    """How much of the forehead right above each eyebrow is hidden: 1 minus the skin share of the
-    most skin-coloured line above the brow (the worse brow counts).
+    """Hair off the brows, eyes and ears (its message names all three). ``brows``: how much of the
+    forehead right above each eyebrow is hidden, 1 minus the skin share of the most skin-coloured
+    line above the brow (the worse brow counts); ``ears``: the measure of ``ears_visible``. Hair
+    over the ears alone is told by ``ears_visible``'s own instruction (``depends_on`` it).
 
     A brow that shows has a line of skin above it, however low a fringe comes; hair that covers a
     brow or hangs over an eye crosses every line from the brow up. Looking above the brows keeps
     glasses frames, lid shadow and dark eye make-up (between brow and eye) out of the measure, and
     a fringe that pulls the brow landmarks onto itself still has no skin above them."""
+    limit = {"brows": s.max_hair_cover, "ears": s.max_ear_cover}
     covers = []
     threshold = max(15.0, 2.5 * float(np.linalg.norm(r.cheek_lab.std(0))))
     for brow in (RIGHT_BROW, LEFT_BROW):
@@ -388,12 +409,72 @@ def hair_clear(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
         band = r.lab[max(0, int(top - BROW_BAND * r.fw)):max(0, int(top)),
                      max(0, int(x0 + inset)):max(0, int(x1 - inset))]
         if band.shape[0] < 3 or band.shape[1] < 1:
-            return _result("hair_clear", False, None, s.max_hair_cover, MSG["hair"])
+            return CheckResult("hair_clear", False, None, limit, MSG["hair"],
+                               not_measured="the eyebrows are too near the top of the picture")
         skin_rows = (np.linalg.norm(band - r.cheek_mean, axis=2) <= threshold).mean(1)
         # Three rows together: one row of noise or a stray hair is not a line of skin.
         covers.append(1.0 - float(np.convolve(skin_rows, np.ones(3) / 3, mode="valid").max()))
-    cover = max(covers)
-    return _result("hair_clear", cover <= s.max_hair_cover, cover, s.max_hair_cover, MSG["hair"])
+    brows = max(covers)
+    ears = ear_cover(a, s, r)
+    ears_clear = ears is None or ears <= s.max_ear_cover
+    found = _result("hair_clear", brows <= s.max_hair_cover and ears_clear, {"brows": brows, "ears": ears},
+                    limit, MSG["hair"])
+    return found if brows > s.max_hair_cover or ears_clear else replace(found, depends_on="ears_visible")
+
+
+def _ear_covers(a: Analysis, r: Regions) -> tuple[float, float] | None:
+    """How much of the area beside the face where the ears are is hair (or anything but skin):
+    the share of a strip beside each cheek edge, at ear height (EAR_STRIP_*), that is person but
+    not skin, (the person's right, left). None when a strip leaves the window or a cheek has no
+    pixels.
+
+    Skin is judged against the same-side cheek (side light and skin tone cancel): near its hue,
+    with most of its chroma and lightness. An ear is such skin; hair, whatever its colour, is far
+    from skin in hue or chroma or much darker; the backdrop beside a short haircut is no person.
+    EAR_STRIP_* give the strip's place and size."""
+    assert a.eyes is not None and a.plan is not None
+    pts = r.points(a, [RIGHT_CHEEK_EDGE, LEFT_CHEEK_EDGE, NOSE_TIP])
+    eye_y = float(np.mean(a.plan.to_out(np.array([eye.centre for eye in a.eyes]))[:, 1])) * WORK_SCALE
+    nose_y = float(pts[2, 1])
+    y0, y1 = round(eye_y + EAR_STRIP_TOP * (nose_y - eye_y)), round(nose_y)
+    covers = []
+    for edge, cheek, outward in ((pts[0, 0], r.cheek_right, -1), (pts[1, 0], r.cheek_left, 1)):
+        near = edge + outward * EAR_STRIP_OFFSET * r.fw
+        far = near + outward * EAR_STRIP_WIDTH * r.fw
+        x0, x1 = sorted((round(near), round(far)))
+        strip = r.lab[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
+        person = r.person[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] > 0.5
+        skin = r.lab[cheek].reshape(-1, 3)
+        if strip.size == 0 or len(skin) == 0:
+            return None
+        ref_l, ref_a, ref_b = skin.mean(0)
+        ref_chroma = math.hypot(ref_a, ref_b)
+        chroma = np.hypot(strip[..., 1], strip[..., 2])
+        hue = np.degrees(np.arctan2(strip[..., 2], strip[..., 1]))
+        hue_off = np.abs((hue - math.degrees(math.atan2(ref_b, ref_a)) + 180) % 360 - 180)
+        is_skin = ((hue_off <= EAR_SKIN_HUE) & (chroma >= EAR_SKIN_CHROMA * ref_chroma)
+                   & (strip[..., 0] >= EAR_SKIN_LIGHTNESS * ref_l))
+        covers.append(float((person & ~is_skin).mean()))
+    return covers[0], covers[1]
+
+
+def ear_cover(a: Analysis, s: QualitySettings, r: Regions) -> float | None:
+    """The worse ear's cover (``_ear_covers``); None when not measured, and so when the head is
+    turned further than head_pose allows: one strip then lies on the hair behind the ear or on
+    the backdrop (a turned head with its hair in a bun reads 1.0 on one side, 0.14 on the other)."""
+    if r.ear_covers is None or abs(a.yaw_deg) > s.max_yaw_deg:
+        return None
+    return max(r.ear_covers)
+
+
+def ears_visible(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
+    """Hair over the ears (CHSI: ears uncovered): see ``ear_cover``."""
+    cover = ear_cover(a, s, r)
+    if cover is None:
+        why = ("the head is turned: one ear is hidden" if r.ear_covers is not None
+               else "the sides of the head are not in the picture")
+        return CheckResult("ears_visible", False, None, s.max_ear_cover, MSG["ears"], not_measured=why)
+    return _result("ears_visible", cover <= s.max_ear_cover, cover, s.max_ear_cover, MSG["ears"])
 
 
 def _reference_lab(s: QualitySettings) -> np.ndarray:
@@ -520,8 +601,8 @@ def colour(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
 FaceCheck = Callable[[Analysis, QualitySettings], CheckResult]
 WindowCheck = Callable[[Analysis, QualitySettings, Regions], CheckResult]
 FACE_CHECKS: tuple[FaceCheck, ...] = (face_size, framing, head_pose, distortion, eyes_open, shoulders_level)
-WINDOW_CHECKS: tuple[WindowCheck, ...] = (mouth_closed, eyes_visible, hair_clear, background, clothing_contrast,
-                                          sharpness, exposure, lighting, colour)
+WINDOW_CHECKS: tuple[WindowCheck, ...] = (mouth_closed, eyes_visible, hair_clear, ears_visible, background,
+                                          clothing_contrast, sharpness, exposure, lighting, colour)
 
 
 # When a check fails, the checks whose measure it makes unreliable (values) are kept in the JSON
@@ -536,6 +617,7 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
     "mouth_closed": ("exposure", "sharpness", "face_size", "eyes_visible"),
     "eyes_visible": ("exposure", "sharpness", "face_size", "head_pose"),
     "hair_clear": ("exposure", "colour", "sharpness", "face_size", "head_pose", "eyes_visible"),
+    "ears_visible": ("exposure", "colour", "sharpness", "face_size", "head_pose"),
     "shoulders_level": ("face_count", "framing"),
     "background": ("face_count", "exposure", "colour"),
     "clothing_contrast": ("exposure", "colour"),
@@ -546,7 +628,8 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
 # The order the review names faults in: what the staff or the whole frame must fix first, then the
 # student's position, then the face.
 REVIEW_ORDER = ("face_count", "exposure", "colour", "distortion", "sharpness", "face_size", "framing",
-                "head_pose", "eyes_visible", "eyes_open", "mouth_closed", "hair_clear", "lighting",
+                "head_pose", "eyes_visible", "eyes_open", "mouth_closed", "hair_clear", "ears_visible",
+                "lighting",
                 "background", "clothing_contrast", "shoulders_level")
 # Measured on the frame itself when no face is found (no window to crop).
 FRAME_CHECKS = ("exposure", "colour", "background")

@@ -172,7 +172,7 @@ def test_every_test_set_and_real_face_photo_lands_in_both_readings_of_20_40_kb(c
     for subject in range(6):
         frame = render_scene(subject, frozenset(), (960, 1280))
         report = checker.check(frame)
-        assert report.accepted, subject
+        assert report.verdict == "confirm", subject  # kept by the operator despite her hair over her ears
         sizes[f"clean_s{subject}"] = len(encode_chsi_jpeg(crop_to_chsi(frame, report), OutputSection()))
     for path in _compliant_faces():  # those the checks accept today (their calibration is not this test's)
         frame = read_photo(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import struct
 import subprocess
 import sys
@@ -19,6 +20,8 @@ from .conftest import scene
 
 ROOT = Path(__file__).resolve().parents[2]
 FIELD = ROOT.parent / "shared" / "cases" / "field"
+# A compliant photo: a real one (the simulated student's hair covers her ears, a "confirm" warning).
+COMPLIANT = ROOT.parent / "shared" / "faces" / "cases" / "good_idphoto_ea_woman.jpg"
 
 
 def _booth(*args: str) -> subprocess.CompletedProcess:
@@ -36,7 +39,10 @@ def photos(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("photos")
     garbage = folder / "garbage.jpg"
     garbage.write_bytes(b"\xff\xd8 not really a jpeg")
-    return {"good": _png(folder / "good.png", 0), "blurred": _png(folder / "blurred.png", 1, ("blur",)),
+    if not COMPLIANT.is_file():
+        pytest.skip(f"real-face development set absent ({COMPLIANT})")
+    good = Path(shutil.copyfile(COMPLIANT, folder / "good.jpg"))
+    return {"good": good, "blurred": _png(folder / "blurred.png", 1, ("blur",)),
             "garbage": garbage, "missing": folder / "missing.png"}
 
 

@@ -24,7 +24,8 @@ def _measure(checker, image: np.ndarray) -> dict[str, float]:
 def test_crop_lands_in_the_chsi_bands(checker, subject, size):
     frame = scene(subject, size=size)
     report = checker.check(frame)
-    assert report.accepted, [r.to_json() for r in report.failed()]
+    # Kept by the booth (her hair over her ears is a "confirm" warning the operator may keep).
+    assert report.verdict != "rejected", [r.to_json() for r in report.failed()]
     out = crop_to_chsi(frame, report)
     assert out.shape == (OUT_H, OUT_W, 3) and out.dtype == np.uint8
     found = _measure(checker, out)
