@@ -101,10 +101,13 @@ def main() -> None:
             preview.append(timed(Tick()))
         clock.offset += config.capture.countdown_s
         spent += timed(Tick())  # capture, checks, review screen
-        if booth.state is not State.REVIEW or not booth.cycle.report.accepted:
-            raise SystemExit(f"student {index}: the clean photo was not accepted: {booth.cycle.report.failed()}")
+        if booth.state is not State.REVIEW or booth.cycle.report.verdict == "rejected":
+            raise SystemExit(f"student {index}: the clean photo was refused: {booth.cycle.report.failed()}")
         clock.offset += config.capture.input_guard_s
-        spent += timed(ButtonPressed())  # crop, encode, atomic write, ledger
+        # Crop, encode, atomic write, ledger: on the student's button, or on the operator's keep when
+        # only "confirm" warnings remain (the simulated student's hair over her ears).
+        spent += timed(ButtonPressed() if booth.cycle.report.accepted else
+                       OperatorCommand(OperatorAction.ALLOW, pin=config.operator.pin))
         if booth.state is not State.SAVED:
             raise SystemExit(f"student {index}: not saved ({booth.state})")
         per_student.append(spent)

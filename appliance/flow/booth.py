@@ -620,7 +620,7 @@ class Booth:
         if state is State.REVIEW and cycle:
             fixes = [result.message for result in cycle.report.review()] if cycle.report else []
             return views.review(review_image(cycle.frame, cycle.report), self._passed(cycle.report), fixes,
-                                self._can_retake(), status)
+                                self._can_retake(), status, may_keep=self._operator_may_keep())
         if state is State.SAVED and cycle:
             return views.saved(cycle.entry, status)
         if state is State.PAYMENT:

@@ -59,13 +59,17 @@ def countdown(seconds_left: int, preview: np.ndarray | None, guidance: Iterable[
                 Tone.WARN if tips else Tone.OK, image=preview, countdown=seconds_left, status=status)
 
 
+OPERATOR_MAY_KEEP = Text("仅为提醒:老师可确认保留此照片", "Warnings only: the operator may keep this photo")
+
+
 def review(photo: np.ndarray | None, passed: bool, fixes: Iterable[Text], can_retake: bool,
-           status: str) -> View:
+           status: str, may_keep: bool = False) -> View:
+    """``may_keep``: only "confirm" checks failed, so the operator may keep the photo (allow)."""
     if passed:
         return View(Screen.REVIEW, Text("照片合格", "The photo meets the standard"),
                     (Text("按按钮保存;触摸“重拍”可重拍", "Press the button to keep it; touch Retake to retake"),),
                     Tone.OK, image=photo, status=status, button=Text("保存", "Keep"))
-    lines = tuple(fixes)
+    lines = (*fixes, OPERATOR_MAY_KEEP) if may_keep else tuple(fixes)
     if can_retake:
         return View(Screen.REVIEW, Text("照片不合格,请调整后重拍", "Please adjust and retake"), lines,
                     Tone.BAD, image=photo, status=status, button=Text("重拍", "Retake"))

@@ -25,8 +25,9 @@ def test_demo_runs_a_class_and_every_photo_reaches_central(tmp_path):
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["photographed"] == 9 and summary["uploaded"] == 9 and summary["missing"] == 0
     assert summary["retakes"] >= 2 and summary["fee_cny"] == 180.0
-    # The student lit from one side gets the "lighting" warning ("confirm"): the operator keeps it.
-    assert summary["kept"] == {"lighting": 1}
+    # The simulated student's hair covers her ears ("confirm": ears_visible, and hair_clear through
+    # it) and the student lit from one side gets the "lighting" warning: the operator keeps them.
+    assert summary["kept"] == {"ears_visible": 9, "hair_clear": 9, "lighting": 1}
     assert set(summary["refused"]) == {"not_on_roster", "not_this_year", "entrusted_training",
                                        "photographed_before", "invalid_number", "already_photographed"}
     booth_photos = sorted(Path(summary["photos_dir"]).glob("*/*.jpg"))

@@ -178,6 +178,23 @@ def test_operator_may_keep_a_photo_with_only_confirm_warnings(rig, students):
     assert kept.failed_checks == ("lighting",) and kept.attempt == 2 and rig.booth.last_outcome.path.exists()
 
 
+def test_the_simulated_students_hair_over_her_ears_is_kept_by_the_operator(config, roster, ledger, sim_camera,
+                                                                          strict_checker, photo_output, students):
+    """With the checks as shipped, the simulated student's photo has only "confirm" warnings (her
+    hair over her ears): the review says so and that the operator may keep it; the student's button
+    retakes, the operator's allow saves it and the ledger names the warnings."""
+    rig = Rig(config, roster, ledger, sim_camera, strict_checker, photo_output)
+    rig.open_class(students[0])
+    rig.send(CardPresented(card_for(students[0])))
+    assert rig.shoot() is State.REVIEW and rig.booth.cycle.report.verdict == "confirm"
+    lines = [line.en for line in rig.display.last_view.lines]
+    assert lines == ["Tuck your hair behind your ears so both ears show",
+                     "Warnings only: the operator may keep this photo"]
+    assert rig.operator(OperatorAction.ALLOW) is State.SAVED
+    (kept,) = rig.ledger.accepted_for(students[0].id_number)
+    assert set(kept.failed_checks) == {"ears_visible", "hair_clear"} and rig.booth.last_outcome.path.exists()
+
+
 @pytest.mark.parametrize("where", [State.READY, State.COUNTDOWN, State.REVIEW])
 def test_second_card_mid_cycle_starts_over_for_the_new_card(rig, students, where):
     first, second = students[0], students[1]
