@@ -105,11 +105,11 @@ class PhotoChecker:
         face = faces[0]
         height, width = frame.shape[:2]
         messages: list[Text] = []
-        if face.width / width < self.settings.guide_min_face_fraction:
-            messages.append(MSG["closer"])
         right, left = mesh[RIGHT_EYE_OUTER], mesh[LEFT_EYE_OUTER]
         cheeks = mesh[LEFT_CHEEK_EDGE] - mesh[RIGHT_CHEEK_EDGE]
         fw = float(np.linalg.norm(cheeks[:2])) or 1.0
+        if fw / min(width, height) < self.settings.guide_min_face_fraction:
+            messages.append(MSG["closer"])
         eye_mid = (right[:2] + left[:2]) / 2
         plan = chsi_crop.plan_crop(width, height, float(eye_mid[0]), float(eye_mid[1]),
                                    float(eye_mid[1] - CROWN_ABOVE_EYES * fw), fw, 0)

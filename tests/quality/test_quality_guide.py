@@ -13,10 +13,16 @@ PREVIEW = (640, 480)
 
 
 @pytest.mark.parametrize("size", [(640, 480), (480, 640)])
-@pytest.mark.parametrize("subject", [0, 1, 2])
+@pytest.mark.parametrize("subject", range(6))
 def test_clean_preview_is_ok(checker, subject, size):
     guidance = checker.guide(scene(subject, size=size))
     assert guidance.ok and guidance.messages == []
+
+
+@pytest.mark.parametrize("size", [(640, 480), (480, 640)])
+@pytest.mark.parametrize("subject", range(6))
+def test_a_face_too_small_for_the_crop_is_asked_closer_in_either_orientation(checker, subject, size):
+    assert MSG["closer"] in checker.guide(scene(subject, ("too_small",), size)).messages
 
 
 @pytest.mark.parametrize(("fault", "message"), [
