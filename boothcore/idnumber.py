@@ -49,7 +49,7 @@ _DIGITS = string.digits
 _EXCEL_NUMBER = re.compile(r"^[0-9]+(\.[0-9]*)?E\+?[0-9]+$")
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class IdNumberError(ValueError):
     """Why an ID number is not valid, in both languages."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -127,3 +128,16 @@ def test_birth_date_of_each_layout() -> None:
     assert birth_date("11010519491231002X") == dt.date(1949, 12, 31)
     assert birth_date("KOR110002031512") == dt.date(2002, 3, 15)
     assert birth_date("KAZ110090123105") == dt.date(1990, 12, 31)
+
+
+def test_an_id_number_error_passes_through_a_context_manager():
+    """A frozen exception cannot take its traceback when a ``with`` block re-raises it (it became
+    FrozenInstanceError inside write_chsi_photo's atomic write): the error must arrive as itself."""
+
+    @contextlib.contextmanager
+    def around():
+        yield
+
+    with pytest.raises(IdNumberError) as raised, around():
+        validate("123")
+    assert raised.value.code
