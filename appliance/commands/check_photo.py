@@ -124,16 +124,27 @@ def _check_one(checker: Any, output: Any, path: Path, out_dir: Path | None) -> d
     return result
 
 
+_VERDICT_WORDS = {"accepted": "ACCEPTED", "confirm": "CONFIRM (warnings only: the operator may keep it)",
+                  "rejected": "REJECTED"}
+
+
 def _print_text(result: dict[str, Any]) -> None:
+    """One line per file, then the instructions the booth's review would give (root causes only, as
+    the kiosk shows them); failed checks that follow from them are named on one last line."""
     if "error" in result:
         print(f"{result['file']}: ERROR {result['error']}")
         return
-    verdict = "ACCEPTED" if result["accepted"] else "REJECTED"
+    verdict = _VERDICT_WORDS[result["verdict"]]
     print(f"{result['file']}: {verdict}" + (f" -> {result['output']}" if result["output"] else ""))
-    for check_id, check in result["checks"].items():
-        if not check["passed"]:
-            print(f"  {check_id}: {check['message']['en']} / {check['message']['zh']} "
-                  f"(value {json.dumps(check['value'])}, limit {json.dumps(check['limit'])})")
+    checks = result["checks"]
+    for check_id in result["review"]:
+        check = checks[check_id]
+        print(f"  {check_id}: {check['message']['en']} / {check['message']['zh']} "
+              f"(value {json.dumps(check['value'])}, limit {json.dumps(check['limit'])})")
+    following = [check_id for check_id, check in checks.items()
+                 if not check["passed"] and check_id not in result["review"]]
+    if following:
+        print(f"  also failed, following from the above: {', '.join(following)} (see --json)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -82,6 +82,27 @@ def test_rejected_text_names_the_instruction(photos):
     assert "sharpness: The photo is blurred: hold still / 照片不清晰,请保持不动" in done.stdout
 
 
+def test_text_gives_the_verdict_and_root_causes_only():
+    """A confirm-only photo says so (not REJECTED), and a knock-on fault is not an instruction: the
+    greyscale photo's backdrop and light follow from its colour, as the kiosk's review shows it."""
+    faces = ROOT.parent / "shared" / "faces" / "cases"
+    side_lit, grey = faces / "side_light_schmidhuber.jpg", faces / "grayscale_hemsworth.jpg"
+    if not (side_lit.is_file() and grey.is_file()):
+        pytest.skip(f"real-face development set absent ({faces})")
+    report = json.loads(_booth("check-photo", str(side_lit), str(grey), "--json").stdout)
+    done = _booth("check-photo", str(side_lit), str(grey))
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert report[0]["verdict"] == "confirm"
+    assert lines[0] == f"{side_lit}: CONFIRM (warnings only: the operator may keep it)"
+    grey_at = lines.index(f"{grey}: REJECTED")
+    instructions = [line.split(":")[0].strip() for line in lines[grey_at + 1:] if not line.startswith("  also")]
+    assert instructions == report[1]["review"]
+    knock_on = [k for k, c in report[1]["checks"].items() if not c["passed"] and k not in report[1]["review"]]
+    if knock_on:
+        assert lines[-1] == f"  also failed, following from the above: {', '.join(knock_on)} (see --json)"
+
+
 @pytest.mark.parametrize("args", [["check-photo"], ["check-photo", "x.png", "--bogus"]])
 def test_usage_errors_exit_two(args):
     assert _booth(*args).returncode == 2
