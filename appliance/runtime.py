@@ -16,7 +16,16 @@ from collections.abc import Callable
 
 from appliance.cardreader.base import CardReader, ReaderError
 from appliance.flow.booth import Booth
-from appliance.flow.events import ButtonPressed, CardPresented, Event, ReaderFault, RetakePressed, Stamped, Tick
+from appliance.flow.events import (
+    ButtonPressed,
+    CardPresented,
+    Event,
+    ReaderBack,
+    ReaderFault,
+    RetakePressed,
+    Stamped,
+    Tick,
+)
 from appliance.flow.states import State
 from appliance.hardware.gpio import BoothPanel
 from appliance.ui.inputs import InputKind
@@ -62,11 +71,13 @@ class BoothLoop:
 
     def _read_cards(self) -> None:
         backoff = READER_POLL_S
+        faulted = False  # a fault was posted: the next wait that succeeds means the reader is back
         while not self._stop.is_set():
             try:
                 card = self.reader.wait_for_card(READER_POLL_S)
                 backoff = READER_POLL_S
             except ReaderError as error:
+                faulted = True
                 self.post(ReaderFault(error))
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, READER_RETRY_MAX_S)
@@ -75,6 +86,9 @@ class BoothLoop:
                 log.error("card reader thread: unexpected failure; retrying: %s", masked_traceback(error))
                 self._stop.wait(READER_RETRY_MAX_S)
                 continue
+            if faulted:
+                faulted = False
+                self.post(ReaderBack())
             if card is not None:
                 self.post(CardPresented(card))
 

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from appliance.cardreader.base import IdentityCard
+from appliance.cardreader.base import IdentityCard, ReaderUnavailable
 from appliance.config import BoothConfig
 from appliance.eligibility import MESSAGES, Decision, Eligibility
 from appliance.flow import views
@@ -31,6 +31,7 @@ from appliance.flow.events import (
     Event,
     OperatorAction,
     OperatorCommand,
+    ReaderBack,
     ReaderFault,
     RetakePressed,
     Tick,
@@ -51,10 +52,11 @@ from appliance.flow.outcomes import (
 )
 from appliance.flow.sessions import ClassSummary, fee_for, summarize
 from appliance.flow.states import CYCLE_STATES, KEEPS_CYCLE, SWIPE_STATES, State
-from appliance.flow.transitions import LOOKUP, Trigger, UndeclaredTransition
-from appliance.hardware.camera import Camera
+from appliance.flow.transitions import BLOCKABLE, LOOKUP, Trigger, UndeclaredTransition
+from appliance.hardware.camera import Camera, CameraUnavailable
 from appliance.hours import ServiceHours
 from appliance.ledger import CaptureRecord, Ledger, SessionKind, SessionRecord, Verdict, new_id
+from appliance.ui.blocked import CAMERA_MISSING, blocked
 from appliance.ui.review import review_image
 from appliance.ui.view import Display, Text, View
 from boothcore.privacy import mask_id, mask_ids_in, masked_traceback
@@ -186,6 +188,7 @@ class Booth:
         self.guidance: tuple[Text, ...] = ()
         self.seconds_left = 0
         self._allowed: frozenset[State] = frozenset()  # what the running handler may enter
+        self.missing: dict[str, Text] = {}  # "reader" / "camera": what is wrong, shown on BLOCKED
         self._run(Trigger.START, None)  # a class closed before a crash, its fee not settled, is shown again
 
     # ---------------------------------------------------------------- dispatch
@@ -220,6 +223,8 @@ class Booth:
             return Trigger.CARD
         if isinstance(event, ReaderFault):
             return Trigger.READER_FAULT
+        if isinstance(event, ReaderBack):
+            return Trigger.READER_BACK
         if isinstance(event, ButtonPressed):
             return Trigger.BUTTON
         if isinstance(event, RetakePressed):
@@ -239,6 +244,8 @@ class Booth:
 
     # ---------------------------------------------------------------- states
     def _resting_state(self) -> State:
+        if self.missing:
+            return State.BLOCKED
         if self.session is None:
             open_now = self.hours.is_open("class", self.now()) or self.hours.is_open("makeup", self.now())
             return State.NO_SESSION if open_now else State.CLOSED
@@ -289,7 +296,9 @@ class Booth:
         self._end_session()
 
     def _follow_hours(self, _event: Tick) -> None:
-        """Resting: follow the opening hours, and the office link in the header."""
+        """Resting: follow the opening hours, the camera coming back, and the office link in the header."""
+        if "camera" in self.missing:
+            self._probe_camera()
         resting = self._resting_state()
         if resting is not self.state:
             self._enter(resting)
@@ -297,9 +306,35 @@ class Booth:
             self.status = self.status_line()
             self._render()
 
+    def _probe_camera(self) -> None:
+        """While BLOCKED for the camera: one preview frame tells whether it delivers again."""
+        try:
+            self.camera.preview_frame()
+        except CameraUnavailable:
+            return
+        log.info("booth: the camera delivers frames again")
+        del self.missing["camera"]
+
+    def _camera_failed(self, error: CameraUnavailable) -> None:
+        """The camera stopped delivering: the cycle is cancelled (the student starts over) and the booth
+        shows BLOCKED until a preview frame comes again."""
+        log.error("booth: camera unavailable: %s", error)
+        cycle = self.cycle
+        if cycle is not None:
+            log.warning("booth: the cycle of %s is cancelled: the camera stopped (attempt %d)",
+                        mask_id(cycle.entry.id_number), cycle.attempt)
+        self._discard_cycle()
+        self._publish(BoothFailed(code="camera_unavailable", message=f"camera unavailable: {error}"))
+        self.missing["camera"] = CAMERA_MISSING
+        self._rest()
+
     def _preview(self, _event: Tick | None = None) -> None:
         """The countdown's frame: live preview, the guidance for it, the whole seconds left."""
-        self.preview = self.camera.preview_frame()
+        try:
+            self.preview = self.camera.preview_frame()
+        except CameraUnavailable as error:
+            self._camera_failed(error)
+            return
         self.guidance = tuple(self.checker.guide(self.preview).messages)
         self.seconds_left = max(0, math.ceil((self.countdown_end or 0) - self.clock()))
         if self.state is State.COUNTDOWN:
@@ -327,9 +362,23 @@ class Booth:
 
     # ---------------------------------------------------------------- card
     def _reader_fault(self, event: ReaderFault) -> None:
+        """A missing reader blocks the booth (at once when no cycle runs, else when it ends); any other
+        reader error (a card moved away) is shown where the booth waits for cards."""
         log.warning("booth: card reader: %s", mask_ids_in(event.error.en))
-        if self.state in (State.IDLE, State.REFUSED, State.SAVED):
-            self._show_message(State.ERROR, Text(event.error.zh, event.error.en))
+        message = Text(event.error.zh, event.error.en)
+        if isinstance(event.error, ReaderUnavailable):
+            self.missing["reader"] = message
+            if self.state in BLOCKABLE:
+                self._rest()
+        elif self.state in (State.IDLE, State.REFUSED, State.SAVED):
+            self._show_message(State.ERROR, message)
+
+    def _reader_back(self, _event: ReaderBack) -> None:
+        if self.missing.pop("reader", None) is None:
+            return
+        log.info("booth: the card reader is back")
+        if self.state is State.BLOCKED:
+            self._rest()
 
     def _card(self, event: CardPresented) -> None:
         card = event.card
@@ -406,7 +455,8 @@ class Booth:
         self.cycle.countdown_pressed_at = pressed_at
         self.countdown_end = self.clock() + self.config.capture.countdown_s
         self._preview()  # the first frame is on the screen the moment the countdown starts
-        self._enter(State.COUNTDOWN)
+        if self.state is not State.BLOCKED:  # else the camera gave no frame
+            self._enter(State.COUNTDOWN)
 
     # ---------------------------------------------------------------- capture, check, save
     def _capture_and_check(self, _event: Tick) -> None:
@@ -414,7 +464,11 @@ class Booth:
         assert cycle is not None
         self.preview, self.guidance = None, ()
         cycle.attempt += 1
-        cycle.frame = self.camera.capture()
+        try:
+            cycle.frame = self.camera.capture()
+        except CameraUnavailable as error:
+            self._camera_failed(error)
+            return
         cycle.report = self.checker.check(cycle.frame)
         if not self._passed(cycle.report):
             failed = [result.id for result in cycle.report.failed()]
@@ -630,6 +684,8 @@ class Booth:
             return views.summary(summary.session.label, summary.photographed,
                                  [member.name for member in summary.missing], summary.price_cny,
                                  summary.fee_cny, summary.payment_qr, status)
+        if state is State.BLOCKED:
+            return blocked(self.missing.values(), self.config.booth.id, self.config.booth.staff_contact)
         return views.error(self.message or Text("请稍候", "One moment"), status)
 
     def _render(self) -> None:

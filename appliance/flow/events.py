@@ -21,6 +21,11 @@ class ReaderFault:
 
 
 @dataclass(frozen=True)
+class ReaderBack:
+    """The reader answers again after a ``ReaderFault`` (the reader's ``ReaderRecovery`` reopened it)."""
+
+
+@dataclass(frozen=True)
 class ButtonPressed:
     """The big button: start the countdown, keep a compliant photo, retake a failed one.
 
@@ -72,4 +77,4 @@ class OperatorCommand:
 Stamped = ButtonPressed | RetakePressed | OperatorCommand
 
 
-Event = CardPresented | ReaderFault | ButtonPressed | RetakePressed | Tick | OperatorCommand
+Event = CardPresented | ReaderFault | ReaderBack | ButtonPressed | RetakePressed | Tick | OperatorCommand

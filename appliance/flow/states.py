@@ -5,32 +5,34 @@ ignored there, and a new card in any cycle state cancels that cycle.
 
 Transitions (generated from ``transitions.TABLE``):
 
-    NO_SESSION --start--> CLOSED | NO_SESSION | IDLE | SUMMARY  (_start)
-    CLOSED, NO_SESSION, IDLE --tick--> CLOSED | NO_SESSION | IDLE  (_follow_hours)
-    COUNTDOWN --tick--> stays  (_preview)
-    CONFIRM, REFUSED, READY, SAVED, PAYMENT, ERROR --timeout--> CLOSED | NO_SESSION | IDLE  (_timeout)
-    REVIEW --timeout--> CLOSED | NO_SESSION | IDLE | SAVED | PAYMENT  (_timeout)
-    COUNTDOWN --countdown over--> REVIEW  (_capture_and_check)
-    any but CLOSED, NO_SESSION, PAYMENT, SUMMARY --card--> CONFIRM | REFUSED | READY  (_card)
+    NO_SESSION --start--> CLOSED | NO_SESSION | IDLE | SUMMARY | BLOCKED  (_start)
+    CLOSED, NO_SESSION, IDLE, BLOCKED --tick--> CLOSED | NO_SESSION | IDLE | BLOCKED  (_follow_hours)
+    COUNTDOWN --tick--> BLOCKED  (_preview)
+    CONFIRM, REFUSED, READY, SAVED, PAYMENT, ERROR --timeout--> CLOSED | NO_SESSION | IDLE | BLOCKED  (_timeout)
+    REVIEW --timeout--> CLOSED | NO_SESSION | IDLE | SAVED | PAYMENT | BLOCKED  (_timeout)
+    COUNTDOWN --countdown over--> REVIEW | BLOCKED  (_capture_and_check)
+    any but CLOSED, NO_SESSION, PAYMENT, SUMMARY, BLOCKED --card--> CONFIRM | REFUSED | READY  (_card)
     NO_SESSION --card--> REFUSED  (_card)
-    IDLE, REFUSED, SAVED --reader fault--> ERROR  (_reader_fault)
-    any but IDLE, REFUSED, SAVED --reader fault--> stays  (_reader_fault)
-    READY --button--> COUNTDOWN  (_button)
-    REVIEW --button--> COUNTDOWN | SAVED | PAYMENT  (_button)
-    REFUSED, SAVED, ERROR --button--> CLOSED | NO_SESSION | IDLE  (_button)
-    REVIEW --retake--> COUNTDOWN  (_retake)
-    CLOSED, NO_SESSION, REFUSED, SUMMARY, ERROR --open--> CLOSED | NO_SESSION | IDLE  (_open)
-    any but CLOSED, NO_SESSION, REFUSED, SUMMARY, ERROR --open--> stays  (_open)
-    CLOSED, IDLE, REFUSED, SAVED, PAYMENT, ERROR --close--> SUMMARY  (_close_session)
+    any but CONFIRM, READY, COUNTDOWN, REVIEW, PAYMENT, SUMMARY --reader fault--> ERROR | BLOCKED  (_reader_fault)
+    CONFIRM, READY, COUNTDOWN, REVIEW, PAYMENT, SUMMARY --reader fault--> stays  (_reader_fault)
+    BLOCKED --reader back--> CLOSED | NO_SESSION | IDLE | BLOCKED  (_reader_back)
+    any but BLOCKED --reader back--> stays  (_reader_back)
+    READY --button--> COUNTDOWN | BLOCKED  (_button)
+    REVIEW --button--> COUNTDOWN | SAVED | PAYMENT | BLOCKED  (_button)
+    REFUSED, SAVED, ERROR --button--> CLOSED | NO_SESSION | IDLE | BLOCKED  (_button)
+    REVIEW --retake--> COUNTDOWN | BLOCKED  (_retake)
+    CLOSED, NO_SESSION, REFUSED, SUMMARY, ERROR, BLOCKED --open--> CLOSED | NO_SESSION | IDLE | BLOCKED  (_open)
+    any but CLOSED, NO_SESSION, REFUSED, SUMMARY, ERROR, BLOCKED --open--> stays  (_open)
+    any but NO_SESSION, CONFIRM, READY, COUNTDOWN, REVIEW, SUMMARY --close--> SUMMARY  (_close_session)
     NO_SESSION, CONFIRM, READY, COUNTDOWN, REVIEW, SUMMARY --close--> stays  (_close_session)
-    SUMMARY --payment confirmed--> CLOSED | NO_SESSION | IDLE | SUMMARY  (_confirm_payment)
-    PAYMENT --payment confirmed--> CLOSED | NO_SESSION | IDLE  (_confirm_payment)
+    SUMMARY --payment confirmed--> CLOSED | NO_SESSION | IDLE | SUMMARY | BLOCKED  (_confirm_payment)
+    PAYMENT --payment confirmed--> CLOSED | NO_SESSION | IDLE | BLOCKED  (_confirm_payment)
     any but PAYMENT, SUMMARY --payment confirmed--> stays  (_confirm_payment)
-    SUMMARY --payment deferred--> CLOSED | NO_SESSION | IDLE | SUMMARY  (_defer_payment)
+    SUMMARY --payment deferred--> CLOSED | NO_SESSION | IDLE | SUMMARY | BLOCKED  (_defer_payment)
     any but SUMMARY --payment deferred--> stays  (_defer_payment)
     CONFIRM --allow--> READY  (_allow)
     REVIEW --allow--> SAVED | PAYMENT  (_allow)
-    CONFIRM --deny--> CLOSED | NO_SESSION | IDLE  (_deny)
+    CONFIRM --deny--> CLOSED | NO_SESSION | IDLE | BLOCKED  (_deny)
     any but CONFIRM, REVIEW --allow--> stays  (_allow)
     any but CONFIRM --deny--> stays  (_deny)
     any state --a handler fails--> ERROR  (failsafe)
@@ -58,6 +60,7 @@ class State(enum.StrEnum):
     PAYMENT = "payment"
     SUMMARY = "summary"
     ERROR = "error"
+    BLOCKED = "blocked"  # the card reader or the camera is missing: no cards are taken until it is back
 
 
 # States that belong to one student's cycle: a new card there cancels the cycle and starts over.

@@ -29,6 +29,7 @@ class Trigger(enum.StrEnum):
     COUNTDOWN_OVER = "countdown over"  # capture, check, show the verdict
     CARD = "card"
     READER_FAULT = "reader fault"
+    READER_BACK = "reader back"
     BUTTON = "button"
     RETAKE = "retake"
     OPEN = "open"  # open_class / open_makeup
@@ -52,7 +53,10 @@ class Transition:
 
 
 ALL = frozenset(State)
-RESTING = frozenset({State.CLOSED, State.NO_SESSION, State.IDLE})  # where the booth waits between students
+# Where the booth waits between students; BLOCKED while the reader or the camera is missing.
+RESTING = frozenset({State.CLOSED, State.NO_SESSION, State.IDLE, State.BLOCKED})
+# Where a missing reader blocks the booth at once (in a cycle it waits for the cycle's end).
+BLOCKABLE = RESTING | {State.REFUSED, State.SAVED, State.ERROR}
 SAVING = frozenset({State.SAVED, State.PAYMENT})  # a kept photo (class / make-up)
 NEW_CYCLE = frozenset({State.READY, State.CONFIRM, State.REFUSED})  # what a card read leads to
 
@@ -62,25 +66,28 @@ def row(trigger: Trigger, sources: Iterable[State], handler: str, targets: Itera
 
 
 # States where no session may be open (only there can one be opened) and where one may be (closed).
-SESSIONLESS = frozenset({State.CLOSED, State.NO_SESSION, State.SUMMARY, State.REFUSED, State.ERROR})
-CLOSABLE = frozenset({State.CLOSED, State.IDLE, State.REFUSED, State.ERROR, State.SAVED, State.PAYMENT})
+SESSIONLESS = frozenset({State.CLOSED, State.NO_SESSION, State.SUMMARY, State.REFUSED, State.ERROR, State.BLOCKED})
+CLOSABLE = frozenset({State.CLOSED, State.IDLE, State.REFUSED, State.ERROR, State.SAVED, State.PAYMENT,
+                      State.BLOCKED})
 
 S = State
 TABLE: tuple[Transition, ...] = (
     row(Trigger.START, {S.NO_SESSION}, "_start", {S.SUMMARY} | RESTING),
     row(Trigger.TICK, RESTING, "_follow_hours", RESTING),
-    row(Trigger.TICK, {S.COUNTDOWN}, "_preview"),
+    row(Trigger.TICK, {S.COUNTDOWN}, "_preview", {S.BLOCKED}),  # the camera stopped delivering
     row(Trigger.TIMEOUT, {S.CONFIRM, S.READY, S.REFUSED, S.SAVED, S.PAYMENT, S.ERROR}, "_timeout", RESTING),
     row(Trigger.TIMEOUT, {S.REVIEW}, "_timeout", RESTING | SAVING),  # a compliant photo is kept
-    row(Trigger.COUNTDOWN_OVER, {S.COUNTDOWN}, "_capture_and_check", {S.REVIEW}),
+    row(Trigger.COUNTDOWN_OVER, {S.COUNTDOWN}, "_capture_and_check", {S.REVIEW, S.BLOCKED}),
     row(Trigger.CARD, SWIPE_STATES, "_card", NEW_CYCLE),  # in a cycle: that cycle is cancelled
     row(Trigger.CARD, {S.NO_SESSION}, "_card", {S.REFUSED}),
-    row(Trigger.READER_FAULT, {S.IDLE, S.REFUSED, S.SAVED}, "_reader_fault", {S.ERROR}),
-    row(Trigger.READER_FAULT, ALL - {S.IDLE, S.REFUSED, S.SAVED}, "_reader_fault"),  # logged only
-    row(Trigger.BUTTON, {S.READY}, "_button", {S.COUNTDOWN}),
-    row(Trigger.BUTTON, {S.REVIEW}, "_button", {S.COUNTDOWN} | SAVING),  # retake a failed one / keep
+    row(Trigger.READER_FAULT, BLOCKABLE, "_reader_fault", {S.ERROR, S.BLOCKED}),  # missing: BLOCKED
+    row(Trigger.READER_FAULT, ALL - BLOCKABLE, "_reader_fault"),  # noted: BLOCKED when the cycle ends
+    row(Trigger.READER_BACK, {S.BLOCKED}, "_reader_back", RESTING),
+    row(Trigger.READER_BACK, ALL - {S.BLOCKED}, "_reader_back"),  # noted
+    row(Trigger.BUTTON, {S.READY}, "_button", {S.COUNTDOWN, S.BLOCKED}),  # BLOCKED: no camera frame
+    row(Trigger.BUTTON, {S.REVIEW}, "_button", {S.COUNTDOWN, S.BLOCKED} | SAVING),  # retake a failed one / keep
     row(Trigger.BUTTON, {S.SAVED, S.REFUSED, S.ERROR}, "_button", RESTING),
-    row(Trigger.RETAKE, {S.REVIEW}, "_retake", {S.COUNTDOWN}),
+    row(Trigger.RETAKE, {S.REVIEW}, "_retake", {S.COUNTDOWN, S.BLOCKED}),
     row(Trigger.OPEN, SESSIONLESS, "_open", RESTING),
     row(Trigger.OPEN, ALL - SESSIONLESS, "_open"),  # refused: a session is open
     row(Trigger.CLOSE, CLOSABLE, "_close_session", {S.SUMMARY}),

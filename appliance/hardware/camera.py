@@ -15,6 +15,13 @@ class CameraNotStarted(RuntimeError):
     """A frame was asked for before ``start()`` or after ``close()``."""
 
 
+class CameraUnavailable(RuntimeError):
+    """The sensor is missing or stopped delivering frames: the booth shows BLOCKED until it delivers again.
+
+    ``Picamera2Camera`` does not yet translate libcamera's errors into it (they land in ERROR).
+    """
+
+
 class Camera(Protocol):
     def start(self) -> None: ...
 

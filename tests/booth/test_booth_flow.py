@@ -340,13 +340,13 @@ def test_every_message_screen_goes_back_to_idle_on_the_button(rig, students):
     assert rig.press() is State.IDLE
 
 
-def test_reader_fault_is_shown_and_clears(rig, students):
-    from appliance.cardreader.base import ReaderUnavailable
+def test_card_read_error_is_shown_and_clears(rig, students):
+    from appliance.cardreader.base import CardReadError
     from appliance.flow.events import ReaderFault
 
     rig.open_class(students[0])
-    assert rig.send(ReaderFault(ReaderUnavailable("reader unplugged", "读卡器未连接"))) is State.ERROR
-    assert rig.display.last_view.lines[0].zh == "读卡器未连接"
+    assert rig.send(ReaderFault(CardReadError("card moved away", "卡片移开了,请重新放置"))) is State.ERROR
+    assert rig.display.last_view.lines[0].zh == "卡片移开了,请重新放置"
     assert rig.wait(rig.config.capture.message_timeout_s + 0.1) is State.IDLE
 
 
