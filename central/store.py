@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 from boothcore import db
 from boothcore.cli import CommandError
 from boothcore.roster import SCHEMA as ROSTER_SCHEMA
-from boothcore.roster import RosterEntry, entry_from_row, upsert_entries
+from boothcore.roster import Category, RosterEntry, entry_from_row, upsert_entries
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS booths (
@@ -506,9 +506,11 @@ class SqliteStore:
         # person has one once photographed) instead of a photo lookup per roster row: the office's
         # progress page at 50,000 students (bench/office.py).
         rows = self.conn.execute(
-            "WITH sizes AS (SELECT college, class_name, COUNT(*) AS size FROM roster GROUP BY college, class_name),"
+            "WITH sizes AS (SELECT college, class_name, COUNT(*) AS size FROM roster WHERE " + _TO_PHOTOGRAPH +
+            " GROUP BY college, class_name),"
             " done AS (SELECT r.college, r.class_name, COUNT(*) AS done, MAX(p.stored_at) AS last"
-            "  FROM photos p JOIN roster r ON r.id_number = p.id_number WHERE p.is_current = 1"
+            "  FROM photos p JOIN roster r ON r.id_number = p.id_number"
+            "  WHERE p.is_current = 1 AND " + _TO_PHOTOGRAPH_R +
             "  GROUP BY r.college, r.class_name)"
             " SELECT s.college, s.class_name, s.size, COALESCE(d.done, 0) AS done, d.last FROM sizes s"
             " LEFT JOIN done d ON d.college = s.college AND d.class_name = s.class_name"
@@ -518,7 +520,7 @@ class SqliteStore:
 
     def missing(self, college: str, class_name: str) -> list[RosterEntry]:
         rows = self.conn.execute(
-            "SELECT * FROM roster r WHERE college = ? AND class_name = ?"
+            "SELECT * FROM roster r WHERE college = ? AND class_name = ? AND " + _TO_PHOTOGRAPH_R +
             " AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.id_number = r.id_number)"
             " ORDER BY student_no", (college, class_name))
         return [entry_from_row(row) for row in rows]
@@ -547,6 +549,13 @@ class SqliteStore:
                               data=json.loads(r["data_json"]), created_at=r["created_at"],
                               result_ok=None if r["result_ok"] is None else bool(r["result_ok"]),
                               result_message=r["result_message"]) for r in rows]
+
+
+# Who the office counts as still to photograph: the booth refuses an entrusted-training student (委培)
+# and one photographed in an earlier year for good (appliance.eligibility.Eligibility.excluded,
+# the notice 2.5), so neither is "missing". Their rows stay in the roster for the booth's refusal.
+_TO_PHOTOGRAPH = f"category != '{Category.ENTRUSTED.value}' AND captured_before = 0"
+_TO_PHOTOGRAPH_R = f"r.category != '{Category.ENTRUSTED.value}' AND r.captured_before = 0"
 
 
 class StoreUrlError(CommandError, ValueError):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from appliance.simulation.roster_gen import generate_roster
+from boothcore.roster import Category
 from central.store import PhotoRecord, SqliteStore
 
 
@@ -29,4 +31,21 @@ def test_progress_counts_people_not_photos_and_lists_the_missing(tmp_path):
                         (second[0].college, second[0].class_name): (2, 0, 2)}
     missing = store.missing(first[0].college, first[0].class_name)
     assert [entry.id_number for entry in missing] == [first[1].id_number, first[3].id_number]
+    store.close()
+
+
+def test_students_the_booth_refuses_for_good_are_not_missing(tmp_path):
+    """An entrusted-training student (委培) and one photographed in an earlier year are refused by
+    every booth (the notice, 2.5): the office must not chase them, nor list them for the registry."""
+    store = SqliteStore(tmp_path / "central.db")
+    regular, entrusted, earlier = generate_roster(3, graduation_year=2027)
+    store.import_roster([regular, replace(entrusted, category=Category.ENTRUSTED.value),
+                         replace(earlier, captured_before=True)])
+    [progress] = store.class_progress()
+    assert (progress.roster_size, progress.photographed, progress.missing) == (1, 0, 1)
+    assert [e.id_number for e in store.missing(regular.college, regular.class_name)] == [regular.id_number]
+    assert store.add_photo(photo(regular, "2026-12-26T01:00:00Z"))
+    [progress] = store.class_progress()
+    assert (progress.roster_size, progress.photographed, progress.missing) == (1, 1, 0)
+    assert store.missing(regular.college, regular.class_name) == []
     store.close()
