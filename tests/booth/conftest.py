@@ -13,9 +13,8 @@ from appliance.config import load_config
 from appliance.ledger import Ledger
 from appliance.simulation.roster_gen import excluded_people, generate_roster
 from boothcore import db
-from boothcore.privacy import mask_id
 from boothcore.roster import Roster
-from tests.booth.log_scan import unmasked_ids
+from tests.booth.log_scan import assert_log_masked
 
 YEAR = 2027
 
@@ -25,11 +24,7 @@ def log_has_no_full_id_numbers(caplog):
     """Every booth log line of the test (INFO and up, tracebacks included) has ID numbers masked."""
     caplog.set_level(logging.INFO)
     yield
-    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
-    text = "\n".join(formatter.format(record) for phase in ("setup", "call")
-                     for record in caplog.get_records(phase))
-    leaks = unmasked_ids(text)
-    assert not leaks, f"{len(leaks)} full ID number(s) in the log, e.g. {mask_id(leaks[0])}"
+    assert_log_masked(caplog)
 
 
 @pytest.fixture

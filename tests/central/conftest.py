@@ -27,13 +27,12 @@ from PIL import Image
 
 from boothcore import protocol as p
 from boothcore.idnumber import make_id_number
-from boothcore.privacy import mask_id
 from central.certs import TlsFiles
 from central.config import CentralConfig, parse_central_config
 from central.ingest import Ingest
 from central.local_broker import LocalBroker
 from central.store import SqliteStore
-from tests.booth.log_scan import unmasked_ids
+from tests.booth.log_scan import assert_log_masked
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 30.0
@@ -169,11 +168,7 @@ def log_has_no_full_id_numbers(caplog: pytest.LogCaptureFixture) -> Iterator[Non
     """Every log line of the test (INFO and up, tracebacks included) has ID numbers masked."""
     caplog.set_level(logging.INFO)
     yield
-    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
-    text = "\n".join(formatter.format(record) for phase in ("setup", "call")
-                     for record in caplog.get_records(phase))
-    leaks = unmasked_ids(text)
-    assert not leaks, f"{len(leaks)} full ID number(s) in the log, e.g. {mask_id(leaks[0])}"
+    assert_log_masked(caplog)
 
 
 @pytest.fixture

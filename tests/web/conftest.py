@@ -21,13 +21,12 @@ import pytest
 from appliance.quality.chsi_file import encode_chsi_jpeg
 from boothcore.chsi import OutputSection
 from boothcore.idnumber import make_id_number
-from boothcore.privacy import mask_id
 from boothcore.roster import RosterEntry
 from central.config import CentralConfig, parse_central_config
 from central.photos import PhotoArchive
 from central.store import PhotoRecord, SqliteStore
 from central.users import Users
-from tests.booth.log_scan import unmasked_ids
+from tests.booth.log_scan import assert_log_masked
 
 PASSWORD = "correct horse 1"
 COLLEGES = {"信息学院": ["计科2301", "计科2302"], "外语学院": ["英语2301"]}
@@ -115,8 +114,7 @@ def office(tmp_path: Path) -> Iterator[Office]:
 
 @pytest.fixture(autouse=True)
 def log_has_no_full_id_numbers(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every log line of the test (INFO and up, tracebacks included) has ID numbers masked."""
     caplog.set_level(logging.INFO)
     yield
-    text = "\n".join(record.getMessage() for phase in ("setup", "call") for record in caplog.get_records(phase))
-    leaks = unmasked_ids(text)
-    assert not leaks, f"{len(leaks)} full ID number(s) in the log, e.g. {mask_id(leaks[0])}"
+    assert_log_masked(caplog)
