@@ -242,6 +242,46 @@ def _doctor_command(args: argparse.Namespace) -> int:
     return 3
 
 
+def _check_store(args: argparse.Namespace) -> int:
+    """Every stored photo's bytes against its row's sha256: a line per damaged photo, a summary; exit 1 if any."""
+    from central.check_store import check_store
+    from central.photos import PhotoArchive
+    from central.store import open_store
+
+    config = _config(args)
+    store = open_store(config.storage.db_url, base=config.data_dir)
+    try:
+        check = check_store(store, PhotoArchive(config.data_dir))
+    finally:
+        store.close()
+    for fault in check.faults:
+        print(fault.line())
+    print(check.summary())
+    return 0 if check.ok else 1
+
+
+def _backup(args: argparse.Namespace) -> int:
+    """The store's database and photo files in one new file; exit 1 when damaged photos were left out."""
+    from central.backup import write_backup
+
+    report = write_backup(_config(args), args.out)
+    for fault in report.left_out:
+        print(fault.line())
+    print(report.summary())
+    return 1 if report.left_out else 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    """A backup file into an empty store, then checked as check-store does; exit 1 when it is not intact."""
+    from central.backup import restore_backup
+
+    report = restore_backup(_config(args), args.backup)
+    for fault in report.check.faults:
+        print(fault.line())
+    print(report.summary())
+    return 0 if report.check.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="booth-central", description="Central office service of the booth fleet")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -319,6 +359,20 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--wait", type=float, default=60.0, metavar="S",
                         help="seconds to wait for the answer (the ingest, booth-central serve, records it)")
     doctor.set_defaults(func=_doctor_command)
+
+    check = commands.add_parser("check-store", help="verify every stored photo's bytes against its sha256")
+    check.add_argument("--config", type=Path, required=True, help="central.toml")
+    check.set_defaults(func=_check_store)
+
+    backup = commands.add_parser("backup", help="the database and every photo file in one new file (online)")
+    backup.add_argument("--out", type=Path, required=True, metavar="FILE", help="a new file (never overwritten)")
+    backup.add_argument("--config", type=Path, required=True, help="central.toml")
+    backup.set_defaults(func=_backup)
+
+    restore = commands.add_parser("restore", help="a backup file into an empty store, then check it")
+    restore.add_argument("backup", type=existing_file, metavar="FILE", help="made by booth-central backup")
+    restore.add_argument("--config", type=Path, required=True, help="central.toml (its store must be empty)")
+    restore.set_defaults(func=_restore)
     return parser
 
 

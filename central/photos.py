@@ -61,7 +61,7 @@ class PhotoArchive:
         return self.captures / f"{photo_id}.jpg"
 
     @staticmethod
-    def _install(capture: Path, current: Path) -> None:
+    def install_current(capture: Path, current: Path) -> None:
         """Make ``current`` the same file as ``capture`` (a hard link, renamed into place, durable)."""
         current.parent.mkdir(parents=True, exist_ok=True)
         tmp = current.with_name(f".{current.name}.{capture.stem}{TEMP_SUFFIX}")
@@ -110,7 +110,7 @@ class PhotoArchive:
                         continue
                     seen.add(record.photo_id)
                     capture = write_atomic(self.capture_path(record.photo_id), items[index][1])
-                    self._install(capture, self.root_resolved / record.path)
+                    self.install_current(capture, self.root_resolved / record.path)
                     to_add.append(index)
                 except Exception as error:  # a full disk, say: this photo is not stored, not acked
                     results[index] = error

@@ -21,7 +21,7 @@ from central.local_broker import free_port
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAMS = {"booth": "appliance.cli", "booth-central": "central.cli"}
 
-# The arguments each sub-command needs besides the inputs under test ({csv}, {photo}, {toml}: files
+# The arguments each sub-command needs besides the inputs under test ({csv}, {photo}, {toml}, {backup}: files
 # that exist; {root}: an empty folder).
 BASE_ARGS: dict[tuple[str, ...], list[str]] = {
     ("booth", "models", "fetch"): [],
@@ -48,6 +48,9 @@ BASE_ARGS: dict[tuple[str, ...], list[str]] = {
     ("booth-central", "export", "chsi"): ["--out", "{root}/package"],
     ("booth-central", "export", "missing"): ["--out", "{root}/missing.csv"],
     ("booth-central", "export", "fees"): ["--out", "{root}/fees.csv"],
+    ("booth-central", "check-store"): [],
+    ("booth-central", "backup"): ["--out", "{root}/backup.tar"],
+    ("booth-central", "restore"): ["{backup}"],
 }
 
 
@@ -68,7 +71,7 @@ LEAVES = dict(_leaves(booth_parser(), ("booth",)) + _leaves(central_parser(), ("
 # `booth doctor` diagnoses the config: a missing or bad one is one of its checks (a FAIL line with
 # the fix, among the other checks' lines, exit 1), not an error of the command.
 DIAGNOSES_CONFIG = {("booth", "doctor")}
-FILE_PLACEHOLDERS = ("{csv}", "{photo}", "{toml}")
+FILE_PLACEHOLDERS = ("{csv}", "{photo}", "{toml}", "{backup}")
 
 
 def test_every_sub_command_is_in_this_test():
@@ -87,8 +90,9 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     (folder / "empty-models").mkdir()
     (folder / "root").mkdir()
     (folder / "booth.toml").write_text("[booth]\nid = \"booth-07\"\n", encoding="utf-8")
+    (folder / "backup.tar").write_bytes(b"")  # the cases here fail before it is read
     return {"csv": folder / "roster.csv", "photo": folder / "photo.png", "toml": folder / "booth.toml",
-            "root": folder / "root", "folder": folder}
+            "backup": folder / "backup.tar", "root": folder / "root", "folder": folder}
 
 
 def _good_config(program: str, folder: Path, **changes: str) -> str:
@@ -110,7 +114,8 @@ def _good_config(program: str, folder: Path, **changes: str) -> str:
 def _run(leaf: tuple[str, ...], args: list[str], inputs: dict[str, Path], env: dict[str, str] | None = None,
          ) -> subprocess.CompletedProcess:
     program, *command = leaf
-    filled = [arg.format(csv=inputs["csv"], photo=inputs["photo"], toml=inputs["toml"], root=inputs["root"])
+    filled = [arg.format(csv=inputs["csv"], photo=inputs["photo"], toml=inputs["toml"], backup=inputs["backup"],
+                         root=inputs["root"])
               for arg in [*command, *args]]
     return subprocess.run([sys.executable, "-m", PROGRAMS[program], *filled], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, cwd=ROOT, timeout=120,
