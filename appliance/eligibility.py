@@ -114,6 +114,6 @@ class Eligibility:
         if session.kind == "class" and (entry.college, entry.class_name) != (session.college,
                                                                               session.class_name):
             soft.append(Reason.OTHER_CLASS)
-        if self.ledger.accepted_for(number):
-            soft.append(Reason.ALREADY_PHOTOGRAPHED)
+        if self.ledger.accepted_for(number) and not self.ledger.retake_allowed(number):
+            soft.append(Reason.ALREADY_PHOTOGRAPHED)  # unless central flagged the photo for a retake
         return Decision(entry, tuple(soft))

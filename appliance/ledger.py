@@ -65,6 +65,12 @@ CREATE TABLE IF NOT EXISTS payments (
 CREATE TABLE IF NOT EXISTS payment_deferrals (
     session_id TEXT PRIMARY KEY REFERENCES sessions(id),
     deferred_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS retake_allowances (
+    id_number TEXT NOT NULL,
+    photo_id TEXT NOT NULL,
+    granted_at TEXT NOT NULL,
+    PRIMARY KEY (id_number, photo_id)
 )
 """
 
@@ -218,6 +224,23 @@ class Ledger:
         rows = self.conn.execute(
             "SELECT * FROM captures WHERE verdict = 'accepted' AND upload_state = 'pending' ORDER BY id")
         return [_capture(row) for row in rows]
+
+    # retakes central allowed -----------------------------------------------------------------
+    def allow_retake(self, id_number: str, photo_id: str) -> bool:
+        """Record central's ``allow_retake`` for the flagged ``photo_id``; False when already recorded."""
+        with db.transaction(self.conn):
+            cursor = self.conn.execute("INSERT OR IGNORE INTO retake_allowances (id_number, photo_id, granted_at)"
+                                       " VALUES (?,?,?)", (id_number, photo_id, utc_now()))
+            return cursor.rowcount == 1
+
+    def retake_allowed(self, id_number: str) -> bool:
+        """True while an allowance is newer than the person's latest accepted capture on this booth:
+        the next accepted photo uses it up (both times are this booth's clock)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM retake_allowances WHERE id_number = ? AND granted_at > COALESCE("
+            "(SELECT MAX(captured_at) FROM captures WHERE id_number = ? AND verdict = 'accepted'), '')",
+            (id_number, id_number)).fetchone()
+        return row is not None
 
     # refusals and payments -------------------------------------------------------------------
     def record_refusal(self, session_id: str | None, reason: str, id_number: str | None) -> None:

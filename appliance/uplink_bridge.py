@@ -152,6 +152,10 @@ class BoothBridge:
                               class_name=command.data["class"])
         if command.kind == "close_class":
             return self._post(OperatorAction.CLOSE_SESSION)
+        if command.kind == "allow_retake":
+            number, photo_id = command.data["id_number"], command.data["photo_id"]
+            new = self._ledger().allow_retake(number, photo_id)
+            return f"retake of {mask_id(number)} allowed once" + ("" if new else " (already recorded)")
         if command.kind == "doctor":
             checks = Doctor(self.booth.config, inside_booth=True).run()
             if any(check.status == "fail" for check in checks):

@@ -58,7 +58,8 @@ BoothKind = Literal["status", "telemetry", "event", "photo_init", "photo_chunk",
 CentralKind = Literal["ack", "command"]
 EVENT_KINDS = ("card_refused", "photo_accepted", "retake", "class_opened", "class_closed",
                "payment_confirmed", "error", "command_result")
-COMMAND_KINDS = ("roster_update", "open_class", "close_class", "resend", "doctor")
+COMMAND_KINDS = ("roster_update", "open_class", "close_class", "resend", "doctor", "allow_retake",
+                 "publish_status")
 
 _BOOTH_RE = re.compile(BOOTH_ID_PATTERN)
 _UUID_RE = re.compile(UUID4_HEX_PATTERN)
@@ -391,12 +392,26 @@ class DoctorData(_Model):
     pass
 
 
+class AllowRetakeData(_Model):
+    """An admin flagged ``photo_id`` of this person for a retake: the booth photographs them once
+    more without the operator's override (the flag's reason stays on central)."""
+
+    id_number: IdNumber
+    photo_id: Uuid4Hex
+
+
+class PublishStatusData(_Model):
+    """Central (re)started: publish the retained status now."""
+
+
 COMMAND_DATA: dict[str, type[_Model]] = {
     "roster_update": RosterUpdateData,
     "open_class": OpenClassData,
     "close_class": CloseClassData,
     "resend": ResendData,
     "doctor": DoctorData,
+    "allow_retake": AllowRetakeData,
+    "publish_status": PublishStatusData,
 }
 
 
@@ -405,7 +420,8 @@ class Command(_Payload):
 
     kind_name: ClassVar[str] = "command"
     command_id: Token
-    kind: Literal["roster_update", "open_class", "close_class", "resend", "doctor"]
+    kind: Literal["roster_update", "open_class", "close_class", "resend", "doctor", "allow_retake",
+                  "publish_status"]
     data: dict[str, Any]
     ts: Timestamp
 

@@ -98,7 +98,8 @@ class RosterImportError(Exception):
         return "\n".join([f"{self}:", *(f"  {problem}" for problem in self.problems)])
 
 
-def _decode(raw: bytes) -> str:
+def decode_csv(raw: bytes) -> str:
+    """A CSV file's text: UTF-8 (with or without a BOM) or GB18030, as Excel saves it."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
@@ -209,7 +210,7 @@ def read_roster_file(path: str | Path) -> list[RosterEntry]:
     except OSError as error:
         raise RosterImportError(str(path), [RowProblem(0, f"cannot read file: {error.strerror}")]) from None
     try:
-        return parse_roster(_decode(raw), str(path))
+        return parse_roster(decode_csv(raw), str(path))
     except RosterImportError as error:
         raise RosterImportError(str(path), error.problems) from None
 

@@ -62,6 +62,8 @@ def _connect(config: CentralConfig) -> mqtt.Client:
 
 def send_commands(config: CentralConfig, store: Store, items: Sequence[tuple[str, p.Command]]) -> list[str]:
     """Record and publish ``(booth, command)`` pairs (QoS 1, waiting for PUBACK); return command ids."""
+    if not items:
+        return []
     client = _connect(config)
     try:
         infos = []
@@ -78,6 +80,29 @@ def send_commands(config: CentralConfig, store: Store, items: Sequence[tuple[str
         client.disconnect()
         client.loop_stop()
     return [command.command_id for _, command in items]
+
+
+def fleet_booths(config: CentralConfig, store: Store) -> list[str]:
+    """Every booth central has heard from, and every booth of ``ingest.known_booths``."""
+    return sorted({b.booth for b in store.booths()} | set(config.ingest.known_booths))
+
+
+def ask_fleet_status(config: CentralConfig, store: Store) -> list[str]:
+    """Ask every booth to publish its retained status again (``publish_status``); return the booths.
+
+    A booth away gets the command when it reconnects (its session outlives the connection).
+    """
+    targets = fleet_booths(config, store)
+    send_commands(config, store, [(booth, build_command("publish_status", {})) for booth in targets])
+    return targets
+
+
+def allow_retake(config: CentralConfig, store: Store, id_number: str, photo_id: str) -> list[str]:
+    """Tell every booth that the person of the flagged ``photo_id`` may be photographed once more."""
+    targets = fleet_booths(config, store)
+    data = {"id_number": id_number, "photo_id": photo_id}
+    send_commands(config, store, [(booth, build_command("allow_retake", data)) for booth in targets])
+    return targets
 
 
 def push_roster(config: CentralConfig, store: Store, booths: Sequence[str],

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -140,6 +141,22 @@ class WebSection(_Section):
     # The booths' uplink.telemetry_interval_s: a booth with no status or telemetry for twice this
     # long is shown as stale.
     telemetry_interval_s: float = Field(default=30.0, gt=0, le=3600)
+    # The office's local time zone (IANA name): the schedule CSV's dates and times are read in it
+    # and the schedule is shown in it; everything stored is UTC.
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value[:40]}' is not an IANA time zone (e.g. Asia/Shanghai)") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def host(self) -> str:

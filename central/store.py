@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -136,6 +136,32 @@ CREATE TABLE audit (
 DROP INDEX IF EXISTS photos_class_current;
 CREATE INDEX photos_booth_stored ON photos (booth, stored_at)
 """),
+    # 4: the colleges' schedule (central.schedule: each slot in the office's local time as imported,
+    # and as sortable UTC), and the photos an admin flagged for a retake (the person is missing again
+    # until a newer photo arrives).
+    (4, """
+CREATE TABLE schedule_slots (
+    college TEXT NOT NULL,
+    class_name TEXT NOT NULL,
+    booth TEXT NOT NULL,
+    slot_date TEXT NOT NULL,
+    start_time TEXT NOT NULL,
+    end_time TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    ends_at TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    PRIMARY KEY (college, class_name, booth, starts_at)
+);
+CREATE INDEX schedule_slots_booth ON schedule_slots (booth, starts_at);
+CREATE TABLE retake_flags (
+    photo_id TEXT PRIMARY KEY,
+    id_number TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    flagged_at TEXT NOT NULL
+);
+CREATE INDEX retake_flags_person ON retake_flags (id_number)
+"""),
 ]
 
 
@@ -215,10 +241,40 @@ class ClassProgress:
     roster_size: int
     photographed: int
     last_activity: str = ""  # when central stored the class's latest current photo
+    retaken: int = 0  # current photos that took the booth more than one attempt (its checks sent a retake)
 
     @property
     def missing(self) -> int:
         return self.roster_size - self.photographed
+
+
+@dataclass(frozen=True)
+class ScheduleSlot:
+    """One booth slot of a class: the date and times as imported (the office's local time, HH:MM)
+    and the same moments as sortable UTC (``starts_at`` / ``ends_at``, see ``utc``)."""
+
+    college: str
+    class_name: str
+    booth: str
+    slot_date: str  # YYYY-MM-DD
+    start_time: str  # HH:MM
+    end_time: str  # HH:MM
+    starts_at: str
+    ends_at: str
+
+
+@dataclass(frozen=True)
+class RetakeFlag:
+    photo_id: str
+    id_number: str
+    reason: str
+    actor: str
+    flagged_at: str
+
+    def __repr__(self) -> str:
+        from boothcore.privacy import mask_id
+
+        return f"RetakeFlag({self.photo_id}, {mask_id(self.id_number)}, {self.reason!r})"
 
 
 @dataclass(frozen=True)
@@ -270,7 +326,20 @@ class Store(Protocol):
         """(kind, college, class) of a booth's session, from its status or class_opened event."""
     def roster(self, *, college: str | None = None, class_name: str | None = None) -> list[RosterEntry]: ...
     def class_progress(self) -> list[ClassProgress]: ...
-    def missing(self, college: str, class_name: str) -> list[RosterEntry]: ...
+    def missing(self, college: str, class_name: str) -> list[RosterEntry]:
+        """Who of the class (to photograph at all) has no current photo: never photographed, or
+        their photo was flagged for a retake."""
+
+    # schedule and retake flags
+    def import_schedule(self, slots: Sequence[ScheduleSlot]) -> int:
+        """Replace the slots of every college named in ``slots`` by ``slots`` (one transaction)."""
+
+    def schedule(self, *, college: str | None = None, class_name: str | None = None) -> list[ScheduleSlot]: ...
+    def flag_retake(self, flag: RetakeFlag) -> bool:
+        """Flag a current photo: it stops being current, so its person is missing again. False when
+        the photo is unknown or not current (already flagged, or replaced by a newer one)."""
+
+    def retake_flag(self, photo_id: str) -> RetakeFlag | None: ...
 
     # commands pushed to booths
     def record_command(self, command: CommandRecord) -> None: ...
@@ -508,22 +577,60 @@ class SqliteStore:
         rows = self.conn.execute(
             "WITH sizes AS (SELECT college, class_name, COUNT(*) AS size FROM roster WHERE " + _TO_PHOTOGRAPH +
             " GROUP BY college, class_name),"
-            " done AS (SELECT r.college, r.class_name, COUNT(*) AS done, MAX(p.stored_at) AS last"
+            " done AS (SELECT r.college, r.class_name, COUNT(*) AS done, MAX(p.stored_at) AS last,"
+            "  SUM(CASE WHEN p.attempt > 1 THEN 1 ELSE 0 END) AS retaken"
             "  FROM photos p JOIN roster r ON r.id_number = p.id_number"
             "  WHERE p.is_current = 1 AND " + _TO_PHOTOGRAPH_R +
             "  GROUP BY r.college, r.class_name)"
-            " SELECT s.college, s.class_name, s.size, COALESCE(d.done, 0) AS done, d.last FROM sizes s"
+            " SELECT s.college, s.class_name, s.size, COALESCE(d.done, 0) AS done, d.last,"
+            " COALESCE(d.retaken, 0) AS retaken FROM sizes s"
             " LEFT JOIN done d ON d.college = s.college AND d.class_name = s.class_name"
             " ORDER BY s.college, s.class_name")
-        return [ClassProgress(row["college"], row["class_name"], row["size"], row["done"], row["last"] or "")
-                for row in rows]
+        return [ClassProgress(row["college"], row["class_name"], row["size"], row["done"], row["last"] or "",
+                              row["retaken"]) for row in rows]
 
     def missing(self, college: str, class_name: str) -> list[RosterEntry]:
         rows = self.conn.execute(
             "SELECT * FROM roster r WHERE college = ? AND class_name = ? AND " + _TO_PHOTOGRAPH_R +
-            " AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.id_number = r.id_number)"
+            " AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.id_number = r.id_number AND p.is_current = 1)"
             " ORDER BY student_no", (college, class_name))
         return [entry_from_row(row) for row in rows]
+
+    # ----------------------------------------------------------------- schedule, retake flags
+    def import_schedule(self, slots: Sequence[ScheduleSlot]) -> int:
+        now = utc()
+        with self._tx():
+            for college in sorted({slot.college for slot in slots}):
+                self.conn.execute("DELETE FROM schedule_slots WHERE college = ?", (college,))
+            self.conn.executemany(
+                "INSERT INTO schedule_slots (college, class_name, booth, slot_date, start_time, end_time,"
+                " starts_at, ends_at, imported_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                [(s.college, s.class_name, s.booth, s.slot_date, s.start_time, s.end_time, s.starts_at,
+                  s.ends_at, now) for s in slots])
+        return len(slots)
+
+    def schedule(self, *, college: str | None = None, class_name: str | None = None) -> list[ScheduleSlot]:
+        where, params = _filters(college=college, class_name=class_name)
+        rows = self.conn.execute(
+            "SELECT college, class_name, booth, slot_date, start_time, end_time, starts_at, ends_at"
+            f" FROM schedule_slots WHERE {' AND '.join(where) or '1 = 1'} ORDER BY starts_at, booth", params)
+        return [ScheduleSlot(*row) for row in rows]
+
+    def flag_retake(self, flag: RetakeFlag) -> bool:
+        with self._tx():
+            cursor = self.conn.execute("UPDATE photos SET is_current = 0 WHERE photo_id = ? AND id_number = ?"
+                                       " AND is_current = 1", (flag.photo_id, flag.id_number))
+            if cursor.rowcount != 1:
+                return False
+            self.conn.execute("INSERT INTO retake_flags (photo_id, id_number, reason, actor, flagged_at)"
+                              " VALUES (?,?,?,?,?)", (flag.photo_id, flag.id_number, flag.reason, flag.actor,
+                                                      utc(flag.flagged_at or None)))
+        return True
+
+    def retake_flag(self, photo_id: str) -> RetakeFlag | None:
+        row = self.conn.execute("SELECT photo_id, id_number, reason, actor, flagged_at FROM retake_flags"
+                                " WHERE photo_id = ?", (photo_id,)).fetchone()
+        return RetakeFlag(*row) if row else None
 
     # -------------------------------------------------------------------------------- commands
     def record_command(self, command: CommandRecord) -> None:

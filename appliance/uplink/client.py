@@ -683,6 +683,9 @@ class Uplink:
                 count = self.outbox.requeue(data.photo_ids)  # type: ignore[attr-defined]
                 self._more_photos.set()
                 ok, message = True, f"{count} photo(s) queued again"
+            elif command.kind == "publish_status":  # central restarted and asks the fleet
+                self.publish_status()
+                ok, message = True, "status published"
             else:
                 ok, message = True, self.on_command(command) or ""
         except Exception as error:  # the booth refused or failed: report it, stay up

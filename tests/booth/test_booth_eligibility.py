@@ -64,6 +64,23 @@ def test_already_photographed_needs_the_operator(roster, ledger, students):
     assert decision.reasons == (Reason.ALREADY_PHOTOGRAPHED,) and decision.needs_operator
 
 
+def test_a_photo_central_flagged_for_a_retake_is_taken_once_more_without_the_operator(roster, ledger, students):
+    session = class_session(ledger, students[0])
+    number = students[0].id_number
+    ledger.record_capture(photo_id="a" * 32, session_id=session.id, id_number=number, attempt=1,
+                          verdict=Verdict.ACCEPTED, sha256="0" * 64, path="/x.jpg")
+    assert ledger.allow_retake(number, "a" * 32) and not ledger.allow_retake(number, "a" * 32)  # once per flag
+    assert decide(roster, ledger, session, card_for(students[0])).allowed
+    assert decide(roster, ledger, session, card_for(students[1])).allowed  # nobody else's refusal changes
+    ledger.record_capture(photo_id="c" * 32, session_id=session.id, id_number=number, attempt=1,
+                          verdict=Verdict.REJECTED, failed_checks=["sharpness"])
+    assert decide(roster, ledger, session, card_for(students[0])).allowed  # a failed retake keeps it
+    ledger.record_capture(photo_id="d" * 32, session_id=session.id, id_number=number, attempt=2,
+                          verdict=Verdict.ACCEPTED, sha256="1" * 64, path="/y.jpg")
+    decision = decide(roster, ledger, session, card_for(students[0]))  # the retake used it up
+    assert decision.reasons == (Reason.ALREADY_PHOTOGRAPHED,) and decision.needs_operator
+
+
 def test_a_rejected_attempt_does_not_count_as_photographed(roster, ledger, students):
     session = class_session(ledger, students[0])
     ledger.record_capture(photo_id="b" * 32, session_id=session.id, id_number=students[0].id_number, attempt=1,

@@ -1,0 +1,105 @@
+"""Each class's progress as the office sees it: photographed and missing, refusals by reason, the
+retake rate, and its standing against the schedule (``central.schedule.standing``).
+
+Refusals come from the booths' ``card_refused`` events: each names its session, and the session's
+``class_opened`` event names the class, so a refusal counts for the class whose session refused
+the card (a make-up session has no class: its refusals count for no class). The retake rate is
+the share of the class's current photos that took more than one attempt at the booth (the booth's
+checks asked for a retake first; ``PhotoRecord.attempt``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from central.schedule import standing
+from central.store import ScheduleSlot, Store, utc
+
+ClassKey = tuple[str, str]
+_MANY = 10_000_000  # every event of a kind (Store.events takes a limit)
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    college: str
+    class_name: str
+    roster_size: int
+    photographed: int
+    retaken: int
+    refused: tuple[tuple[str, int], ...]  # (reason code, count), most frequent first
+    standing: str  # central.schedule's DONE, IN_PROGRESS, ...
+    slot: str  # the slot that matters now (current, else next, else last), in local time; "" if none
+    last_activity: str
+
+    @property
+    def missing(self) -> int:
+        return self.roster_size - self.photographed
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.photographed / self.roster_size) if self.roster_size else 0
+
+    @property
+    def retake_rate(self) -> int:
+        """Percent of the current photos that needed a retake at the booth."""
+        return round(100 * self.retaken / self.photographed) if self.photographed else 0
+
+    @property
+    def refused_total(self) -> int:
+        return sum(count for _, count in self.refused)
+
+    @property
+    def url(self) -> str:
+        return f"/classes/{quote(self.college)}/{quote(self.class_name)}"
+
+    def as_json(self) -> dict[str, object]:
+        return {"college": self.college, "class": self.class_name, "roster_size": self.roster_size,
+                "photographed": self.photographed, "missing": self.missing, "percent": self.percent,
+                "retaken": self.retaken, "retake_rate": self.retake_rate, "refused": dict(self.refused),
+                "standing": self.standing, "slot": self.slot, "last_activity": self.last_activity,
+                "url": self.url}
+
+
+def refusals_by_class(store: Store) -> dict[ClassKey, Counter[str]]:
+    """Refused cards per class, by reason code (module docstring)."""
+    sessions = {(e.booth, e.data.get("session_id")): (e.data.get("college", ""), e.data.get("class", ""))
+                for e in store.events(kind="class_opened", limit=_MANY)}
+    counts: dict[ClassKey, Counter[str]] = {}
+    for event in store.events(kind="card_refused", limit=_MANY):
+        klass = sessions.get((event.booth, event.data.get("session_id")))
+        if klass is not None and klass[0]:
+            counts.setdefault(klass, Counter())[str(event.data.get("reason", "?"))] += 1
+    return counts
+
+
+def _slot_text(slots: list[ScheduleSlot], now: str) -> str:
+    if not slots:
+        return ""
+    current = [s for s in slots if s.starts_at <= now < s.ends_at]
+    ahead = [s for s in slots if s.starts_at > now]
+    slot = (current or ahead or slots[-1:])[0]
+    return f"{slot.slot_date} {slot.start_time}-{slot.end_time} {slot.booth}"
+
+
+def class_rows(store: Store, now: dt.datetime | None = None) -> list[ClassRow]:
+    """Every class on the roster with its progress, refusals, retakes and standing."""
+    moment = utc((now or dt.datetime.now(dt.UTC)).isoformat())
+    refused = refusals_by_class(store)
+    slots: dict[ClassKey, list[ScheduleSlot]] = {}
+    for slot in store.schedule():
+        slots.setdefault((slot.college, slot.class_name), []).append(slot)
+    open_now = {(b.session.get("college", ""), b.session.get("class", "")) for b in store.booths()
+                if b.online and b.session and b.session.get("kind") == "class"}
+    rows = []
+    for progress in store.class_progress():
+        key = (progress.college, progress.class_name)
+        own = slots.get(key, [])
+        rows.append(ClassRow(college=progress.college, class_name=progress.class_name,
+                             roster_size=progress.roster_size, photographed=progress.photographed,
+                             retaken=progress.retaken, refused=tuple(refused.get(key, Counter()).most_common()),
+                             standing=standing(progress, own, key in open_now, moment),
+                             slot=_slot_text(own, moment), last_activity=progress.last_activity))
+    return rows
