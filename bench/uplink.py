@@ -1,20 +1,22 @@
-"""End-to-end uplink benchmark: N booths -> local mosquitto -> central ingest -> stored and acked.
+"""End-to-end uplink benchmark: N booths -> local mosquitto -> K ingest workers -> store, stored and acked.
 
-    .venv/bin/python bench/uplink.py [--booths 50] [--photos 10] [--central 2]
+    .venv/bin/python bench/uplink.py [--booths 50] [--photos 10] [--workers 1,2,4] [--store sqlite]
 
 Booths are the real booth-side ``appliance.uplink.client.Uplink`` (durable outbox, window, acks),
 each with its own outbox database, uploading real ~30 KB JPEGs. The central side is
-``booth-central serve`` in ``--central`` separate processes on one shared subscription. The same
-run then measures raw paho QoS 1 throughput of the same payloads with no booth logic, and prints
-both and their ratio. Zero loss: every photo must be acked, stored once, byte-identical.
+``booth-central serve`` in K separate processes (one ingest worker each) on one shared
+subscription, measured for each K of ``--workers`` on a fresh broker and a fresh store; with
+``--store postgresql`` every K runs on PostgreSQL as well as on SQLite, printed side by side. The
+same run then measures raw paho QoS 1 throughput of the same payloads with no booth logic. Zero
+loss: every photo must be acked, stored once, and pass ``check-store`` with the booth's sha256.
 
-What runs where: mosquitto (one process); the central ingest (``--central`` processes, one worker
-each); the booths (``--booth-procs`` processes sharing the booths out, each booth with its paho
-thread, its sender thread and a flow thread queueing its photos, as on the booth); this process
-only starts them, counts the acks the booths report and checks the result. Real booths are
-separate machines; several booth processes keep 50 booths from queueing on one interpreter lock.
-The clock runs from the moment the booths start queueing their photos (each an fsynced outbox row)
-to the last "stored" ack; the CPU time of every process during that window is printed per photo.
+What runs where: mosquitto (one process); the central ingest (K processes); the booths
+(``--booth-procs`` processes sharing the booths out, each booth with its paho thread, its sender
+thread and a flow thread queueing its photos, as on the booth); this process only starts them,
+counts the acks the booths report and checks the result. Real booths are separate machines;
+several booth processes keep 50 booths from queueing on one interpreter lock. The clock runs from
+the moment the booths start queueing their photos (each an fsynced outbox row) to the last
+"stored" ack; the CPU time of every process during that window is printed per photo.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -46,8 +49,10 @@ sys.path.insert(0, str(REPO))
 from appliance.uplink.client import Uplink  # noqa: E402
 from appliance.uplink.settings import UplinkSettings  # noqa: E402
 from boothcore.idnumber import make_id_number  # noqa: E402
+from central.check_store import check_store  # noqa: E402
 from central.local_broker import LocalBroker  # noqa: E402
-from central.store import SqliteStore  # noqa: E402
+from central.photos import PhotoArchive  # noqa: E402
+from central.store import open_store  # noqa: E402
 
 
 def make_jpegs(count: int, target_kb: int = 30) -> list[bytes]:
@@ -161,51 +166,67 @@ def booth_process(jobs: dict[str, list[Job]], broker_url: str, window: int, repo
         uplink.stop()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--booths", type=int, default=50)
-    parser.add_argument("--photos", type=int, default=10, help="photos per booth")
-    parser.add_argument("--central", type=int, default=2, help="central ingest processes")
-    parser.add_argument("--window", type=int, default=8, help="booth upload window (photos in flight)")
-    parser.add_argument("--booth-procs", type=int, default=2, help="processes the booths are shared out to")
-    args = parser.parse_args()
-    total = args.booths * args.photos
-    root = Path(tempfile.mkdtemp(prefix="bench-uplink-"))
-    jpegs = make_jpegs(16)
-    avg_kb = sum(map(len, jpegs)) / len(jpegs) / 1024
-    print(f"{args.booths} booths x {args.photos} photos = {total} photos of ~{avg_kb:.0f} KB "
-          f"(real JPEGs), {args.booth_procs} booth process(es), {args.central} central ingest process(es); "
-          f"data in {root}")
+@dataclass
+class Run:
+    """One end-to-end measurement: a store engine with a number of ingest processes."""
 
+    store: str
+    workers: int
+    seconds: float = 0.0
+    acked: int = 0
+    rows: int = 0
+    lost: int = 0
+    damaged: int = 0
+    megabytes: float = 0.0
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # per photo, per group of processes
+
+    @property
+    def photos_s(self) -> float:
+        return self.acked / self.seconds if self.seconds else 0.0
+
+    def zero_loss(self, total: int) -> bool:
+        return not self.lost and not self.damaged and self.acked == total
+
+
+def make_jobs(root: Path, jpegs: list[bytes], booths: int, photos: int,
+              ) -> tuple[dict[str, list[Job]], dict[str, str], float]:
+    """Each booth's photos, durably on "the booth's" disk before the clock starts; each photo's
+    sha256 by photo id; their MB."""
+    per_booth: dict[str, list[Job]] = {}
+    expected: dict[str, str] = {}
+    megabytes = 0.0
+    for b in range(booths):
+        folder = root / "booths" / f"booth-{b:02d}"
+        folder.mkdir(parents=True)
+        for n in range(photos):
+            seq = b * photos + n
+            data = jpegs[seq % len(jpegs)]
+            path = folder / f"{seq}.jpg"
+            path.write_bytes(data)
+            megabytes += len(data) / 1e6
+            ident = make_id_number("110105", dt.date(2003, 1, 1) + dt.timedelta(days=seq // 900), seq % 900)
+            photo_id = uuid.uuid4().hex
+            expected[photo_id] = hashlib.sha256(data).hexdigest()
+            per_booth.setdefault(f"booth-{b:02d}", []).append((photo_id, path, {
+                "id_number": ident, "student_no": f"2023{seq:05d}", "college": f"学院{b % 5}",
+                "class": f"班级{b:02d}", "session_id": f"s-{b}", "attempt": 1}))
+    return per_booth, expected, megabytes
+
+
+def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argparse.Namespace) -> Run:
+    """Booths upload every photo through a fresh broker to ``run.workers`` ingest processes on a fresh
+    store at ``db_url``; the clock runs from the first photo queued to the last "stored" ack."""
+    total = args.booths * args.photos
     with LocalBroker(root / "broker") as broker:
         data_dir = root / "central"
         config = root / "central.toml"
         config.write_text(f'[broker]\nurl = "{broker.url}"\n[storage]\ndata_dir = "{data_dir}"\n'
-                          '[ingest]\nworkers = 1\n', encoding="utf-8")
+                          f'db_url = "{db_url}"\n[ingest]\nworkers = 1\n', encoding="utf-8")
         central = [subprocess.Popen([sys.executable, "-m", "central.cli", "serve", "--config", str(config),
                                      "--client-id", f"bench-{i}"], cwd=REPO,
                                     stdout=subprocess.DEVNULL, stderr=(root / f"central-{i}.log").open("wb"))
-                   for i in range(args.central)]
-        # Photos, durably on "the booth's" disk before the clock starts, as the booth writes them.
-        expected: dict[str, str] = {}
-        jobs = []
-        for b in range(args.booths):
-            folder = root / "booths" / f"booth-{b:02d}"
-            folder.mkdir(parents=True)
-            for n in range(args.photos):
-                seq = b * args.photos + n
-                data = jpegs[seq % len(jpegs)]
-                path = folder / f"{seq}.jpg"
-                path.write_bytes(data)
-                photo_id = uuid.uuid4().hex
-                expected[photo_id] = hashlib.sha256(data).hexdigest()
-                ident = make_id_number("110105", dt.date(2003, 1, 1) + dt.timedelta(days=seq // 900), seq % 900)
-                jobs.append((b, photo_id, path, {
-                    "id_number": ident, "student_no": f"2023{seq:05d}", "college": f"学院{b % 5}",
-                    "class": f"班级{b:02d}", "session_id": f"s-{b}", "attempt": 1}))
-        per_booth: dict[str, list[Job]] = {}
-        for b, photo_id, path, meta in jobs:
-            per_booth.setdefault(f"booth-{b:02d}", []).append((photo_id, path, meta))
+                   for i in range(run.workers)]
+        per_booth, expected, run.megabytes = make_jobs(root, jpegs, args.booths, args.photos)
         names = sorted(per_booth)
         groups = [names[i::args.booth_procs] for i in range(min(args.booth_procs, len(names)))]
         ctx = mp.get_context("spawn")
@@ -221,7 +242,7 @@ def main() -> int:
         if not all(ok for _, ok in ready):
             print("some booths did not connect within 30 s")
         me = psutil.Process()
-        procs = {f"booths ({len(booth_procs)} processes)": [psutil.Process(proc.pid) for proc in booth_procs],
+        procs = {"booths": [psutil.Process(proc.pid) for proc in booth_procs],
                  "central ingest": [psutil.Process(proc.pid) for proc in central],
                  "mosquitto": [c for c in me.children() if c.name() == "mosquitto"],
                  "bench harness": [me]}
@@ -237,7 +258,7 @@ def main() -> int:
                 continue
             if kind == "acked":
                 acked.add(photo_id)
-        seconds = time.perf_counter() - start
+        run.seconds = time.perf_counter() - start
         cpu_after = cpu_seconds(procs)
         stop.set()
         for proc in booth_procs:
@@ -245,36 +266,81 @@ def main() -> int:
         for proc in central:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
-
-        store = SqliteStore(data_dir / "central.db")
+    run.acked = len(acked)
+    run.cpu_ms = {name: 1000 * (cpu_after[name] - cpu_before[name]) / total for name in procs}
+    store = open_store(db_url, base=data_dir)
+    try:
         rows = store.photos(current_only=False)
+        run.rows = len(rows)
+        run.lost = len(expected.keys() - {r.photo_id for r in rows})
+        damaged = {fault.record.photo_id for fault in check_store(store, PhotoArchive(data_dir)).faults}
+        run.damaged = len(damaged | {r.photo_id for r in rows if r.sha256 != expected.get(r.photo_id)})
+    finally:
         store.close()
-        stored = {r.photo_id: r for r in rows}
-        lost = [pid for pid in expected if pid not in stored]
-        wrong = [pid for pid, r in stored.items() if r.sha256 != expected.get(pid)
-                 or hashlib.sha256((data_dir / "photos" / r.path).read_bytes()).hexdigest() != r.sha256]
-        mb = sum(len(jpegs[i % len(jpegs)]) for i in range(total)) / 1e6
-        photos_s = len(acked) / seconds
-        print(f"end to end (stored + acked): {len(acked)}/{total} photos in {seconds:.2f} s = "
-              f"{photos_s:.0f} photos/s, {mb / seconds:.1f} MB/s")
-        print(f"zero loss: {'yes' if not lost and not wrong and len(acked) == total else 'NO'} "
-              f"(rows {len(rows)}, not stored {len(lost)}, wrong bytes {len(wrong)}, "
-              f"unacked {total - len(acked)})")
+    return run
 
-        cpu = {name: cpu_after[name] - cpu_before[name] for name in procs}
-        print("CPU per photo: " + ", ".join(f"{name} {1000 * value / total:.1f} ms" for name, value in cpu.items())
-              + f"; total {1000 * sum(cpu.values()) / total:.1f} ms on {os.cpu_count()} cores")
+
+def report(run: Run, total: int) -> None:
+    print(f"{run.store:>10} {run.workers:>7} {run.photos_s:>9.0f} {run.megabytes / run.seconds:>6.1f} "
+          f"{run.seconds:>6.2f} {'yes' if run.zero_loss(total) else 'NO':>9}  "
+          f"rows {run.rows}, not stored {run.lost}, damaged {run.damaged}, unacked {total - run.acked}; "
+          "CPU ms/photo " + ", ".join(f"{name} {value:.1f}" for name, value in run.cpu_ms.items()), flush=True)
+
+
+def worker_counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of worker counts like 1,2,4") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: each worker count must be at least 1")
+    return counts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--booths", type=int, default=50)
+    parser.add_argument("--photos", type=int, default=10, help="photos per booth")
+    parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="postgresql: measure PostgreSQL and, beside it in the same run, SQLite")
+    parser.add_argument("--workers", type=worker_counts, default=[1, 2, 4], metavar="N,N,...",
+                        help="ingest worker counts to measure (each worker its own process), default 1,2,4")
+    parser.add_argument("--window", type=int, default=8, help="booth upload window (photos in flight)")
+    parser.add_argument("--booth-procs", type=int, default=2, help="processes the booths are shared out to")
+    args = parser.parse_args()
+    total = args.booths * args.photos
+    root = Path(tempfile.mkdtemp(prefix="bench-uplink-"))
+    jpegs = make_jpegs(16)
+    avg_kb = sum(map(len, jpegs)) / len(jpegs) / 1024
+    stores = ["sqlite", "postgresql"] if args.store == "postgresql" else ["sqlite"]
+    print(f"{args.booths} booths x {args.photos} photos = {total} photos of ~{avg_kb:.0f} KB "
+          f"(real JPEGs), {args.booth_procs} booth process(es); stores {', '.join(stores)} with "
+          f"{', '.join(map(str, args.workers))} ingest worker process(es); {os.cpu_count()} cores; data in {root}")
+    print(f"{'store':>10} {'workers':>7} {'photos/s':>9} {'MB/s':>6} {'s':>6} {'zero loss':>9}")
+    runs = []
+    for store in stores:
+        for workers in args.workers:
+            folder = root / f"{store}-{workers}"
+            runs.append(measure(Run(store, workers), f"sqlite:///{folder / 'central' / 'central.db'}", folder,
+                                jpegs, args))
+            report(runs[-1], total)
+
+    with LocalBroker(root / "raw-broker") as broker:
         raw_total = max(total * 3, 3000)
         raw_s, raw_bytes, raw_total = raw_paho(broker, jpegs, raw_total, min(args.booths, 16))
-        raw_rate = raw_total / raw_s
-        print(f"raw paho QoS 1, same payloads, no booth logic: {raw_total} messages in {raw_s:.2f} s = "
-              f"{raw_rate:.0f} msg/s, {raw_bytes / 1e6 / raw_s:.1f} MB/s")
-        print(f"ratio end-to-end / raw: {photos_s / raw_rate:.2f} (photos/s over messages/s), "
-              f"{(mb / seconds) / (raw_bytes / 1e6 / raw_s):.2f} (MB/s)")
-        target = 200
-        print(f"target >= {target} photos/s: {'met' if photos_s >= target else 'NOT met'}")
+    raw_rate = raw_total / raw_s
+    print(f"raw paho QoS 1, same payloads, no booth logic: {raw_total} messages in {raw_s:.2f} s = "
+          f"{raw_rate:.0f} msg/s, {raw_bytes / 1e6 / raw_s:.1f} MB/s")
+    best = max(runs, key=lambda run: run.photos_s)
+    print(f"best end-to-end / raw: {best.photos_s / raw_rate:.2f} ({best.store}, {best.workers} workers)")
+    target = 200
+    for store in stores:
+        rates = ", ".join(f"{run.photos_s:.0f}" for run in runs if run.store == store)
+        met = all(run.photos_s >= target for run in runs if run.store == store and run.workers >= 2)
+        print(f"{store}: photos/s by workers {rates}; target >= {target} photos/s with 2+ workers: "
+              f"{'met' if met else 'NOT met'}")
     os.environ.get("BENCH_KEEP") or __import__("shutil").rmtree(root, ignore_errors=True)
-    return 0 if not lost and not wrong and len(acked) == total else 1
+    return 0 if all(run.zero_loss(total) for run in runs) else 1
 
 
 if __name__ == "__main__":
