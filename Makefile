@@ -44,7 +44,7 @@ test: setup
 	$(BIN)/pytest -q
 
 demo: setup
-	$(BIN)/booth demo
+	$(BIN)/booth demo --booths 3
 
 bench: setup
 	$(BIN)/python bench/booth_cycle.py

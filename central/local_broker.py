@@ -19,8 +19,6 @@ and exec).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import os
 import pwd
@@ -28,13 +26,12 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import psutil
 
+from boothcore.children import die_with_parent
 from boothcore.cli import CommandError
 from central.certs import TlsFiles
 
@@ -46,26 +43,6 @@ _PRODUCTION_CERTS = "/etc/mosquitto/certs/"
 BOOTH_PORT, CENTRAL_PORT = 8883, 8884  # the production listeners
 _START_TIMEOUT_S = 10.0
 log = logging.getLogger(__name__)
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _libc_prctl() -> Any:
-    """libc's prctl, looked up in the parent so the child between fork and exec only calls it."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _libc_prctl()
-
-
-def _die_with_parent() -> None:
-    """preexec_fn: SIGTERM this child when the thread that forked it ends (the process killed too)."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 class BrokerError(CommandError, RuntimeError):
@@ -175,7 +152,7 @@ class LocalBroker:
         deadline = time.monotonic() + _START_TIMEOUT_S
         while True:
             self._proc = subprocess.Popen([self.binary, "-c", str(self.conf_path)], stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+                                          stderr=subprocess.PIPE, preexec_fn=die_with_parent)
             self.pid_path.write_text(f"{self._proc.pid}\n", encoding="ascii")
             while time.monotonic() < deadline and self._proc.poll() is None:
                 if all(_accepts(self.host, port) for port in {self.port, self.central_port}):

@@ -124,6 +124,19 @@ class Users:
             self._audit(actor, "user_added", f"{name} ({role}{', ' + college if college else ''})")
         return User(name, role, college or None)
 
+    def set_password(self, name: str, password: str, *, actor: str = "cli") -> None:
+        """Give an existing user a new password and end their open logins; UserError if there is no
+        such user or the password is too short."""
+        if len(password) < MIN_PASSWORD:
+            raise UserError(f"the password needs at least {MIN_PASSWORD} characters")
+        with db.transaction(self.conn):
+            changed = self.conn.execute("UPDATE users SET password_hash = ? WHERE name = ?",
+                                        (_HASHER.hash(password), name)).rowcount
+            if not changed:
+                raise UserError(f"no user {name!r}")
+            self.conn.execute("DELETE FROM web_sessions WHERE user_name = ?", (name,))
+            self._audit(actor, "password_set", name)
+
     def user(self, name: str) -> User | None:
         row = self.conn.execute("SELECT name, role, college FROM users WHERE name = ?", (name,)).fetchone()
         return User(row["name"], row["role"], row["college"]) if row else None

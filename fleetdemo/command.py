@@ -1,37 +1,38 @@
-"""``booth demo``: run a whole simulated class (see ``fleetdemo.demo``)."""
+"""``booth demo``: K simulated booths and the central office with its dashboard, on one machine.
+
+Booth 1 runs in this process (with the window when there is a display), booths 2..K as their own
+processes (``fleetdemo.fleet``); each photographs a class of another college from one roster
+(``fleetdemo.demo``). The office (``fleetdemo.office``) is a local mosquitto on a free port, the
+ingest and the dashboard at a printed URL.
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
-import signal
+import json
 import sys
 import threading
-import time
+from dataclasses import asdict
 from pathlib import Path
 
-from appliance.app import build_booth
-from appliance.cardreader.simulated import SimulatedCardReader
-from appliance.config import load_config
-from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.quality.checker import PhotoChecker
-from appliance.service import BoothService
-from appliance.ui.factory import display_for
 from boothcore.config import ensure_folder
-from central.embedded import EmbeddedCentral
-from fleetdemo.demo import ClassScript, DemoSummary, default_data_dir, demo_roster, demo_run
+from fleetdemo.booth import BoothRun, booth_config, run_demo_booth
+from fleetdemo.demo import MAX_BOOTHS, DemoClass, DemoSummary, default_data_dir, demo_classes
+from fleetdemo.fleet import FurtherBooths
+from fleetdemo.office import ADMIN, DemoOffice
 
-UPLOAD_WAIT_S = 60.0  # --until-done waits this long for the last photos to reach central
-
-log = logging.getLogger(__name__)
+FLEET_WAIT_S = 600.0  # --until-done: after booth 1's class, how long the further booths may take to finish
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="run a simulated class on embedded defaults")
+    parser = subparsers.add_parser("demo", help="run simulated booths and the central office on embedded defaults")
+    parser.add_argument("--booths", type=int, default=1, metavar="K",
+                        help=f"simulated booths, each with a class of another college (1-{MAX_BOOTHS}, default 1)")
     parser.add_argument("--students", type=int, default=12, metavar="N", help="class size (default 12)")
     parser.add_argument("--headless", action="store_true", help="no window")
-    parser.add_argument("--until-done", action="store_true", help="exit 0 when the class is closed")
+    parser.add_argument("--until-done", action="store_true",
+                        help="exit when every class is closed and every photo stored (0 when all arrived)")
     parser.add_argument("--data", metavar="DIR", help="data folder (default: a new temporary folder)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary line at the end")
     parser.add_argument("--countdown", type=float, metavar="S",
@@ -44,73 +45,102 @@ def run_demo(args: argparse.Namespace) -> int:
         print("booth demo: --students must be at least 5 (the script shows refusals between students)",
               file=sys.stderr)
         return 2
+    if not 1 <= args.booths <= MAX_BOOTHS:
+        print(f"booth demo: --booths must be 1 to {MAX_BOOTHS} (one college each)", file=sys.stderr)
+        return 2
     root = Path(args.data) if args.data else default_data_dir()
     windowed = not args.headless
     countdown = args.countdown if args.countdown is not None else (3.0 if windowed else 0.3)
-    config = load_config(None, {
-        "booth": {"data_dir": str(root / "booth")},
-        "hours": {"enforce": False},
-        "capture": {"countdown_s": countdown, "message_timeout_s": 4.0 if windowed else 1.0},
-        "hardware": {"screen": "auto" if windowed else "headless", "gpio": "simulated",
-                     "camera": "simulated", "card_reader": "simulated"},
-    })
     ensure_folder(root, "--data")
+    first = BoothRun(data_dir=root / "booth", broker_url="", windowed=windowed, countdown_s=countdown,
+                     until_done=args.until_done)
+    config = booth_config(first, "booth-01")
     checker = PhotoChecker(config.quality)  # missing models stop the demo before anything starts
-    with EmbeddedCentral(root) as central:
-        store = central.open_store()
-        parts = build_booth(config, display=display_for(config.hardware), camera=SimulatedCamera(),
-                            reader=SimulatedCardReader(), checker=checker)
-        run = demo_run(parts.roster)
-        students, excluded = demo_roster(args.students, config.booth.graduation_year, run)
-        print(f"booth demo: {args.students} students of {students[0].class_name}, data in {root}"
-              + (f" (run {run} there)" if run > 1 else ""), file=sys.stderr)
-        store.import_roster([*students, *excluded.values()])
-        parts.roster.upsert([*students, *excluded.values()])
-        service = BoothService(parts, broker_url=central.url)
-        script = ClassScript(parts, service.loop, service.panel, students, excluded,
-                             pace_s=0.6 if windowed else 0.06)
-        threading.Thread(target=script.run, name="demo-class", daemon=True).start()
-        print(f"booth demo: central broker {central.url}", file=sys.stderr)
+    summaries: list[DemoSummary] = []
+    lock = threading.Lock()
 
-        reported: list[DemoSummary] = []
+    def on_summary(summary: DemoSummary) -> None:
+        with lock:
+            summaries.append(summary)
+            if not args.json:
+                print_summary(summary)
+            if not args.until_done and len(summaries) == args.booths:
+                print("booth demo: the booths and the central office keep running; Ctrl-C to stop",
+                      file=sys.stderr, flush=True)
 
-        def finished() -> bool:
-            """Runs on the loop's thread: report the class once its photos reached central."""
-            if script.error is not None:
-                return True
-            if not script.done.is_set():
-                return False
-            if not reported:
-                if service.uplink.backlog() and time.monotonic() < script.done_at + UPLOAD_WAIT_S:
-                    return False
-                script.summary.uploaded = len(store.photos(college=students[0].college,
-                                                           class_name=students[0].class_name))
-                reported.append(script.summary)
-                print_summary(script.summary, as_json=args.json)
-                if not args.until_done:
-                    print("booth demo: the booth and the central office keep running; Ctrl-C to stop",
-                          file=sys.stderr)
-            return bool(args.until_done)
-
-        signal.signal(signal.SIGTERM, lambda *_: service.loop.stop())
-        with contextlib.suppress(KeyboardInterrupt):
-            service.run(until=finished)
-    if script.error is not None:
-        print(f"booth demo: the simulated class failed: {script.error}", file=sys.stderr)
+    with DemoOffice(root) as office:
+        run = office.next_run()
+        classes = demo_classes(args.booths, args.students, config.booth.graduation_year, run)
+        office.import_roster(classes)
+        print(f"booth demo: {args.booths} booth(s), {args.students} students a class ("
+              + ", ".join(f"{c.booth_id} {c.college} {c.class_name}" for c in classes)
+              + f"), data in {root}" + (f" (run {run} there)" if run > 1 else ""), file=sys.stderr)
+        print(f"booth demo: central broker {office.broker_url}", file=sys.stderr)
+        print(f"booth demo: dashboard {office.dashboard_url} (log in as {ADMIN}, one-time password "
+              f"{office.admin_password}; each demo run sets a new one)", file=sys.stderr, flush=True)
+        fleet = FurtherBooths(office, classes, root, students=args.students, run=run,
+                              graduation_year=config.booth.graduation_year, countdown_s=countdown,
+                              until_done=args.until_done, on_summary=on_summary).start()
+        try:
+            done = run_demo_booth(classes[0], BoothRun(data_dir=first.data_dir, broker_url=office.broker_url,
+                                                       windowed=windowed, countdown_s=countdown,
+                                                       until_done=args.until_done), checker, on_summary)
+            if done is not None and args.until_done:
+                fleet.join(FLEET_WAIT_S)
+        except Exception as error:
+            print(f"booth demo: the simulated class of booth-01 failed: {error}", file=sys.stderr)
+            return 1
+        finally:
+            fleet.stop()
+        central = central_counts(office, classes)
+    failures = [f"{booth.demo_class.booth_id}: {booth.failure}" for booth in fleet.booths if booth.failure]
+    for failure in failures:
+        print(f"booth demo: {failure}", file=sys.stderr)
+    if args.json:
+        print(json_line(summaries, central), flush=True)
+    else:
+        print(f"central: {central['stored']} photos stored, {central['missing']} students still missing; "
+              f"`booth-central web --config {office.config_file}` opens the dashboard on this store again",
+              flush=True)
+    if len(summaries) < len(classes):
+        print(f"booth demo: {len(classes) - len(summaries)} booth(s) stopped before their class was done",
+              file=sys.stderr)
         return 1
-    if not reported:
-        print("booth demo: stopped before the class was done", file=sys.stderr)
-        return 1
-    return 0 if reported[0].uploaded == reported[0].photographed else 1
+    return 0 if not failures and all_arrived(summaries, classes, central) else 1
 
 
-def print_summary(summary: DemoSummary, *, as_json: bool) -> None:
-    if as_json:
-        print(summary.to_json(), flush=True)
-        return
+def central_counts(office: DemoOffice, classes: list[DemoClass]) -> dict[str, object]:
+    """What central holds for the demo's classes: photos stored (per booth's class) and students missing."""
+    store = office.open_store()
+    try:
+        per_class = {c.booth_id: len(store.photos(college=c.college, class_name=c.class_name)) for c in classes}
+        missing = sum(len(store.missing(c.college, c.class_name)) for c in classes)
+    finally:
+        store.close()
+    return {"stored": sum(per_class.values()), "stored_by_booth": per_class, "missing": missing,
+            "dashboard": office.dashboard_url, "config": str(office.config_file)}
+
+
+def all_arrived(summaries: list[DemoSummary], classes: list[DemoClass], central: dict[str, object]) -> bool:
+    """Every booth's photos acknowledged by central and stored there, class by class."""
+    stored = central["stored_by_booth"]
+    assert isinstance(stored, dict)
+    by_booth = {s.booth: s for s in summaries}
+    return all(c.booth_id in by_booth and by_booth[c.booth_id].photographed == by_booth[c.booth_id].uploaded
+               == stored[c.booth_id] for c in classes)
+
+
+def json_line(summaries: list[DemoSummary], central: dict[str, object]) -> str:
+    return json.dumps({"booths": [asdict(s) for s in sorted(summaries, key=lambda s: s.booth)],
+                       "central": central}, ensure_ascii=False, sort_keys=True)
+
+
+def print_summary(summary: DemoSummary) -> None:
     refused = ", ".join(f"{k} {v}" for k, v in sorted(summary.refused.items()))
     kept = ", ".join(f"{k} {v}" for k, v in sorted(summary.kept.items())) or "none"
-    print(f"class done: {summary.photographed}/{summary.students} photographed, {summary.retakes} retakes, "
-          f"kept despite a warning: {kept}, "
+    print(f"{summary.booth}: class done: {summary.photographed}/{summary.students} photographed, "
+          f"{summary.retakes} retakes, kept despite a warning: {kept}, "
           f"refused {sum(summary.refused.values())} ({refused}), fee {summary.fee_cny:.2f} CNY, "
-          f"{summary.uploaded} stored at central; photos in {summary.photos_dir}", flush=True)
+          f"{summary.uploaded} acknowledged by central"
+          + (f", switched off and on {summary.restarts} time(s)" if summary.restarts else "")
+          + f"; photos in {summary.photos_dir}", flush=True)

@@ -30,7 +30,6 @@ from appliance.ledger import Ledger, Verdict
 from appliance.runtime import BoothLoop
 from appliance.simulation.panel import press
 from appliance.simulation.roster_gen import (
-    DEMO_CLASS,
     DEMO_COLLEGE,
     card_for,
     excluded_people,
@@ -39,7 +38,7 @@ from appliance.simulation.roster_gen import (
 )
 from boothcore import db
 from boothcore.cardkind import CardKind
-from boothcore.roster import Roster, RosterEntry
+from boothcore.roster import RosterEntry
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +54,7 @@ KEPT_WARNING = (2, ("uneven_lighting",))
 @dataclass
 class DemoSummary:
     students: int
+    booth: str = ""
     swiped: int = 0
     refused: dict[str, int] = field(default_factory=dict)
     photographed: int = 0
@@ -64,7 +64,8 @@ class DemoSummary:
     missing: int = 0
     photos_dir: str = ""
     seconds: float = 0.0
-    uploaded: int | None = None
+    uploaded: int | None = None  # photos central acknowledged, by the booth's ledger
+    restarts: int = 0  # times the demo switched this booth off and on (booth 2 of a fleet: once)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -119,6 +120,7 @@ class ClassScript:
         self.error: BaseException | None = None
         self.done = threading.Event()
         self.done_at = 0.0
+        self.session_id = ""  # the class's session, once closed
 
     # ---- the people
     def _react(self) -> None:
@@ -188,12 +190,38 @@ class ClassScript:
     def _run(self) -> None:
         started = time.monotonic()
         first, *_ = self.students
-        if self.waiter.wait(0, State.NO_SESSION, State.IDLE) is State.IDLE:
-            # An earlier demo on this data folder was stopped with its class open: the operator closes it.
-            self._close_class(collect=False)
-        mark = self.waiter.mark()
-        self._operator(OperatorAction.OPEN_CLASS, college=first.college, class_name=first.class_name)
+        state = self.waiter.wait(0, State.NO_SESSION, State.IDLE, State.SUMMARY)
+        if state is State.SUMMARY:  # stopped at an unpaid class summary: the operator ends it
+            mark = self.waiter.mark()
+            self._operator(OperatorAction.CONFIRM_PAYMENT)
+            state = self.waiter.wait(mark, State.NO_SESSION, State.IDLE)
+        photographed = self._photographed_in_open_class() if state is State.IDLE else None
+        if photographed is None:
+            if state is State.IDLE:
+                # An earlier demo on this data folder was stopped with another class open: the operator closes it.
+                self._close_class(collect=False)
+            mark = self.waiter.mark()
+            self._operator(OperatorAction.OPEN_CLASS, college=first.college, class_name=first.class_name)
+            self.waiter.wait(mark, State.IDLE)
+            self._photograph_class()
+        else:
+            # This booth was switched off in the middle of this class: the rest of the class comes back.
+            log.info("demo: resuming the class, %d of %d photographed before the restart",
+                     len(photographed), len(self.students))
+            for index, entry in enumerate(self.students):
+                if entry.id_number not in photographed:
+                    self._student(index, entry, ())
+        # A student comes back although photographed already: the operator says no.
+        mark = self._swipe(card_for(first))
+        self.waiter.wait(mark, State.CONFIRM)
+        self._operator(OperatorAction.DENY)
         self.waiter.wait(mark, State.IDLE)
+        self._close_class(collect=True)
+        self.summary.seconds = round(time.monotonic() - started, 2)
+
+    def _photograph_class(self) -> None:
+        """Every student once, some first photos faulty, and the refusals between them."""
+        first = self.students[0]
         bad_number = IdentityCard(kind=CardKind.RESIDENT, id_number=first.id_number[:-1] + (
             "0" if first.id_number[-1] != "0" else "1"))
         refusals = {2: [stranger_card()], 5: list(map(card_for, self.excluded.values())), 8: [bad_number]}
@@ -211,13 +239,22 @@ class ClassScript:
                 if index % RETAKE_EVERY == 1 else KEPT_WARNING[1] if index == KEPT_WARNING[0] else ()
             self._student(index, self.students[index], faults)
             index += 1
-        # A student comes back although photographed already: the operator says no.
-        mark = self._swipe(card_for(first))
-        self.waiter.wait(mark, State.CONFIRM)
-        self._operator(OperatorAction.DENY)
-        self.waiter.wait(mark, State.IDLE)
-        self._close_class(collect=True)
-        self.summary.seconds = round(time.monotonic() - started, 2)
+
+    def _own_ledger(self) -> Ledger:
+        """A ledger on this thread's own connection (SQLite objects stay on the thread that made them)."""
+        return Ledger(db.connect(self.parts.config.data_dir / "booth.db"), self.parts.config.booth.id)
+
+    def _photographed_in_open_class(self) -> set[str] | None:
+        """The ID numbers photographed in the open session if it is this script's class, else None."""
+        session = self.parts.booth.session
+        first = self.students[0]
+        if session is None or (session.college, session.class_name) != (first.college, first.class_name):
+            return None
+        ledger = self._own_ledger()
+        try:
+            return {capture.id_number for capture in ledger.accepted_in_session(session.id)}
+        finally:
+            ledger.conn.close()
 
     def _close_class(self, *, collect: bool) -> None:
         mark = self.waiter.mark()
@@ -232,11 +269,10 @@ class ClassScript:
 
     def _collect(self) -> None:
         booth = self.parts.booth
-        # This thread needs its own connection (SQLite objects stay on the thread that made them).
-        ledger = Ledger(db.connect(self.parts.config.data_dir / "booth.db"), self.parts.config.booth.id)
+        ledger = self._own_ledger()
         summary = booth.summary
         assert summary is not None
-        session_id = summary.session.id
+        session_id = self.session_id = summary.session.id
         self.summary.refused = ledger.refusals(session_id)
         self.summary.photographed = summary.photographed
         self.summary.fee_cny = summary.fee_cny
@@ -255,23 +291,56 @@ class ClassScript:
         ledger.conn.close()
 
 
-def demo_class_name(run: int) -> str:
-    """The class of the ``run``-th demo on one data folder (1, 2, ...): each run photographs a new
-    class, so a re-run finds no student photographed already."""
-    return DEMO_CLASS if run == 1 else DEMO_CLASS.replace("-1班", f"-{run}班")
+# One college per booth of a demo fleet, as (college, major): booth 1 photographs 计算机学院 as the
+# single-booth demo always has; each further booth a class of another college of the same roster.
+FLEET_COLLEGES = ((DEMO_COLLEGE, "计算机"), ("外国语学院", "英语"), ("机械工程学院", "机械"), ("经济管理学院", "会计"),
+                  ("数学学院", "数学"), ("化学化工学院", "化学"), ("物理学院", "物理"), ("生命科学学院", "生物"))
+MAX_BOOTHS = len(FLEET_COLLEGES)
 
 
-def demo_run(roster: Roster) -> int:
-    """Which demo run this is on a booth: one more than the demo classes its roster holds."""
-    return 1 + sum(1 for college, _, _ in roster.classes() if college == DEMO_COLLEGE)
+@dataclass(frozen=True)
+class DemoClass:
+    """The class one booth of the demo photographs: its regular students and the people the notice
+    excludes (keyed by the eligibility reason that refuses them)."""
+
+    booth_id: str
+    students: list[RosterEntry]
+    excluded: dict[str, RosterEntry]
+
+    @property
+    def college(self) -> str:
+        return self.students[0].college
+
+    @property
+    def class_name(self) -> str:
+        return self.students[0].class_name
+
+    def entries(self) -> list[RosterEntry]:
+        return [*self.students, *self.excluded.values()]
 
 
-def demo_roster(students: int, graduation_year: int, run: int = 1) -> tuple[list[RosterEntry],
-                                                                            dict[str, RosterEntry]]:
-    """The class of the ``run``-th demo (its own students) and the people the notice excludes."""
-    class_name = demo_class_name(run)
-    return (generate_roster(students, graduation_year=graduation_year, class_name=class_name, seed=2026 + run),
-            excluded_people(graduation_year=graduation_year, class_name=class_name))
+def booth_id_for(index: int) -> str:
+    """``booth-01`` for the first booth (the booth's default id), ``booth-02`` ... after it."""
+    return f"booth-{index + 1:02d}"
+
+
+def demo_classes(booths: int, students: int, graduation_year: int, run: int = 1) -> list[DemoClass]:
+    """The classes of the ``run``-th demo on one data folder (1, 2, ...), one per booth, from one
+    roster: every run photographs new classes (…2023-1班, then -2班), so a re-run finds nobody
+    photographed already. Deterministic, so a booth process rebuilds its own class from the same
+    arguments; no ID number repeats across the classes."""
+    used: set[str] = set()
+    classes = []
+    for index, (college, major) in enumerate(FLEET_COLLEGES[:booths]):
+        class_name = f"{major}2023-{run}班"
+        seed = 1000 * index  # booth 1 keeps the seeds the single-booth demo always had
+        classes.append(DemoClass(
+            booth_id=booth_id_for(index),
+            students=generate_roster(students, graduation_year=graduation_year, college=college,
+                                     class_name=class_name, seed=2026 + run + seed, used=used),
+            excluded=excluded_people(graduation_year=graduation_year, college=college, class_name=class_name,
+                                     seed=7 + seed, used=used)))
+    return classes
 
 
 def default_data_dir() -> Path:

@@ -37,10 +37,12 @@ def _number(rng: random.Random, used: set[str]) -> str:
 
 
 def generate_roster(students: int, *, graduation_year: int, college: str = DEMO_COLLEGE,
-                    class_name: str = DEMO_CLASS, seed: int = 2027) -> list[RosterEntry]:
-    """``students`` regular graduates of one class, student numbers in order."""
+                    class_name: str = DEMO_CLASS, seed: int = 2027,
+                    used: set[str] | None = None) -> list[RosterEntry]:
+    """``students`` regular graduates of one class, student numbers in order. ``used``: ID numbers
+    already given out (e.g. to other classes of one roster), never repeated; the new ones are added."""
     rng = random.Random(seed)
-    used: set[str] = set()
+    used = set() if used is None else used
     return [RosterEntry(id_number=_number(rng, used), name=_name(rng), student_no=f"{graduation_year - 4}{i:04d}",
                         college=college, class_name=class_name, graduation_year=graduation_year, level="本科",
                         category="普通", captured_before=False)
@@ -48,10 +50,11 @@ def generate_roster(students: int, *, graduation_year: int, college: str = DEMO_
 
 
 def excluded_people(*, graduation_year: int, college: str = DEMO_COLLEGE, class_name: str = DEMO_CLASS,
-                    seed: int = 7) -> dict[str, RosterEntry]:
-    """One roster entry per hard refusal the notice names (keyed by the eligibility reason code)."""
+                    seed: int = 7, used: set[str] | None = None) -> dict[str, RosterEntry]:
+    """One roster entry per hard refusal the notice names (keyed by the eligibility reason code);
+    ``used`` as for ``generate_roster``."""
     rng = random.Random(seed)
-    used: set[str] = set()
+    used = set() if used is None else used
 
     def person(**changes: object) -> RosterEntry:
         base = dict(id_number=_number(rng, used), name=_name(rng), student_no=f"X{rng.randint(1000, 9999)}",

@@ -11,6 +11,7 @@ import pytest
 
 from boothcore.privacy import mask_id, mask_name
 from central.export_csv import from_excel_text
+from central.users import UserError, Users
 from tests.web.client import client_for, csrf_of, klass, login
 from tests.web.conftest import PASSWORD, Office
 
@@ -38,6 +39,22 @@ def test_wrong_password_then_rate_limit(office: Office):
     assert login(client_for(office), "nobody", "x").status_code == 429  # same client address
     actions = [r[0] for r in office.store.conn.execute("SELECT action FROM audit WHERE action LIKE 'login%'")]
     assert actions.count("login_failed") == office.config.web.login_attempts
+
+
+def test_a_new_password_ends_the_users_logins_and_the_old_password(office: Office):
+    client = client_for(office)
+    login(client, "admin")
+    assert client.get("/").status_code == 200
+    Users(office.store.conn).set_password("admin", "a new password", actor="booth demo")
+    assert client.get("/").status_code == 401  # the open login ended with the old password
+    assert login(client_for(office), "admin").status_code == 401
+    assert login(client_for(office), "admin", "a new password").status_code in (200, 303)
+    with pytest.raises(UserError, match="no user 'nobody'"):
+        Users(office.store.conn).set_password("nobody", "a new password")
+    with pytest.raises(UserError, match="at least 8"):
+        Users(office.store.conn).set_password("admin", "short")
+    audit = [tuple(r) for r in office.store.conn.execute("SELECT actor, action, detail FROM audit")]
+    assert ("booth demo", "password_set", "admin") in audit
 
 
 def test_csrf_is_checked_on_every_form(office: Office):
