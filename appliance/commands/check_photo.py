@@ -1,9 +1,10 @@
 """``booth check-photo FILE... [--json] [--out DIR] [--config FILE]``: the booth's checks on image files.
 
 Technicians use it to tune a booth's lighting; it runs exactly the code the booth flow runs. Exit
-0 when every file is accepted, 1 when any is not (or is not a camera photo: unreadable, or with
-transparent pixels), 2 on a usage error (bad option, a FILE that does not exist or is above the
-pixel limit, unusable --out folder, bad config, models missing), each told in one line.
+0 when every file is accepted, 1 when any is not (or is not a camera photo: unreadable, above the
+pixel limit, or with transparent pixels: one ERROR line or JSON entry for that file, and the batch
+carries on), 2 on a usage error (bad option, a FILE that does not exist, unusable --out folder,
+bad config, models missing), each told in one line.
 """
 
 from __future__ import annotations
@@ -32,10 +33,6 @@ class PhotoFileError(ValueError):
     """The file is not a camera photo the checks can judge; the message is the one line shown."""
 
 
-class PhotoTooLarge(PhotoFileError):
-    """Above ``MAX_PIXELS`` by its header: a usage error, refused before decoding."""
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("check-photo", help="check photo files against the CHSI rules")
     parser.add_argument("files", nargs="+", metavar="FILE", type=existing_file, help="image files (JPEG, PNG, ...)")
@@ -46,8 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open_header(path: Path) -> Any:
-    """Open ``path`` reading only its header; PhotoTooLarge above ``MAX_PIXELS``, PhotoFileError when
-    it is not an image Pillow knows, OSError when it cannot be read."""
+    """Open ``path`` reading only its header; PhotoFileError above ``MAX_PIXELS`` or when it is not
+    an image Pillow knows, OSError when it cannot be read."""
     from PIL import Image, UnidentifiedImageError
 
     with warnings.catch_warnings():
@@ -57,13 +54,13 @@ def _open_header(path: Path) -> Any:
         except Image.DecompressionBombError as error:  # Pillow's own header check, far above MAX_PIXELS
             counted = re.search(r"\((\d+) pixels\)", str(error))
             pixels = int(counted.group(1)) if counted else 2 * (Image.MAX_IMAGE_PIXELS or 0)
-            raise PhotoTooLarge(_too_large(pixels)) from None
+            raise PhotoFileError(_too_large(pixels)) from None
         except UnidentifiedImageError:
             raise PhotoFileError("not a readable image (JPEG, PNG, ...)") from None
     width, height = image.size
     if width * height > MAX_PIXELS:
         image.close()
-        raise PhotoTooLarge(f"{width}x{height}: {_too_large(width * height)}")
+        raise PhotoFileError(f"{width}x{height}: {_too_large(width * height)}")
     return image
 
 
@@ -83,8 +80,8 @@ def _has_transparency(image: Any) -> bool:
 def read_photo(path: Path) -> np.ndarray:
     """Decode an image file to RGB uint8 with its EXIF orientation applied.
 
-    Raises PhotoTooLarge (from the header, before decoding), PhotoFileError (not an image, or
-    transparent pixels: a cut-out, not a camera photo) or OSError.
+    Raises PhotoFileError (above ``MAX_PIXELS``, told from the header before decoding; not an
+    image; transparent pixels: a cut-out, not a camera photo) or OSError.
     """
     from PIL import ImageOps
 
@@ -153,14 +150,6 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     files: list[Path] = args.files
-    for path in files:
-        try:
-            _open_header(path).close()
-        except PhotoTooLarge as error:
-            print(f"check-photo: {path}: {error}", file=sys.stderr)
-            return 2
-        except (OSError, PhotoFileError):
-            pass  # reported with the file's result below
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:
         try:

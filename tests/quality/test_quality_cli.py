@@ -155,16 +155,36 @@ def test_a_huge_image_is_refused_from_its_header_before_decoding(tmp_path, width
     png = _blank_png(tmp_path / "huge.png", width, height)
     # Peak memory of the command, measured by a parent of its own (an RGB decode is 3 bytes a pixel).
     measure = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-               "sys.stdout.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + chr(10)); "
-               "sys.stderr.write(done.stderr); sys.exit(done.returncode)")
+               "sys.stderr.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + chr(10) + done.stderr); "
+               "sys.stdout.write(done.stdout); sys.exit(done.returncode)")
     done = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "appliance.cli", "check-photo",
                            str(png), "--out", str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
-    _one_line_usage_error(done, str(png), f"{megapixels} megapixels, above the limit of 64")
-    peak_mb = int(done.stdout) / 1024
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    line, *rest = done.stdout.strip().splitlines()
+    assert not rest and line.startswith(f"{png}: ERROR ") and f"{megapixels} megapixels, above the limit of 64" in line
+    peak_mb = int(done.stderr.splitlines()[0]) / 1024
     print(f"check-photo on a {megapixels} MP PNG: peak {peak_mb:.0f} MB")
     assert peak_mb < min(3 * width * height / 1e6, 500)  # below the RGB decode alone
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_huge_image_in_a_batch_is_one_entry_and_the_batch_carries_on(photos, tmp_path):
+    """One oversize file among good ones: its own error entry (text line and JSON), the others
+    checked and cropped as usual, exit 1 (a file not accepted)."""
+    huge = _blank_png(tmp_path / "huge.png", 9000, 8000)
+    files = [str(photos["good"]), str(huge), str(photos["blurred"])]
+    done = _booth("check-photo", *files, "--json", "--out", str(tmp_path / "out"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    good, too_large, blurred = json.loads(done.stdout)
+    assert good["accepted"] is True and Path(good["output"]).is_file()
+    assert too_large == {"file": str(huge), "error": "9000x8000: 72 megapixels, above the limit of 64: scale the "
+                         "photo down (a camera photo is 12-61 megapixels)", "accepted": False}
+    assert blurred["file"] == files[2] and "sharpness" in blurred["review"]
+    text = _booth("check-photo", *files)
+    assert text.returncode == 1 and "Traceback" not in text.stderr, text.stderr
+    assert f"{huge}: ERROR 9000x8000: 72 megapixels" in text.stdout
+    assert text.stdout.startswith(f"{files[0]}: ACCEPTED") and f"{files[2]}: REJECTED" in text.stdout
 
 
 def test_a_transparent_cutout_is_not_a_camera_photo(tmp_path):
