@@ -113,7 +113,8 @@ class Users:
             except BadName as error:
                 raise UserError(f"--college: {error.reason}") from None
         elif college:
-            raise UserError(f"--college is only for a secretary (an {role} sees every college)")
+            raise UserError(f"--college is only for a secretary ({'an admin' if role == 'admin' else 'a viewer'} "
+                            "sees every college)")
         if len(password) < MIN_PASSWORD:
             raise UserError(f"the password needs at least {MIN_PASSWORD} characters")
         with db.transaction(self.conn):

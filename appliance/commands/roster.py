@@ -39,7 +39,8 @@ def import_roster(args: argparse.Namespace) -> int:
     roster = Roster(db.connect(config.data_dir / "booth.db"))
     written = roster.upsert(entries)
     classes = len({(entry.college, entry.class_name) for entry in entries})
-    print(f"imported {written} graduates in {classes} class(es); the roster now holds {roster.count()}")
+    print(f"imported {written} graduates in {classes} {'class' if classes == 1 else 'classes'}; "
+          f"the roster now holds {roster.count()}")
     return 0
 
 

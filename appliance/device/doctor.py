@@ -278,8 +278,10 @@ class Doctor:
         from appliance.uplink.outbox import disk_free_mb
 
         data = config.data_dir
+        if not data.is_dir():  # a doctor looks and never creates: the booth makes its folder at its first start
+            return Check("disk", "fail", f"{data} (booth.data_dir) does not exist",
+                         "mount the data partition at /var/lib/booth (image_build/README.md), or fix booth.data_dir")
         try:
-            data.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=data, prefix=".doctor-") as probe:
                 probe.write(b"booth doctor")
                 probe.flush()
@@ -309,6 +311,8 @@ class Doctor:
     def check_outbox(self, config: BoothConfig) -> Check:
         from appliance.uplink.outbox import Outbox
 
+        if not (config.data_dir / "booth.db").is_file():
+            return Check("outbox", "ok", "no outbox yet: the booth has not run on this data folder")
         outbox = Outbox(config.data_dir / "booth.db", config.booth.id)
         try:
             backlog, oldest, problems = outbox.backlog(), outbox.oldest_unacked(), outbox.problems()

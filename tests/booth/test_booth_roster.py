@@ -96,7 +96,7 @@ def test_cli_import_reports_problems_and_exit_2(tmp_path, capsys):
     good = tmp_path / "good.csv"
     good.write_text(roster_csv(generate_roster(4, graduation_year=2027)), encoding="utf-8")
     assert main(["roster", "import", "--data", str(tmp_path / "d"), str(good)]) == 0
-    assert "imported 4 graduates in 1 class(es)" in capsys.readouterr().out
+    assert "imported 4 graduates in 1 class;" in capsys.readouterr().out
     assert main(["roster", "classes", "--data", str(tmp_path / "d")]) == 0
     assert capsys.readouterr().out == "计算机学院\t计算机2023-1班\t4\n"
 

@@ -42,6 +42,7 @@ def write_config(tmp_path: Path, broker: LocalBroker, fleet, **extra: str) -> Pa
         sections[section] = sections.get(section, "") + "\n" + text
     path = tmp_path / "booth.toml"
     path.write_text("".join(f"[{name}]\n{text}\n" for name, text in sections.items()), encoding="utf-8")
+    (tmp_path / "data").mkdir(exist_ok=True)  # what provisioning (the data partition) makes
     return path
 
 
@@ -60,6 +61,16 @@ def test_all_well_on_simulated_hardware(tmp_path, broker, fleet, capsys):
     assert checks["broker"]["detail"].endswith("no other client uses this id")
     assert checks["gpio"]["status"] == "warn" and "mock pin factory" in checks["gpio"]["detail"]
     assert {check["status"] for check in checks.values()} <= {"ok", "warn"}
+
+
+def test_a_missing_data_folder_fails_and_the_doctor_creates_nothing(tmp_path, broker, fleet, capsys):
+    config = write_config(tmp_path, broker, fleet)
+    (tmp_path / "data").rmdir()
+    code, checks = doctor(config, capsys)
+    assert code == 1 and checks["disk"]["status"] == "fail" and "does not exist" in checks["disk"]["detail"]
+    assert "mount the data partition" in checks["disk"]["fix"]
+    assert checks["outbox"]["status"] == "ok" and "has not run" in checks["outbox"]["detail"]
+    assert not (tmp_path / "data").exists()
 
 
 def test_broker_down_fails_with_the_fix(tmp_path, broker, fleet, capsys):
