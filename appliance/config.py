@@ -149,12 +149,26 @@ class HardwareSection(_Section):
     camera: Literal["simulated", "picamera2"] = "simulated"
     # simulated | sam:/dev/ttyUSB0[@baud] | pcsc[:reader name] | wedge:/dev/input/eventN
     card_reader: str = "simulated"
-    # simulated (gpiozero MockFactory) | gpio (gpiozero's default pin factory: lgpio on the Pi 5)
-    gpio: Literal["simulated", "gpio"] = "simulated"
-    # BCM pin numbers: the big button, the ready/busy LEDs (see README, Hardware wiring).
-    button_pin: int = Field(default=17, ge=0, le=27)
-    ready_led_pin: int = Field(default=27, ge=0, le=27)
-    busy_led_pin: int = Field(default=22, ge=0, le=27)
+    # The gpiozero pin factory that drives the panel: lgpio (the Pi 5; any Pi on Bookworm), rpigpio
+    # (RPi.GPIO), native (gpiozero's own, /dev/gpiomem) or mock (MockFactory: the simulated booth and
+    # the tests). A real factory that cannot load stops the booth; it never falls back to the mock.
+    pin_factory: Literal["lgpio", "rpigpio", "native", "mock"] = "mock"
+    # BCM pin numbers of the panel (README, Hardware wiring), each used once. 2-27: GPIO0/1 are the
+    # HAT EEPROM's bus. Buttons close to GND (internal pull-up); LEDs through 330 ohm to GND.
+    button_pin: int = Field(default=17, ge=2, le=27)  # the big button: capture, keep
+    retake_button_pin: int = Field(default=23, ge=2, le=27)
+    operator_button_pin: int = Field(default=24, ge=2, le=27)  # held: the operator menu
+    ready_led_pin: int = Field(default=27, ge=2, le=27)  # green
+    busy_led_pin: int = Field(default=22, ge=2, le=27)  # amber
+    error_led_pin: int = Field(default=25, ge=2, le=27)  # red
+    # Seconds the operator button is held before it opens the operator menu (issue 14: 3 s; a
+    # student leaning on it briefly opens nothing).
+    operator_hold_s: float = Field(default=3.0, ge=0.5, le=10)
+    # A relay for the lights, on from the card read to the end of the review. active_high = false
+    # for the common relay boards that switch on a low input.
+    lights_relay: bool = False
+    lights_relay_pin: int = Field(default=16, ge=2, le=27)
+    lights_relay_active_high: bool = True
     # pygame window: auto = a window when a display exists, else headless.
     screen: Literal["auto", "window", "fullscreen", "headless"] = "auto"
     # WxH (800x480 to 1920x1080, or portrait 1080x1920), or "auto": 1024x600 in a window, the
@@ -170,6 +184,22 @@ class HardwareSection(_Section):
             return None
         width, height = self.screen_size.split("x")
         return int(width), int(height)
+
+    def panel_pins(self) -> dict[str, int]:
+        """The panel's parts by config key -> BCM pin (the relay only when fitted)."""
+        keys = ["button_pin", "retake_button_pin", "operator_button_pin", "ready_led_pin", "busy_led_pin",
+                "error_led_pin"] + (["lights_relay_pin"] if self.lights_relay else [])
+        return {key: getattr(self, key) for key in keys}
+
+    @model_validator(mode="after")
+    def _pins_once(self) -> HardwareSection:
+        seen: dict[int, str] = {}
+        for key, pin in self.panel_pins().items():
+            if pin in seen:
+                raise ValueError(f"hardware.{seen[pin]} and hardware.{key} are both GPIO{pin}: each part "
+                                 "needs its own pin")
+            seen[pin] = key
+        return self
 
     @field_validator("screen_size")
     @classmethod

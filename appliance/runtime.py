@@ -20,12 +20,14 @@ from appliance.flow.events import (
     ButtonPressed,
     CardPresented,
     Event,
+    OperatorHeld,
     ReaderBack,
     ReaderFault,
     RetakePressed,
     Stamped,
     Tick,
 )
+from appliance.flow.indicators import PanelIndicator
 from appliance.flow.states import State
 from appliance.hardware.gpio import BoothPanel
 from appliance.ui.inputs import InputKind
@@ -117,15 +119,13 @@ class BoothLoop:
 
 
 def attach_panel(loop: BoothLoop, panel: BoothPanel) -> None:
-    """The big button feeds the loop; the LEDs follow the booth's state."""
-    panel.when_pressed = loop.press_button
-
-    def follow(previous: State, state: State) -> None:
-        panel.set_state(ready=state in (State.IDLE, State.READY), busy=state in (State.COUNTDOWN, State.REVIEW),
-                        blink=state is State.COUNTDOWN)
-
-    loop.booth.listeners.append(follow)
-    follow(loop.booth.state, loop.booth.state)
+    """The panel's buttons feed the loop; its LEDs and relay follow the booth's state (a listener)."""
+    panel.when_button = loop.press_button
+    panel.when_retake = lambda: loop.post(RetakePressed())
+    panel.when_operator_held = lambda: loop.post(OperatorHeld())
+    indicator = PanelIndicator(panel)
+    loop.booth.listeners.append(indicator)
+    indicator(loop.booth.state, loop.booth.state)
 
 
 def ui_events(display: object, stop: Callable[[], None]) -> Callable[[], list[Event]]:

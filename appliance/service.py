@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 
 from appliance.app import BoothParts
-from appliance.hardware.gpio import BoothPanel, pin_factory
+from appliance.hardware.gpio import BoothPanel, open_panel
 from appliance.runtime import BoothLoop, attach_panel
 from appliance.supervision import ServiceNotifier
 from appliance.uplink.client import Uplink
@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 
 
 class BoothService:
-    def __init__(self, parts: BoothParts, *, broker_url: str | None = None) -> None:
+    def __init__(self, parts: BoothParts, *, panel: BoothPanel | None = None, broker_url: str | None = None) -> None:
+        """``panel``: the GPIO panel (default: opened now on ``config.hardware``); ``booth run`` opens it
+        before anything else, so a pin factory that cannot load stops the start at once. The service
+        owns it from here."""
         config = parts.config
         self.parts = parts
         self.loop = BoothLoop(parts.booth, parts.reader, display=parts.display)
@@ -32,7 +35,7 @@ class BoothService:
                              on_command=bridge.command, on_photo_acked=bridge.photo_acked)
         parts.booth.office = UplinkOffice(self.uplink)
         parts.booth.listeners.append(lambda previous, state: self.uplink.publish_status())
-        self.panel = BoothPanel(config.hardware, factory=pin_factory(config.hardware))
+        self.panel = panel or open_panel(config.hardware)
         attach_panel(self.loop, self.panel)
         self.notifier = ServiceNotifier(parts.booth, self.uplink)
         self.loop.heartbeats.append(self.notifier.beat)

@@ -52,7 +52,7 @@ def booth_config(run: BoothRun, booth_id: str) -> BoothConfig:
         "booth": {"id": booth_id, "data_dir": str(run.data_dir)},
         "hours": {"enforce": False},
         "capture": {"countdown_s": run.countdown_s, "message_timeout_s": 4.0 if run.windowed else 1.0},
-        "hardware": {"screen": "auto" if run.windowed else "headless", "gpio": "simulated",
+        "hardware": {"screen": "auto" if run.windowed else "headless", "pin_factory": "mock",
                      "camera": "simulated", "card_reader": "simulated"},
     })
 

@@ -155,27 +155,23 @@ class Doctor:
         return Check("reader", "ok", f"{spec} answers")
 
     def check_gpio(self, config: BoothConfig) -> Check:
-        if config.hardware.gpio == "simulated":
-            return Check("gpio", "warn", "mock pin factory (hardware.gpio = 'simulated'): the button and LEDs do "
-                         "nothing", 'on a booth set hardware.gpio = "gpio"')
+        hardware = config.hardware
+        if hardware.pin_factory == "mock":
+            return Check("gpio", "warn", "mock pin factory (hardware.pin_factory = 'mock'): the buttons, LEDs and "
+                         "relay do nothing", 'on a booth set hardware.pin_factory = "lgpio"')
         if self.booth_running:
             return Check("gpio", "warn", "pins held by the running booth.service",
                          "to test the pins themselves: systemctl stop booth; booth doctor")
-        from gpiozero import Device
-
-        from appliance.hardware.gpio import BoothPanel, GpioError, pin_factory
+        from appliance.hardware.gpio import GpioError, open_panel
 
         try:
-            with BoothPanel(config.hardware, factory=pin_factory(config.hardware)):
-                factory = type(Device.pin_factory).__name__  # the default factory gpiozero picked for the pins
+            with open_panel(hardware):
+                pass
         except GpioError as error:
-            return Check("gpio", "fail", str(error), "another program holds the pins, or lgpio is missing "
-                         "(/opt/booth/venv/bin/pip install lgpio)")
-        if "Mock" in factory:
-            return Check("gpio", "fail", f"gpiozero fell back to {factory}",
-                         "install lgpio; unset GPIOZERO_PIN_FACTORY")
-        return Check("gpio", "ok", f"{factory}, pins {config.hardware.button_pin}/{config.hardware.ready_led_pin}/"
-                     f"{config.hardware.busy_led_pin} free")
+            return Check("gpio", "fail", str(error), "install the package it names, or free the pins another "
+                         "program holds")
+        pins = "/".join(str(pin) for pin in hardware.panel_pins().values())
+        return Check("gpio", "ok", f"{hardware.pin_factory} pin factory, pins {pins} free")
 
     def check_models(self, config: BoothConfig) -> Check:
         from appliance.quality.models import ModelError, ModelStore, load_manifest, model_status, resolve_model_dir

@@ -31,6 +31,7 @@ from appliance.flow.events import (
     Event,
     OperatorAction,
     OperatorCommand,
+    OperatorHeld,
     ReaderBack,
     ReaderFault,
     RetakePressed,
@@ -229,6 +230,8 @@ class Booth:
             return Trigger.BUTTON
         if isinstance(event, RetakePressed):
             return Trigger.RETAKE
+        if isinstance(event, OperatorHeld):
+            return Trigger.OPERATOR_HOLD
         return OPERATOR_TRIGGERS[event.action]
 
     def _run(self, trigger: Trigger, event: Event | None) -> None:

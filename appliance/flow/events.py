@@ -45,6 +45,16 @@ class RetakePressed:
 
 
 @dataclass(frozen=True)
+class OperatorHeld:
+    """The operator button held ``hardware.operator_hold_s`` (3 s): the operator asks for the menu.
+
+    ``at`` as for ``ButtonPressed`` (when the hold was complete).
+    """
+
+    at: float | None = None
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passes: timeouts, countdown and live preview are driven by it."""
 
@@ -74,7 +84,8 @@ class OperatorCommand:
 
 
 # Events a person makes in answer to what the screen shows: they carry the time they were made.
-Stamped = ButtonPressed | RetakePressed | OperatorCommand
+Stamped = ButtonPressed | RetakePressed | OperatorHeld | OperatorCommand
 
 
-Event = CardPresented | ReaderFault | ReaderBack | ButtonPressed | RetakePressed | Tick | OperatorCommand
+Event = (CardPresented | ReaderFault | ReaderBack | ButtonPressed | RetakePressed | OperatorHeld | Tick
+         | OperatorCommand)

@@ -32,6 +32,7 @@ class Trigger(enum.StrEnum):
     READER_BACK = "reader back"
     BUTTON = "button"
     RETAKE = "retake"
+    OPERATOR_HOLD = "operator hold"  # the operator button held 3 s: the operator menu (no row yet: ignored)
     OPEN = "open"  # open_class / open_makeup
     CLOSE = "close"
     CONFIRM_PAYMENT = "payment confirmed"

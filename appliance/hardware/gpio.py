@@ -1,25 +1,34 @@
-"""The booth's panel on the Pi's GPIO header: the big button and the ready/busy LEDs (gpiozero).
+"""The booth's panel on the Pi's GPIO header, through gpiozero: three buttons, three LEDs, the lights' relay.
 
-The panel takes a pin factory, as gpiozero devices do. The composition root picks it with
-``pin_factory(hardware)``: gpiozero's MockFactory for ``hardware.gpio = "simulated"`` (the simulated
-booth and the tests run the real gpiozero code down to the pin; ``appliance.simulation.panel``
-drives the mock pins like a finger would), None on the Pi (``hardware.gpio = "gpio"``: gpiozero
-picks its default factory, lgpio on the Pi 5, or whatever GPIOZERO_PIN_FACTORY names). gpiozero is
-imported only here.
+The big button takes the photo and keeps it, the retake button asks for another, the operator
+button held ``hardware.operator_hold_s`` (3 s) opens the operator menu. The LEDs (ready green, busy
+amber, error red) and the relay only show what they are told (``show``): the booth's state decides
+it (``appliance.flow.indicators``), the panel knows nothing of the flow.
 
-Wiring (BCM numbers, defaults): button between GPIO17 and GND (internal pull-up, pressed = low);
-ready LED (green) GPIO27 -> 330 ohm -> LED -> GND; busy LED (red) GPIO22 -> 330 ohm -> LED -> GND.
+Every device is built on the pin factory ``hardware.pin_factory`` names (``open_pin_factory``); a
+real one that cannot load is a ``GpioError`` naming the package to install, never a quiet fall back
+to gpiozero's MockFactory. With ``mock``, ``appliance.simulation.panel`` drives the mock pins like a
+finger would, so the simulated booth and the tests run the real gpiozero code down to the pin.
+gpiozero is imported only here.
+
+Wiring (BCM numbers, defaults; README, Hardware wiring): buttons between their GPIO and GND
+(internal pull-up, pressed = low); each LED GPIO -> 330 ohm -> LED -> GND; the relay board's IN on
+its GPIO (``lights_relay_active_high`` = false for boards that switch on a low input).
 """
 
 from __future__ import annotations
 
+import enum
+import importlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from appliance.config import HardwareSection
+from boothcore.cli import CommandError
 
 if TYPE_CHECKING:
     from gpiozero import Factory, Pin
@@ -27,115 +36,174 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BOUNCE_S = 0.05  # contacts of arcade buttons settle within a few ms; 50 ms also stops a double tap
-BLINK_ON_S = 0.25  # busy LED blink during the countdown: 2 Hz, visible from the seat
+BLINK_ON_S = 0.25  # a blinking LED: 2 Hz, visible from the seat
 BLINK_OFF_S = 0.25
 
+# hardware.pin_factory -> (gpiozero module, factory class, what to install when it cannot be imported)
+PIN_FACTORIES: dict[str, tuple[str, str, str]] = {
+    "lgpio": ("gpiozero.pins.lgpio", "LGPIOFactory",
+              "the lgpio package (apt install python3-lgpio, or pip install lgpio: the [pi] extra)"),
+    "rpigpio": ("gpiozero.pins.rpigpio", "RPiGPIOFactory",
+                "the RPi.GPIO package (apt install python3-rpi.gpio, or pip install RPi.GPIO)"),
+    "native": ("gpiozero.pins.native", "NativeFactory", "gpiozero 2 (pip install 'gpiozero>=2.0')"),
+    "mock": ("gpiozero.pins.mock", "MockFactory", "gpiozero 2 (pip install 'gpiozero>=2.0')"),
+}
 
-class GpioError(Exception):
-    """The panel could not be set up; phrased as the one line the operator sees."""
+
+class GpioError(CommandError):
+    """The panel could not be set up; phrased as the one line the operator sees (exit 2 at start)."""
 
 
-def pin_factory(hardware: HardwareSection) -> Factory | None:
-    """The pin factory ``hardware.gpio`` asks for: a MockFactory when simulated, else None (gpiozero's
-    default, the real header)."""
-    if hardware.gpio != "simulated":
-        return None
-    from gpiozero.pins.mock import MockFactory
+def open_pin_factory(name: str) -> Factory:
+    """The gpiozero pin factory ``name`` (a ``hardware.pin_factory`` value), loaded now.
 
-    return MockFactory()
+    Raises ``GpioError`` naming the factory and the package to install when its module cannot be
+    imported, or the factory and the fix when it loads but cannot open the header (not a Pi, no
+    access to /dev/gpiochip*).
+    """
+    module_name, class_name, package = PIN_FACTORIES[name]
+    where = f"hardware.pin_factory = {name!r}"
+    try:
+        factory_class = getattr(importlib.import_module(module_name), class_name)
+    except ImportError as error:
+        raise GpioError(f"{where}: gpiozero's {class_name} cannot load ({error}); install {package}") from error
+    try:
+        factory: Factory = factory_class()
+    except Exception as error:  # gpiozero's PinError kinds, OSError for /dev/gpiochip*, RuntimeError from RPi.GPIO
+        raise GpioError(f"{where}: gpiozero's {class_name} cannot open the GPIO header "
+                        f"({type(error).__name__}: {error}); run on a Raspberry Pi as a user in the gpio group, "
+                        f"or set hardware.pin_factory = \"mock\" for the simulated booth") from error
+    return factory
+
+
+class Lamp(enum.StrEnum):
+    OFF = "off"
+    ON = "on"
+    BLINK = "blink"  # BLINK_ON_S / BLINK_OFF_S
+
+
+@dataclass(frozen=True)
+class PanelLights:
+    """What the panel's outputs show: the three LEDs and the lights' relay (on = the lights are on)."""
+
+    ready: Lamp = Lamp.OFF
+    busy: Lamp = Lamp.OFF
+    error: Lamp = Lamp.OFF
+    lights: bool = False
+
+
+# Part names for ``pin`` and ``is_active``, by config key.
+PARTS = {"button": "button_pin", "retake": "retake_button_pin", "operator": "operator_button_pin",
+         "ready": "ready_led_pin", "busy": "busy_led_pin", "error": "error_led_pin", "relay": "lights_relay_pin"}
 
 
 class BoothPanel:
-    """The big button (``when_pressed``) and the two LEDs (``set_state``), on ``factory``'s pins.
+    """The panel's devices on ``factory``'s pins; the panel owns the factory (``close()`` closes it).
 
-    The panel owns the factory it is given: ``close()`` closes it with the devices.
+    Input: ``when_button``, ``when_retake`` (a press, on gpiozero's thread) and ``when_operator_held``
+    (the operator button held ``hardware.operator_hold_s``); each a callable without arguments, set
+    before or after construction. Output: ``show(PanelLights)``.
     """
 
-    def __init__(self, hardware: HardwareSection, *, factory: Factory | None = None,
-                 when_pressed: Callable[[], None] | None = None,
+    def __init__(self, hardware: HardwareSection, factory: Factory, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        pins = {"hardware.button_pin": hardware.button_pin, "hardware.ready_led_pin": hardware.ready_led_pin,
-                "hardware.busy_led_pin": hardware.busy_led_pin}
-        if len(set(pins.values())) != len(pins):
-            listed = ", ".join(f"{key} = {value}" for key, value in pins.items())
-            raise GpioError(f"config error: {listed}: the three pins must differ")
-        self.when_pressed = when_pressed
+        self.when_button: Callable[[], None] | None = None
+        self.when_retake: Callable[[], None] | None = None
+        self.when_operator_held: Callable[[], None] | None = None
         self._clock = clock
-        self._last_press: float | None = None
+        self._last_press: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._state: tuple[bool, bool, bool] | None = None
-        self._factory = factory
+        self._shown: PanelLights | None = None
+        self._factory: Factory | None = factory
+        self._devices: dict[str, Any] = {}
         try:
-            from gpiozero import LED, Button
+            from gpiozero import LED, Button, DigitalOutputDevice
 
-            self._button = Button(hardware.button_pin, pull_up=True, bounce_time=BOUNCE_S,
-                                  pin_factory=self._factory)
-            self._ready = LED(hardware.ready_led_pin, pin_factory=self._factory)
-            self._busy = LED(hardware.busy_led_pin, pin_factory=self._factory)
-        except Exception as error:  # gpiozero raises many kinds (BadPinFactory, GPIOPinInUse, OSError)
-            self._close_built()
-            raise GpioError(f"hardware.gpio = {hardware.gpio!r}: cannot open the GPIO pins "
+            for part in ("button", "retake"):
+                self._devices[part] = Button(getattr(hardware, PARTS[part]), pull_up=True, bounce_time=BOUNCE_S,
+                                             pin_factory=factory)
+            self._devices["operator"] = Button(hardware.operator_button_pin, pull_up=True, bounce_time=BOUNCE_S,
+                                               hold_time=hardware.operator_hold_s, pin_factory=factory)
+            for part in ("ready", "busy", "error"):
+                self._devices[part] = LED(getattr(hardware, PARTS[part]), pin_factory=factory)
+            if hardware.lights_relay:
+                self._devices["relay"] = DigitalOutputDevice(
+                    hardware.lights_relay_pin, active_high=hardware.lights_relay_active_high, initial_value=False,
+                    pin_factory=factory)
+        except Exception as error:  # gpiozero raises many kinds (GPIOPinInUse, PinInvalidPin, OSError)
+            self._close_devices()
+            raise GpioError(f"hardware.pin_factory = {hardware.pin_factory!r}: cannot open the panel's GPIO pins "
                             f"({type(error).__name__}: {error})") from error
-        self._button.when_pressed = self._pressed
-        log.info("gpio: %s, button GPIO%d, ready LED GPIO%d, busy LED GPIO%d",
-                 f"{type(factory).__name__} pins" if factory else "real pins", hardware.button_pin,
-                 hardware.ready_led_pin, hardware.busy_led_pin)
+        self._devices["button"].when_pressed = lambda: self._pressed("button", self.when_button)
+        self._devices["retake"].when_pressed = lambda: self._pressed("retake", self.when_retake)
+        self._devices["operator"].when_held = lambda: self._call("operator", self.when_operator_held)
+        log.info("gpio: %s; %s", type(factory).__name__,
+                 ", ".join(f"{part} GPIO{getattr(hardware, PARTS[part])}" for part in self._devices))
 
-    def _pressed(self) -> None:
-        """Called by gpiozero (its own thread on real pins) on the falling edge."""
+    def _pressed(self, part: str, callback: Callable[[], None] | None) -> None:
+        """A falling edge (gpiozero's thread on real pins): a press unless it bounces off the last one."""
         now = self._clock()
         with self._lock:
-            if self._last_press is not None and now - self._last_press < BOUNCE_S:
+            last = self._last_press.get(part)
+            if last is not None and now - last < BOUNCE_S:
                 return  # contact bounce the pin driver let through (the mock pin has no filter)
-            self._last_press = now
-        callback = self.when_pressed
-        if callback is not None:
-            try:
-                callback()
-            except Exception:
-                log.exception("gpio: the button callback failed")
+            self._last_press[part] = now
+        self._call(part, callback)
 
-    def set_state(self, ready: bool, busy: bool, *, blink: bool = False) -> None:
-        """Ready LED on when the booth waits for a card/press; busy LED on (blinking: countdown)."""
-        state = (ready, busy, blink)
-        if state == self._state:
-            return  # called every loop tick; restarting a blink would make it stutter
-        self._state = state
-        self._ready.value = ready
-        if busy and blink:
-            self._busy.blink(on_time=BLINK_ON_S, off_time=BLINK_OFF_S, background=True)
-        else:
-            self._busy.value = busy
+    @staticmethod
+    def _call(part: str, callback: Callable[[], None] | None) -> None:
+        if callback is None:
+            return
+        try:
+            callback()
+        except Exception:
+            log.exception("gpio: the %s callback failed", part)
+
+    def show(self, lights: PanelLights) -> None:
+        """Set the LEDs and the relay; showing what is already shown changes nothing (a blink is not
+        restarted)."""
+        if lights == self._shown:
+            return
+        self._shown = lights
+        for part in ("ready", "busy", "error"):
+            led, lamp = self._devices[part], getattr(lights, part)
+            if lamp is Lamp.BLINK:
+                led.blink(on_time=BLINK_ON_S, off_time=BLINK_OFF_S, background=True)
+            else:
+                led.value = lamp is Lamp.ON
+        relay = self._devices.get("relay")
+        if relay is not None:
+            relay.value = lights.lights
 
     @property
-    def ready_lit(self) -> bool:
-        return bool(self._ready.is_lit)
+    def lights(self) -> PanelLights:
+        """What ``show`` was last told (all off before)."""
+        return self._shown or PanelLights()
+
+    def is_active(self, part: str) -> bool:
+        """A button pressed, an LED lit, the relay on: read from the device (a blinking LED reads its phase)."""
+        return bool(self._devices[part].is_active)
 
     @property
-    def busy_lit(self) -> bool:
-        return bool(self._busy.is_lit)
+    def has_relay(self) -> bool:
+        return "relay" in self._devices
 
-    @property
-    def button_pressed(self) -> bool:
-        return bool(self._button.is_pressed)
-
-    def pin(self, which: str) -> Pin:
-        """The pin behind ``button``, ``ready`` or ``busy`` (a MockPin on a MockFactory)."""
-        device = {"button": self._button, "ready": self._ready, "busy": self._busy}[which]
-        return device.pin
+    def pin(self, part: str) -> Pin:
+        """The pin behind a part of ``PARTS`` (a MockPin on a MockFactory)."""
+        return self._devices[part].pin
 
     def close(self) -> None:
-        """Turn the LEDs off and release the pins (a restarted booth can claim them again)."""
-        for led in (getattr(self, "_ready", None), getattr(self, "_busy", None)):
-            if led is not None and not led.closed:
-                led.off()
-        self._close_built()
+        """Turn every output off and release the pins (a restarted booth can claim them again)."""
+        for part in ("ready", "busy", "error", "relay"):
+            device = self._devices.get(part)
+            if device is not None and not device.closed:
+                device.off()
+        self._close_devices()
 
-    def _close_built(self) -> None:
-        for name in ("_button", "_ready", "_busy"):
-            device = getattr(self, name, None)
-            if device is not None:
-                device.close()
+    def _close_devices(self) -> None:
+        for device in self._devices.values():
+            device.close()
+        self._devices.clear()
         if self._factory is not None:
             self._factory.close()
             self._factory = None
@@ -145,3 +213,8 @@ class BoothPanel:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_panel(hardware: HardwareSection) -> BoothPanel:
+    """The panel on the configured pin factory (``GpioError`` when it cannot load or the pins are taken)."""
+    return BoothPanel(hardware, open_pin_factory(hardware.pin_factory))

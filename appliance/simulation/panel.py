@@ -1,5 +1,5 @@
 """A finger on the simulated booth's panel: drives the mock pins of a ``BoothPanel`` built on
-gpiozero's MockFactory (``hardware.gpio = "simulated"``), so the real gpiozero code runs down to the pin."""
+gpiozero's MockFactory (``hardware.pin_factory = "mock"``), so the real gpiozero code runs down to the pin."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import time
 from appliance.hardware.gpio import BoothPanel
 
 
-def press(panel: BoothPanel, hold_s: float = 0.0) -> None:
-    """Push the big button (pin low), hold ``hold_s`` seconds, release (pin high)."""
-    pin = panel.pin("button")
+def press(panel: BoothPanel, hold_s: float = 0.0, part: str = "button") -> None:
+    """Push a button (``button``, ``retake`` or ``operator``: pin low), hold ``hold_s`` seconds,
+    release (pin high). The operator menu needs ``hold_s`` > ``hardware.operator_hold_s``."""
+    pin = panel.pin(part)
     pin.drive_low()  # type: ignore[attr-defined]  # MockPin's, not on gpiozero's Pin base class
     if hold_s:
         time.sleep(hold_s)

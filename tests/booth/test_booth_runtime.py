@@ -15,7 +15,7 @@ from appliance.cardreader.base import ReaderUnavailable
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.flow.events import OperatorAction, OperatorCommand
 from appliance.flow.states import State
-from appliance.hardware.gpio import BoothPanel
+from appliance.hardware.gpio import BoothPanel, Lamp, PanelLights
 from appliance.runtime import BoothLoop, attach_panel
 from appliance.simulation.panel import press
 from appliance.simulation.roster_gen import card_for
@@ -28,10 +28,10 @@ def test_card_reader_thread_and_gpio_button_drive_the_booth(config, roster, ledg
     rig.booth.clock = time.monotonic
     reader = SimulatedCardReader()
     loop = BoothLoop(rig.booth, reader)
-    panel = BoothPanel(config.hardware, factory=MockFactory())
+    panel = BoothPanel(config.hardware, MockFactory())
     attach_panel(loop, panel)
-    seen: list[tuple[State, bool, bool]] = []
-    rig.booth.listeners.append(lambda previous, state: seen.append((state, panel.ready_lit, panel.busy_lit)))
+    seen: list[tuple[State, PanelLights]] = []
+    rig.booth.listeners.append(lambda previous, state: seen.append((state, panel.lights)))
     failures: list[str] = []
     react_s = config.capture.input_guard_s + 0.1
 
@@ -70,4 +70,5 @@ def test_card_reader_thread_and_gpio_button_drive_the_booth(config, roster, ledg
         panel.close()
     assert not failures, failures
     assert rig.booth.last_outcome.id_number == students[0].id_number
-    assert (State.IDLE, True, False) in seen and (State.COUNTDOWN, False, True) in seen
+    assert (State.IDLE, PanelLights(ready=Lamp.ON)) in seen
+    assert (State.COUNTDOWN, PanelLights(busy=Lamp.BLINK, lights=True)) in seen

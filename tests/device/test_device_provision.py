@@ -35,7 +35,7 @@ service = ["08:00-12:00"]
 [hardware]
 camera = "picamera2"
 card_reader = "sam:/dev/serial/by-id/usb-reader"
-gpio = "gpio"
+pin_factory = "lgpio"
 screen = "fullscreen"
 
 [uplink]
