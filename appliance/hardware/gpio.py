@@ -137,7 +137,7 @@ class BoothPanel:
         self._devices["button"].when_pressed = lambda: self._pressed("button", self.when_button)
         self._devices["retake"].when_pressed = lambda: self._pressed("retake", self.when_retake)
         self._devices["operator"].when_held = lambda: self._call("operator", self.when_operator_held)
-        log.info("gpio: %s; %s", type(factory).__name__,
+        log.debug("gpio: %s; %s", type(factory).__name__,
                  ", ".join(f"{part} GPIO{getattr(hardware, PARTS[part])}" for part in self._devices))
 
     def _pressed(self, part: str, callback: Callable[[], None] | None) -> None:
