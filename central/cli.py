@@ -52,10 +52,27 @@ def _web_config(args: argparse.Namespace) -> CentralConfig:
     return config
 
 
+def _ask_fleet_status(config: CentralConfig) -> None:
+    """The office (re)started: every booth it knows publishes its status again (in the background:
+    the ingest starts at once, and an unreachable broker is the ingest's to report)."""
+    from central.commands import ask_fleet_status
+    from central.store import open_store
+
+    store = open_store(config.storage.db_url, base=config.data_dir)
+    try:
+        booths = ask_fleet_status(config, store)
+        logging.getLogger("central").info("asked %d booth(s) to publish their status again", len(booths))
+    except OSError as error:
+        logging.getLogger("central").warning("could not ask the booths for their status: %s", error)
+    finally:
+        store.close()
+
+
 def _serve(args: argparse.Namespace) -> int:
     from central.ingest import run_ingest
 
     config = _web_config(args)
+    threading.Thread(target=_ask_fleet_status, args=(config,), name="ask-status", daemon=True).start()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -171,6 +188,28 @@ def _roster_import(args: argparse.Namespace) -> int:
             print(f"pushed roster_update to {len(sent)} booth(s): {', '.join(sent)}")
     finally:
         store.close()
+    return 0
+
+
+def _schedule_import(args: argparse.Namespace) -> int:
+    from central.schedule import ScheduleImportError, read_schedule_file
+    from central.store import open_store
+
+    config = _config(args)
+    store = open_store(config.storage.db_url, base=config.data_dir)
+    try:
+        classes = {(e.college, e.class_name) for e in store.roster()}
+        try:
+            slots = read_schedule_file(args.file, classes, config.web.zone)
+        except ScheduleImportError as error:
+            print(error.report(), file=sys.stderr)
+            return 2
+        count = store.import_schedule(slots)
+        colleges = ", ".join(sorted({slot.college for slot in slots}))
+        _audit(store, "schedule_import", f"{count} slot(s) of {colleges} from {args.file.name}")
+    finally:
+        store.close()
+    print(f"imported {count} schedule slot(s) of {colleges} from {args.file} (times in {config.web.timezone})")
     return 0
 
 
@@ -336,6 +375,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also send it to this booth as a roster_update command (repeatable; 'all' ="
                                " every booth central has seen)")
     importer.set_defaults(func=_roster_import)
+
+    schedule = commands.add_parser("schedule", help="the colleges' booth slots")
+    schedule_commands = schedule.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
+    slots = schedule_commands.add_parser("import", help="import a schedule CSV (college, class, booth, date, start,"
+                                                        " end; all or nothing; replaces the slots of its colleges)")
+    slots.add_argument("file", type=existing_file, metavar="FILE.csv")
+    slots.add_argument("--config", type=Path, required=True, help="central.toml")
+    slots.set_defaults(func=_schedule_import)
 
     session = commands.add_parser("class", help="open or close a class session on a booth")
     actions = session.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -30,12 +30,14 @@ from boothcore.privacy import mask_id
 from boothcore.roster import RosterEntry
 from central.export_csv import csv_text
 from central.paths import UnsafePathError, inside, safe_segment
-from central.store import PhotoRecord, Store
+from central.store import EventRecord, PhotoRecord, Store
 from central.users import User
 
 MANIFEST_HEADER = ("id_number", "name", "student_no", "college", "class", "sha256", "captured_at", "booth",
                    "attempt")
 MISSING_HEADER = ("college", "class", "student_no", "name", "id_number")
+MAKEUP_HEADER = ("booth", "session_id", "captured_at", "college", "class", "student_no", "name", "id_number",
+                 "paid", "paid_at", "amount_cny")
 FEES_HEADER = ("college", "class", "booth", "session_id", "closed_at", "count", "fee_cny", "paid",
                "paid_at", "paid_booth", "amount_cny")
 
@@ -52,24 +54,34 @@ class ChsiReport:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (photo file, ID number masked; why)
 
 
-def verify_photo(data: bytes, sha256: str, output: OutputSection) -> str | None:
-    """Why ``data`` is not a registry-ready CHSI file, or None when it is."""
-    if hashlib.sha256(data).hexdigest() != sha256:
-        return "sha256 differs from the stored one (the file changed after it was received)"
-    if not output.min_bytes <= len(data) <= output.max_bytes:
-        return f"{len(data):,} bytes, outside {output.min_bytes:,}-{output.max_bytes:,}"
+def photo_checks(data: bytes, sha256: str, output: OutputSection) -> list[tuple[str, str | None]]:
+    """Each registry check of a stored file in order: (what is checked, why it fails or None).
+
+    A file that cannot be read as an image fails the image checks together.
+    """
+    checks: list[tuple[str, str | None]] = [
+        ("sha256", None if hashlib.sha256(data).hexdigest() == sha256
+         else "sha256 differs from the stored one (the file changed after it was received)"),
+        (f"size {output.min_bytes:,}-{output.max_bytes:,} bytes",
+         None if output.min_bytes <= len(data) <= output.max_bytes
+         else f"{len(data):,} bytes, outside {output.min_bytes:,}-{output.max_bytes:,}")]
     try:
         with Image.open(io.BytesIO(data)) as image:
-            if image.format != "JPEG" or image.info.get("progressive") or image.info.get("progression"):
-                return "not a baseline JPEG"
-            if image.size != (OUT_W, OUT_H):
-                return f"{image.size[0]}x{image.size[1]}, not {OUT_W}x{OUT_H}"
+            baseline = image.format == "JPEG" and not (image.info.get("progressive") or image.info.get("progression"))
             dpi = image.info.get("dpi")
-            if not dpi or round(float(dpi[0])) != DPI or round(float(dpi[1])) != DPI:
-                return f"{dpi or 'no'} dpi, not {DPI}"
+            checks += [("baseline JPEG", None if baseline else "not a baseline JPEG"),
+                       (f"{OUT_W}x{OUT_H}", None if image.size == (OUT_W, OUT_H)
+                        else f"{image.size[0]}x{image.size[1]}, not {OUT_W}x{OUT_H}"),
+                       (f"{DPI} dpi", None if dpi and round(float(dpi[0])) == DPI and round(float(dpi[1])) == DPI
+                        else f"{dpi or 'no'} dpi, not {DPI}")]
     except (UnidentifiedImageError, OSError):
-        return "not a readable image"
-    return None
+        checks.append(("readable image", "not a readable image"))
+    return checks
+
+
+def verify_photo(data: bytes, sha256: str, output: OutputSection) -> str | None:
+    """Why ``data`` is not a registry-ready CHSI file (its first failed check), or None when it is."""
+    return next((why for _, why in photo_checks(data, sha256, output) if why is not None), None)
 
 
 def _shown(user: User | None, value: str, kind: str) -> str:
@@ -115,6 +127,46 @@ def fees_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
 
 def fees_csv(rows: Iterable[tuple[object, ...]]) -> str:
     return csv_text(FEES_HEADER, rows)
+
+
+def makeup_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
+    """One row per person photographed in a make-up session (补拍: each pays for their own photo),
+    with their payment if the operator confirmed it, in the user's view.
+
+    The protocol's payment_confirmed event names only the session: the booth asks for the payment
+    right after the person's photo is accepted, so a payment belongs to the session's latest photo
+    captured before it (both times are the booth's clock). A person whose payment was not confirmed
+    shows as unpaid.
+    """
+    sessions = {(e.booth, e.data.get("session_id")) for e in store.events(kind="class_opened", limit=1_000_000)
+                if not e.data.get("college")}
+    payments: dict[tuple[str, object], list[EventRecord]] = {}
+    for event in store.events(kind="payment_confirmed", limit=1_000_000):
+        if (event.booth, event.data.get("session_id")) in sessions:
+            payments.setdefault((event.booth, event.data.get("session_id")), []).append(event)
+    rows = []
+    for booth, session_id in sorted(sessions, key=str):
+        photos = sorted((p for p in store.photos(session_id=str(session_id), current_only=False) if p.booth == booth),
+                        key=lambda p: p.captured_at)
+        paid: dict[str, EventRecord] = {}
+        for payment in payments.get((booth, session_id), []):
+            before = [p for p in photos if p.captured_at <= payment.ts]
+            if before:
+                paid[before[-1].photo_id] = payment
+        for photo in photos:
+            if user is not None and not user.may_see(photo.college):
+                continue
+            entry = store.roster_entry(photo.id_number)
+            payment = paid.get(photo.photo_id)
+            rows.append((booth, session_id, photo.captured_at, photo.college, photo.class_name, photo.student_no,
+                         _shown(user, entry.name if entry else "", "name"), _shown(user, photo.id_number, "id"),
+                         "yes" if payment else "no", payment.ts if payment else "",
+                         payment.data.get("amount_cny") if payment else ""))
+    return rows
+
+
+def makeup_csv(rows: Iterable[tuple[object, ...]]) -> str:
+    return csv_text(MAKEUP_HEADER, rows, text_columns=("id_number", "student_no"))
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -316,7 +316,7 @@ class Store(Protocol):
         False when the photo_id was already stored."""
 
     def photos(self, *, college: str | None = None, class_name: str | None = None,
-               current_only: bool = True) -> list[PhotoRecord]: ...
+               current_only: bool = True, session_id: str | None = None) -> list[PhotoRecord]: ...
 
     # roster
     def import_roster(self, entries: Iterable[RosterEntry]) -> int: ...
@@ -531,12 +531,12 @@ class SqliteStore:
         return True
 
     def photos(self, *, college: str | None = None, class_name: str | None = None,
-               current_only: bool = True) -> list[PhotoRecord]:
-        where, params = _filters(college=college, class_name=class_name)
+               current_only: bool = True, session_id: str | None = None) -> list[PhotoRecord]:
+        where, params = _filters(college=college, class_name=class_name, session_id=session_id)
         if current_only:
             where.append("is_current = 1")
         rows = self.conn.execute(
-            f"SELECT * FROM photos WHERE {' AND '.join(where) or '1'}"
+            f"SELECT * FROM photos WHERE {' AND '.join(where) or '1 = 1'}"
             " ORDER BY college, class_name, student_no, captured_at", params).fetchall()
         return [_photo(row) for row in rows]
 

@@ -39,6 +39,7 @@ BASE_ARGS: dict[tuple[str, ...], list[str]] = {
     ("booth", "screenshots"): ["--out", "{root}/shots"],
     ("booth-central", "serve"): [],
     ("booth-central", "roster", "import"): ["{csv}"],
+    ("booth-central", "schedule", "import"): ["{csv}"],
     ("booth-central", "class", "open"): ["booth-01", "--college", "计算机学院", "--class", "计算机2023-1班"],
     ("booth-central", "class", "close"): ["booth-01"],
     ("booth-central", "doctor"): ["booth-01", "--wait", "0.1"],

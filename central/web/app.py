@@ -29,8 +29,24 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from boothcore.chsi import OutputSection
+from central.commands import allow_retake
 from central.config import CentralConfig
-from central.export import FEES_HEADER, export_chsi, fees_csv, fees_rows, missing_csv, missing_rows
+from central.export import (
+    FEES_HEADER,
+    MAKEUP_HEADER,
+    export_chsi,
+    fees_csv,
+    fees_rows,
+    makeup_csv,
+    makeup_rows,
+    missing_csv,
+    missing_rows,
+    photo_checks,
+)
+from central.progress import ClassRow, class_rows
+from central.retakes import FlagError, flag_photo
+from central.schedule import STANDING_LABELS, ScheduleImportError, parse_upload
 from central.store import SqliteStore, open_store
 from central.users import LoginRateLimited, LoginRefused, User, Users, WebSession
 from central.web.fleet import CONDITIONS, BoothView, fleet
@@ -40,6 +56,11 @@ from central.web.proof import ProofSheetError, photo_file, proof_rows, proof_she
 SESSION_COOKIE = "booth_session"
 LOGIN_CSRF_COOKIE = "booth_login_csrf"
 STATIC = Path(__file__).parent / "static"
+# The progress page's live table: counted again this often while a browser watches (one count for
+# every watcher; 50,000 students take tens of ms, bench/office.py).
+PROGRESS_POLL_S = 2.0
+# A schedule CSV larger than this is refused before it is read (a university's is a few hundred kB).
+MAX_SCHEDULE_BYTES = 5 * 2**20
 
 
 class Dashboard:
@@ -51,7 +72,9 @@ class Dashboard:
         self.templates = Environment(loader=PackageLoader("central.web", "templates"),
                                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.templates.globals["t"] = bilingual
+        self.templates.globals["standing_labels"] = STANDING_LABELS
         self.fleet_live = Broadcaster(self.read_fleet)
+        self.progress_live = Broadcaster(self.read_progress, poll_s=PROGRESS_POLL_S)
 
     # ---------------------------------------------------------------------------- plumbing
     @property
@@ -68,6 +91,9 @@ class Dashboard:
     def read_fleet(self) -> list[BoothView]:
         return fleet(self.store, known_booths=self.config.ingest.known_booths,
                      telemetry_interval_s=self.config.web.telemetry_interval_s)
+
+    def read_progress(self) -> list[ClassRow]:
+        return class_rows(self.store)
 
     def render(self, name: str, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
         session: WebSession | None = getattr(request.state, "session", None)
@@ -179,25 +205,38 @@ class Dashboard:
         return JSONResponse([asdict(b) for b in self.fleet_for(user, self.read_fleet())])
 
     # ---------------------------------------------------------------------------- progress
-    def visible_progress(self, user: User) -> list[dict[str, Any]]:
-        return [{"college": p.college, "class": p.class_name, "roster_size": p.roster_size,
-                 "photographed": p.photographed, "missing": p.missing,
-                 "percent": round(100 * p.photographed / p.roster_size) if p.roster_size else 0,
-                 "last_activity": p.last_activity, "url": f"/classes/{quote(p.college)}/{quote(p.class_name)}"}
-                for p in self.store.class_progress() if user.may_see(p.college)]
+    @staticmethod
+    def progress_for(user: User, rows: list[ClassRow]) -> tuple[list[ClassRow], dict[str, dict[str, int]]]:
+        """The classes ``user`` may see, and their totals per college."""
+        classes = [row for row in rows if user.may_see(row.college)]
+        colleges: dict[str, dict[str, int]] = {}
+        for row in classes:
+            total = colleges.setdefault(row.college, dict.fromkeys(
+                ("roster_size", "photographed", "missing", "retaken", "refused"), 0))
+            for key, value in (("roster_size", row.roster_size), ("photographed", row.photographed),
+                               ("missing", row.missing), ("retaken", row.retaken), ("refused", row.refused_total)):
+                total[key] += value
+        return classes, colleges
 
     def progress_page(self, request: Request) -> Response:
         user = self.session(request).user
-        classes = self.visible_progress(user)
-        colleges: dict[str, dict[str, int]] = {}
-        for row in classes:
-            total = colleges.setdefault(row["college"], {"roster_size": 0, "photographed": 0, "missing": 0})
-            for key in total:
-                total[key] += row[key]
+        classes, colleges = self.progress_for(user, self.read_progress())
         return self.render("progress.html", request, classes=classes, colleges=colleges)
 
+    def progress_stream(self, request: Request) -> Response:
+        user = self.session(request).user
+        template = self.templates.get_template("progress_tables.html")
+
+        def render(rows: list[ClassRow]) -> str:
+            classes, colleges = self.progress_for(user, rows)
+            return template.render(classes=classes, colleges=colleges, user=user)
+
+        return StreamingResponse(self.progress_live.stream(render, "progress"), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
     def progress_json(self, request: Request) -> Response:
-        return JSONResponse(self.visible_progress(self.session(request).user))
+        classes, _ = self.progress_for(self.session(request).user, self.read_progress())
+        return JSONResponse([row.as_json() for row in classes])
 
     def class_page(self, request: Request) -> Response:
         user = self.session(request).user
@@ -264,6 +303,120 @@ class Dashboard:
             raise HTTPException(404, "照片文件不可读 / The photo's file cannot be read") from None
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
+    def photo_or_404(self, user: User, photo_id: str) -> Any:
+        record = self.store.photo(photo_id)
+        if record is None or not user.may_see(record.college):
+            raise HTTPException(404, "没有这张照片 / No such photo")
+        return record
+
+    def photo_view(self, user: User, photo_id: str) -> dict[str, Any]:
+        """What the photo page and its JSON show, in ``user``'s view."""
+        record = self.photo_or_404(user, photo_id)
+        entry = self.store.roster_entry(record.id_number)
+        found = photo_file(self.store, self.config.data_dir, photo_id)
+        try:
+            data = found[1].read_bytes() if found else None
+        except OSError:
+            data = None
+        checks = (photo_checks(data, record.sha256, OutputSection()) if data is not None
+                  else [("file", "照片文件不可读 / the stored file cannot be read")])
+        flag = self.store.retake_flag(photo_id)
+        return {"photo_id": record.photo_id, "college": record.college, "class": record.class_name,
+                "student_no": record.student_no, "name": user.person_name(entry.name if entry else ""),
+                "id_number": user.id_number(record.id_number), "booth": record.booth,
+                "session_id": record.session_id, "attempt": record.attempt, "captured_at": record.captured_at,
+                "stored_at": record.stored_at, "size": record.size, "sha256": record.sha256,
+                "current": record.is_current,
+                "checks": [{"check": name, "ok": why is None, "detail": why or ""} for name, why in checks],
+                "booth_check_values": None,
+                "retake_flag": None if flag is None else {"reason": flag.reason, "by": flag.actor,
+                                                          "at": flag.flagged_at}}
+
+    def photo_page(self, request: Request, message: str = "", status: int = 200) -> Response:
+        user = self.session(request).user
+        view = self.photo_view(user, request.path_params["photo_id"])
+        return self.render("photo.html", request, status, photo=view, message=message,
+                           class_url=f"/classes/{quote(view['college'])}/{quote(view['class'])}")
+
+    def photo_json(self, request: Request) -> Response:
+        return JSONResponse(self.photo_view(self.session(request).user, request.path_params["photo_id"]))
+
+    async def photo_flag(self, request: Request) -> Response:
+        session = self.admin(request)
+        form = await self.form(request, session)
+        record = self.photo_or_404(session.user, request.path_params["photo_id"])
+        try:
+            outcome = await _in_thread(lambda: flag_photo(self.config, self.store, record, form.get("reason", ""),
+                                                          session.user.name))
+        except FlagError as error:
+            return self.photo_page(request, str(error), 400)
+        told = (f"已通知 {len(outcome.booths)} 台设备 / {len(outcome.booths)} booth(s) told to allow the retake"
+                if not outcome.problem else
+                f"未能通知设备 / The booths were not told ({outcome.problem}): use 'tell the booths again' "
+                "later; until then the operator's override lets the student be photographed")
+        return self.photo_page(request, f"已标记重拍，该生回到未拍名单 / Flagged: the student is on the missing "
+                                        f"list again. {told}")
+
+    async def photo_tell_booths(self, request: Request) -> Response:
+        """Send ``allow_retake`` for a flagged photo again (the broker was down when it was flagged)."""
+        session = self.admin(request)
+        await self.form(request, session)
+        record = self.photo_or_404(session.user, request.path_params["photo_id"])
+        if self.store.retake_flag(record.photo_id) is None:
+            raise HTTPException(409, "这张照片没有标记重拍 / This photo is not flagged for a retake")
+        try:
+            booths = await _in_thread(lambda: allow_retake(self.config, self.store, record.id_number,
+                                                           record.photo_id))
+        except OSError as error:
+            return self.photo_page(request, f"未能通知设备 / The booths were not told ({error})", 503)
+        return self.photo_page(request, f"已通知 {len(booths)} 台设备 / {len(booths)} booth(s) told to allow the "
+                                        "retake")
+
+    # ----------------------------------------------------------------------------- schedule
+    def schedule_view(self, user: User) -> dict[str, Any]:
+        standing = {(row.college, row.class_name): row for row in self.read_progress() if user.may_see(row.college)}
+        slots = [slot for slot in self.store.schedule() if (slot.college, slot.class_name) in standing]
+        return {"slots": slots, "classes": standing}
+
+    def schedule_page(self, request: Request, message: str = "", problems: list[str] | None = None,
+                      status: int = 200) -> Response:
+        user = self.session(request).user
+        return self.render("schedule.html", request, status, message=message, problems=problems or [],
+                           zone=self.config.web.timezone, **self.schedule_view(user))
+
+    def schedule_json(self, request: Request) -> Response:
+        view = self.schedule_view(self.session(request).user)
+        return JSONResponse([{"college": s.college, "class": s.class_name, "booth": s.booth, "date": s.slot_date,
+                              "start": s.start_time, "end": s.end_time, "starts_at": s.starts_at,
+                              "ends_at": s.ends_at,
+                              "standing": view["classes"][(s.college, s.class_name)].standing}
+                             for s in view["slots"]])
+
+    async def schedule_import(self, request: Request) -> Response:
+        session = self.admin(request)
+        if int(request.headers.get("content-length") or 0) > MAX_SCHEDULE_BYTES:
+            raise HTTPException(413, f"文件太大 / The file is larger than {MAX_SCHEDULE_BYTES // 2**20} MiB")
+        form = await request.form()
+        if not secrets.compare_digest(str(form.get("csrf", "")).encode(), session.csrf.encode()):
+            raise HTTPException(403, "表单已失效，请刷新页面 / The form is out of date (CSRF check): reload the page")
+        upload = form.get("file")
+        if isinstance(upload, str) or upload is None or not upload.filename:
+            return self.schedule_page(request, "请选择排期 CSV 文件 / Choose a schedule CSV file", status=400)
+        raw = await upload.read()
+        name = Path(upload.filename).name
+        classes = {(e.college, e.class_name) for e in self.store.roster()}
+        try:
+            slots = parse_upload(raw, classes, self.config.web.zone, name)
+        except ScheduleImportError as error:
+            lines = error.report().splitlines()
+            return self.schedule_page(request, lines[0], lines[1:], status=400)
+        count = self.store.import_schedule(slots)
+        colleges = sorted({slot.college for slot in slots})
+        self.users.audit(session.user.name, "schedule_import",
+                         f"{count} slot(s) of {', '.join(colleges)} from {name}")
+        return self.schedule_page(request, f"已导入 {count} 个时段 / Imported {count} slot(s) of "
+                                           f"{', '.join(colleges)} from {name}")
+
     # ----------------------------------------------------------------------- exports, audit
     def exports_page(self, request: Request) -> Response:
         self.session(request)
@@ -277,8 +430,13 @@ class Dashboard:
         user = self.session(request).user
         return _csv(fees_csv(fees_rows(self.store, user)), "fees.csv")
 
+    def makeup_download(self, request: Request) -> Response:
+        user = self.session(request).user
+        return _csv(makeup_csv(makeup_rows(self.store, user)), "makeup-payments.csv")
+
     def fees_page(self, request: Request) -> Response:
         user = self.session(request).user
+        makeup = [dict(zip(MAKEUP_HEADER, row, strict=True)) for row in makeup_rows(self.store, user)]
         rows = [dict(zip(FEES_HEADER, row, strict=True)) for row in fees_rows(self.store, user)]
         totals: dict[str, dict[str, float]] = {}
         for row in rows:
@@ -287,7 +445,7 @@ class Dashboard:
             total["photos"] += row["count"] or 0
             total["fee_cny"] += row["fee_cny"] or 0.0
             total["paid_cny"] += row["amount_cny"] or 0.0
-        return self.render("fees.html", request, rows=rows, totals=totals)
+        return self.render("fees.html", request, rows=rows, totals=totals, makeup=makeup)
 
     async def chsi_export(self, request: Request) -> Response:
         session = self.admin(request)
@@ -356,15 +514,24 @@ def create_app(config: CentralConfig) -> Starlette:
         Route("/api/fleet.json", board.fleet_json),
         Route("/progress", board.progress_page),
         Route("/api/progress.json", board.progress_json),
+        Route("/live/progress", board.progress_stream),
+        Route("/schedule", board.schedule_page, methods=["GET"]),
+        Route("/schedule", board.schedule_import, methods=["POST"]),
+        Route("/api/schedule.json", board.schedule_json),
         Route(klass, board.class_page),
         Route(klass + "/missing.csv", board.missing_download),
         Route("/api" + klass + "/missing.json", board.missing_json),
         Route(klass + "/proof", board.proof_page),
         Route(klass + "/proof.pdf", board.proof_pdf),
         Route("/photos/{photo_id:str}.jpg", board.photo_jpeg),
+        Route("/photos/{photo_id:str}", board.photo_page, methods=["GET"]),
+        Route("/photos/{photo_id:str}/flag", board.photo_flag, methods=["POST"]),
+        Route("/photos/{photo_id:str}/allow-retake", board.photo_tell_booths, methods=["POST"]),
+        Route("/api/photos/{photo_id:str}.json", board.photo_json),
         Route("/exports", board.exports_page),
         Route("/exports/missing.csv", board.missing_all_download),
         Route("/exports/fees.csv", board.fees_download),
+        Route("/exports/makeup-payments.csv", board.makeup_download),
         Route("/fees", board.fees_page),
         Route("/exports/chsi", board.chsi_export, methods=["POST"]),
         Route("/audit", board.audit_page),
@@ -374,6 +541,7 @@ def create_app(config: CentralConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await board.fleet_live.close()
+        await board.progress_live.close()
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: board.http_error}, lifespan=lifespan)
     app.state.dashboard = board

@@ -58,6 +58,7 @@ class DashboardServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.app.state.dashboard.fleet_live.closing = True  # open SSE streams end, so the shutdown is prompt
+        board = self.app.state.dashboard
+        board.fleet_live.closing = board.progress_live.closing = True  # open SSE streams end: a prompt shutdown
         self.server.should_exit = True
         self.thread.join(timeout=10)

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 from appliance.app import build_booth
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
 from appliance.flow.states import State
+from appliance.ledger import Ledger
 from appliance.service import BoothService
 from appliance.simulation.roster_gen import generate_roster, roster_csv
 from appliance.ui.headless_display import HeadlessDisplay
 from boothcore import db
+from boothcore.privacy import mask_id
 from boothcore.roster import Roster
 from central.cli import main as central_main
+from central.commands import allow_retake, ask_fleet_status
+from central.config import load_central_config
 from central.embedded import EmbeddedCentral
 
 
@@ -69,8 +74,24 @@ def test_office_pushes_roster_and_opens_and_closes_a_class(tmp_path):
                          "the refusal")
                 refused = next(c for c in store.commands(booth="booth-01") if c.result_ok is False)
                 assert "no session is open" in refused.result_message
-            except AssertionError as error:
-                failures.append(str(error))
+                # The office restarts and asks for statuses; an admin flags a student's photo.
+                office_config = load_central_config(central_toml)
+                status_before = store.booths()[0].received_at
+                assert ask_fleet_status(office_config, store) == ["booth-01"]
+                wait_for(lambda: store.booths()[0].received_at > status_before, "the status published again")
+                flagged = uuid.uuid4().hex
+                assert allow_retake(office_config, store, students[0].id_number, flagged) == ["booth-01"]
+                wait_for(lambda: sum(c.result_ok is True for c in store.commands(booth="booth-01")) == 5,
+                         "the answers to publish_status and allow_retake")
+                answers = {c.kind: c.result_message for c in store.commands(booth="booth-01")}
+                assert answers["publish_status"] == "status published"
+                assert answers["allow_retake"] == f"retake of {mask_id(students[0].id_number)} allowed once"
+                ledger = Ledger(db.connect(config.data_dir / "booth.db"), "booth-01")
+                assert [tuple(row) for row in ledger.conn.execute(
+                    "SELECT photo_id FROM retake_allowances WHERE id_number = ?", (students[0].id_number,))
+                ] == [(flagged,)]
+            except Exception as error:  # any failure of the office's side fails the test
+                failures.append(repr(error))
             finally:
                 done.set()
 

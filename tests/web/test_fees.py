@@ -7,9 +7,11 @@ import csv
 import io
 import uuid
 
+from central.export_csv import from_excel_text
+from central.photos import PhotoArchive
 from central.store import EventRecord
 from tests.web.client import client_for
-from tests.web.conftest import Office
+from tests.web.conftest import Office, photograph
 
 
 def closed(office: Office, college: str, class_name: str, session: str, count: int, fee: float,
@@ -37,3 +39,28 @@ def test_fees_per_session_and_totals_per_college(office: Office):
         ("计科2301", "yes", "booth-02"), ("计科2302", "no", ""), ("英语2301", "yes", "booth-02")]
     secretary = client_for(office, "sec").get("/fees").text
     assert "外语学院" in secretary and "信息学院" not in secretary
+
+
+def test_make_up_payments_per_person(office: Office):
+    """A make-up session: each person's payment follows their photo; one person did not pay."""
+    store, archive = office.store, PhotoArchive(office.config.data_dir)
+    store.record_event(EventRecord(uuid.uuid4().hex, "booth-05", "2027-05-01T01:00:00Z", "class_opened",
+                                   {"session_id": "mk-1", "college": "", "class": ""}))
+    people = [e for e in office.roster if e.id_number not in office.photographed][:3]
+    for minute, entry in enumerate(people):
+        record = photograph(store, archive, entry, booth="booth-05")
+        store.conn.execute("UPDATE photos SET session_id = 'mk-1', captured_at = ? WHERE photo_id = ?",
+                           (f"2027-05-01T01:0{minute + 1}:00.000000Z", record.photo_id))
+        store.conn.commit()
+        if minute != 1:  # the second person left without paying
+            store.record_event(EventRecord(uuid.uuid4().hex, "booth-05", f"2027-05-01T01:0{minute + 1}:30Z",
+                                           "payment_confirmed", {"session_id": "mk-1", "amount_cny": 15.0}))
+    admin = client_for(office, "admin")
+    rows = list(csv.DictReader(io.StringIO(admin.get("/exports/makeup-payments.csv").content.decode("utf-8-sig"))))
+    assert [(from_excel_text(r["id_number"]), r["paid"], r["amount_cny"]) for r in rows] == [
+        (people[0].id_number, "yes", "15.0"), (people[1].id_number, "no", ""), (people[2].id_number, "yes", "15.0")]
+    page = admin.get("/fees").text
+    assert page.count('<tr class="paid">') == 2 and page.count('<tr class="unpaid">') == 1
+    secretary = client_for(office, "sec").get("/exports/makeup-payments.csv").content.decode("utf-8-sig")
+    seen = {r["college"] for r in csv.DictReader(io.StringIO(secretary))}
+    assert seen <= {"外语学院"} and people[0].id_number not in secretary

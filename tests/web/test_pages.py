@@ -6,14 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
 
 import pytest
 
 from boothcore.privacy import mask_id, mask_name
 from central.export_csv import from_excel_text
+from central.photos import PhotoArchive
+from central.store import EventRecord
 from central.users import UserError, Users
 from tests.web.client import client_for, csrf_of, klass, login
-from tests.web.conftest import PASSWORD, Office
+from tests.web.conftest import PASSWORD, Office, photograph
 
 
 def test_pages_need_a_login_and_the_cookie_is_strict(office: Office):
@@ -90,8 +93,13 @@ def test_viewers_and_secretaries_never_receive_a_full_id_number_or_name(office: 
                      "/api" + klass(college, class_name) + "/missing.json"):
             bodies.append(client.get(path).content.decode("utf-8"))
     for path in ("/", "/progress", "/api/fleet.json", "/api/progress.json", "/exports", "/exports/missing.csv",
-                 "/exports/fees.csv"):
+                 "/exports/fees.csv", "/fees", "/exports/makeup-payments.csv", "/schedule", "/api/schedule.json"):
         bodies.append(client.get(path).content.decode("utf-8"))
+    own = office.store.photos(college="外语学院")[0].photo_id
+    for path in (f"/photos/{own}", f"/api/photos/{own}.json"):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        bodies.append(answer.content.decode("utf-8"))
     text = "\n".join(bodies)
     for entry in office.roster:
         assert entry.id_number not in text, mask_id(entry.id_number)
@@ -132,6 +140,31 @@ def test_progress_counts_each_class(office: Office):
     for row in rows.values():
         assert (row["roster_size"], row["photographed"], row["missing"]) == (6, 4, 2)
         assert row["last_activity"].startswith("20")
+
+
+def test_progress_shows_refusals_by_reason_and_the_retake_rate(office: Office):
+    store = office.store
+    opened = {"session_id": "s-7", "college": "信息学院", "class": "计科2301"}
+    store.record_event(EventRecord(uuid.uuid4().hex, "booth-01", "2026-11-30T09:00:00Z", "class_opened", opened))
+    store.record_event(EventRecord(uuid.uuid4().hex, "booth-02", "2026-11-30T09:00:00Z", "class_opened",
+                                   {"session_id": "s-8", "college": "", "class": ""}))  # make-up: no class
+    for booth, session, reason in (("booth-01", "s-7", "not_on_roster"), ("booth-01", "s-7", "not_on_roster"),
+                                   ("booth-01", "s-7", "other_class"), ("booth-02", "s-7", "not_on_roster"),
+                                   ("booth-02", "s-8", "not_on_roster")):
+        store.record_event(EventRecord(uuid.uuid4().hex, booth, "2026-11-30T09:01:00Z", "card_refused",
+                                       {"reason": reason, "session_id": session}))
+    entry = next(e for e in office.of("信息学院", "计科2301") if e.id_number not in office.photographed)
+    retaken = photograph(store, PhotoArchive(office.config.data_dir), entry)
+    store.conn.execute("UPDATE photos SET attempt = 3 WHERE photo_id = ?", (retaken.photo_id,))
+    store.conn.commit()
+    rows = {r["class"]: r for r in client_for(office, "viewer").get("/api/progress.json").json()}
+    # booth-02's session s-7 is not booth-01's: its refusal is not this class's
+    assert rows["计科2301"]["refused"] == {"not_on_roster": 2, "other_class": 1}
+    assert (rows["计科2301"]["retaken"], rows["计科2301"]["retake_rate"]) == (1, 20)
+    assert rows["计科2302"]["refused"] == {} and rows["计科2302"]["retake_rate"] == 0
+    page = client_for(office, "viewer").get("/progress").text
+    assert '<span class="reason">not_on_roster 2</span>' in page and "20% (1)" in page
+    assert 'sse-connect="/live/progress"' in page
 
 
 def test_missing_csv_rows_match_the_roster(office: Office):
