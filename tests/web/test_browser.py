@@ -1,6 +1,8 @@
 """The dashboard in a real headless Chromium (Debian's chromium driven through chromium-driver):
 log in, watch a booth go offline (its process SIGKILLed, so the broker sends its Will) and online
-again without reloading, download the missing list, roles, logout and session expiry (issue 12).
+again without reloading, watch a class's progress move while a booth uploads, flag a photo and see
+the student back on the missing list, download the missing list, roles (raw answers of every page,
+CSV and JSON checked for a viewer), logout and session expiry (issue 12).
 
 The booth's side is the booth's own uplink code (``booth_link_driver.py``); central's side is the
 real ingest on a real mosquitto, and the dashboard on the same store, served by uvicorn.
@@ -9,6 +11,7 @@ real ingest on a real mosquitto, and the dashboard on the same store, served by 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -16,16 +19,20 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from appliance.uplink.client import Uplink
+from appliance.uplink.settings import UplinkSettings
+from boothcore.privacy import mask_id
 from central.ingest import Ingest
 from central.local_broker import LocalBroker, free_port
 from central.web.server import DashboardServer
-from tests.web.conftest import PASSWORD, Office, build_office
+from tests.web.conftest import PASSWORD, Office, build_office, chsi_jpeg
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
@@ -90,6 +97,15 @@ def fetch(browser: webdriver.Chrome, path: str) -> tuple[int, str]:
     return result[0], result[1]
 
 
+def cell(browser: webdriver.Chrome, selector: str) -> str:
+    """The text of the element at ``selector``, or "" while htmx swaps it."""
+    found = browser.find_elements(By.CSS_SELECTOR, selector)
+    try:
+        return found[0].text if found else ""
+    except StaleElementReferenceException:
+        return ""
+
+
 def condition(browser: webdriver.Chrome, booth: str) -> str | None:
     rows = browser.find_elements(By.ID, f"booth-{booth}")
     try:
@@ -139,6 +155,65 @@ def test_an_admin_watches_a_booth_go_offline_and_online_live(page, site, tmp_pat
         booth.wait()
 
 
+def test_an_admin_watches_a_class_progress_move_while_a_booth_uploads(page, site, tmp_path: Path):
+    """booth-09's own uplink sends the photos of 计科2301's missing students, one at a time."""
+    office, broker, base = site
+    log_in(page, base, "admin", "/progress")
+    page.execute_script("window.notReloaded = true;")
+    row = '#progress tr[data-class="信息学院/计科2301"]'
+    WebDriverWait(page, LIVE_S).until(lambda b: cell(b, row + " td.done") == "4")  # after the stream's first swap
+    assert cell(page, row + " td.missing") == "2"
+    missing = sorted((e for e in office.of("信息学院", "计科2301") if e.id_number not in office.photographed),
+                     key=lambda e: e.student_no)
+    settings = UplinkSettings(broker_url=f"mqtt://{broker.host}:{broker.port}", will_delay_s=0, session_expiry_s=0)
+    uplink = Uplink(settings, "booth-09", tmp_path / "outbox.db", on_command=lambda command: None,
+                    status_provider=lambda: {"state": "ready", "session": None})
+    uplink.start()
+    try:
+        for index, entry in enumerate(missing, start=1):
+            jpeg = chsi_jpeg(500 + index)
+            path = tmp_path / f"{index}.jpg"
+            path.write_bytes(jpeg)
+            queued = time.monotonic()
+            uplink.photo_saved(uuid.uuid4().hex, path, {
+                "id_number": entry.id_number, "student_no": entry.student_no, "college": entry.college,
+                "class": entry.class_name, "session_id": "s-live", "attempt": 1,
+                "captured_at": "2026-11-30T10:00:00Z", "sha256": hashlib.sha256(jpeg).hexdigest()})
+            WebDriverWait(page, LIVE_S).until(lambda b, n=index: cell(b, row + " td.done") == str(4 + n))
+            print(f"photo {index} queued on the booth -> shown in the progress: {time.monotonic() - queued:.2f} s")
+    finally:
+        uplink.stop()
+    assert cell(page, row + " td.missing") == "0"
+    WebDriverWait(page, LIVE_S).until(lambda b: b.find_element(By.CSS_SELECTOR, row).get_attribute(
+        "data-standing") == "done")
+    assert page.execute_script("return window.notReloaded === true;")
+
+
+def test_an_admin_flags_a_photo_and_sees_the_student_back_on_the_missing_list(page, site):
+    office, _, base = site
+    record = office.store.photos(college="外语学院", class_name="英语2301")[0]
+    class_path = f"/classes/{quote('外语学院')}/{quote('英语2301')}"
+    log_in(page, base, "admin", class_path)
+    before = int(page.find_element(By.ID, "missing-count").text)
+    page.get(base + class_path + "/proof")
+    page.find_element(By.CSS_SELECTOR, f"#photo-{record.photo_id} a").click()
+    WebDriverWait(page, LIVE_S).until(lambda b: b.find_elements(By.ID, "flag-reason"))
+    assert "300 dpi" in page.find_element(By.CSS_SELECTOR, "table.checks").text
+    page.find_element(By.ID, "flag-reason").send_keys("眼睛闭上了 eyes closed")
+    page.find_element(By.ID, "flag").click()
+    WebDriverWait(page, LIVE_S).until(lambda b: b.find_elements(By.ID, "photo-message"))
+    message = page.find_element(By.ID, "photo-message").text
+    assert "on the missing list again" in message and "booth(s) told to allow the retake" in message, message
+    page.get(base + class_path)
+    assert int(page.find_element(By.ID, "missing-count").text) == before + 1
+    rows = page.find_elements(By.CSS_SELECTOR, "table.students tr.missing")
+    assert any(record.student_no in row.text for row in rows)
+    status, text = fetch(page, class_path + "/missing.csv")
+    assert status == 200 and record.id_number in text
+    sent = [c for c in office.store.commands() if c.kind == "allow_retake" and c.data["photo_id"] == record.photo_id]
+    assert {c.booth for c in sent} >= {"booth-01", "booth-09"}  # every booth central knows of
+
+
 def test_missing_list_download_matches_the_roster(page, site):
     office, _, base = site
     log_in(page, base, "admin", f"/classes/{quote('信息学院')}/{quote('计科2302')}")
@@ -156,13 +231,20 @@ def test_a_viewer_never_receives_a_full_id_number(page, site):
     office, _, base = site
     log_in(page, base, "viewer", f"/classes/{quote('信息学院')}/{quote('计科2301')}")
     received = [page.page_source]
-    for path in (f"/classes/{quote('信息学院')}/{quote('计科2301')}/missing.csv", "/exports/missing.csv",
-                 f"/api/classes/{quote('信息学院')}/{quote('计科2301')}/missing.json", "/api/fleet.json",
-                 "/api/progress.json"):
-        status, text = fetch(page, path)
+    photo = office.store.photos(college="信息学院", class_name="计科2301")[0].photo_id
+    for path in ("/progress", "/schedule", "/fees", f"/photos/{photo}",
+                 f"/classes/{quote('信息学院')}/{quote('计科2301')}/proof"):
+        page.get(base + path)
+        received.append(page.page_source)
+    for path in (f"/classes/{quote('信息学院')}/{quote('计科2302')}/missing.csv", "/exports/missing.csv",
+                 f"/api/classes/{quote('信息学院')}/{quote('计科2302')}/missing.json", "/api/fleet.json",
+                 "/api/progress.json", "/api/schedule.json", f"/api/photos/{photo}.json",
+                 "/exports/makeup-payments.csv", "/exports/fees.csv", f"/photos/{photo}", "/progress"):
+        status, text = fetch(page, path)  # the raw answer, before any script ran
         assert status == 200, path
         received.append(text)
-    assert json.loads(received[3])  # the JSON is there, masked
+    assert json.loads(received[8])  # the JSON is there, masked
+    assert json.loads(received[12])["id_number"] == mask_id(office.store.photo(photo).id_number)
     everything = "\n".join(received)
     assert not [e for e in office.roster if e.id_number in everything or e.name in everything]
     page.get(base + "/audit")
