@@ -3,12 +3,14 @@
     .venv/bin/python bench/office.py [--booths 200] [--students 50000] [--photos 60000] [--export 10000]
 
 Builds a central store of ``--booths`` booths (statuses, telemetry, some error events),
-``--students`` roster rows in classes of 50 over 10 colleges, and ``--photos`` photo rows (the
+``--students`` roster rows in classes of 50 over 10 colleges (each class opened once with three
+refused cards, and one schedule slot), and ``--photos`` photo rows (the
 first 80 % of each class photographed, some of them twice, so retakes exist); every stored photo
 file is a hard link to one real CHSI JPEG (the bytes are what the export reads and verifies).
 Then it times, through Starlette's TestClient as an admin, the median of ``--repeat`` requests of
 the fleet page, the progress page, one class's missing list (CSV), one class page (its roster
-with who is photographed), one proof-sheet page and its PDF (40 photos embedded), and the
+with who is photographed), one proof-sheet page and its PDF (40 photos embedded), the schedule
+page (every slot, each class's standing), one photo page (the file re-checked), and the
 registry export of the ``--export`` photos of whole classes (photos/s). Issue 12's targets: the
 fleet, progress, missing-list and proof-sheet pages under 100 ms each, the export at least 500
 photos/s. Printed, not asserted: numbers depend on the machine.
@@ -72,6 +74,25 @@ def build(data_dir: Path, booths: int, students: int, photos: int) -> tuple[str,
                 conn.execute("INSERT INTO events (event_id, booth, ts, kind, data_json, received_at)"
                              " VALUES (?,?,?,?,?,?)", (uuid.uuid4().hex, booth, now, kind,
                                                        json.dumps({"code": "x", "message": "camera"}), now))
+        # Every class opened once on a booth, with 3 refused cards each (progress's refusals by reason),
+        # and one slot each on the schedule (its standing).
+        for klass in range(students // CLASS_SIZE):
+            booth, session = f"booth-{klass % booths:03d}", f"c-{klass}"
+            opened = {"session_id": session, "college": f"学院{klass % COLLEGES}", "class": f"班{klass:04d}"}
+            events = [(uuid.uuid4().hex, booth, now, "class_opened", json.dumps(opened, ensure_ascii=False), now)]
+            events += [(uuid.uuid4().hex, booth, now, "card_refused",
+                        json.dumps({"reason": reason, "session_id": session}), now)
+                       for reason in ("not_on_roster", "other_class", "not_on_roster")]
+            conn.executemany("INSERT INTO events (event_id, booth, ts, kind, data_json, received_at)"
+                             " VALUES (?,?,?,?,?,?)", events)
+            day = dt.date(2027, 5, 10) + dt.timedelta(days=klass // (booths * 10))
+            start = 8 * 60 + (klass // booths) % 10 * 45
+            conn.execute("INSERT INTO schedule_slots (college, class_name, booth, slot_date, start_time, end_time,"
+                         " starts_at, ends_at, imported_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                         (f"学院{klass % COLLEGES}", f"班{klass:04d}", booth, day.isoformat(),
+                          f"{start // 60:02d}:{start % 60:02d}", f"{(start + 40) // 60:02d}:{(start + 40) % 60:02d}",
+                          f"{day.isoformat()}T{start // 60:02d}:{start % 60:02d}:00.000000Z",
+                          f"{day.isoformat()}T{(start + 40) // 60:02d}:{(start + 40) % 60:02d}:00.000000Z", now))
         roster = []
         for seq in range(students):
             klass = seq // CLASS_SIZE
@@ -134,13 +155,16 @@ def main() -> None:
         assert client.post("/login", data={"name": "admin", "password": PASSWORD, "csrf": token},
                            follow_redirects=False).status_code == 303
         klass = f"/classes/{quote(college)}/{quote(class_name)}"
+        store = SqliteStore(data_dir / "central.db")
+        photo_id = store.photos(college=college, class_name=class_name)[0].photo_id
         for name, path, target in (("fleet page", "/", "< 100 ms"), ("progress page", "/progress", "< 100 ms"),
                                    ("one class's missing list (CSV)", klass + "/missing.csv", "< 100 ms"),
                                    ("one class page (roster + photos)", klass, "none set"),
                                    ("one proof-sheet page", klass + "/proof", "< 100 ms"),
-                                   ("one proof-sheet PDF", klass + "/proof.pdf", "none set")):
+                                   ("one proof-sheet PDF", klass + "/proof.pdf", "none set"),
+                                   ("schedule page (every slot)", "/schedule", "none set"),
+                                   ("one photo page (with its checks)", f"/photos/{photo_id}", "none set")):
             print(f"{name:36s} median {median_ms(client, path, args.repeat):8.1f} ms  (target {target})")
-        store = SqliteStore(data_dir / "central.db")
         classes = (args.export + CLASS_SIZE * 8 // 10 - 1) // (CLASS_SIZE * 8 // 10)
         wanted = {f"班{k:04d}" for k in range(classes)}
         exported = 0

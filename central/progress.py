@@ -19,7 +19,6 @@ from central.schedule import standing
 from central.store import ScheduleSlot, Store, utc
 
 ClassKey = tuple[str, str]
-_MANY = 10_000_000  # every event of a kind (Store.events takes a limit)
 
 
 @dataclass(frozen=True)
@@ -65,13 +64,13 @@ class ClassRow:
 
 def refusals_by_class(store: Store) -> dict[ClassKey, Counter[str]]:
     """Refused cards per class, by reason code (module docstring)."""
-    sessions = {(e.booth, e.data.get("session_id")): (e.data.get("college", ""), e.data.get("class", ""))
-                for e in store.events(kind="class_opened", limit=_MANY)}
+    sessions = {(booth, data.get("session_id")): (data.get("college", ""), data.get("class", ""))
+                for booth, data, _ in store.event_tally("class_opened")}
     counts: dict[ClassKey, Counter[str]] = {}
-    for event in store.events(kind="card_refused", limit=_MANY):
-        klass = sessions.get((event.booth, event.data.get("session_id")))
+    for booth, data, count in store.event_tally("card_refused"):
+        klass = sessions.get((booth, data.get("session_id")))
         if klass is not None and klass[0]:
-            counts.setdefault(klass, Counter())[str(event.data.get("reason", "?"))] += 1
+            counts.setdefault(klass, Counter())[str(data.get("reason", "?"))] += count
     return counts
 
 

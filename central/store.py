@@ -307,6 +307,8 @@ class Store(Protocol):
 
     def events(self, *, booth: str | None = None, kind: str | None = None, limit: int = 100,
                ) -> list[EventRecord]: ...
+    def event_tally(self, kind: str) -> list[tuple[str, dict[str, Any], int]]:
+        """(booth, data, how many) of each distinct booth and data among the events of ``kind``."""
 
     # photos
     def photo(self, photo_id: str) -> PhotoRecord | None: ...
@@ -501,6 +503,13 @@ class SqliteStore:
             " ORDER BY ts DESC LIMIT ?", (booth, booth, kind, kind, limit)).fetchall()
         return [EventRecord(event_id=r["event_id"], booth=r["booth"], ts=r["ts"], kind=r["kind"],
                             data=json.loads(r["data_json"]), received_at=r["received_at"]) for r in rows]
+
+    def event_tally(self, kind: str) -> list[tuple[str, dict[str, Any], int]]:
+        # Grouped by the JSON text: the booth writes one kind's data the same way every time, so
+        # equal data is equal text, and only the distinct texts are parsed (progress's refusals).
+        rows = self.conn.execute("SELECT booth, data_json, COUNT(*) FROM events WHERE kind = ?"
+                                 " GROUP BY booth, data_json", (kind,))
+        return [(row[0], json.loads(row[1]), row[2]) for row in rows]
 
     # ---------------------------------------------------------------------------------- photos
     def photo(self, photo_id: str) -> PhotoRecord | None:
