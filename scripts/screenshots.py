@@ -1,10 +1,11 @@
-"""README screenshots of the office dashboard: fleet, progress and proof sheet, in Debian's chromium.
+"""README screenshots of the office dashboard: fleet, progress, proof sheet, schedule and a photo page.
 
     .venv/bin/python scripts/screenshots.py --out docs/screenshots
 
 Builds a small office store (the dashboard tests' roster of two colleges, their real CHSI test
-photos, three booths in different conditions), serves the dashboard on a free port, logs in as a
-viewer (ID numbers and names masked) through the login form and saves one PNG per page, driven
+photos, three booths in different conditions, a few refused cards, a schedule around now), serves
+the dashboard on a free port, logs in as a viewer (ID numbers and names masked) through the login
+form and saves one PNG per page, driven
 by the same headless Chromium flags as the browser tests. Needs the dev extras (selenium) and the
 Debian packages chromium and chromium-driver (``make setup``).
 """
@@ -15,6 +16,7 @@ import argparse
 import datetime as dt
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,6 +29,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from central.local_broker import free_port  # noqa: E402
+from central.schedule import parse_upload  # noqa: E402
 from central.store import BoothStatus, EventRecord  # noqa: E402
 from central.web.server import DashboardServer  # noqa: E402
 from tests.web.conftest import PASSWORD, Office, build_office  # noqa: E402
@@ -51,6 +54,27 @@ def _booths(office: Office) -> None:
     office.store.record_status(BoothStatus(booth="booth-03", boot=7, online=False, state="lost", ts=now.isoformat()))
     office.store.record_event(EventRecord(event_id="a" * 32, booth="booth-03", ts=now.isoformat(), kind="error",
                                           data={"code": "camera", "message": "camera not found"}))
+    office.store.record_event(EventRecord(event_id=uuid.uuid4().hex, booth="booth-01", ts=now.isoformat(),
+                                          kind="class_opened", data={"session_id": "s-1", **session}))
+    for reason in ("not_on_roster", "not_on_roster", "other_class"):
+        office.store.record_event(EventRecord(event_id=uuid.uuid4().hex, booth="booth-01", ts=now.isoformat(),
+                                              kind="card_refused", data={"reason": reason, "session_id": "s-1"}))
+
+
+def _schedule(office: Office) -> None:
+    """Slots around now in the office's time zone: one class due, one late, one open on booth-01."""
+    local = dt.datetime.now(office.config.web.zone).replace(second=0, microsecond=0)
+
+    def slot(college: str, klass: str, booth: str, start: dt.datetime) -> str:
+        end = start + dt.timedelta(minutes=40)
+        return f"{college},{klass},{booth},{start:%Y-%m-%d},{start:%H:%M},{end:%H:%M}\n"
+
+    text = ("college,class,booth,date,start,end\n"
+            + slot("信息学院", "计科2301", "booth-02", local - dt.timedelta(minutes=10))
+            + slot("信息学院", "计科2302", "booth-02", local - dt.timedelta(minutes=60))
+            + slot("外语学院", "英语2301", "booth-01", local - dt.timedelta(minutes=20)))
+    classes = {(e.college, e.class_name) for e in office.roster}
+    office.store.import_schedule(parse_upload(text.encode(), classes, office.config.web.zone, "schedule.csv"))
 
 
 def main() -> None:
@@ -61,8 +85,11 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="screenshots-") as folder:
-        office = build_office(Path(folder) / "central", web={"http": f"127.0.0.1:{free_port()}"})
+        # UTC for the schedule around now: a slot cannot cross midnight, Shanghai's is 16:00 UTC.
+        office = build_office(Path(folder) / "central", web={"http": f"127.0.0.1:{free_port()}", "timezone": "UTC"})
         _booths(office)
+        _schedule(office)
+        photo = office.store.photos(college="外语学院", class_name="英语2301")[0].photo_id
         options = webdriver.ChromeOptions()
         options.binary_location = args.chromium
         for flag in (*FLAGS, f"--user-data-dir={Path(folder) / 'profile'}"):
@@ -76,7 +103,8 @@ def main() -> None:
                 driver.find_element(By.ID, "password").send_keys(PASSWORD)
                 driver.find_element(By.ID, "login").click()
                 klass = f"/classes/{quote('外语学院')}/{quote('英语2301')}"
-                for name, path in (("fleet", "/"), ("progress", "/progress"), ("proof-sheet", klass + "/proof")):
+                for name, path in (("fleet", "/"), ("progress", "/progress"), ("proof-sheet", klass + "/proof"),
+                                   ("schedule", "/schedule"), ("photo", f"/photos/{photo}")):
                     driver.get(base + path)
                     driver.find_element(By.TAG_NAME, "h1")
                     WebDriverWait(driver, 10).until(lambda d: d.execute_script(
