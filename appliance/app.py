@@ -6,6 +6,7 @@ Hardware-only modules (picamera2, lgpio) are imported here lazily, and only when
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from appliance.config import BoothConfig
 from appliance.flow.booth import Booth, Listener, Office, SavedPhoto
 from appliance.flow.leftovers import remove_leftovers
 from appliance.flow.outcomes import QualityReport
-from appliance.hardware.camera import Camera
+from appliance.hardware.camera import Camera, CameraUnavailable
 from appliance.ledger import Ledger
 from appliance.quality.checker import CheckReport, PhotoChecker, crop_to_chsi
 from appliance.quality.chsi_file import encode_chsi_jpeg, write_chsi_photo
@@ -26,6 +27,8 @@ from appliance.ui.view import Display
 from boothcore import db
 from boothcore.chsi import OutputSection
 from boothcore.roster import Roster
+
+log = logging.getLogger(__name__)
 
 
 class ChsiPhotoOutput:
@@ -81,7 +84,10 @@ def build_booth(config: BoothConfig, *, display: Display, camera: Camera | None 
     ledger = Ledger(conn, config.booth.id)
     remove_leftovers(data_dir / "photos", ledger)
     camera = camera or open_camera(config)
-    camera.start()
+    try:
+        camera.start()
+    except CameraUnavailable as error:  # the booth starts BLOCKED and finds the camera when it comes
+        log.error("booth: the camera did not start: %s", error)
     reader = reader or open_reader(config.hardware.card_reader, uid_lookup=None)
     booth = Booth(config, camera=camera, checker=checker or PhotoChecker(config.quality), roster=roster,
                   ledger=ledger, display=display, photo_output=ChsiPhotoOutput(config.output), office=office,

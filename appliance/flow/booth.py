@@ -296,6 +296,10 @@ class Booth:
             self._allowed = frozenset()
 
     def _start(self, _event: None) -> None:
+        try:  # the camera may have failed to open before the booth was built: BLOCKED until it delivers
+            self.camera.preview_frame()
+        except CameraUnavailable as error:
+            self._note_camera_missing(error)
         self._end_session()
 
     def _follow_hours(self, _event: Tick) -> None:
@@ -321,15 +325,18 @@ class Booth:
     def _camera_failed(self, error: CameraUnavailable) -> None:
         """The camera stopped delivering: the cycle is cancelled (the student starts over) and the booth
         shows BLOCKED until a preview frame comes again."""
-        log.error("booth: camera unavailable: %s", error)
         cycle = self.cycle
         if cycle is not None:
             log.warning("booth: the cycle of %s is cancelled: the camera stopped (attempt %d)",
                         mask_id(cycle.entry.id_number), cycle.attempt)
         self._discard_cycle()
+        self._note_camera_missing(error)
+        self._rest()
+
+    def _note_camera_missing(self, error: CameraUnavailable) -> None:
+        log.error("booth: camera unavailable: %s", error)
         self._publish(BoothFailed(code="camera_unavailable", message=f"camera unavailable: {error}"))
         self.missing["camera"] = CAMERA_MISSING
-        self._rest()
 
     def _preview(self, _event: Tick | None = None) -> None:
         """The countdown's frame: live preview, the guidance for it, the whole seconds left."""

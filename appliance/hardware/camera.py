@@ -16,17 +16,18 @@ class CameraNotStarted(RuntimeError):
 
 
 class CameraUnavailable(RuntimeError):
-    """The sensor is missing or stopped delivering frames: the booth shows BLOCKED until it delivers again.
-
-    ``Picamera2Camera`` does not yet translate libcamera's errors into it (they land in ERROR).
-    """
+    """The sensor is missing or stopped delivering frames: the booth shows BLOCKED until it delivers again."""
 
 
 class Camera(Protocol):
-    def start(self) -> None: ...
+    def start(self) -> None:
+        """Open the sensor. ``CameraUnavailable`` when it cannot; the frames asked for later then try
+        it again (a camera missing at start-up is found when it is plugged in)."""
+        ...
 
     def preview_frame(self) -> np.ndarray:
-        """An HxWx3 uint8 RGB frame for the live preview (about 640x480)."""
+        """An HxWx3 uint8 RGB frame for the live preview (about 640x480); ``CameraUnavailable`` when
+        the sensor gives none, ``CameraNotStarted`` before ``start()`` or after ``close()``."""
         ...
 
     def capture(self) -> np.ndarray:

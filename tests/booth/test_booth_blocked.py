@@ -141,3 +141,36 @@ def test_both_parts_missing_are_both_named_and_both_must_come_back(rig, camera, 
     assert blocked_lines(rig)[0][0] == CAMERA_MISSING.en
     camera.plugged = True
     assert rig.wait(1) is State.IDLE
+
+
+def test_a_camera_missing_at_start_up_starts_the_booth_blocked_until_it_is_plugged_in(
+        monkeypatch, config, checker, students):
+    """The booth as ``booth run`` builds it, on the picamera2 backend with its sensor unplugged."""
+    from appliance.app import build_booth
+    from appliance.cardreader.simulated import SimulatedCardReader
+    from appliance.hardware import camera_picamera2
+    from appliance.hardware.camera_picamera2 import REOPEN_INTERVAL_S, Picamera2Camera
+    from appliance.ui.headless_display import HeadlessDisplay
+    from tests.hardware.fake_picamera2 import install
+
+    sensor = install(monkeypatch)
+    monkeypatch.setattr(camera_picamera2, "FRAME_TIMEOUT_S", 0.05)
+    sensor.present = False
+    now = [100.0]
+    camera = Picamera2Camera(clock=lambda: now[0])
+    parts = build_booth(config, display=HeadlessDisplay(), camera=camera, reader=SimulatedCardReader(),
+                        checker=checker)
+    try:
+        booth = parts.booth
+        assert booth.state is State.BLOCKED
+        assert booth.display.last_view.lines[0].en == CAMERA_MISSING.en
+        booth.handle(CardPresented(card_for(students[0])))  # no cards while blocked
+        assert booth.state is State.BLOCKED
+        sensor.present = True
+        booth.handle(Tick())
+        assert booth.state is State.BLOCKED  # tried again only after the reopen interval
+        now[0] += REOPEN_INTERVAL_S
+        booth.handle(Tick())
+        assert booth.state is State.NO_SESSION and not booth.missing
+    finally:
+        parts.close()

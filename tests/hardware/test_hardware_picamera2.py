@@ -1,72 +1,37 @@
-"""The picamera2 backend against a stand-in for the sensor (the true hardware edge).
-
-The stand-in ``picamera2`` module answers as the library does on a Pi: ``capture_array("main")``
-in the configured BGR888 format (RGB in memory, sometimes with a padding channel) and
-``capture_array("lores")`` as planar YUV420 (height * 3/2 rows).
-"""
+"""The picamera2 backend against a stand-in for the sensor (the true hardware edge, ``fake_picamera2``)."""
 
 from __future__ import annotations
 
+import re
 import sys
-import types
-from typing import ClassVar
 
-import cv2
 import numpy as np
 import pytest
 
 from appliance.config import load_config
-from appliance.hardware.camera import CameraNotStarted
+from appliance.hardware import camera_picamera2
+from appliance.hardware.camera import CameraNotStarted, CameraUnavailable
+from appliance.hardware.camera_picamera2 import REOPEN_INTERVAL_S, Picamera2Camera
+from tests.hardware.fake_picamera2 import SENSOR, install
 
-SENSOR = (96, 64)  # (width, height), small for the test
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
 
-class FakePicamera2:
-    instances: ClassVar[list[FakePicamera2]] = []
-
-    def __init__(self, camera_num: int = 0) -> None:
-        self.sensor_resolution = SENSOR
-        self.config: dict | None = None
-        self.running = False
-        self.closed = False
-        self.scene = np.zeros((SENSOR[1], SENSOR[0], 3), np.uint8)
-        self.scene[..., 0], self.scene[..., 1], self.scene[..., 2] = 100, 197, 255  # CHSI blue, RGB
-        FakePicamera2.instances.append(self)
-
-    def create_still_configuration(self, main, lores, display, buffer_count):
-        return {"main": main, "lores": lores}
-
-    def configure(self, config) -> None:
-        self.config = config
-
-    def start(self) -> None:
-        self.running = True
-
-    def capture_array(self, stream: str) -> np.ndarray:
-        assert self.running, "capture before start"
-        if stream == "main":
-            assert self.config["main"] == {"size": SENSOR, "format": "BGR888"}
-            padded = np.zeros((*self.scene.shape[:2], 4), np.uint8)  # XBGR-style padding channel
-            padded[..., :3] = self.scene
-            return padded
-        width, height = self.config["lores"]["size"]
-        small = cv2.resize(self.scene, (width, height))
-        return cv2.cvtColor(small, cv2.COLOR_RGB2YUV_I420)
-
-    def stop(self) -> None:
-        self.running = False
-
-    def close(self) -> None:
-        self.closed = True
+    def __call__(self) -> float:
+        return self.now
 
 
 @pytest.fixture
 def fake_picamera2(monkeypatch):
-    module = types.ModuleType("picamera2")
-    module.Picamera2 = FakePicamera2
-    monkeypatch.setitem(sys.modules, "picamera2", module)
-    FakePicamera2.instances.clear()
-    return FakePicamera2
+    monkeypatch.setattr(camera_picamera2, "FRAME_TIMEOUT_S", 0.05)  # a stalled sensor is found at once
+    return install(monkeypatch)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 def test_config_picks_the_picamera2_backend_and_frames_are_rgb(fake_picamera2):
@@ -95,3 +60,50 @@ def test_simulated_config_never_imports_picamera2():
     sys.modules.pop("picamera2", None)
     open_camera(load_config(None, {}))
     assert "picamera2" not in sys.modules
+
+
+def test_a_camera_missing_at_start_is_unavailable_and_found_when_plugged_in(fake_picamera2, clock):
+    fake_picamera2.present = False
+    camera = Picamera2Camera(clock=clock)
+    with pytest.raises(CameraUnavailable, match=re.escape("camera 0 does not open (IndexError")):
+        camera.start()
+    with pytest.raises(CameraUnavailable, match="missing"):  # not tried again at every frame
+        camera.preview_frame()
+    fake_picamera2.present = True
+    with pytest.raises(CameraUnavailable, match="missing"):
+        camera.preview_frame()
+    assert fake_picamera2.instances == []
+    clock.now += REOPEN_INTERVAL_S
+    assert camera.preview_frame().shape == (480, 640, 3)
+    assert len(fake_picamera2.instances) == 1
+    camera.close()
+    assert fake_picamera2.instances[0].closed
+
+
+def test_a_stalled_sensor_is_unavailable_closed_and_reopened_later(fake_picamera2, clock):
+    camera = Picamera2Camera(clock=clock)
+    camera.start()
+    first = fake_picamera2.instances[0]
+    fake_picamera2.stalled = True
+    with pytest.raises(CameraUnavailable, match=re.escape("stopped delivering (no frame in 0.05 s)")):
+        camera.preview_frame()
+    assert first.closed  # released, so libcamera can give it to us again
+    fake_picamera2.stalled = False
+    clock.now += REOPEN_INTERVAL_S
+    assert camera.capture().shape == (SENSOR[1], SENSOR[0], 3)
+    assert len(fake_picamera2.instances) == 2 and not fake_picamera2.instances[1].closed
+    camera.close()
+
+
+def test_a_failing_capture_is_unavailable_not_an_error(fake_picamera2, clock):
+    camera = Picamera2Camera(clock=clock)
+    camera.start()
+    fake_picamera2.broken = True
+    with pytest.raises(CameraUnavailable, match=re.escape("stopped delivering (RuntimeError: Failed to queue buffer)")):
+        camera.capture()
+    fake_picamera2.broken = False
+    with pytest.raises(CameraUnavailable):  # within the reopen interval
+        camera.capture()
+    clock.now += REOPEN_INTERVAL_S
+    assert camera.capture().shape == (SENSOR[1], SENSOR[0], 3)
+    camera.close()
