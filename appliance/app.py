@@ -23,6 +23,7 @@ from appliance.hardware.camera import Camera, CameraUnavailable
 from appliance.ledger import Ledger
 from appliance.quality.checker import CheckReport, PhotoChecker, crop_to_chsi
 from appliance.quality.chsi_file import encode_chsi_jpeg, write_chsi_photo
+from appliance.ui.sound import CountdownTones, ShutterCamera, Sounds
 from appliance.ui.view import Display
 from boothcore import db
 from boothcore.chsi import OutputSection
@@ -89,7 +90,12 @@ def build_booth(config: BoothConfig, *, display: Display, camera: Camera | None 
     except CameraUnavailable as error:  # the booth starts BLOCKED and finds the camera when it comes
         log.error("booth: the camera did not start: %s", error)
     reader = reader or open_reader(config.hardware.card_reader, uid_lookup=None)
-    booth = Booth(config, camera=camera, checker=checker or PhotoChecker(config.quality), roster=roster,
+    booth_camera: Camera = camera
+    sounds = Sounds(config.hardware.sound)
+    if sounds.audible:  # the tones follow the countdown on the screen, the shutter the capture
+        display = CountdownTones(display, sounds)
+        booth_camera = ShutterCamera(camera, sounds)
+    booth = Booth(config, camera=booth_camera, checker=checker or PhotoChecker(config.quality), roster=roster,
                   ledger=ledger, display=display, photo_output=ChsiPhotoOutput(config.output), office=office,
                   listeners=listeners)
     return BoothParts(config, booth, camera, reader, roster, ledger, display)

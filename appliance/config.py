@@ -169,6 +169,9 @@ class HardwareSection(_Section):
     lights_relay: bool = False
     lights_relay_pin: int = Field(default=16, ge=2, le=27)
     lights_relay_active_high: bool = True
+    # A short tone on each countdown second and a shutter sound at the capture (pygame's mixer, the
+    # default audio output); no sound device means silence and one warning in the log.
+    sound: bool = False
     # pygame window: auto = a window when a display exists, else headless.
     screen: Literal["auto", "window", "fullscreen", "headless"] = "auto"
     # WxH (800x480 to 1920x1080, or portrait 1080x1920), or "auto": 1024x600 in a window, the
