@@ -148,12 +148,12 @@ BROW_BAND = 0.15
 EAR_STRIP_OFFSET = 0.05
 EAR_STRIP_WIDTH = 0.1
 EAR_STRIP_TOP = 0.3
-# A pixel there is skin when near the same-side cheek's hue (degrees in a*b*), with at least this
-# share of its chroma and of its lightness (L*): an ear in the shade of the head keeps its hue and
-# most of its colour, hair of any colour does not.
-EAR_SKIN_HUE = 15.0
-EAR_SKIN_CHROMA = 0.6
-EAR_SKIN_LIGHTNESS = 0.45
+# A pixel is skin (ears, forehead above the brows) when near the reference cheek's hue (degrees in
+# a*b*), with at least this share of its chroma and of its lightness (L*): an ear in the shade of
+# the head keeps its hue and most of its colour; hair of any colour, auburn included, does not.
+SKIN_HUE = 15.0
+SKIN_CHROMA = 0.6
+SKIN_LIGHTNESS = 0.45
 
 
 @dataclass
@@ -176,8 +176,7 @@ class Regions:
     fw: float  # face width in work pixels
     person: np.ndarray  # person probability on the work image
     background: np.ndarray  # uint8 mask (1 = clear of the person outline)
-    cheek_lab: np.ndarray  # (N, 3) Lab pixels of both cheeks
-    cheek_mean: np.ndarray  # their mean colour
+    cheek_mean: np.ndarray  # the mean Lab colour of both cheeks
     # share of the strips beside the face at ear height that is not skin (right, left): _ear_covers
     ear_covers: tuple[float, float] | None = None
 
@@ -191,7 +190,7 @@ def _box(centre: np.ndarray, half: float) -> tuple[slice, slice]:
     return slice(max(0, y0), max(0, y1)), slice(max(0, x0), max(0, x1))
 
 
-def regions(analysis: Analysis) -> Regions:
+def regions(analysis: Analysis, settings: QualitySettings) -> Regions:
     assert analysis.image is not None and analysis.eyes is not None and analysis.plan is not None
     assert analysis.image_mask is not None
     size = (round(chsi_crop.OUT_W * WORK_SCALE), round(chsi_crop.OUT_H * WORK_SCALE))
@@ -239,9 +238,9 @@ def regions(analysis: Analysis) -> Regions:
     near |= outside
     found = Regions(luma, luma8, lab, skin, cheek_r, cheek_l, face, openings[0] | openings[1], openings[0], openings[1],
                    fw, person,
-                   (near == 0).view(np.uint8), cheek_lab,
+                   (near == 0).view(np.uint8),
                    cheek_lab.mean(0) if cheek_lab.size else np.full(3, np.nan, np.float32))
-    found.ear_covers = _ear_covers(analysis, found)  # shared by ears_visible and hair_clear
+    found.ear_covers = _ear_covers(analysis, found, settings)  # shared by ears_visible and hair_clear
     return found
 
 
@@ -388,19 +387,36 @@ def _skin_distance(r: Regions, pixels: np.ndarray) -> np.ndarray:
     return np.linalg.norm(pixels - r.cheek_mean, axis=1)
 
 
+def _skin_like(lab: np.ndarray, reference: np.ndarray, s: QualitySettings) -> np.ndarray:
+    """Which Lab pixels look like the ``reference`` skin colour (SKIN_*): near its hue, with most of
+    its chroma and lightness. In a photo without colour (the reference's chroma below
+    ``min_skin_chroma``, see ``colour``) hue and chroma are noise, and only the lightness is judged."""
+    ref_l, ref_a, ref_b = (float(v) for v in reference)
+    found = lab[..., 0] >= SKIN_LIGHTNESS * ref_l
+    ref_chroma = math.hypot(ref_a, ref_b)
+    if ref_chroma < s.min_skin_chroma:
+        return found
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    hue_off = np.abs((hue - math.degrees(math.atan2(ref_b, ref_a)) + 180) % 360 - 180)
+    return found & (hue_off <= SKIN_HUE) & (chroma >= SKIN_CHROMA * ref_chroma)
+
+
 def hair_clear(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
     """Hair off the brows, eyes and ears (its message names all three). ``brows``: how much of the
-    forehead right above each eyebrow is hidden, 1 minus the skin share of the most skin-coloured
-    line above the brow (the worse brow counts); ``ears``: the measure of ``ears_visible``. Hair
-    over the ears alone is told by ``ears_visible``'s own instruction (``depends_on`` it).
+    forehead right above each eyebrow is hidden, 1 minus the skin share (``_skin_like`` the
+    cheeks) of the most skin-like line above the brow (the worse brow counts); ``ears``: the
+    measure of ``ears_visible``. Hair over the ears alone is told by ``ears_visible``'s own
+    instruction (``depends_on`` it).
 
     A brow that shows has a line of skin above it, however low a fringe comes; hair that covers a
     brow or hangs over an eye crosses every line from the brow up. Looking above the brows keeps
     glasses frames, lid shadow and dark eye make-up (between brow and eye) out of the measure, and
-    a fringe that pulls the brow landmarks onto itself still has no skin above them."""
+    a fringe that pulls the brow landmarks onto itself still has no skin above them. Skin is told
+    by hue and chroma, not by a colour distance: an auburn fringe lies within a distance loose
+    enough for a shaded forehead (it read 0.33 that way, like a brow with skin above it)."""
     limit = {"brows": s.max_hair_cover, "ears": s.max_ear_cover}
     covers = []
-    threshold = max(15.0, 2.5 * float(np.linalg.norm(r.cheek_lab.std(0))))
     for brow in (RIGHT_BROW, LEFT_BROW):
         pts = r.points(a, list(brow))
         x0, x1 = float(pts[:, 0].min()), float(pts[:, 0].max())
@@ -411,7 +427,7 @@ def hair_clear(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
         if band.shape[0] < 3 or band.shape[1] < 1:
             return CheckResult("hair_clear", False, None, limit, MSG["hair"],
                                not_measured="the eyebrows are too near the top of the picture")
-        skin_rows = (np.linalg.norm(band - r.cheek_mean, axis=2) <= threshold).mean(1)
+        skin_rows = _skin_like(band, r.cheek_mean, s).mean(1)
         # Three rows together: one row of noise or a stray hair is not a line of skin.
         covers.append(1.0 - float(np.convolve(skin_rows, np.ones(3) / 3, mode="valid").max()))
     brows = max(covers)
@@ -422,16 +438,15 @@ def hair_clear(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
     return found if brows > s.max_hair_cover or ears_clear else replace(found, depends_on="ears_visible")
 
 
-def _ear_covers(a: Analysis, r: Regions) -> tuple[float, float] | None:
+def _ear_covers(a: Analysis, r: Regions, s: QualitySettings) -> tuple[float, float] | None:
     """How much of the area beside the face where the ears are is hair (or anything but skin):
     the share of a strip beside each cheek edge, at ear height (EAR_STRIP_*), that is person but
     not skin, (the person's right, left). None when a strip leaves the window or a cheek has no
     pixels.
 
-    Skin is judged against the same-side cheek (side light and skin tone cancel): near its hue,
-    with most of its chroma and lightness. An ear is such skin; hair, whatever its colour, is far
-    from skin in hue or chroma or much darker; the backdrop beside a short haircut is no person.
-    EAR_STRIP_* give the strip's place and size."""
+    Skin is ``_skin_like`` the same-side cheek (side light and skin tone cancel). An ear is such
+    skin; hair, whatever its colour, is far from skin in hue or chroma or much darker; the
+    backdrop beside a short haircut is no person."""
     assert a.eyes is not None and a.plan is not None
     pts = r.points(a, [RIGHT_CHEEK_EDGE, LEFT_CHEEK_EDGE, NOSE_TIP])
     eye_y = float(np.mean(a.plan.to_out(np.array([eye.centre for eye in a.eyes]))[:, 1])) * WORK_SCALE
@@ -447,14 +462,7 @@ def _ear_covers(a: Analysis, r: Regions) -> tuple[float, float] | None:
         skin = r.lab[cheek].reshape(-1, 3)
         if strip.size == 0 or len(skin) == 0:
             return None
-        ref_l, ref_a, ref_b = skin.mean(0)
-        ref_chroma = math.hypot(ref_a, ref_b)
-        chroma = np.hypot(strip[..., 1], strip[..., 2])
-        hue = np.degrees(np.arctan2(strip[..., 2], strip[..., 1]))
-        hue_off = np.abs((hue - math.degrees(math.atan2(ref_b, ref_a)) + 180) % 360 - 180)
-        is_skin = ((hue_off <= EAR_SKIN_HUE) & (chroma >= EAR_SKIN_CHROMA * ref_chroma)
-                   & (strip[..., 0] >= EAR_SKIN_LIGHTNESS * ref_l))
-        covers.append(float((person & ~is_skin).mean()))
+        covers.append(float((person & ~_skin_like(strip, skin.mean(0), s)).mean()))
     return covers[0], covers[1]
 
 
@@ -505,15 +513,18 @@ def background(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
 
 def clothing_contrast(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
     """How far the clothes are from the reference blue: the CIE76 distance that three quarters of the
-    clothes pixels exceed. The clothes are taken by position (the chest below the chin, skin
-    removed), not from the person mask: clothes in the backdrop's colour are exactly what the mask
-    misses. Clothes partly in that colour pull the value down, as CHSI's "black border" rejection."""
+    clothes pixels exceed. The clothes are the person (mask) below the chin, skin removed: the
+    segmenter keeps clothes of the backdrop's own blue on the person (the real and the simulated
+    blue T-shirts read 0.93-1.0 person there), while the backdrop beside a narrow or turned body is
+    no clothes (a bare-shouldered student turned aside read 1.1 when it counted). Clothes partly in
+    the backdrop's colour pull the value down, as CHSI's "black border" rejection."""
     forehead, chin = (float(y) for y in r.points(a, [FOREHEAD_TOP, CHIN])[:, 1])
     centre = float(np.mean(r.points(a, [RIGHT_CHEEK_EDGE, LEFT_CHEEK_EDGE])[:, 0]))
     # Below the chin by 0.4 of the face's height (not its width, which a stretched image inflates).
     y0 = int(chin + 0.4 * (chin - forehead))
     x0, x1 = int(centre - 1.2 * r.fw), int(centre + 1.2 * r.fw)
-    pixels = r.lab[max(0, y0):, max(0, x0):max(0, x1)].reshape(-1, 3)
+    chest = (slice(max(0, y0), None), slice(max(0, x0), max(0, x1)))
+    pixels = r.lab[chest][r.person[chest] > 0.5]
     if len(pixels):
         pixels = pixels[_skin_distance(r, pixels) > 15]
     if len(pixels) < 100:
@@ -681,7 +692,7 @@ def run_all(a: Analysis, s: QualitySettings) -> dict[str, CheckResult]:
         for check in FACE_CHECKS:
             found = check(a, s)
             results[found.id] = found
-        shared = regions(a)
+        shared = regions(a, s)
         for window_check in WINDOW_CHECKS:
             found = window_check(a, s, shared)
             results[found.id] = found

@@ -28,10 +28,6 @@ pytestmark = pytest.mark.skipif(not LABELS.exists(), reason=f"real-face developm
 NOT_MET_YET: dict[tuple[str, str], str] = {
     ("hat_beanie", "pass:head_pose"): "the beanie moves the mesh's forehead: pitch reads 20 degrees",
     ("hair_over_ears_curls", "pass:background"): "the background spread reads her curls' outline",
-    ("fringe_teeth", "fail:hair_clear"): "her fringe (0.33) reads below the astronaut's fringe to the brows (0.58),"
-                                         " and her head is turned too far (13.5 degrees) to measure her ears",
-    ("eyes_shut_stock_b", "pass:clothing_contrast"): "no clothes in the frame: the backdrop under the chin"
-                                                     " reads as clothes of the backdrop's colour",
 }
 
 
