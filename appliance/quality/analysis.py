@@ -30,7 +30,7 @@ from appliance.quality.landmarks import (
     Mesh,
 )
 from appliance.quality.models import ModelStore
-from appliance.quality.roi import Roi
+from appliance.quality.roi import Roi, sample
 from appliance.quality.settings import QualitySettings
 from appliance.quality.stats import percentiles
 
@@ -54,6 +54,7 @@ class Analysis:
     eyes: tuple[EyeResult, EyeResult] | None = None
     mask_roi: Roi | None = None
     mask: np.ndarray | None = None  # SEG_SIZE^2 person probability over mask_roi
+    mask_image: np.ndarray | None = None  # the SEG_SIZE^2 RGB image of mask_roi it was computed on
     crown_y: float | None = None
     crown_at_edge: bool = False
     face_width: float = 0.0
@@ -136,7 +137,8 @@ class Analyzer:
         fw = result.face_width
         # Head and shoulders: from well above the crown to below the shoulders, covering the crop.
         result.mask_roi = Roi(result.centre_x, result.eye_y + 0.9 * fw, 4.0 * fw, 4.0 * fw)
-        result.mask = self.segmenter.run_roi(frame, result.mask_roi)
+        result.mask_image = sample(frame, result.mask_roi, SEG_SIZE, SEG_SIZE)
+        result.mask = self.segmenter.run_image(result.mask_image)
         result.crown_y, result.crown_at_edge = self._crown(result, frame.shape[0])
         result.plan = chsi_crop.plan_crop(width, height, result.centre_x, result.eye_y, result.crown_y, fw,
                                           self.settings.crop_margin_px)

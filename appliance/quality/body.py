@@ -38,9 +38,9 @@ class Segmenter:
         self._in = self.model.get_input_details()[0]["index"]
         self._out = self.model.get_output_details()[0]["index"]
 
-    def run_roi(self, frame: np.ndarray, roi: Roi) -> np.ndarray:
-        """Person probability (SEG_SIZE x SEG_SIZE float32, 0-1) over ``roi`` of the frame."""
-        image = sample(frame, roi, SEG_SIZE, SEG_SIZE)
+    def run_image(self, image: np.ndarray) -> np.ndarray:
+        """Person probability (SEG_SIZE x SEG_SIZE float32, 0-1) of a SEG_SIZE x SEG_SIZE RGB image
+        (a region of the frame taken by ``roi.sample``)."""
         self.model.set_tensor(self._in, to_tensor(image, 0.0, 1.0))
         self.model.invoke()
         return self.model.get_tensor(self._out)[0, :, :, 0]  # get_tensor already returns a copy
@@ -48,7 +48,7 @@ class Segmenter:
     def run(self, frame: np.ndarray) -> np.ndarray:
         """The whole frame, stretched to the model's square input."""
         height, width = frame.shape[:2]
-        return self.run_roi(frame, Roi(width / 2, height / 2, width, height))
+        return self.run_image(sample(frame, Roi(width / 2, height / 2, width, height), SEG_SIZE, SEG_SIZE))
 
 
 class PoseEstimator:

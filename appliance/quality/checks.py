@@ -507,8 +507,32 @@ def _background(s: QualitySettings, lab: np.ndarray, clear: np.ndarray) -> Check
     return _result("background", passed, value, limit, MSG["background"])
 
 
+def _clear_around(a: Analysis) -> np.ndarray:
+    """The backdrop (uint8 0/1) of the square around head and shoulders the person mask covers:
+    clear of the person's soft outline (as in ``regions``) and inside the frame (``sample`` fills
+    what lies beyond it with black)."""
+    assert a.mask is not None and a.mask_roi is not None
+    clear = cv2.dilate((a.mask > 0.1).astype(np.uint8), np.ones((7, 7), np.uint8)) ^ 1
+    roi, size = a.mask_roi, a.mask.shape[0]
+    centres = (np.arange(size) + 0.5) / size
+    xs = roi.cx - roi.width / 2 + centres * roi.width
+    ys = roi.cy - roi.height / 2 + centres * roi.height
+    frame_w, frame_h = a.frame_size
+    clear[~((ys >= 0) & (ys < frame_h))] = 0
+    clear[:, ~((xs >= 0) & (xs < frame_w))] = 0
+    return clear
+
+
 def background(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
-    return _background(s, r.lab, r.background)
+    """The backdrop beside the person in the window; where the window shows too little of it (a
+    head cut off at the top, hair filling the picture), the backdrop around head and shoulders in
+    the frame instead: whether the backdrop is right does not depend on where the window falls,
+    and the fault to tell is then framing's, not the staff's backdrop."""
+    found = _background(s, r.lab, r.background)
+    if found.not_measured is None or a.mask_image is None:
+        return found
+    lab = cv2.cvtColor(np.divide(a.mask_image, 255.0, dtype=np.float32), cv2.COLOR_RGB2Lab)
+    return _background(s, lab, _clear_around(a))
 
 
 def clothing_contrast(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
