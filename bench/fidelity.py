@@ -98,9 +98,12 @@ def _components(value: object, limit: object) -> dict[str, tuple[float, object]]
 
 def _fails(value: float, limit: object, compliant_side: float) -> bool:
     """Whether ``value`` is on the failing side of ``limit``: a (low, high) range, or a bound
-    whose passing side is where the compliant values lie (``compliant_side``)."""
+    whose passing side is where the compliant values lie (``compliant_side``); when they lie on
+    the bound itself (one face, 0 px outside the frame), any other value."""
     if isinstance(limit, (tuple, list)):
         return not limit[0] <= value <= limit[1]
+    if compliant_side == limit:
+        return value != limit
     return value < limit if compliant_side >= limit else value > limit
 
 
@@ -135,6 +138,8 @@ def _margin_line(check_id: str, part: str, limit: object, spread: Spread) -> str
     text += "  faulty " + (f"{faulty[0][0]:.3g}..{faulty[-1][0]:.3g} (n={len(faulty)})" if faulty else "- (n=0)")
     if not comp or not faulty:
         return text + "  gap: no faulty case on this measure" if comp else text
+    if not isinstance(limit, (tuple, list)) and comp[0][0] == comp[-1][0] == limit:
+        return text + "  exact: every compliant value is the limit, every faulty one differs (a count: no gap)"
     verdicts = []
     bounds = limit if isinstance(limit, (tuple, list)) else (limit,)
     for bound in bounds:
