@@ -139,7 +139,7 @@ def _margin_line(check_id: str, part: str, limit: object, spread: Spread) -> str
     if not comp or not faulty:
         return text + "  gap: no faulty case on this measure" if comp else text
     if not isinstance(limit, (tuple, list)) and comp[0][0] == comp[-1][0] == limit:
-        return text + "  exact: every compliant value is the limit, every faulty one differs (a count: no gap)"
+        return text + "  exact: every compliant value is the limit, every faulty one differs (no gap to keep)"
     verdicts = []
     bounds = limit if isinstance(limit, (tuple, list)) else (limit,)
     for bound in bounds:

@@ -130,7 +130,7 @@ class QualitySettings(BaseModel):
     # clothing_contrast: CIE76 distance from the reference blue that 3/4 of the clothes exceed. CHSI
     # rejects clothes close to the backdrop ("black border"); 25 is well visible side by side.
     # Real-face set (../shared/faces): clothes 40-83, a light-blue T-shirt 5.3; the simulated
-    # clothes 58-61, their blue clothes 13.2; 25 keeps at least 33 % of each gap.
+    # clothes 58-61, their blue clothes 13.2; 25 keeps at least 26 % of each gap.
     min_clothing_delta_e: float = Field(default=25.0, gt=0)
 
     # sharpness: variance of the Laplacian over the face, scaled to 120 px wide and normalised to a
