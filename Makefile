@@ -52,6 +52,7 @@ bench: setup
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/uplink.py
 	$(BIN)/python bench/screen.py
+	$(BIN)/python bench/preview.py
 	$(BIN)/python bench/office.py
 
 lint:

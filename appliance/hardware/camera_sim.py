@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
+import cv2
 import numpy as np
 
 from appliance.hardware.camera import CameraNotStarted
@@ -17,7 +18,7 @@ from appliance.simulation.faults import check_faults
 from appliance.simulation.scene import render_scene
 
 # Tile of noise reused with a random offset per frame: drawing fresh Gaussian noise for a 12 MP
-# frame would cost more than the rest of the frame.
+# frame would cost more than the rest of the frame. Repeated once per frame size (``_noise_field``).
 _NOISE_TILE = 512
 
 
@@ -44,6 +45,7 @@ class SimulatedCamera:
         self._noise = np.round(self._rng.normal(0, self.frame_noise, (_NOISE_TILE, _NOISE_TILE, 3))
                                ).astype(np.int16)
         self._lock = threading.Lock()
+        self._fields: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._subject = 0
         self._faults: frozenset[str] = frozenset()
         self._started = False
@@ -82,12 +84,24 @@ class SimulatedCamera:
         return self._add_noise(frame)
 
     def _add_noise(self, frame: np.ndarray) -> np.ndarray:
+        """``frame`` plus the noise tile at a random offset, clipped to 0-255: two saturating uint8
+        passes (OpenCV) over a field made once per frame size, so no int16 copy of the frame is made."""
         height, width = frame.shape[:2]
+        plus, minus = self._noise_field(height, width)
         with self._lock:
             dy, dx = (int(v) for v in self._rng.integers(0, _NOISE_TILE, 2))
-        tile = np.roll(self._noise, (dy, dx), axis=(0, 1))
-        reps = (height // _NOISE_TILE + 1, width // _NOISE_TILE + 1, 1)
-        noise = np.tile(tile, reps)[:height, :width]
-        noisy = frame.astype(np.int16)
-        noisy += noise
-        return np.clip(noisy, 0, 255).astype(np.uint8)
+        window = (slice(dy, dy + height), slice(dx, dx + width))
+        return cv2.subtract(cv2.add(frame, plus[window]), minus[window])
+
+    def _noise_field(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """The tile repeated over (height + tile) x (width + tile), split into its positive and its
+        negative part as uint8 (at each pixel one of them is 0, so adding one and subtracting the
+        other, each saturating, is the clipped sum)."""
+        with self._lock:
+            field = self._fields.get((height, width))
+            if field is None:
+                reps = (height // _NOISE_TILE + 2, width // _NOISE_TILE + 2, 1)
+                noise = np.tile(self._noise, reps)[:height + _NOISE_TILE, :width + _NOISE_TILE]
+                field = (np.clip(noise, 0, 255).astype(np.uint8), np.clip(-noise, 0, 255).astype(np.uint8))
+                self._fields[(height, width)] = field
+            return field
