@@ -39,8 +39,10 @@ $(STAMP)/models: $(STAMP)/install appliance/quality/model_manifest.json
 models: $(STAMP)/install
 	$(BIN)/booth models fetch
 
+# mypy's settings (packages, strict parts) are in pyproject.toml's [tool.mypy].
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 demo: setup
@@ -57,10 +59,11 @@ bench: setup
 
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 fmt:
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

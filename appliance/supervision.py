@@ -30,7 +30,8 @@ NO_WATCHDOG_STALL_S = 30.0  # without WatchdogSec= the status still names an upl
 
 
 class UplinkHealth(Protocol):
-    connected: bool
+    @property
+    def connected(self) -> bool: ...
 
     def sender_healthy(self, stall_s: float) -> bool: ...
 

@@ -176,8 +176,8 @@ def reconcile_uploads(booth: Booth, uplink: Uplink) -> int:
     reported and left in the ledger; the others are queued and the booth starts. Re-importing a
     corrected roster lets the next start queue it.
     """
-    for entry, problem in booth.roster.invalid_entries():
-        log.error("roster: the row of %s is not valid (%s): re-import the roster", mask_id(entry.id_number),
+    for invalid, problem in booth.roster.invalid_entries():
+        log.error("roster: the row of %s is not valid (%s): re-import the roster", mask_id(invalid.id_number),
                   problem)
     queued = 0
     for capture in booth.ledger.pending_uploads():

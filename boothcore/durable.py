@@ -44,7 +44,7 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o640) -> Path:
 
 def remove_stale_temps(folder: str | Path) -> list[Path]:
     """Delete temp files a crash left behind (recursively); return what was removed."""
-    removed = []
+    removed: list[Path] = []
     root = Path(folder)
     if not root.exists():
         return removed

@@ -12,13 +12,14 @@ import datetime as dt
 import json
 import math
 import re
-from typing import Annotated, Any, ClassVar, Literal, NamedTuple
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, get_args
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     model_serializer,
     model_validator,
@@ -56,10 +57,14 @@ CENTRAL_PREFIX = "central/v1"
 
 BoothKind = Literal["status", "telemetry", "event", "photo_init", "photo_chunk", "photo_fin"]
 CentralKind = Literal["ack", "command"]
-EVENT_KINDS = ("card_refused", "photo_accepted", "retake", "class_opened", "class_closed",
-               "payment_confirmed", "error", "command_result")
-COMMAND_KINDS = ("roster_update", "open_class", "close_class", "resend", "doctor", "allow_retake",
-                 "publish_status")
+AckKind = Literal["photo", "event"]
+AckStatus = Literal["stored", "missing", "rejected"]
+EventKind = Literal["card_refused", "photo_accepted", "retake", "class_opened", "class_closed",
+                   "payment_confirmed", "error", "command_result"]
+CommandKind = Literal["roster_update", "open_class", "close_class", "resend", "doctor", "allow_retake",
+                      "publish_status"]
+EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
+COMMAND_KINDS: tuple[CommandKind, ...] = get_args(CommandKind)
 
 _BOOTH_RE = re.compile(BOOTH_ID_PATTERN)
 _UUID_RE = re.compile(UUID4_HEX_PATTERN)
@@ -188,8 +193,8 @@ class Status(_Payload):
         return self
 
     @model_serializer(mode="wrap")
-    def _drop_absent(self, handler: Any) -> dict[str, Any]:
-        data = handler(self)
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
         if data.get("install_id") is None:
             data.pop("install_id", None)
         if not self.online:  # the Will carries only {v, booth, boot, online, state, install_id, ts}
@@ -260,7 +265,7 @@ class CommandResultData(_Model):
     message: Text = ""
 
 
-EVENT_DATA: dict[str, type[_Model]] = {
+EVENT_DATA: dict[EventKind, type[_Model]] = {
     "card_refused": CardRefusedData,
     "photo_accepted": PhotoAcceptedData,
     "retake": RetakeData,
@@ -279,8 +284,7 @@ class Event(_Payload):
     booth: BoothId
     event_id: Uuid4Hex
     ts: Timestamp
-    kind: Literal["card_refused", "photo_accepted", "retake", "class_opened", "class_closed",
-                  "payment_confirmed", "error", "command_result"]
+    kind: EventKind
     data: dict[str, Any]
 
     @model_validator(mode="after")
@@ -340,9 +344,9 @@ class Ack(_Payload):
     """Central's answer about one photo or event."""
 
     kind_name: ClassVar[str] = "ack"
-    kind: Literal["photo", "event"]
+    kind: AckKind
     id: Uuid4Hex
-    status: Literal["stored", "missing", "rejected"]
+    status: AckStatus
     missing: list[Annotated[int, Field(ge=0, lt=MAX_CHUNKS)]] = Field(default_factory=list,
                                                                      max_length=MAX_CHUNKS)
     resend: Literal["init"] | None = None
@@ -362,8 +366,8 @@ class Ack(_Payload):
         return self
 
     @model_serializer(mode="wrap")
-    def _drop_absent(self, handler: Any) -> dict[str, Any]:
-        data = handler(self)
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
         for key in ("resend", "reason", "sha256"):
             if data.get(key) is None:
                 data.pop(key, None)
@@ -404,7 +408,7 @@ class PublishStatusData(_Model):
     """Central (re)started: publish the retained status now."""
 
 
-COMMAND_DATA: dict[str, type[_Model]] = {
+COMMAND_DATA: dict[CommandKind, type[_Model]] = {
     "roster_update": RosterUpdateData,
     "open_class": OpenClassData,
     "close_class": CloseClassData,
@@ -420,8 +424,7 @@ class Command(_Payload):
 
     kind_name: ClassVar[str] = "command"
     command_id: Token
-    kind: Literal["roster_update", "open_class", "close_class", "resend", "doctor", "allow_retake",
-                  "publish_status"]
+    kind: CommandKind
     data: dict[str, Any]
     ts: Timestamp
 
@@ -508,7 +511,7 @@ class BoothTopic(NamedTuple):
     booth: str
     kind: BoothKind
     ident: str | None  # photo_id or event_id
-    index: int | None  # chunk index
+    chunk_index: int | None
 
 
 class CentralTopic(NamedTuple):

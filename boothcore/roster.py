@@ -288,7 +288,7 @@ class Roster:
         return [(row[0], row[1], row[2]) for row in rows]
 
     def count(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM roster").fetchone()[0]
+        return int(self.conn.execute("SELECT COUNT(*) FROM roster").fetchone()[0])
 
     def invalid_entries(self) -> list[tuple[RosterEntry, str]]:
         """Stored rows that break today's rules, each with its reason (``entry_problem``)."""

@@ -239,7 +239,7 @@ def _class_command(args: argparse.Namespace) -> int:
 
     config = _config(args)
     data = {"college": args.college, "class": args.class_name} if args.action == "open" else {}
-    command = build_command(f"{args.action}_class", data)
+    command = build_command("open_class" if args.action == "open" else "close_class", data)
     store = open_store(config.storage.db_url, base=config.data_dir)
     try:
         (command_id,) = send_commands(config, store, [(args.booth, command)])

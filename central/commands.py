@@ -33,7 +33,7 @@ def roster_rows(entries: Sequence[RosterEntry]) -> list[dict[str, str]]:
             for e in entries]
 
 
-def build_command(kind: str, data: dict[str, Any]) -> p.Command:
+def build_command(kind: p.CommandKind, data: dict[str, Any]) -> p.Command:
     return p.Command(command_id=uuid.uuid4().hex, kind=kind, data=data, ts=p.utc_now())
 
 

@@ -112,7 +112,7 @@ def fees_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
     """One row per closed class session: count x price from the booth's class_closed event, and its
     monitor's payment_confirmed event (when, on which booth, how much) if there is one."""
     payments = {e.data.get("session_id"): e for e in store.events(kind="payment_confirmed", limit=1_000_000)}
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for event in sorted(store.events(kind="class_closed", limit=1_000_000), key=lambda e: e.ts):
         college, class_name = event.data.get("college", ""), event.data.get("class", "")
         if user is not None and not user.may_see(college):
@@ -144,7 +144,7 @@ def makeup_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
     for event in store.events(kind="payment_confirmed", limit=1_000_000):
         if (event.booth, event.data.get("session_id")) in sessions:
             payments.setdefault((event.booth, event.data.get("session_id")), []).append(event)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for booth, session_id in sorted(sessions, key=str):
         photos = sorted((p for p in store.photos(session_id=str(session_id), current_only=False) if p.booth == booth),
                         key=lambda p: p.captured_at)
@@ -157,11 +157,11 @@ def makeup_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
             if user is not None and not user.may_see(photo.college):
                 continue
             entry = store.roster_entry(photo.id_number)
-            payment = paid.get(photo.photo_id)
+            paid_by = paid.get(photo.photo_id)
             rows.append((booth, session_id, photo.captured_at, photo.college, photo.class_name, photo.student_no,
                          _shown(user, entry.name if entry else "", "name"), _shown(user, photo.id_number, "id"),
-                         "yes" if payment else "no", payment.ts if payment else "",
-                         payment.data.get("amount_cny") if payment else ""))
+                         "yes" if paid_by else "no", paid_by.ts if paid_by else "",
+                         paid_by.data.get("amount_cny") if paid_by else ""))
     return rows
 
 

@@ -15,6 +15,7 @@ the messages. Under load that is one database sync per batch instead of one per 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import hmac
@@ -93,7 +94,7 @@ class _Ready:
     ack: bool
 
 
-_AckArgs = tuple[str, str, str, dict[str, Any]]  # booth, kind, id, fields of a "stored" ack
+_AckArgs = tuple[str, p.AckKind, str, dict[str, Any]]  # booth, kind, id, fields of a "stored" ack
 
 
 def _printable_data(value: Any) -> Any:
@@ -142,7 +143,7 @@ class IngestWorker:
         self._ready: dict[str, _Ready] = {}
         self._ops: list[tuple[Callable[[], None], _AckArgs | None]] = []
         self.connected = threading.Event()
-        self._subscribing: set[int] = set()
+        self._subscribing: set[int | None] = set()  # None: not sent (the link dropped; on_connect runs again)
         self.share_group = share_group(config.broker)
         self.link = LinkWatch(log, f"worker {index}: broker {config.broker.url}")
         self.client = self._make_client()
@@ -252,7 +253,7 @@ class IngestWorker:
                         break
                 messages = [m for m in batch if m is not None]
                 for message in messages:
-                    self._guard(lambda m=message: self._dispatch(m))
+                    self._guard(functools.partial(self._dispatch, message))
                 self._flush()
                 # PUBACK only now: a worker killed before this gets the messages delivered again.
                 for message in messages:
@@ -312,7 +313,7 @@ class IngestWorker:
             if topic.kind == "photo_init" and topic.ident:
                 self._remember_refused(topic.ident, reason)
             if topic.kind in ("event", "photo_init", "photo_chunk", "photo_fin") and topic.ident:
-                kind = "event" if topic.kind == "event" else "photo"
+                kind: p.AckKind = "event" if topic.kind == "event" else "photo"
                 self._ack(topic.booth, kind, topic.ident, "rejected", reason=reason[:500])
 
     def _remember_refused(self, photo_id: str, reason: str) -> None:
@@ -385,7 +386,7 @@ class IngestWorker:
         if fin_seen:
             self._ack(booth, "photo", photo_id, "stored", sha256=init.sha256)
 
-    def _ack(self, booth: str, kind: str, ident: str, status: str, **fields: Any) -> None:
+    def _ack(self, booth: str, kind: p.AckKind, ident: str, status: p.AckStatus, **fields: Any) -> None:
         if status == "missing":
             self.counters["missing"] += 1
         ack = p.Ack(kind=kind, id=ident, status=status, **fields)
@@ -434,7 +435,7 @@ class IngestWorker:
             if not self.store.record_event(record):
                 return  # a re-send: recorded before, acked again
             if event.kind == "command_result":
-                result = event.typed_data()
+                result = p.CommandResultData.model_validate(event.data)
                 self.store.record_command_result(result.command_id, result.ok, printable(result.message))
             self.counters["events"] += 1
 
@@ -527,17 +528,17 @@ class IngestWorker:
                            f" not {init.college}/{init.class_}")
 
     def _chunk(self, topic: p.BoothTopic, payload: bytes) -> None:
-        assert topic.ident is not None and topic.index is not None
+        assert topic.ident is not None and topic.chunk_index is not None
         init = self._staged_init(topic.booth, topic.ident)
-        data = p.decode_chunk(payload, init, topic.index)
+        data = p.decode_chunk(payload, init, topic.chunk_index)
         if init is None:
             if topic.ident in self._ready or self.store.photo(topic.ident) is not None:
                 return  # a late duplicate of a stored photo's chunk; the fin answers
             if topic.ident in self._refused:
                 return  # its init was rejected (and answered): nothing of it is kept
-            self._hold(topic.booth, topic.ident, topic.index, data)
+            self._hold(topic.booth, topic.ident, topic.chunk_index, data)
             return
-        self._stage_chunk(topic.booth, init, topic.index, data)
+        self._stage_chunk(topic.booth, init, topic.chunk_index, data)
 
     def _stage_chunk(self, booth: str, init: p.PhotoInit, index: int, data: bytes) -> None:
         """Stage one chunk of an announced photo; only the last one looks for a complete set.

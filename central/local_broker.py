@@ -98,10 +98,11 @@ class LocalBroker:
 
     def __init__(self, conf_dir: Path, *, tls: TlsFiles | None = None, acl_file: Path | None = None,
                  port: int | None = None, extra: list[str] | None = None) -> None:
-        self.binary = shutil.which("mosquitto") or next(
+        binary = shutil.which("mosquitto") or next(
             (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None)
-        if self.binary is None:
+        if binary is None:
             raise BrokerError("mosquitto not found: install the Debian package 'mosquitto' (make setup)")
+        self.binary: str = binary
         self.conf_dir = Path(conf_dir)
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         self.tls = tls

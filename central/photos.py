@@ -96,29 +96,29 @@ class PhotoArchive:
             except Exception as error:  # UnsafePathError: refused before any write
                 results[index] = error
         slots = sorted({self._slot(r.id_number) for r in records if r is not None})
-        to_add: list[int] = []
+        to_add: list[tuple[int, PhotoRecord]] = []
         with self._locked(slots):
             # Central's receive order, not the booth's clock: the photo completed last wins the file.
             seen: set[str] = set()
-            for index, record in enumerate(records):
-                if record is None:
+            for index, placed in enumerate(records):
+                if placed is None:
                     continue
                 try:
-                    existing = store.photo(record.photo_id)
-                    if existing is not None or record.photo_id in seen:
-                        results[index] = StoreResult(existing or record, new=False)
+                    existing = store.photo(placed.photo_id)
+                    if existing is not None or placed.photo_id in seen:
+                        results[index] = StoreResult(existing or placed, new=False)
                         continue
-                    seen.add(record.photo_id)
-                    capture = write_atomic(self.capture_path(record.photo_id), items[index][1])
-                    self.install_current(capture, self.root_resolved / record.path)
-                    to_add.append(index)
+                    seen.add(placed.photo_id)
+                    capture = write_atomic(self.capture_path(placed.photo_id), items[index][1])
+                    self.install_current(capture, self.root_resolved / placed.path)
+                    to_add.append((index, placed))
                 except Exception as error:  # a full disk, say: this photo is not stored, not acked
                     results[index] = error
             with store_batch(store):  # a failed commit raises: nothing of this call is durable
-                for index in to_add:
+                for index, placed in to_add:
                     try:
-                        store.add_photo(records[index])  # type: ignore[arg-type]
-                        results[index] = StoreResult(records[index], new=True)  # type: ignore[arg-type]
+                        store.add_photo(placed)
+                        results[index] = StoreResult(placed, new=True)
                     except Exception as error:
                         results[index] = error
                 if in_transaction is not None:

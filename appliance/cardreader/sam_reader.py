@@ -56,7 +56,7 @@ class SamReader:
         self.attempts = attempts
         self.retries = retries
         self.with_fingerprint = with_fingerprint
-        self._serial: serial.SerialBase | None = None
+        self._serial: serial.Serial | None = None
         self._decoder = FrameDecoder()
         self._lock = threading.RLock()
         self._closed = False

@@ -10,11 +10,15 @@ from __future__ import annotations
 import logging
 import select
 import time
+from typing import TYPE_CHECKING
 
 from appliance.cardreader.base import IdentityCard, ReaderRecovery, ReaderUnavailable
 from boothcore.cardkind import CardKind
 from boothcore.idnumber import normalize
 from boothcore.privacy import mask_id
+
+if TYPE_CHECKING:  # evdev is imported when a reader opens (the `readers` extra, Linux only)
+    import evdev
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +64,7 @@ class WedgeReader:
 
     def __init__(self, device_path: str, *, reopen_interval: float = 0.5) -> None:
         self.device_path = device_path
-        self._device = None
+        self._device: evdev.InputDevice | None = None
         self._decoder = WedgeDecoder()
         self._closed = False
         self._recovery = ReaderRecovery(reopen_interval)

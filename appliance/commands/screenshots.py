@@ -72,13 +72,16 @@ def every_view(config: BoothConfig) -> list[tuple[str, View]]:
                                            status)))
     shots.append(("ready", views.ready(student, 1, limit, status)))
     shots.append(("ready-attempt-2", views.ready(student, 2, limit, status)))
-    for name, faults in (("countdown", ()), ("countdown-guidance", ("off_centre", "uneven_lighting"))):
+    guidance: tuple[tuple[str, tuple[str, ...]], ...] = (("countdown", ()),
+                                                         ("countdown-guidance", ("off_centre", "uneven_lighting")))
+    for name, faults in guidance:
         camera.set_subject(3, faults)
         preview = camera.preview_frame()
         shots.append((name, views.countdown(2, preview, checker.guide(preview).messages, status)))
-    for name, faults, can_retake in (("review-passed", (), True),
-                                     ("review-failed", ("eyes_closed", "uneven_lighting"), True),
-                                     ("review-no-retakes", ("hair_over_eyes",), False)):
+    reviews: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+        ("review-passed", (), True), ("review-failed", ("eyes_closed", "uneven_lighting"), True),
+        ("review-no-retakes", ("hair_over_eyes",), False))
+    for name, faults, can_retake in reviews:
         camera.set_subject(3, faults)
         frame = camera.capture()
         report = checker.check(frame)

@@ -504,7 +504,7 @@ class Booth:
 
     def _save(self) -> None:
         cycle = self.cycle
-        assert cycle is not None and cycle.frame is not None
+        assert cycle is not None and cycle.frame is not None and cycle.report is not None
         assert self._passed(cycle.report) or self._operator_may_keep()
         # The photo is of the person whose card opened this cycle, and of nobody else.
         id_number = cycle.entry.id_number

@@ -235,7 +235,7 @@ def regions(analysis: Analysis, settings: QualitySettings) -> Regions:
     v1 = math.floor((frame_h - analysis.plan.y0) / per_px)
     outside = np.ones(shape, dtype=np.uint8)
     outside[max(0, v0):max(0, v1), max(0, u0):max(0, u1)] = 0
-    near |= outside
+    np.bitwise_or(near, outside, out=near)
     found = Regions(luma, luma8, lab, skin, cheek_r, cheek_l, face, openings[0] | openings[1], openings[0], openings[1],
                    fw, person,
                    (near == 0).view(np.uint8),
@@ -512,7 +512,7 @@ def _clear_around(a: Analysis) -> np.ndarray:
     clear of the person's soft outline (as in ``regions``) and inside the frame (``sample`` fills
     what lies beyond it with black)."""
     assert a.mask is not None and a.mask_roi is not None
-    clear = cv2.dilate((a.mask > 0.1).astype(np.uint8), np.ones((7, 7), np.uint8)) ^ 1
+    clear = np.bitwise_xor(cv2.dilate((a.mask > 0.1).astype(np.uint8), np.ones((7, 7), np.uint8)), 1)
     roi, size = a.mask_roi, a.mask.shape[0]
     centres = (np.arange(size) + 0.5) / size
     xs = roi.cx - roi.width / 2 + centres * roi.width

@@ -29,8 +29,8 @@ def _overlay(rgb: np.ndarray, box: tuple[int, int, int, int],
     """Let ``draw(colour, coverage, origin)`` paint at 4x inside ``box``; blend the result into ``rgb``."""
     x0, y0, x1, y1 = box
     h, w = (y1 - y0) * SUPERSAMPLE, (x1 - x0) * SUPERSAMPLE
-    colour = np.zeros((h, w, 3), np.float32)
-    coverage = np.zeros((h, w), np.float32)
+    colour: np.ndarray = np.zeros((h, w, 3), np.float32)
+    coverage: np.ndarray = np.zeros((h, w), np.float32)
     draw(colour, coverage, (x0, y0))
     colour = cv2.resize(colour, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
     coverage = cv2.resize(coverage, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)[..., None]

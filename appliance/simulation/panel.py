@@ -12,7 +12,7 @@ def press(panel: BoothPanel, hold_s: float = 0.0, part: str = "button") -> None:
     """Push a button (``button``, ``retake`` or ``operator``: pin low), hold ``hold_s`` seconds,
     release (pin high). The operator menu needs ``hold_s`` > ``hardware.operator_hold_s``."""
     pin = panel.pin(part)
-    pin.drive_low()  # type: ignore[attr-defined]  # MockPin's, not on gpiozero's Pin base class
+    pin.drive_low()  # MockPin's (gpiozero has no type information: mypy sees Any)
     if hold_s:
         time.sleep(hold_s)
-    pin.drive_high()  # type: ignore[attr-defined]  # as above
+    pin.drive_high()

@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import random
 from collections.abc import Iterable
+from dataclasses import replace
 
 from appliance.cardreader.base import IdentityCard
 from boothcore.cardkind import CardKind
@@ -56,16 +57,14 @@ def excluded_people(*, graduation_year: int, college: str = DEMO_COLLEGE, class_
     rng = random.Random(seed)
     used = set() if used is None else used
 
-    def person(**changes: object) -> RosterEntry:
-        base = dict(id_number=_number(rng, used), name=_name(rng), student_no=f"X{rng.randint(1000, 9999)}",
-                    college=college, class_name=class_name, graduation_year=graduation_year, level="本科",
-                    category="普通", captured_before=False)
-        base.update(changes)
-        return RosterEntry(**base)  # type: ignore[arg-type]
+    def person() -> RosterEntry:
+        return RosterEntry(id_number=_number(rng, used), name=_name(rng), student_no=f"X{rng.randint(1000, 9999)}",
+                           college=college, class_name=class_name, graduation_year=graduation_year, level="本科",
+                           category="普通", captured_before=False)
 
-    return {"not_this_year": person(graduation_year=graduation_year + 1),
-            "entrusted_training": person(category="委培"),
-            "photographed_before": person(captured_before=True)}
+    return {"not_this_year": replace(person(), graduation_year=graduation_year + 1),
+            "entrusted_training": replace(person(), category="委培"),
+            "photographed_before": replace(person(), captured_before=True)}
 
 
 def stranger_card(seed: int = 99) -> IdentityCard:
@@ -79,14 +78,13 @@ def card_for(entry: RosterEntry) -> IdentityCard:
     (resident ID, J permit, 2017 or 2023 foreigner's card)."""
     number = entry.id_number
     kind = number_kind(number)
-    validity = {"birth_date": birth_date(number), "valid_from": dt.date(2021, 9, 1),
-                "valid_to": dt.date(2031, 9, 1)}
+    card = IdentityCard(kind=kind, id_number=number, name=entry.name, birth_date=birth_date(number),
+                        valid_from=dt.date(2021, 9, 1), valid_to=dt.date(2031, 9, 1))
     if kind in (CardKind.FOREIGN_2017, CardKind.FOREIGN_2023):
-        return IdentityCard(kind=kind, id_number=number, name=entry.name, name_en=entry.name, gender="未说明",
-                            nationality=number[:3] if kind is CardKind.FOREIGN_2017 else number[3:6], **validity)
-    return IdentityCard(kind=kind, id_number=number, name=entry.name,
-                        gender="男" if int(number[16]) % 2 else "女", nationality="汉",
-                        address="吉林省长春市", authority="长春市公安局", **validity)
+        return replace(card, name_en=entry.name, gender="未说明",
+                       nationality=number[:3] if kind is CardKind.FOREIGN_2017 else number[3:6])
+    return replace(card, gender="男" if int(number[16]) % 2 else "女", nationality="汉",
+                   address="吉林省长春市", authority="长春市公安局")
 
 
 def roster_csv(entries: Iterable[RosterEntry]) -> str:

@@ -109,7 +109,7 @@ def _head_region(person: src.SourcePerson) -> tuple[np.ndarray, np.ndarray]:
     jaw_top = float(person.chin[1] - 0.3 * fw)
     hair = np.zeros(person.alpha.shape, np.float32)
     hair[: int(jaw_top), int(cx - 0.85 * fw): int(cx + 0.85 * fw)] = 1.0
-    face = np.zeros(person.alpha.shape, np.float32)
+    face: np.ndarray = np.zeros(person.alpha.shape, np.float32)
     oval = np.round(person.landmarks[list(src.FACE_OVAL)]).astype(np.int32)
     cv2.fillPoly(face, [oval], 1.0, cv2.LINE_AA)
     face = cv2.dilate(face, np.ones((3, 3), np.uint8))
@@ -189,7 +189,7 @@ def _backdrop(subject: int, faults: frozenset[str], size: tuple[int, int]) -> np
 def _shadow(frame: np.ndarray, cover: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A cast shadow of the person on the backdrop, down and to one side (light from the front-left)."""
     width, height = size
-    shift = np.float32([[1, 0, 0.07 * width], [0, 1, 0.02 * height]])
+    shift = np.array([[1, 0, 0.07 * width], [0, 1, 0.02 * height]], np.float32)
     shadow = cv2.warpAffine(cover, shift, size, borderMode=cv2.BORDER_REPLICATE)
     shadow = cv2.GaussianBlur(shadow, (0, 0), 0.02 * width)
     return frame * (1 - 0.5 * shadow[..., None])

@@ -679,8 +679,7 @@ class Uplink:
             return
         try:
             if command.kind == "resend":
-                data = command.typed_data()
-                count = self.outbox.requeue(data.photo_ids)  # type: ignore[attr-defined]
+                count = self.outbox.requeue(p.ResendData.model_validate(command.data).photo_ids)
                 self._more_photos.set()
                 ok, message = True, f"{count} photo(s) queued again"
             elif command.kind == "publish_status":  # central restarted and asks the fleet

@@ -363,7 +363,7 @@ class Outbox:
                              (photo_id,))
         return len(again)
 
-    def check_files(self) -> list[tuple[str, str]]:
+    def check_files(self) -> list[tuple[str, PhotoState | Literal[""]]]:
         """At start: flag pending photos whose file is gone or changed; return (photo_id, state)."""
         with self._lock:
             rows = self._conn.execute("SELECT photo_id, path, init FROM outbox_photos "

@@ -437,7 +437,8 @@ class Dashboard:
     def fees_page(self, request: Request) -> Response:
         user = self.session(request).user
         makeup = [dict(zip(MAKEUP_HEADER, row, strict=True)) for row in makeup_rows(self.store, user)]
-        rows = [dict(zip(FEES_HEADER, row, strict=True)) for row in fees_rows(self.store, user)]
+        # The cells are the events' JSON values (str, int, float or None), summed below as they are.
+        rows: list[dict[str, Any]] = [dict(zip(FEES_HEADER, row, strict=True)) for row in fees_rows(self.store, user)]
         totals: dict[str, dict[str, float]] = {}
         for row in rows:
             total = totals.setdefault(row["college"], {"classes": 0, "photos": 0, "fee_cny": 0.0, "paid_cny": 0.0})
