@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 
 from appliance import __version__
 from boothcore import cli as core_cli
-from boothcore.cli import OneLineParser, run_command
+from boothcore.cli import EXIT_USAGE, OneLineParser, run_command
 
 # Listed here so the import is explicit and a missing module fails loudly.
 COMMANDS = (
@@ -32,6 +32,8 @@ COMMANDS = (
 )
 # Packages that depend on the booth register sub-commands here (pyproject.toml [project.entry-points]).
 PLUGIN_GROUP = "booth.commands"
+# The project's own packages: a module of these that is missing is a broken install, not a missing extra.
+OWN_PACKAGES = ("appliance", "boothcore", "central", "fleetdemo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     for plugin in sorted(entry_points(group=PLUGIN_GROUP), key=lambda point: point.name):
         plugin.load().register(subparsers)
     return parser
+
+
+def missing_extra_line(error: ModuleNotFoundError) -> str | None:
+    """The one line for a library of the ``booth`` extra that is not installed, else None.
+
+    ``pip install '.[central]'`` installs this script too (a console script cannot depend on an
+    extra), without NumPy, OpenCV or pygame, which the sub-commands import.
+    """
+    if error.name is None or error.name.partition(".")[0] in OWN_PACKAGES:
+        return None
+    return (f"the Python module {error.name!r} is not installed: the booth needs the 'booth' extra "
+            "(pip install 'diploma-booth[booth]'; on the office, booth-central is the command)")
 
 
 def error_line(error: Exception) -> str | None:
@@ -62,7 +76,15 @@ def error_line(error: Exception) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), argv, error_line)
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as error:
+        line = missing_extra_line(error)
+        if line is None:
+            raise
+        print(f"booth: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    return run_command(parser, argv, error_line)
 
 
 if __name__ == "__main__":

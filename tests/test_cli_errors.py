@@ -200,6 +200,14 @@ def test_no_sub_command_is_one_line():
         _assert_one_line(done, "the following arguments are required: COMMAND")
 
 
+def test_booth_without_the_booth_extra_names_the_extra():
+    # As after `pip install '.[central]'`: the `booth` script is there, NumPy is not (None in
+    # sys.modules makes its import raise ModuleNotFoundError, as a missing package does).
+    code = "import sys; sys.modules['numpy'] = None; from appliance.cli import main; sys.exit(main(['--help']))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    _assert_one_line(done, "'numpy' is not installed", "diploma-booth[booth]")
+
+
 @pytest.mark.parametrize("leaf", [("booth", "run"), ("booth", "demo"), ("booth", "check-photo"),
                                   ("booth", "screenshots")],
                          ids=lambda leaf: "-".join(leaf))
