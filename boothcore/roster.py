@@ -11,7 +11,7 @@ import enum
 import io
 import sqlite3
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -112,7 +112,7 @@ def _yes_no(raw: str) -> bool | None:
     return YES_NO.get(unicodedata.normalize("NFKC", raw).strip().casefold())
 
 
-def _parse_row(line: int, row: dict[str, str | None], seen: dict[str, int],
+def _parse_row(line: int, row: Mapping[str, str | None], seen: dict[str, int],
                problems: list[RowProblem]) -> RosterEntry | None:
     raw = {key: row.get(key) or "" for key in COLUMNS}
     missing = [key for key in COLUMNS if not normalize_name(raw[key])]
@@ -195,7 +195,7 @@ def parse_rows(rows: Iterable[dict[str, object]], source: str = "roster update")
         text = {key: "" if row.get(key) is None else str(row.get(key)) for key in COLUMNS}
         if isinstance(row.get("captured_before"), bool):
             text["captured_before"] = "yes" if row["captured_before"] else "no"
-        entry = _parse_row(number, text, seen, problems)  # type: ignore[arg-type]
+        entry = _parse_row(number, text, seen, problems)
         if entry:
             entries.append(entry)
     if problems or not entries:

@@ -109,7 +109,7 @@ def _user_add(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\r\n")
     store = open_store(config.storage.db_url, base=config.data_dir)
     try:
-        user = Users(store.conn).add(args.name, args.role, password, args.college)  # type: ignore[attr-defined]
+        user = Users(store.conn).add(args.name, args.role, password, args.college)  # type: ignore[attr-defined]  # the SQLite store's conn
     except UserError as error:
         print(f"booth-central: {error}", file=sys.stderr)
         return 2
@@ -160,7 +160,7 @@ def _audit(store: object, action: str, detail: str) -> None:
     """An office change made from this command line, in the dashboard's audit trail (actor "cli")."""
     from central.users import Users
 
-    Users(store.conn).audit("cli", action, detail)  # type: ignore[attr-defined]
+    Users(store.conn).audit("cli", action, detail)  # type: ignore[attr-defined]  # users live in SQLite
 
 
 def _roster_import(args: argparse.Namespace) -> int:

@@ -114,8 +114,10 @@ class ClassScript:
         self.waiter = StateWaiter()
         self.waiter(parts.booth.state, parts.booth.state)
         parts.booth.listeners.append(self.waiter)
-        self.camera: SimulatedCamera = parts.camera  # type: ignore[assignment]
-        self.reader: SimulatedCardReader = parts.reader  # type: ignore[assignment]
+        # The demo plays the class through the simulation's camera and card reader.
+        assert isinstance(parts.camera, SimulatedCamera) and isinstance(parts.reader, SimulatedCardReader)
+        self.camera = parts.camera
+        self.reader = parts.reader
         self.summary = DemoSummary(students=len(students))
         self.error: BaseException | None = None
         self.done = threading.Event()

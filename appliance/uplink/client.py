@@ -311,7 +311,7 @@ class Uplink:
 
     def _set_backoff(self, client: mqtt.Client) -> None:
         delay = reconnect_delay(self._signals.attempt, self.settings.reconnect_min_s, self.settings.reconnect_max_s)
-        client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]
+        client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]  # paho hints int; seconds as float work
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if client is not self._client:
@@ -355,7 +355,7 @@ class Uplink:
             delay = self._takeover_backoff * (0.5 + 0.5 * random.random())
             self._takeover_backoff = min(self.settings.takeover_backoff_s * TAKEOVER_BACKOFF_MAX_FACTOR,
                                          self._takeover_backoff * 2)
-            client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]
+            client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]  # paho hints int; seconds as float work
             self._signals.events.put(("taken_over", delay, self._takeover.evidence()))
         else:
             self._set_backoff(client)

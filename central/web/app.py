@@ -82,7 +82,7 @@ class Dashboard:
         store = getattr(self.local, "store", None)
         if store is None:
             store = self.local.store = open_store(self.config.storage.db_url, base=self.config.data_dir)
-        return store  # type: ignore[return-value]
+        return store  # type: ignore[return-value]  # open_store builds a SqliteStore (the only backend)
 
     @property
     def users(self) -> Users:

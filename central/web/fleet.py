@@ -73,7 +73,7 @@ def fleet(store: Store, *, known_booths: list[str], telemetry_interval_s: float,
     """Every booth the store has seen, plus ``known_booths`` it has not (as never seen), by name."""
     now = now or dt.datetime.now(dt.UTC)
     stale_after = dt.timedelta(seconds=2 * telemetry_interval_s)
-    conn = store.conn  # type: ignore[attr-defined]
+    conn = store.conn  # type: ignore[attr-defined]  # SQLite-only queries (the only backend)
     last_photo = dict(conn.execute("SELECT booth, MAX(stored_at) FROM photos GROUP BY booth").fetchall())
     # SQLite returns the bare column of the row that holds MAX(ts): each booth's latest error.
     last_error = {row[0]: row[2] or "" for row in conn.execute(
