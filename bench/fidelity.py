@@ -48,6 +48,9 @@ SIM_CLEAN_SUBJECTS = range(6)
 SIM_FAULT_SUBJECTS = (0, 1)
 SIM_HAIR_OVER_EARS = {"ears_visible", "hair_clear"}  # what every simulated student shows
 MIN_MARGIN = 0.10  # share of the gap the limit must keep from either side
+# Checks whose limit bounds an angle either way (|value| <= limit): their values are compared and
+# shown as sizes, so a head rolled -16 degrees counts as faulty as one rolled +14.
+EITHER_WAY = {"head_pose", "shoulders_level"}
 
 
 @dataclass
@@ -86,13 +89,15 @@ def simulated_cases(checker: PhotoChecker) -> list[Case]:
     return cases
 
 
-def _components(value: object, limit: object) -> dict[str, tuple[float, object]]:
-    """{component name: (value, its limit)} of the scalar parts of a check's value."""
+def _components(check_id: str, value: object, limit: object) -> dict[str, tuple[float, object]]:
+    """{component name: (value, its limit)} of the scalar parts of a check's value (sizes for
+    EITHER_WAY checks)."""
+    size = abs if check_id in EITHER_WAY else float
     if isinstance(value, dict) and isinstance(limit, dict):
-        return {k: (float(v), limit[k]) for k, v in value.items()
+        return {k: (size(float(v)), limit[k]) for k, v in value.items()
                 if isinstance(v, (int, float)) and not isinstance(v, bool) and k in limit and math.isfinite(v)}
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return {"": (float(value), limit)}
+        return {"": (size(float(value)), limit)}
     return {}
 
 
@@ -111,19 +116,19 @@ def spreads(cases: list[Case]) -> dict[tuple[str, str], tuple[object, Spread]]:
     found: dict[tuple[str, str], tuple[object, Spread]] = {}
     for case in cases:
         for check_id, result in case.report.checks.items():
-            for part, (_value, limit) in _components(result.value, result.limit).items():
+            for part, (_value, limit) in _components(check_id, result.value, result.limit).items():
                 if isinstance(limit, (int, float, tuple, list)):
                     found.setdefault((check_id, part), (limit, Spread()))
     for (check_id, part), (limit, spread) in found.items():
         for case in cases:
             result = case.report.checks.get(check_id)
-            parts = _components(result.value, result.limit) if result else {}
+            parts = _components(check_id, result.value, result.limit) if result else {}
             if part in parts and (check_id in case.must_pass or (check_id, part) in case.compliant_parts):
                 spread.compliant.append((parts[part][0], case.name))
         middle = sorted(v for v, _ in spread.compliant)[len(spread.compliant) // 2] if spread.compliant else 0.0
         for case in cases:
             result = case.report.checks.get(check_id)
-            parts = _components(result.value, result.limit) if result else {}
+            parts = _components(check_id, result.value, result.limit) if result else {}
             if part in parts and check_id in case.must_fail and _fails(parts[part][0], limit, middle):
                 spread.faulty.append((parts[part][0], case.name))
     return found
@@ -131,6 +136,7 @@ def spreads(cases: list[Case]) -> dict[tuple[str, str], tuple[object, Spread]]:
 
 def _margin_line(check_id: str, part: str, limit: object, spread: Spread) -> str:
     name = f"{check_id}.{part}" if part else check_id
+    name = f"|{name}|" if check_id in EITHER_WAY else name
     comp = sorted(spread.compliant)
     faulty = sorted(spread.faulty)
     text = f"  {name:34s} limit {_fmt(limit):>12s}  compliant "
