@@ -50,6 +50,19 @@ def test_each_fault_fails_its_check(checker, fault, subject):
         assert result.message.zh and result.message.en and result.message.en != "OK"
 
 
+@pytest.mark.parametrize(("faults", "passed"), [((), True), (("other_background",), False)])
+def test_background_hidden_in_the_window_is_measured_around_head_and_shoulders(checker, settings, faults, passed):
+    """A window with (almost) no backdrop in it (curls filling it, a head cut off at the top) is
+    judged on the backdrop around head and shoulders in the frame: a right backdrop passes and the
+    fault told is framing's, a wrong one still fails with its colour measured."""
+    analysis = checker.analyse(scene(0, faults))
+    shared = checks.regions(analysis, settings)
+    hidden = dataclasses.replace(shared, background=np.zeros_like(shared.background))
+    around = checks.background(analysis, settings, hidden)
+    assert around.passed is passed and around.value is not None, around.to_json()
+    assert (around.value["delta_e"] <= settings.max_background_delta_e) is passed
+
+
 def test_report_json_is_complete_and_serialisable(checker):
     data = checker.check(scene(0, ("shadow",))).to_json()
     assert json.loads(json.dumps(data)) == data
