@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from appliance.cardreader.base import CardReader, ReaderError
 from appliance.flow.booth import Booth
@@ -41,28 +41,43 @@ READER_POLL_S = 0.5
 READER_RETRY_MAX_S = 5.0
 
 
-class BoothLoop:
-    def __init__(self, booth: Booth, reader: CardReader, *, display: object | None = None) -> None:
-        """``display``: the window whose input (keys, taps) feeds the booth too, if it has any (``pump()``)."""
-        self.booth = booth
-        self.reader = reader
-        self.pump_inputs = ui_events(display, self.stop) if display is not None else None
-        # Called on this (main) thread once per iteration: proof the loop turns (systemd's watchdog).
-        self.heartbeats: list[Callable[[], None]] = []
+class BoothInbox:
+    """The booth's event queue: any thread posts, the loop's main thread takes.
+
+    It exists before the booth so the parts that post (the GPIO button, central's commands) are
+    built first and handed to the booth at construction. ``clock`` must be the booth's clock: a
+    person's input is stamped with it when it is made.
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
         self.events: queue.Queue[Event] = queue.Queue()
-        self._stop = threading.Event()
-        self._reader_thread = threading.Thread(target=self._read_cards, name="card-reader", daemon=True)
 
     def post(self, event: Event) -> None:
         """Thread-safe: hand an event to the booth. A person's input is stamped now, when it was
         made, so the booth can tell which screen it answered however long it waited in the queue."""
         if isinstance(event, Stamped) and event.at is None:
-            event = dataclasses.replace(event, at=self.booth.clock())
+            event = dataclasses.replace(event, at=self.clock())
         self.events.put(event)
 
     def press_button(self) -> None:
         """The GPIO callback (gpiozero thread) and the simulator call this."""
         self.post(ButtonPressed())
+
+
+class BoothLoop:
+    def __init__(self, booth: Booth, reader: CardReader, inbox: BoothInbox, *, display: object | None = None,
+                 heartbeats: Iterable[Callable[[], None]] = ()) -> None:
+        """``display``: the window whose input (keys, taps) feeds the booth too, if it has any (``pump()``).
+        ``heartbeats``: called on this (main) thread once per iteration, proof the loop turns (systemd's
+        watchdog)."""
+        self.booth = booth
+        self.reader = reader
+        self.inbox = inbox
+        self.pump_inputs = ui_events(display, self.stop) if display is not None else None
+        self.heartbeats = list(heartbeats)
+        self._stop = threading.Event()
+        self._reader_thread = threading.Thread(target=self._read_cards, name="card-reader", daemon=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -80,7 +95,7 @@ class BoothLoop:
                 backoff = READER_POLL_S
             except ReaderError as error:
                 faulted = True
-                self.post(ReaderFault(error))
+                self.inbox.post(ReaderFault(error))
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, READER_RETRY_MAX_S)
                 continue
@@ -90,9 +105,9 @@ class BoothLoop:
                 continue
             if faulted:
                 faulted = False
-                self.post(ReaderBack())
+                self.inbox.post(ReaderBack())
             if card is not None:
-                self.post(CardPresented(card))
+                self.inbox.post(CardPresented(card))
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Serve events until ``stop()`` or ``until()`` is true."""
@@ -106,7 +121,7 @@ class BoothLoop:
                 for event in self.pump_inputs() if self.pump_inputs else []:
                     self.booth.handle(event)
                 try:
-                    event = self.events.get(timeout=max(0.0, deadline - time.monotonic()))
+                    event = self.inbox.events.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     event = Tick()
                 self.booth.handle(event)
@@ -118,14 +133,13 @@ class BoothLoop:
             self._reader_thread.join(timeout=2)
 
 
-def attach_panel(loop: BoothLoop, panel: BoothPanel) -> None:
-    """The panel's buttons feed the loop; its LEDs and relay follow the booth's state (a listener)."""
-    panel.when_button = loop.press_button
-    panel.when_retake = lambda: loop.post(RetakePressed())
-    panel.when_operator_held = lambda: loop.post(OperatorHeld())
-    indicator = PanelIndicator(panel)
-    loop.booth.listeners.append(indicator)
-    indicator(loop.booth.state, loop.booth.state)
+def panel_feeds(panel: BoothPanel, inbox: BoothInbox) -> PanelIndicator:
+    """The panel's buttons post to the inbox; the returned listener makes its LEDs and relay follow
+    the booth's state (give it to the booth as one of its listeners)."""
+    panel.when_button = inbox.press_button
+    panel.when_retake = lambda: inbox.post(RetakePressed())
+    panel.when_operator_held = lambda: inbox.post(OperatorHeld())
+    return PanelIndicator(panel)
 
 
 def ui_events(display: object, stop: Callable[[], None]) -> Callable[[], list[Event]]:

@@ -53,10 +53,7 @@ class ServiceNotifier:
         self._next_status = 0.0
         self._status = ""
         self._problem: str | None = None
-        booth.listeners.append(self._state_changed)
-
-    def _state_changed(self, previous: State, state: State) -> None:
-        self._next_status = 0.0  # the next beat (same thread, moments later) refreshes STATUS=
+        self._seen_state: State | None = None  # the booth's state at the last beat
 
     def beat(self) -> None:
         """One turn of the booth loop: READY the first time, then pings and status when due."""
@@ -67,6 +64,10 @@ class ServiceNotifier:
             self._send(f"READY=1\nSTATUS={self._status}")
             log.info("booth ready: %s", self._status)
             self._next_status = now + STATUS_EVERY_S
+            self._seen_state = self.booth.state
+        if self.booth.state is not self._seen_state:  # the booth moved since the last beat: STATUS= now
+            self._seen_state = self.booth.state
+            self._next_status = now
         if self.interval_s is not None and now >= self._next_ping:
             self._problem = self.problem()
             if self._problem is None:

@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Protocol
 
+from appliance.config import BoothConfig
 from appliance.device.doctor import Doctor, summary
 from appliance.flow.booth import Booth, photo_meta
 from appliance.flow.events import OperatorAction, OperatorCommand
@@ -34,7 +35,7 @@ from appliance.flow.outcomes import (
     RetakeNeeded,
 )
 from appliance.ledger import Ledger
-from appliance.runtime import BoothLoop
+from appliance.runtime import BoothInbox
 from appliance.uplink.client import Uplink
 from appliance.uplink.outbox import OutboxError
 from boothcore import db
@@ -109,29 +110,33 @@ class UplinkOffice:
         return self.uplink.link_problem()
 
 
+def booth_status(booth: Booth) -> dict[str, Any]:
+    """The booth's state and session for the uplink's status message (read on the uplink's thread)."""
+    session = booth.session
+    info = None
+    if session is not None:
+        info = {"id": session.id, "kind": session.kind, "college": session.college or "补拍",
+                "class": session.class_name or "补拍"}
+    return {"state": booth.state.value, "session": info}
+
+
 class BoothBridge:
-    def __init__(self, booth: Booth, loop: BoothLoop, db_path: Path) -> None:
-        self.booth = booth
-        self.loop = loop
+    """Central's commands and photo acks, for the booth: built before the booth, which it reaches
+    only through its inbox (the commands that change the flow) and its database."""
+
+    def __init__(self, config: BoothConfig, inbox: BoothInbox, db_path: Path) -> None:
+        self.config = config
+        self.inbox = inbox
         self.db_path = db_path
         self._local = threading.local()
 
     def _ledger(self) -> Ledger:
         ledger = getattr(self._local, "ledger", None)
         if ledger is None:
-            ledger = self._local.ledger = Ledger(db.connect(self.db_path), self.booth.config.booth.id)
+            ledger = self._local.ledger = Ledger(db.connect(self.db_path), self.config.booth.id)
         return ledger
 
     # ---- uplink -> booth
-    def status(self) -> dict[str, Any]:
-        booth = self.booth
-        session = booth.session
-        info = None
-        if session is not None:
-            info = {"id": session.id, "kind": session.kind, "college": session.college or "补拍",
-                    "class": session.class_name or "补拍"}
-        return {"state": booth.state.value, "session": info}
-
     def photo_acked(self, photo_id: str) -> None:
         self._ledger().mark_uploaded(photo_id)
 
@@ -157,7 +162,7 @@ class BoothBridge:
             new = self._ledger().allow_retake(number, photo_id)
             return f"retake of {mask_id(number)} allowed once" + ("" if new else " (already recorded)")
         if command.kind == "doctor":
-            checks = Doctor(self.booth.config, inside_booth=True).run()
+            checks = Doctor(self.config, inside_booth=True).run()
             if any(check.status == "fail" for check in checks):
                 raise RuntimeError(summary(checks))  # answered ok=false, with the failures and their fixes
             return summary(checks)
@@ -165,7 +170,7 @@ class BoothBridge:
 
     def _post(self, action: OperatorAction, **args: Any) -> str:
         reply: Future[str] = Future()
-        self.loop.post(OperatorCommand(action, args=args, trusted=True, reply=reply))
+        self.inbox.post(OperatorCommand(action, args=args, trusted=True, reply=reply))
         return reply.result(timeout=COMMAND_TIMEOUT_S)
 
 

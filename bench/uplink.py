@@ -141,11 +141,11 @@ def booth_process(jobs: dict[str, list[Job]], broker_url: str, window: int, repo
     """Run some of the booths: connect, report ready, queue the photos on ``go``, report every ack."""
     settings = UplinkSettings(broker_url=broker_url, window=window, ack_timeout_s=10, telemetry_interval_s=3600)
     booths = {booth: Uplink(settings, booth, root / "booths" / booth / "outbox.db",
-                            status_provider=lambda: {"state": "idle"}, on_command=lambda c: None,
+                            on_command=lambda c: None,
                             on_photo_acked=lambda photo_id: reports.put(("acked", photo_id)))
               for booth in jobs}
     for uplink in booths.values():
-        uplink.start()
+        uplink.start(lambda: {"state": "idle"})
     deadline = time.monotonic() + 30
     while not all(u.connected for u in booths.values()) and time.monotonic() < deadline:
         time.sleep(0.05)

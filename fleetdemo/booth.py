@@ -19,14 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.app import build_booth
-from appliance.cardreader.simulated import SimulatedCardReader
+from appliance.app import build_service
 from appliance.config import BoothConfig, load_config
-from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.ledger import Ledger
 from appliance.quality.checker import PhotoChecker
-from appliance.service import BoothService
-from appliance.ui.factory import display_for
 from boothcore.cli import run_command
 from fleetdemo.demo import MAX_BOOTHS, ClassScript, DemoClass, DemoSummary, demo_classes
 
@@ -68,10 +64,9 @@ def run_demo_booth(demo_class: DemoClass, run: BoothRun, checker: PhotoChecker,
     is closed and its photos acknowledged (or after UPLOAD_WAIT_S). Returns the summary, or None if
     stopped before. Raises the scripted class's error, if any."""
     config = booth_config(run, demo_class.booth_id)
-    parts = build_booth(config, display=display_for(config.hardware), camera=SimulatedCamera(),
-                        reader=SimulatedCardReader(), checker=checker)
+    service = build_service(config, broker_url=run.broker_url, checker=checker)  # the simulated parts
+    parts = service.parts
     parts.roster.upsert(demo_class.entries())
-    service = BoothService(parts, broker_url=run.broker_url)
     script = ClassScript(parts, service.loop, service.panel, demo_class.students, demo_class.excluded,
                          pace_s=0.6 if run.windowed else 0.06)
     threading.Thread(target=script.run, name=f"demo-class-{demo_class.booth_id}", daemon=True).start()

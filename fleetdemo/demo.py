@@ -131,7 +131,7 @@ class ClassScript:
 
     def _operator(self, action: OperatorAction, **args: Any) -> None:
         self._react()
-        self.loop.post(OperatorCommand(action, pin=self.parts.config.operator.pin, args=args))
+        self.loop.inbox.post(OperatorCommand(action, pin=self.parts.config.operator.pin, args=args))
 
     def _swipe(self, card: IdentityCard) -> int:
         mark = self.waiter.mark()

@@ -6,11 +6,8 @@ import argparse
 import logging
 import signal
 
-from appliance.app import build_booth
+from appliance.app import build_service
 from appliance.commands.common import add_config_options, config_from_args
-from appliance.hardware.gpio import open_panel
-from appliance.service import BoothService
-from appliance.ui.factory import display_for
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_booth(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    panel = open_panel(config.hardware)  # a pin factory that cannot load stops the start here, exit 2
-    try:
-        parts = build_booth(config, display=display_for(config.hardware))
-    except BaseException:
-        panel.close()
-        raise
-    service = BoothService(parts, panel=panel)
+    service = build_service(config)
     signal.signal(signal.SIGTERM, lambda *_: service.loop.stop())
     log.info("booth %s running", config.booth.id)
     service.run()

@@ -118,7 +118,6 @@ class Uplink:
     """One booth's connection to central. ``start()`` once, ``stop()`` at shutdown."""
 
     def __init__(self, settings: UplinkSettings, booth_id: str, db_path: str | Path, *,
-                 status_provider: Callable[[], dict[str, Any]],
                  on_command: Callable[[p.Command], str | None],
                  on_photo_acked: Callable[[str], None] | None = None,
                  version: str = __version__) -> None:
@@ -126,7 +125,7 @@ class Uplink:
         self.settings = settings
         self.booth_id = booth_id
         self.version = version
-        self.status_provider = status_provider
+        self._status_provider: Callable[[], dict[str, Any]] | None = None  # given to ``start``
         self.on_command = on_command
         self.outbox = Outbox(db_path, booth_id, chunk_size=settings.chunk_size, on_photo_acked=on_photo_acked)
         self.boot = 0
@@ -163,8 +162,14 @@ class Uplink:
 
     # ------------------------------------------------------------------------ booth-facing API
 
-    def start(self) -> None:
-        """Count the boot, check the outbox files, connect (in the background) and start sending."""
+    def start(self, status_provider: Callable[[], dict[str, Any]]) -> None:
+        """Count the boot, check the outbox files, connect (in the background) and start sending.
+
+        ``status_provider``: the booth's state and session for the status messages, read on the
+        sender thread (``uplink_bridge.booth_status``). It is given here, not at construction, because
+        the booth is built after its uplink (the booth's office and listeners are the uplink's).
+        """
+        self._status_provider = status_provider
         self.boot = self.outbox.next_boot()
         self.install_id = self.outbox.install_id()
         self._started_at = self._last_step = time.monotonic()
@@ -232,6 +237,10 @@ class Uplink:
         self._status_dirty = True
         self._last_status = 0.0
         self._wake()
+
+    def status_listener(self, previous: object, state: object) -> None:
+        """A booth listener (``flow.booth.Listener``): every state the booth enters is published."""
+        self.publish_status()
 
     def backlog(self) -> int:
         """Outbox rows central has not acknowledged yet (photos and events)."""
@@ -701,7 +710,7 @@ class Uplink:
 
     def _status(self, *, online: bool, state: str | None = None) -> p.Status:
         try:
-            provided = dict(self.status_provider() or {})
+            provided = dict(self._status_provider() or {}) if self._status_provider else {}
         except Exception:
             log.exception("uplink: status_provider failed")
             provided = {"state": "unknown"}
@@ -727,7 +736,8 @@ class Uplink:
         props = Properties(PacketTypes.PUBLISH)
         props.MessageExpiryInterval = p.TELEMETRY_EXPIRY_S
         try:
-            temp = self.status_provider().get("cpu_temp_c", cpu_temp_c())
+            provided = self._status_provider() if self._status_provider else {}
+            temp = provided.get("cpu_temp_c", cpu_temp_c())
         except Exception:
             temp = cpu_temp_c()
         telemetry = p.Telemetry(booth=self.booth_id, ts=p.utc_now(), cpu_temp_c=temp,

@@ -124,10 +124,9 @@ def test_every_card_kind_is_photographed_saved_uploaded_and_stored(tmp_path, con
         "resident", "hmt_permit", "foreign_2017", "foreign_2023"}
     with EmbeddedCentral(tmp_path / "office", workers=1) as central:
         uplink = Uplink(config.uplink.model_copy(update={"broker_url": central.url}), config.booth.id,
-                        config.data_dir / "booth.db", on_command=lambda command: "",
-                        status_provider=lambda: {"state": rig.booth.state.value, "session": None})
+                        config.data_dir / "booth.db", on_command=lambda command: "")
         rig = Rig(config, Roster(conn), ledger, sim_camera, checker, photo_output, office=UplinkOffice(uplink))
-        uplink.start()
+        uplink.start(lambda: {"state": rig.booth.state.value, "session": None})
         try:
             rig.open_class(EVERY_KIND[0])
             for entry in EVERY_KIND:

@@ -10,12 +10,11 @@ import threading
 import time
 import uuid
 
-from appliance.app import build_booth
+from appliance.app import build_service
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
 from appliance.flow.states import State
 from appliance.ledger import Ledger
-from appliance.service import BoothService
 from appliance.simulation.roster_gen import generate_roster, roster_csv
 from appliance.ui.headless_display import HeadlessDisplay
 from boothcore import db
@@ -37,9 +36,9 @@ def test_office_pushes_roster_and_opens_and_closes_a_class(tmp_path):
                                 encoding="utf-8")
         config = load_config(None, {"booth": {"data_dir": str(tmp_path / "booth"), "graduation_year": 2027},
                                     "hours": {"enforce": False}, "hardware": {"screen": "headless"}})
-        parts = build_booth(config, display=HeadlessDisplay(), reader=SimulatedCardReader())
-        service = BoothService(parts, broker_url=central.url)
-        booth = parts.booth
+        service = build_service(config, broker_url=central.url, display=HeadlessDisplay(),
+                                reader=SimulatedCardReader())
+        booth = service.parts.booth
         failures: list[str] = []
         done = threading.Event()
 

@@ -16,7 +16,7 @@ import pytest
 from appliance.flow.booth import SessionError
 from appliance.flow.events import ButtonPressed, CardPresented, OperatorAction, OperatorCommand, RetakePressed
 from appliance.flow.states import State
-from appliance.runtime import BoothLoop
+from appliance.runtime import BoothInbox
 from appliance.simulation.roster_gen import card_for
 from tests.booth.test_booth_flow import PIN, Rig
 
@@ -69,16 +69,16 @@ def test_press_queued_before_the_next_card_is_ignored_however_late_it_is_handled
 def test_the_booth_loop_stamps_a_press_when_it_is_made_not_when_it_is_handled(rig, students):
     a, b = students[0], students[1]
     _on_review_with_a_compliant_photo(rig, a)
-    loop = BoothLoop(rig.booth, reader=None)  # type: ignore[arg-type]  # the queue only, no reader thread
-    loop.post(CardPresented(card_for(b)))
-    loop.press_button()  # A's thumb, while B's card waits in the queue
+    inbox = BoothInbox(rig.booth.clock)  # the booth loop's queue
+    inbox.post(CardPresented(card_for(b)))
+    inbox.press_button()  # A's thumb, while B's card waits in the queue
     rig.clock.advance(1.0)
-    while not loop.events.empty():
-        rig.booth.handle(loop.events.get_nowait())
+    while not inbox.events.empty():
+        rig.booth.handle(inbox.events.get_nowait())
     assert rig.booth.state is State.READY and rig.booth.cycle.entry == b
     rig.react()
-    loop.press_button()  # B, after reading the READY screen
-    assert rig.send(loop.events.get_nowait()) is State.COUNTDOWN
+    inbox.press_button()  # B, after reading the READY screen
+    assert rig.send(inbox.events.get_nowait()) is State.COUNTDOWN
 
 
 def test_a_press_under_way_when_the_review_appears_does_not_keep_the_photo_unseen(rig, students):

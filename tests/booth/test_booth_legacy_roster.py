@@ -11,14 +11,13 @@ import hashlib
 import logging
 import uuid
 
-from appliance.app import build_booth
+from appliance.app import build_service
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
 from appliance.eligibility import MESSAGES, Reason
 from appliance.flow.events import CardPresented
 from appliance.flow.states import State
 from appliance.ledger import Ledger, Verdict
-from appliance.service import BoothService
 from appliance.simulation.roster_gen import card_for, generate_roster
 from appliance.ui.headless_display import HeadlessDisplay
 from appliance.uplink.outbox import Outbox
@@ -69,8 +68,7 @@ def test_a_start_with_a_legacy_bad_row_and_its_saved_photo_does_not_die(tmp_path
     _store_legacy_row(conn, students[1])
     conn.close()
 
-    parts = build_booth(config, display=HeadlessDisplay(), reader=SimulatedCardReader())
-    service = BoothService(parts)
+    service = build_service(config, display=HeadlessDisplay(), reader=SimulatedCardReader())
     with caplog.at_level(logging.ERROR):
         service.run(until=lambda: True)  # start, queue what the outbox lacks, stop
     outbox = Outbox(config.data_dir / "booth.db", config.booth.id)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import time
 
-from appliance.app import build_booth
+from appliance.app import build_service
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
-from appliance.service import BoothService
 from appliance.ui.headless_display import HeadlessDisplay
 from central.local_broker import LocalBroker, free_port
 
@@ -24,8 +23,7 @@ def test_header_shows_office_link_down_since_and_clears(tmp_path):
         "uplink": {"broker_url": f"mqtt://127.0.0.1:{port}", "will_delay_s": 1, "reconnect_min_s": 0.1,
                    "reconnect_max_s": 0.5}})
     display = HeadlessDisplay()
-    parts = build_booth(config, display=display, reader=SimulatedCardReader())
-    service = BoothService(parts)
+    service = build_service(config, display=display, reader=SimulatedCardReader())
     seen: list[str] = []
     broker = LocalBroker(tmp_path / "broker", port=port)
     deadline = time.monotonic() + 60

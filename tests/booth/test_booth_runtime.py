@@ -16,7 +16,7 @@ from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.flow.events import OperatorAction, OperatorCommand
 from appliance.flow.states import State
 from appliance.hardware.gpio import BoothPanel, Lamp, PanelLights
-from appliance.runtime import BoothLoop, attach_panel
+from appliance.runtime import BoothInbox, BoothLoop, panel_feeds
 from appliance.simulation.panel import press
 from appliance.simulation.roster_gen import card_for
 from tests.booth.test_booth_flow import Rig
@@ -27,9 +27,10 @@ def test_card_reader_thread_and_gpio_button_drive_the_booth(config, roster, ledg
     rig = Rig(config, roster, ledger, sim_camera, checker, photo_output)
     rig.booth.clock = time.monotonic
     reader = SimulatedCardReader()
-    loop = BoothLoop(rig.booth, reader)
+    inbox = BoothInbox(rig.booth.clock)
     panel = BoothPanel(config.hardware, MockFactory())
-    attach_panel(loop, panel)
+    rig.booth.listeners.append(panel_feeds(panel, inbox))
+    loop = BoothLoop(rig.booth, reader, inbox)
     seen: list[tuple[State, PanelLights]] = []
     rig.booth.listeners.append(lambda previous, state: seen.append((state, panel.lights)))
     failures: list[str] = []
@@ -44,7 +45,7 @@ def test_card_reader_thread_and_gpio_button_drive_the_booth(config, roster, ledg
 
     def people() -> None:
         try:
-            loop.post(OperatorCommand(OperatorAction.OPEN_CLASS, pin=config.operator.pin,
+            inbox.post(OperatorCommand(OperatorAction.OPEN_CLASS, pin=config.operator.pin,
                                       args={"college": students[0].college, "class_name": students[0].class_name}))
             wait_for(State.IDLE)
             reader.fail(ReaderUnavailable("reader unplugged"))

@@ -10,13 +10,12 @@ from __future__ import annotations
 import threading
 import time
 
-from appliance.app import build_booth
+from appliance.app import build_service
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
 from appliance.flow.events import CardPresented, OperatorAction, OperatorCommand
 from appliance.flow.states import State
 from appliance.ledger import Ledger
-from appliance.service import BoothService
 from appliance.simulation.roster_gen import card_for, generate_roster
 from appliance.ui.headless_display import HeadlessDisplay
 from appliance.ui.view import Screen
@@ -122,15 +121,16 @@ def test_central_sees_the_closed_class_unpaid_until_the_booth_confirms_after_a_r
             return sorted(event.kind for event in store.events(booth="booth-01"))
 
         def serve(actions, until) -> None:
-            parts = build_booth(config, display=HeadlessDisplay(), reader=SimulatedCardReader())
+            service = build_service(config, broker_url=central.url, display=HeadlessDisplay(),
+                                    reader=SimulatedCardReader())
+            parts = service.parts
             Roster(parts.ledger.conn).upsert(students)
-            service = BoothService(parts, broker_url=central.url)
             deadline = time.monotonic() + 30
 
             def operator() -> None:
                 for action, args in actions:
                     time.sleep(config.capture.input_guard_s + 0.1)
-                    service.loop.post(OperatorCommand(action, pin=config.operator.pin, args=args))
+                    service.loop.inbox.post(OperatorCommand(action, pin=config.operator.pin, args=args))
 
             threading.Thread(target=operator, daemon=True).start()
             service.run(until=lambda: until(parts.booth) or time.monotonic() > deadline)

@@ -105,9 +105,8 @@ def test_a_second_client_holding_the_booth_id_fails_with_the_fix(tmp_path, broke
     files = fleet[BOOTH]
     settings = UplinkSettings(broker_url=broker.url, ca_file=str(files.ca), cert_file=str(files.cert),
                               key_file=str(files.key), reconnect_min_s=0.2, reconnect_max_s=1.0)
-    other = Uplink(settings, BOOTH, tmp_path / "other-booth.db", status_provider=lambda: {"state": "idle"},
-                   on_command=lambda command: None)
-    other.start()  # another device configured with this booth's identity
+    other = Uplink(settings, BOOTH, tmp_path / "other-booth.db", on_command=lambda command: None)
+    other.start(lambda: {"state": "idle"})  # another device configured with this booth's identity
     try:
         deadline = time.monotonic() + 20
         while not other.connected:
@@ -126,10 +125,9 @@ def test_with_booth_service_running_the_doctor_never_connects_as_the_booth(tmp_p
     files = fleet[BOOTH]
     settings = UplinkSettings(broker_url=broker.url, ca_file=str(files.ca), cert_file=str(files.cert),
                               key_file=str(files.key), reconnect_min_s=0.2, reconnect_max_s=1.0)
-    running = Uplink(settings, BOOTH, tmp_path / "running-booth.db", status_provider=lambda: {"state": "idle"},
-                     on_command=lambda command: None)
+    running = Uplink(settings, BOOTH, tmp_path / "running-booth.db", on_command=lambda command: None)
     disconnects: list[str] = []
-    running.start()
+    running.start(lambda: {"state": "idle"})
     try:
         deadline = time.monotonic() + 20
         while not running.connected:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import threading
 import time
 
-from appliance.app import build_booth
+from appliance.app import build_service
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
-from appliance.service import BoothService
 from appliance.ui.headless_display import HeadlessDisplay
 from appliance.uplink.outbox import disk_free_mb
 from central.cli import main as central_main
@@ -26,7 +25,7 @@ def test_office_asks_a_running_booth_for_its_doctor_report(tmp_path, capsys):
                                 encoding="utf-8")
         config = load_config(None, {"booth": {"data_dir": str(tmp_path / "booth")}, "hours": {"enforce": False},
                                     "hardware": {"screen": "headless"}, "uplink": {"broker_url": central.url}})
-        service = BoothService(build_booth(config, display=HeadlessDisplay(), reader=SimulatedCardReader()))
+        service = build_service(config, display=HeadlessDisplay(), reader=SimulatedCardReader())
         codes: list[int] = []
         failures: list[str] = []
         done = threading.Event()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.app import build_booth
+from appliance.app import build_service
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
 from appliance.sdnotify import notify, watchdog_interval_s
@@ -97,8 +97,7 @@ def broker(tmp_path) -> Iterator[LocalBroker]:
 def service(broker, notify_socket, tmp_path) -> BoothService:
     config = load_config(None, {"booth": {"data_dir": str(tmp_path / "booth")}, "hours": {"enforce": False},
                                 "hardware": {"screen": "headless"}})
-    parts = build_booth(config, display=HeadlessDisplay(), reader=SimulatedCardReader())
-    return BoothService(parts, broker_url=broker.url)
+    return build_service(config, broker_url=broker.url, display=HeadlessDisplay(), reader=SimulatedCardReader())
 
 
 def run_in_background(service: BoothService, script: Callable[[], None]) -> list[str]:

@@ -28,9 +28,13 @@ from central.certs import make_fleet
 from central.local_broker import PRODUCTION_ACL, LocalBroker, free_port
 
 
+def idle() -> dict[str, object]:
+    """The status the booth reports."""
+    return {"state": "idle"}
+
+
 def make_uplink(settings, booth: str, folder: Path) -> Uplink:
-    return Uplink(settings, booth, folder / "booth.db", status_provider=lambda: {"state": "idle"},
-                  on_command=lambda command: None)
+    return Uplink(settings, booth, folder / "booth.db", on_command=lambda command: None)
 
 
 def queue_photo(uplink: Uplink, folder: Path, **size) -> tuple[str, bytes]:
@@ -52,7 +56,7 @@ def test_two_devices_with_one_booth_id_notice_it_say_so_and_back_off(tmp_path: P
         caplog.set_level(logging.INFO, logger="appliance.uplink.client")
         started = time.monotonic()
         for device in devices:
-            device.start()
+            device.start(idle)
         try:
             wait_for(lambda: any(d.link_problem() for d in devices), timeout=30, what="a takeover noticed")
             print(f"takeover noticed after {time.monotonic() - started:.1f} s and "
@@ -83,7 +87,7 @@ def test_a_short_takeover_backoff_lets_the_event_reach_central(tmp_path: Path) -
                                  key_file=str(cert.key), takeover_backoff_s=1.0)
         devices = [make_uplink(settings, "booth-01", tmp_path / name) for name in ("a", "b")]
         for device in devices:
-            device.start()
+            device.start(idle)
         try:
             wait_for(lambda: any(e.kind == "error" and e.data.get("code") == "duplicate_booth_id"
                                  for e in list(central.events.values())), timeout=60,
@@ -100,7 +104,7 @@ def test_chunks_fit_the_brokers_maximum_packet_size(tmp_path: Path, caplog) -> N
         central = RealCentral(broker, tmp_path / "central").start()
         uplink = make_uplink(fast_settings(broker.url, chunk_size=65536), "booth-01", tmp_path / "booth")
         caplog.set_level(logging.INFO, logger="appliance.uplink.client")
-        uplink.start()
+        uplink.start(idle)
         try:
             photos = [queue_photo(uplink, tmp_path / "photos", min_size=70_000, max_size=150_000)
                       for _ in range(3)]
@@ -123,7 +127,7 @@ def test_a_broker_that_drops_large_packets_unannounced_gets_one_error(tmp_path: 
         uplink = make_uplink(fast_settings(f"mqtt://127.0.0.1:{proxy.port}", chunk_size=65536), "booth-01",
                              tmp_path / "booth")
         caplog.set_level(logging.INFO, logger="appliance.uplink.client")
-        uplink.start()
+        uplink.start(idle)
         try:
             photos = [queue_photo(uplink, tmp_path / "photos", min_size=70_000, max_size=150_000)
                       for _ in range(2)]
@@ -142,7 +146,7 @@ def test_a_broker_that_drops_large_packets_unannounced_gets_one_error(tmp_path: 
 def test_a_broker_too_small_for_any_chunk_keeps_photos_in_the_outbox(tmp_path: Path, caplog) -> None:
     with LocalBroker(tmp_path / "broker", extra=["max_packet_size 2048"]) as broker:
         uplink = make_uplink(fast_settings(broker.url), "booth-01", tmp_path / "booth")
-        uplink.start()
+        uplink.start(idle)
         try:
             queue_photo(uplink, tmp_path / "photos")
             wait_for(lambda: "too small for the smallest photo chunk" in caplog.text, timeout=20,
@@ -159,7 +163,7 @@ def test_a_broker_down_is_logged_once_then_shown_and_recovered(tmp_path: Path, c
     caplog.set_level(logging.INFO, logger="appliance.uplink.client")
     uplink = make_uplink(fast_settings(f"mqtt://127.0.0.1:{port}", will_delay_s=1), "booth-01", tmp_path)
     start = dt.datetime.now()
-    uplink.start()
+    uplink.start(idle)
     try:
         wait_for(lambda: uplink.link_problem() is not None, timeout=20, what="the header notice")
         english, chinese = uplink.link_problem()

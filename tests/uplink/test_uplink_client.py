@@ -16,8 +16,12 @@ from boothcore.durable import write_atomic
 from central.local_broker import LocalBroker
 
 
+def idle() -> dict[str, object]:
+    """The status the booth reports."""
+    return {"state": "idle", "session": None}
+
+
 def _booth(tmp_path: Path, settings, booth: str = "booth-01", **kwargs) -> Uplink:
-    kwargs.setdefault("status_provider", lambda: {"state": "idle", "session": None})
     kwargs.setdefault("on_command", lambda command: None)
     return Uplink(settings, booth, tmp_path / "booth" / "booth.db", **kwargs)
 
@@ -37,7 +41,7 @@ def _stored_ok(central: FakeCentral, photo_id: str, **size) -> bool:
 def test_photos_and_events_arrive_and_leave_the_outbox(tmp_path, central, make_settings):
     acked: list[str] = []
     uplink = _booth(tmp_path, make_settings(), on_photo_acked=acked.append)
-    uplink.start()
+    uplink.start(idle)
     try:
         ids = [_capture(uplink, tmp_path / "photos") for _ in range(5)]
         event_id = uplink.event("photo_accepted", {"photo_id": ids[0], "session_id": "s-1", "attempt": 1})
@@ -58,7 +62,7 @@ def test_broker_outage_mid_upload_every_photo_arrives_once(tmp_path, broker: Loc
                                                            make_settings):
     size = {"min_size": 200_000, "max_size": 400_000}
     uplink = _booth(tmp_path, make_settings(window=2, chunk_size=16384))
-    uplink.start()
+    uplink.start(idle)
     try:
         ids = [_capture(uplink, tmp_path / "photos", **size) for _ in range(12)]
         wait_for(lambda: len(central.stored) >= 1, what="first photo")
@@ -93,7 +97,7 @@ def test_dropped_and_corrupted_chunks_are_detected_and_sent_again(tmp_path, cent
 
     central.mangle = mangle
     uplink = _booth(tmp_path, make_settings(chunk_size=16384, window=1))
-    uplink.start()
+    uplink.start(idle)
     try:
         first, second = uuid.uuid4().hex, uuid.uuid4().hex
         victims.update({first: "drop", second: "flip"})
@@ -121,8 +125,8 @@ def test_commands_are_validated_answered_and_run_once(tmp_path, central, make_se
 
     uplink = _booth(tmp_path, make_settings(), on_command=on_command)
     other = _booth(tmp_path / "other", make_settings(), booth="booth-02")
-    uplink.start()
-    other.start()
+    uplink.start(idle)
+    other.start(idle)
     try:
         wait_for(lambda: uplink.connected and other.connected, what="connections")
         wait_for(lambda: {s.booth for s in central.statuses} >= {"booth-01", "booth-02"}, what="births")
@@ -156,7 +160,7 @@ def test_commands_are_validated_answered_and_run_once(tmp_path, central, make_se
 def test_resend_command_queues_acked_photos_again(tmp_path, central, make_settings):
     acked: list[str] = []
     uplink = _booth(tmp_path, make_settings(), on_photo_acked=acked.append)
-    uplink.start()
+    uplink.start(idle)
     try:
         ids = [_capture(uplink, tmp_path / "photos") for _ in range(3)]
         wait_for(lambda: uplink.backlog() == 0, what="first upload")
@@ -170,10 +174,9 @@ def test_resend_command_queues_acked_photos_again(tmp_path, central, make_settin
 
 
 def test_status_birth_and_will_after_an_unclean_loss(tmp_path, broker: LocalBroker, central, make_settings):
-    uplink = _booth(tmp_path, make_settings(), status_provider=lambda: {
-        "state": "ready", "cpu_temp_c": 48.5,
-        "session": {"id": "s-9", "kind": "class", "college": "理学院", "class": "物理1"}})
-    uplink.start()
+    uplink = _booth(tmp_path, make_settings())
+    uplink.start(lambda: {"state": "ready", "cpu_temp_c": 48.5,
+                          "session": {"id": "s-9", "kind": "class", "college": "理学院", "class": "物理1"}})
     wait_for(lambda: any(s.online and s.state == "ready" for s in central.statuses), what="birth")
     birth = next(s for s in central.statuses if s.online)
     assert (birth.boot, birth.session.class_, birth.cpu_temp_c) == (uplink.boot, "物理1", 48.5)
@@ -192,7 +195,7 @@ def test_status_birth_and_will_after_an_unclean_loss(tmp_path, broker: LocalBrok
 def test_broker_outage_with_the_real_central_ingest(tmp_path, broker: LocalBroker, real_central, make_settings):
     size = {"min_size": 100_000, "max_size": 300_000}
     uplink = _booth(tmp_path, make_settings(window=2, chunk_size=16384))
-    uplink.start()
+    uplink.start(idle)
     try:
         ids = [_capture(uplink, tmp_path / "photos", **size) for _ in range(10)]
         event_id = uplink.event("class_opened", {"session_id": "s-1", "college": "理学院", "class": "物理1"})
@@ -212,7 +215,7 @@ def test_broker_outage_with_the_real_central_ingest(tmp_path, broker: LocalBroke
 
 def test_without_a_broker_photos_wait_in_the_outbox(tmp_path):
     uplink = _booth(tmp_path, UplinkSettings())
-    uplink.start()
+    uplink.start(idle)
     photo_id = _capture(uplink, tmp_path / "photos")
     assert uplink.backlog() == 1 and not uplink.connected
     assert uplink.capture_blocked() is None
@@ -224,7 +227,7 @@ def test_without_a_broker_photos_wait_in_the_outbox(tmp_path):
 
 def test_a_full_disk_blocks_capture_but_not_sending(tmp_path, central, make_settings):
     uplink = _booth(tmp_path, make_settings(min_free_mb=10**9))  # more than any test disk has free
-    uplink.start()
+    uplink.start(idle)
     try:
         assert uplink.capture_blocked() == DISK_FULL_MESSAGE
         photo_id = _capture(uplink, tmp_path / "photos")  # taken before the disk filled
@@ -236,7 +239,7 @@ def test_a_full_disk_blocks_capture_but_not_sending(tmp_path, central, make_sett
 
 def test_an_event_that_breaks_the_protocol_becomes_an_error_event(tmp_path):
     uplink = _booth(tmp_path, UplinkSettings())
-    uplink.start()
+    uplink.start(idle)
     try:
         makeup = uplink.event("class_opened", {"session_id": "s-2", "college": "", "class": ""})
         broken = uplink.event("class_opened", {"session_id": "s-3", "college": "a/b", "class": "x"})

@@ -18,9 +18,8 @@ from central.local_broker import LocalBroker
 from central.store import BoothStatus, SqliteStore
 
 
-def booth_on(data: Path, settings, state: str) -> Uplink:
-    return Uplink(settings, "booth-01", data / "booth.db", status_provider=lambda: {"state": state},
-                  on_command=lambda command: None)
+def booth_on(data: Path, settings) -> Uplink:
+    return Uplink(settings, "booth-01", data / "booth.db", on_command=lambda command: None)
 
 
 def central_view(central: RealCentral) -> BoothStatus | None:
@@ -32,7 +31,7 @@ def central_view(central: RealCentral) -> BoothStatus | None:
 
 
 def run_until_seen(uplink: Uplink, central: RealCentral, state: str) -> None:
-    uplink.start()
+    uplink.start(lambda: {"state": state})
     try:
         wait_for(lambda: (b := central_view(central)) is not None and b.state == state and b.boot == uplink.boot,
                  what=f"central to show state {state} at boot {uplink.boot}")
@@ -46,15 +45,15 @@ def test_a_booth_with_new_data_starts_a_new_boot_sequence_at_central(
     caplog.set_level(logging.INFO, "central.ingest")
     old_card, new_card = tmp_path / "sd-old", tmp_path / "sd-new"
     for state in ("idle", "ready", "review"):  # three starts on the old card: boots 1, 2, 3
-        run_until_seen(booth_on(old_card, make_settings(), state), real_central, state)
+        run_until_seen(booth_on(old_card, make_settings()), real_central, state)
     before = central_view(real_central)
     assert before is not None and before.boot == 3 and before.install_id and before.resets == 0
-    again = booth_on(old_card, make_settings(), "idle")
-    again.start()
+    again = booth_on(old_card, make_settings())
+    again.start(lambda: {"state": "idle"})
     again.stop()
     assert again.install_id == before.install_id, "the install id is made once per data folder"
 
-    fresh = booth_on(new_card, make_settings(), "countdown")  # the reset booth: boot 1, new install id
+    fresh = booth_on(new_card, make_settings())  # the reset booth: boot 1, new install id
     run_until_seen(fresh, real_central, "countdown")
     after = central_view(real_central)
     assert after is not None and after.boot == 1 and after.install_id == fresh.install_id != before.install_id

@@ -23,8 +23,8 @@ def test_upload_over_tls_with_a_client_certificate(tmp_path):
                                  key_file=str(booth.key))
         assert settings.tls
         uplink = Uplink(settings, "booth-01", tmp_path / "booth" / "booth.db",
-                        status_provider=lambda: {"state": "idle"}, on_command=lambda command: None)
-        uplink.start()
+                        on_command=lambda command: None)
+        uplink.start(lambda: {"state": "idle"})
         try:
             photo_id = uuid.uuid4().hex
             path = write_atomic(tmp_path / "photos" / f"{photo_id}.jpg", photo_bytes(photo_id))

@@ -40,9 +40,8 @@ def main() -> int:
     settings = UplinkSettings(broker_url=args.broker, reconnect_min_s=0.1, reconnect_max_s=0.5, ack_timeout_s=1.0,
                               telemetry_interval_s=5, will_delay_s=1, session_expiry_s=60, window=3,
                               chunk_size=16384)
-    uplink = Uplink(settings, "booth-kill", args.data / "booth.db", status_provider=lambda: {"state": "idle"},
-                    on_command=lambda command: None)
-    uplink.start()
+    uplink = Uplink(settings, "booth-kill", args.data / "booth.db", on_command=lambda command: None)
+    uplink.start(lambda: {"state": "idle"})
     for path in sorted(photos.glob("*.jpg")):
         if not uplink.outbox.has_photo(path.stem):
             uplink.photo_saved(path.stem, path, photo_meta(path.stem))

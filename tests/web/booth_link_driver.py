@@ -24,9 +24,8 @@ def main() -> None:
     settings = UplinkSettings(broker_url=url, will_delay_s=0, session_expiry_s=0, telemetry_interval_s=5)
     session = {"id": "s-1", "kind": "class", "college": "外语学院", "class": "英语2301"}
     uplink = Uplink(settings, booth, Path(data) / "outbox.db",
-                    status_provider=lambda: {"state": "ready", "session": session, "cpu_temp_c": 48.0},
                     on_command=lambda command: None)
-    uplink.start()
+    uplink.start(lambda: {"state": "ready", "session": session, "cpu_temp_c": 48.0})
     while not uplink.connected:
         time.sleep(0.05)
     print(f"CONNECTED {uplink.boot}", flush=True)
