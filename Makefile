@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamps
 # Debian packages the tests and the demo use: the broker, the PC/SC stack with a virtual reader,
 # the toolchain pyscard and evdev build with, and headless Chromium for the dashboard tests;
-# systemd (systemd-analyze verify) and shellcheck for the unit files and the image recipe.
+# systemd (systemd-analyze verify) and shellcheck for the unit files and the image recipe;
+# PostgreSQL (initdb, pg_ctl) for the tests of the PostgreSQL store.
 APT_PACKAGES := mosquitto mosquitto-clients pcscd libpcsclite-dev swig vsmartcard-vpcd \
 	build-essential python3-dev python3-venv linux-libc-dev openssl fonts-wqy-microhei systemd shellcheck \
-	chromium chromium-driver
+	chromium chromium-driver postgresql
 
 .PHONY: setup test demo bench lint fmt models clean
 setup: $(STAMP)/apt $(STAMP)/install $(STAMP)/models

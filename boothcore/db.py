@@ -6,16 +6,30 @@ its tables and applies its own schema through ``apply_schema``; one file may hol
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Protocol, TypeVar, overload
+
+_Conn = TypeVar("_Conn", bound=sqlite3.Connection)
 
 
-def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
-    """Open (creating the folder) with WAL, FULL sync, foreign keys and a busy timeout."""
+@overload
+def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection: ...
+@overload
+def connect(path: str | Path, *, check_same_thread: bool = True, factory: type[_Conn]) -> _Conn: ...
+
+
+def connect(path: str | Path, *, check_same_thread: bool = True,
+            factory: type[sqlite3.Connection] = sqlite3.Connection) -> sqlite3.Connection:
+    """Open (creating the folder) with WAL, FULL sync, foreign keys and a busy timeout; ``factory``:
+    a ``sqlite3.Connection`` subclass to open (central's store adds ``transaction()``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=check_same_thread)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=check_same_thread,
+                           factory=factory)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
@@ -53,18 +67,58 @@ class transaction:
             self.conn.execute("ROLLBACK")
 
 
-def migrate(conn: sqlite3.Connection, component: str, migrations: list[tuple[int, str]]) -> int:
+class RowLike(Protocol):
+    """A row by column name (``sqlite3.Row``, central's PostgreSQL ``Row``)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+class Executes(Protocol):
+    """A connection ``migrate`` can run on: ``sqlite3.Connection``, or central's PostgreSQL one."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+
+
+class SchemaTooNew(Exception):
+    """The database was migrated by a newer build than this one: nothing of it may be changed."""
+
+    def __init__(self, component: str, found: int, known: int) -> None:
+        self.component, self.found, self.known = component, found, known
+        super().__init__(f"{component} schema is at version {found}, this build knows up to {known}")
+
+
+VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+
+
+def schema_version(conn: Executes, component: str) -> int:
+    """``component``'s recorded version (0 = not recorded: a file older than migrations, or new)."""
+    exists = ("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_versions'"
+              if isinstance(conn, sqlite3.Connection) else
+              "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema()"
+              " AND table_name = 'schema_versions'")
+    if conn.execute(exists).fetchone() is None:
+        return 0
+    row = conn.execute("SELECT version FROM schema_versions WHERE component = ?", (component,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: Executes, component: str, migrations: Sequence[tuple[int, str]],
+            begin: Callable[[], contextlib.AbstractContextManager[Any]] | None = None) -> int:
     """Bring ``component``'s tables up to the last of ``migrations`` (version, DDL script); return it.
 
     Each component's version is a row of ``schema_versions``; each pending step runs once, with its
-    version bump, in one transaction (two processes opening the file at once: the second waits and
-    finds it done). A file made by an older build is upgraded in place; a new file runs every step.
+    version bump, in one transaction (``begin``, default BEGIN IMMEDIATE on SQLite; two processes
+    migrating at once: the second waits and finds it done). A database made by an older build is
+    upgraded in place; a new one runs every step. SchemaTooNew, changing nothing, when the recorded
+    version is beyond the last step (a newer build migrated it).
     """
-    with transaction(conn):
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY,"
-                     " version INTEGER NOT NULL)")
+    with begin() if begin is not None else transaction(conn):  # type: ignore[arg-type]
+        conn.execute(VERSION_TABLE)
         row = conn.execute("SELECT version FROM schema_versions WHERE component = ?", (component,)).fetchone()
         current = row[0] if row else 0
+        latest = migrations[-1][0] if migrations else 0
+        if current > latest:
+            raise SchemaTooNew(component, current, latest)
         for version, script in migrations:
             if version <= current:
                 continue

@@ -10,6 +10,7 @@ import csv
 import enum
 import io
 import sqlite3
+import time
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -215,19 +216,27 @@ def read_roster_file(path: str | Path) -> list[RosterEntry]:
         raise RosterImportError(str(path), error.problems) from None
 
 
+# Insert or update a roster row by ID number; the last value is imported_at (``roster_rows``).
+UPSERT = ("INSERT INTO roster (id_number, name, student_no, college, class_name, graduation_year,"
+          " level, category, captured_before, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+          " ON CONFLICT(id_number) DO UPDATE SET name=excluded.name, student_no=excluded.student_no,"
+          " college=excluded.college, class_name=excluded.class_name,"
+          " graduation_year=excluded.graduation_year, level=excluded.level,"
+          " category=excluded.category, captured_before=excluded.captured_before,"
+          " imported_at=excluded.imported_at")
+
+
+def roster_rows(entries: Iterable[RosterEntry], imported_at: str) -> list[tuple[object, ...]]:
+    """The parameters of ``UPSERT`` for each entry."""
+    return [(e.id_number, e.name, e.student_no, e.college, e.class_name, e.graduation_year, e.level,
+             e.category, int(e.captured_before), imported_at) for e in entries]
+
+
 def upsert_entries(conn: sqlite3.Connection, entries: Iterable[RosterEntry]) -> int:
     """Insert or update roster rows by ID number in one transaction (booth and central share the table)."""
-    rows = [(e.id_number, e.name, e.student_no, e.college, e.class_name, e.graduation_year, e.level,
-             e.category, int(e.captured_before)) for e in entries]
+    rows = roster_rows(entries, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     with db.transaction(conn):
-        conn.executemany(
-            "INSERT INTO roster (id_number, name, student_no, college, class_name, graduation_year,"
-            " level, category, captured_before) VALUES (?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT(id_number) DO UPDATE SET name=excluded.name, student_no=excluded.student_no,"
-            " college=excluded.college, class_name=excluded.class_name,"
-            " graduation_year=excluded.graduation_year, level=excluded.level,"
-            " category=excluded.category, captured_before=excluded.captured_before,"
-            " imported_at=strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", rows)
+        conn.executemany(UPSERT, rows)
     return len(rows)
 
 
@@ -252,7 +261,7 @@ def entry_problem(entry: RosterEntry) -> str | None:
     return None
 
 
-def entry_from_row(row: sqlite3.Row) -> RosterEntry:
+def entry_from_row(row: db.RowLike) -> RosterEntry:
     return RosterEntry(id_number=row["id_number"], name=row["name"], student_no=row["student_no"],
                        college=row["college"], class_name=row["class_name"],
                        graduation_year=row["graduation_year"], level=row["level"],

@@ -9,12 +9,16 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from boothcore.cli import OneLineParser, existing_file, run_command
 from boothcore.config import ensure_folder
 from boothcore.durable import write_atomic
 from boothcore.roster import RosterImportError, read_roster_file
 from central.config import CentralConfig, load_central_config
+
+if TYPE_CHECKING:
+    from central.store import SqlStore
 
 
 def _config(args: argparse.Namespace) -> CentralConfig:
@@ -68,10 +72,31 @@ def _ask_fleet_status(config: CentralConfig) -> None:
         store.close()
 
 
+def _checked_store(config: CentralConfig, migrate: bool) -> None:
+    """Open the store once before starting (``migrate``: bring it up to this build first), so a store
+    that is unreachable, not migrated or newer than this build stops the command with one line."""
+    from central.store import open_store
+
+    open_store(config.storage.db_url, base=config.data_dir, migrate=migrate).close()
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from central.sql import safe_url
+    from central.store import migrate_store
+
+    config = _config(args)
+    before, after = migrate_store(config.storage.db_url, base=config.data_dir)
+    change = f"migrated from schema version {before} to {after}" if before != after else \
+        f"already at schema version {after}"
+    print(f"{safe_url(config.storage.db_url)}: {change}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from central.ingest import run_ingest
 
     config = _web_config(args)
+    _checked_store(config, args.migrate)
     threading.Thread(target=_ask_fleet_status, args=(config,), name="ask-status", daemon=True).start()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -91,6 +116,7 @@ def _web(args: argparse.Namespace) -> int:
     from central.web.server import DashboardServer
 
     config = _web_config(args)
+    _checked_store(config, args.migrate)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -109,7 +135,7 @@ def _user_add(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\r\n")
     store = open_store(config.storage.db_url, base=config.data_dir)
     try:
-        user = Users(store.conn).add(args.name, args.role, password, args.college)  # type: ignore[attr-defined]  # the SQLite store's conn
+        user = Users(store.conn).add(args.name, args.role, password, args.college)
     except UserError as error:
         print(f"booth-central: {error}", file=sys.stderr)
         return 2
@@ -156,11 +182,11 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit(store: object, action: str, detail: str) -> None:
+def _audit(store: SqlStore, action: str, detail: str) -> None:
     """An office change made from this command line, in the dashboard's audit trail (actor "cli")."""
     from central.users import Users
 
-    Users(store.conn).audit("cli", action, detail)  # type: ignore[attr-defined]  # users live in SQLite
+    Users(store.conn).audit("cli", action, detail)
 
 
 def _roster_import(args: argparse.Namespace) -> int:
@@ -340,6 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--http", type=_http_address, default=None, metavar="HOST:PORT",
                      help="listen here (default: web.http)")
     web.set_defaults(func=_web)
+    for command in (serve, web):
+        command.add_argument("--migrate", action="store_true",
+                             help="first bring the store's schema up to this build (as booth-central migrate)")
+
+    migrate = commands.add_parser("migrate", help="bring the store's schema up to this build (SQLite or PostgreSQL)")
+    migrate.add_argument("--config", type=Path, required=True, help="central.toml")
+    migrate.set_defaults(func=_migrate)
 
     user = commands.add_parser("user", help="dashboard users")
     user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")

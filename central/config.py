@@ -80,7 +80,9 @@ class BrokerSection(_Section):
 class StorageSection(_Section):
     # Photos (photos/<college>/<class>/<id_number>.jpg), chunk staging and the default database.
     data_dir: Path = Path("/var/lib/booth-central")
-    # sqlite:///ABSOLUTE/PATH or sqlite:RELATIVE (to data_dir); SQLite is the only backend of this build.
+    # sqlite:///ABSOLUTE/PATH or sqlite:RELATIVE (to data_dir): one host (the embedded default); or
+    # postgresql://USER@HOST/DB (psycopg's URI; password from ~/.pgpass or PGPASSWORD): ingest workers on
+    # several hosts, with data_dir then a folder every one of them mounts (docs/storage.md).
     db_url: str = "sqlite:central.db"
     # Staged chunks of a photo that never completed are removed after this many seconds.
     staging_ttl_s: float = Field(default=86400.0, ge=60)
@@ -99,12 +101,14 @@ class StorageSection(_Section):
     def _db_url(cls, value: str) -> str:
         # Only the scheme is shown: a database URL can carry a password.
         scheme = value.split(":", 1)[0] if ":" in value else value[:20]
-        if value.startswith(("postgresql:", "postgres:")):
-            raise ValueError(f"storage.db_url = '{scheme}://...': this build stores in SQLite only (no "
-                             "PostgreSQL backend): set storage.db_url to sqlite:///PATH or sqlite:RELATIVE")
+        if value.startswith(("postgresql://", "postgres://")):
+            if not urlsplit(value).path.strip("/"):
+                raise ValueError(f"storage.db_url = '{scheme}://...': name the database "
+                                 "(postgresql://USER@HOST/DATABASE)")
+            return value
         if not value.startswith("sqlite:"):
-            raise ValueError(f"storage.db_url = '{scheme}...': must be sqlite:///PATH or sqlite:RELATIVE "
-                             "(to storage.data_dir)")
+            raise ValueError(f"storage.db_url = '{scheme}...': must be sqlite:///PATH, sqlite:RELATIVE "
+                             "(to storage.data_dir) or postgresql://USER@HOST/DATABASE")
         return value
 
 

@@ -113,7 +113,9 @@ def fees_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
     monitor's payment_confirmed event (when, on which booth, how much) if there is one."""
     payments = {e.data.get("session_id"): e for e in store.events(kind="payment_confirmed", limit=1_000_000)}
     rows: list[tuple[object, ...]] = []
-    for event in sorted(store.events(kind="class_closed", limit=1_000_000), key=lambda e: e.ts):
+    closings = store.events(kind="class_closed", limit=1_000_000)
+    # By close time, then college and class (closings at one second come in no given order).
+    for event in sorted(closings, key=lambda e: (e.ts, e.data.get("college", ""), e.data.get("class", ""))):
         college, class_name = event.data.get("college", ""), event.data.get("class", "")
         if user is not None and not user.may_see(college):
             continue

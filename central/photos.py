@@ -3,8 +3,10 @@
 Every capture is kept as ``<data>/captures/<photo_id>.jpg``; the one of a person central receives
 last is also (a hard link, no second copy) ``<data>/photos/<college>/<class>/<id_number>.jpg`` and
 its row is current; every capture keeps its row. The booth's ``captured_at`` orders nothing (a Pi
-without an RTC may run ahead before NTP). A per-person file lock (flock, so it works across worker
-processes) keeps the write and the row together, so the last file written is the current row.
+without an RTC may run ahead before NTP). A per-person lock keeps the write and the row together,
+so the last file written is the current row: the store's own (``people_locked``: PostgreSQL
+advisory locks, shared by workers on every machine), else a file lock (flock: SQLite's workers
+are processes of one host).
 ``store_many`` is the group commit of the ingest: every file of a batch is written and fsynced,
 then all rows are committed in one transaction (when the store offers ``batch()``), so a batch
 costs one database sync instead of one per photo.
@@ -95,9 +97,12 @@ class PhotoArchive:
                                                 "path": str(path.relative_to(self.root_resolved))})
             except Exception as error:  # UnsafePathError: refused before any write
                 results[index] = error
-        slots = sorted({self._slot(r.id_number) for r in records if r is not None})
         to_add: list[tuple[int, PhotoRecord]] = []
-        with self._locked(slots):
+        people = {r.id_number for r in records if r is not None}
+        people_locked = getattr(store, "people_locked", None)
+        locked = people_locked(people) if callable(people_locked) else \
+            self._locked(sorted({self._slot(number) for number in people}))
+        with locked:
             # Central's receive order, not the booth's clock: the photo completed last wins the file.
             seen: set[str] = set()
             for index, placed in enumerate(records):

@@ -15,15 +15,14 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from boothcore import db
 from boothcore.names import BadName, check_name
 from boothcore.privacy import mask_id, mask_name
+from central.sql import Connection
 from central.store import utc
 
 ROLES = ("admin", "secretary", "viewer")
@@ -93,9 +92,9 @@ def _token_key(token: str) -> str:
 
 
 class Users:
-    """Users, sessions and the audit trail on a central.db connection (``SqliteStore.conn``)."""
+    """Users, sessions and the audit trail on the central store's connection (``SqlStore.conn``)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     # ----------------------------------------------------------------------------------- users
@@ -117,7 +116,7 @@ class Users:
                             "sees every college)")
         if len(password) < MIN_PASSWORD:
             raise UserError(f"the password needs at least {MIN_PASSWORD} characters")
-        with db.transaction(self.conn):
+        with self.conn.transaction():
             if self.conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise UserError(f"user {name!r} already exists")
             self.conn.execute("INSERT INTO users (name, role, college, password_hash, created_at)"
@@ -130,7 +129,7 @@ class Users:
         such user or the password is too short."""
         if len(password) < MIN_PASSWORD:
             raise UserError(f"the password needs at least {MIN_PASSWORD} characters")
-        with db.transaction(self.conn):
+        with self.conn.transaction():
             changed = self.conn.execute("UPDATE users SET password_hash = ? WHERE name = ?",
                                         (_HASHER.hash(password), name)).rowcount
             if not changed:
@@ -150,10 +149,11 @@ class Users:
     def authenticate(self, name: str, password: str, client: str, *, attempts: int, window_s: int) -> User:
         """The user, or LoginRateLimited (checked first) / LoginRefused; failures and successes are audited."""
         since = utc((dt.datetime.now(dt.UTC) - dt.timedelta(seconds=window_s)).isoformat())
-        with db.transaction(self.conn):
+        with self.conn.transaction():
             self.conn.execute("DELETE FROM login_failures WHERE at < ?", (since,))
             by_name, by_client = self.conn.execute(
-                "SELECT SUM(name = ?), SUM(client = ?) FROM login_failures", (name, client)).fetchone()
+                "SELECT SUM(CASE WHEN name = ? THEN 1 ELSE 0 END), SUM(CASE WHEN client = ? THEN 1 ELSE 0 END)"
+                " FROM login_failures", (name, client)).fetchone()
         if (by_name or 0) >= attempts or (by_client or 0) >= attempts:
             raise LoginRateLimited
         row = self.conn.execute("SELECT password_hash FROM users WHERE name = ?", (name,)).fetchone()
@@ -162,7 +162,7 @@ class Users:
             ok = row is not None
         except (VerificationError, InvalidHashError):
             ok = False
-        with db.transaction(self.conn):
+        with self.conn.transaction():
             if not ok:
                 self.conn.execute("INSERT INTO login_failures (name, client, at) VALUES (?,?,?)",
                                   (name, client, utc()))
@@ -180,7 +180,7 @@ class Users:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = dt.datetime.now(dt.UTC)
         expires = utc((now + dt.timedelta(seconds=ttl_s)).isoformat())
-        with db.transaction(self.conn):
+        with self.conn.transaction():
             self.conn.execute("DELETE FROM web_sessions WHERE expires_at < ?", (utc(),))
             self.conn.execute("INSERT INTO web_sessions (token_sha256, user_name, csrf, created_at, expires_at)"
                               " VALUES (?,?,?,?,?)", (_token_key(token), user.name, csrf, utc(), expires))
@@ -196,14 +196,14 @@ class Users:
         return WebSession(User(row["name"], row["role"], row["college"]), row["csrf"], row["expires_at"])
 
     def close_session(self, token: str, actor: str) -> None:
-        with db.transaction(self.conn):
+        with self.conn.transaction():
             self.conn.execute("DELETE FROM web_sessions WHERE token_sha256 = ?", (_token_key(token),))
             self._audit(actor, "logout", "")
 
     # ----------------------------------------------------------------------------------- audit
     def audit(self, actor: str, action: str, detail: str) -> None:
         """Record one change by ``actor`` (a user name, or "cli")."""
-        with db.transaction(self.conn):
+        with self.conn.transaction():
             self._audit(actor, action, detail)
 
     def _audit(self, actor: str, action: str, detail: str) -> None:

@@ -50,7 +50,6 @@ def _booths(office: Office) -> None:
                                            disk_free_mb=18_020.0, cpu_temp_c=47.5, version="0.1.0"))
     office.store.conn.execute("UPDATE booths SET status_received_at = ? WHERE booth = 'booth-02'",
                               ((now - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),))
-    office.store.conn.commit()
     office.store.record_status(BoothStatus(booth="booth-03", boot=7, online=False, state="lost", ts=now.isoformat()))
     office.store.record_event(EventRecord(event_id="a" * 32, booth="booth-03", ts=now.isoformat(), kind="error",
                                           data={"code": "camera", "message": "camera not found"}))

@@ -38,6 +38,7 @@ BASE_ARGS: dict[tuple[str, ...], list[str]] = {
     ("booth", "pin-hash"): [],
     ("booth", "screenshots"): ["--out", "{root}/shots"],
     ("booth-central", "serve"): [],
+    ("booth-central", "migrate"): [],
     ("booth-central", "roster", "import"): ["{csv}"],
     ("booth-central", "schedule", "import"): ["{csv}"],
     ("booth-central", "class", "open"): ["booth-01", "--college", "计算机学院", "--class", "计算机2023-1班"],
@@ -173,10 +174,10 @@ def test_one_line_and_exit_2(leaf, case, inputs, tmp_path):
             config.write_text(_good_config(program, tmp_path, hardware__card_reader='"sam:"'), encoding="utf-8")
             _assert_one_line(_run(leaf, base, inputs), "hardware.card_reader = 'sam:'", "sam:/dev/ttyUSB0")
         else:
-            config.write_text(_good_config(program, tmp_path, storage__db_url='"postgresql://u:secret@db/photos"'),
+            config.write_text(_good_config(program, tmp_path, storage__db_url='"mysql://u:secret@db/photos"'),
                               encoding="utf-8")
             done = _run(leaf, base, inputs)
-            _assert_one_line(done, "storage.db_url", "SQLite only", "sqlite:///PATH")
+            _assert_one_line(done, "storage.db_url", "sqlite:///PATH", "postgresql://USER@HOST/DATABASE")
             assert "secret" not in done.stderr
     elif case == "data-folder":
         blocked = tmp_path / "a-file"
@@ -249,3 +250,14 @@ def test_serve_refuses_a_worker_count_outside_the_configs_range(workers, inputs,
     config.write_text(_good_config("booth-central", tmp_path), encoding="utf-8")
     done = _run(("booth-central", "serve"), ["--config", str(config), "--workers", workers], inputs)
     _assert_one_line(done, f"ingest.workers = {workers}")
+
+
+@pytest.mark.parametrize("leaf", [("booth-central", "migrate"), ("booth-central", "serve"),
+                                  ("booth-central", "booths")], ids=lambda leaf: "-".join(leaf))
+def test_an_unreachable_postgresql_store_is_one_line(leaf, inputs, tmp_path):
+    url = f"postgresql://booth:secret@127.0.0.1:{free_port()}/photos"
+    config = tmp_path / "central.toml"
+    config.write_text(_good_config("booth-central", tmp_path, storage__db_url=f'"{url}"'), encoding="utf-8")
+    done = _run(leaf, [*BASE_ARGS[leaf], "--config", str(config)], inputs)
+    _assert_one_line(done, "cannot use the PostgreSQL store postgresql://booth:***@127.0.0.1:", "storage.db_url")
+    assert "secret" not in done.stderr

@@ -6,7 +6,7 @@ rule), so a reconnected booth stays online here. Stale: online, but no status or
 received for twice the booths' telemetry interval (``web.telemetry_interval_s``).
 
 Two warnings (issue 9 items 4 and 10): "two devices use this booth id" (see ``duplicate_id``) and
-the data resets central counted for the booth (``SqliteStore.record_status``, a new install id).
+the data resets central counted for the booth (``SqlStore.record_status``, a new install id).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from boothcore.link import STABLE_S
 from boothcore.privacy import mask_ids_in
-from central.store import Store
+from central.store import SqlStore
 
 ONLINE, STALE, OFFLINE, NEVER = "online", "stale", "offline", "never"
 CONDITIONS = (ONLINE, STALE, OFFLINE, NEVER)
@@ -68,20 +68,21 @@ def _parse(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def fleet(store: Store, *, known_booths: list[str], telemetry_interval_s: float,
+def fleet(store: SqlStore, *, known_booths: list[str], telemetry_interval_s: float,
           now: dt.datetime | None = None) -> list[BoothView]:
     """Every booth the store has seen, plus ``known_booths`` it has not (as never seen), by name."""
     now = now or dt.datetime.now(dt.UTC)
     stale_after = dt.timedelta(seconds=2 * telemetry_interval_s)
-    conn = store.conn  # type: ignore[attr-defined]  # SQLite-only queries (the only backend)
+    conn = store.conn
     last_photo = dict(conn.execute("SELECT booth, MAX(stored_at) FROM photos GROUP BY booth").fetchall())
-    # SQLite returns the bare column of the row that holds MAX(ts): each booth's latest error.
-    last_error = {row[0]: row[2] or "" for row in conn.execute(
-        "SELECT booth, MAX(ts), json_extract(data_json, '$.message') FROM events WHERE kind = 'error'"
-        " GROUP BY booth")}
+    # Each booth's latest error, and when central last received a duplicate-booth-id one.
+    last_error = {row[0]: row[1] or "" for row in conn.execute(
+        f"SELECT booth, message FROM (SELECT booth, {conn.json_text('data_json', 'message')} AS message,"
+        "  ROW_NUMBER() OVER (PARTITION BY booth ORDER BY ts DESC) AS newest FROM events WHERE kind = 'error')"
+        " AS errors WHERE newest = 1")}
     duplicate_reported = dict(conn.execute(
         "SELECT booth, MAX(received_at) FROM events WHERE kind = 'error'"
-        " AND json_extract(data_json, '$.code') = ? GROUP BY booth", (DUPLICATE_ID,)).fetchall())
+        f" AND {conn.json_text('data_json', 'code')} = ? GROUP BY booth", (DUPLICATE_ID,)).fetchall())
     views: dict[str, BoothView] = {}
     for row in conn.execute("SELECT booth, boot, online, state, session_json, queue_depth, disk_free_mb,"
                             " cpu_temp_c, version, status_received_at, telemetry_ts, resets, reset_at FROM booths"):

@@ -31,7 +31,7 @@ from central.certs import TlsFiles
 from central.config import CentralConfig, parse_central_config
 from central.ingest import Ingest
 from central.local_broker import LocalBroker
-from central.store import SqliteStore
+from central.store import SqlStore, open_store
 from tests.booth.log_scan import assert_log_masked
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,17 +136,18 @@ class MiniBooth:
         self.client.loop_stop()
 
 
-def central_config(data_dir: Path, broker: LocalBroker, **ingest: Any) -> CentralConfig:
+def central_config(data_dir: Path, broker: LocalBroker, *, db_url: str = "sqlite:central.db",
+                   **ingest: Any) -> CentralConfig:
     return parse_central_config({
         "broker": {"url": f"mqtt://{broker.host}:{broker.port}"},
-        "storage": {"data_dir": str(data_dir), "db_url": "sqlite:central.db"},
+        "storage": {"data_dir": str(data_dir), "db_url": db_url},
         "ingest": {"missing_grace_s": 0.2, **ingest}})
 
 
-def write_config_toml(path: Path, data_dir: Path, broker: LocalBroker) -> Path:
+def write_config_toml(path: Path, data_dir: Path, broker: LocalBroker, db_url: str = "sqlite:central.db") -> Path:
     path.write_text(
         f'[broker]\nurl = "mqtt://{broker.host}:{broker.port}"\n'
-        f'[storage]\ndata_dir = "{data_dir}"\ndb_url = "sqlite:central.db"\n'
+        f'[storage]\ndata_dir = "{data_dir}"\ndb_url = "{db_url}"\n'
         '[ingest]\nworkers = 1\nmissing_grace_s = 0.2\n', encoding="utf-8")
     return path
 
@@ -183,8 +184,9 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def ingest(broker: LocalBroker, data_dir: Path) -> Iterator[Ingest]:
-    with Ingest(central_config(data_dir, broker, workers=2)) as running:
+def ingest(broker: LocalBroker, data_dir: Path, db_url: str) -> Iterator[Ingest]:
+    """Two ingest workers on the test's store, on each engine (``db_url``)."""
+    with Ingest(central_config(data_dir, broker, db_url=db_url, workers=2)) as running:
         assert running.wait_connected()
         yield running
 
@@ -197,7 +199,16 @@ def booth(broker: LocalBroker, ingest: Ingest) -> Iterator[MiniBooth]:
 
 
 @pytest.fixture
-def db(data_dir: Path, ingest: Ingest) -> Iterator[SqliteStore]:
-    store = SqliteStore(data_dir / "central.db")
+def db(data_dir: Path, db_url: str, ingest: Ingest) -> Iterator[SqlStore]:
+    """The ingest's store, read by the test on its own connection."""
+    store = open_store(db_url, base=data_dir)
     yield store
     store.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path, db_url: str) -> Iterator[SqlStore]:
+    """A store without an ingest, on each engine."""
+    opened = open_store(db_url, base=tmp_path)
+    yield opened
+    opened.close()

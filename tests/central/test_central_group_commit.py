@@ -6,10 +6,11 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from central.photos import PhotoArchive
-from central.store import EventRecord, PhotoRecord, SqliteStore
+from central.store import EventRecord, PhotoRecord, SqlStore, open_store
 from tests.central.conftest import id_number, jpeg_bytes, make_init
 
 
@@ -21,8 +22,7 @@ def record_of(data: bytes, *, seq: int, captured_at: str, class_name: str = "计
                        sha256=init.sha256, path="")
 
 
-def test_one_batch_stores_every_photo_and_the_capture_received_last_wins(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "central.db")
+def test_one_batch_stores_every_photo_and_the_capture_received_last_wins(tmp_path: Path, store: SqlStore) -> None:
     archive = PhotoArchive(tmp_path)
     first, last, other = jpeg_bytes(1), jpeg_bytes(2), jpeg_bytes(3)
     # The booth's clock says the first one is newer: central's receive order decides, not that clock.
@@ -42,11 +42,9 @@ def test_one_batch_stores_every_photo_and_the_capture_received_last_wins(tmp_pat
     again = archive.store_many(store, [(received_first, first)])
     assert [getattr(r, "new", r) for r in again] == [False]
     assert hashlib.sha256(person.read_bytes()).hexdigest() == received_last.sha256
-    store.close()
 
 
-def test_a_failing_write_in_a_batch_rolls_back_alone(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "central.db")
+def test_a_failing_write_in_a_batch_rolls_back_alone(tmp_path: Path, store: SqlStore, db_url: str) -> None:
     first = record_of(jpeg_bytes(4), seq=9, captured_at="2027-06-01T08:00:00Z")
     store.add_photo(first)
     # A newer capture whose insert fails (NOT NULL) after add_photo cleared the current flag.
@@ -56,21 +54,19 @@ def test_a_failing_write_in_a_batch_rolls_back_alone(tmp_path: Path) -> None:
                         data={"code": "x", "message": "y"})
     with store.batch():
         assert store.record_event(event)
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
             store.add_photo(broken)
         assert not store.record_event(event)  # the same transaction sees its own row
-    other = SqliteStore(tmp_path / "central.db")
+    other = open_store(db_url, base=tmp_path)
     assert [e.event_id for e in other.events()] == [event.event_id]
     current = other.current_photo(first.id_number)
     assert current is not None and current.photo_id == first.photo_id, "the failed write left no trace"
     assert other.photo(broken.photo_id) is None
     other.close()
-    store.close()
 
 
-def test_nothing_of_a_batch_is_visible_before_it_commits(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "central.db")
-    reader = SqliteStore(tmp_path / "central.db")
+def test_nothing_of_a_batch_is_visible_before_it_commits(tmp_path: Path, store: SqlStore, db_url: str) -> None:
+    reader = open_store(db_url, base=tmp_path)
     event = EventRecord(event_id="f" * 32, booth="booth-01", ts="2027-06-01T08:00:00Z", kind="error",
                         data={"code": "x", "message": "y"})
     with pytest.raises(RuntimeError), store.batch():
@@ -79,4 +75,3 @@ def test_nothing_of_a_batch_is_visible_before_it_commits(tmp_path: Path) -> None
         raise RuntimeError("the batch fails before its commit")
     assert reader.events() == [] and store.events() == []
     reader.close()
-    store.close()

@@ -7,11 +7,11 @@ import uuid
 from pathlib import Path
 
 from boothcore import protocol as p
-from central.store import SqliteStore
+from central.store import SqlStore
 from tests.central.conftest import MiniBooth, chunks_of, files_under, jpeg_bytes, make_init
 
 
-def test_photo_is_stored_verified_and_acked(booth: MiniBooth, db: SqliteStore, data_dir: Path) -> None:
+def test_photo_is_stored_verified_and_acked(booth: MiniBooth, db: SqlStore, data_dir: Path) -> None:
     data = jpeg_bytes(1, (400, 500))
     init = make_init("booth-01", data, chunk_size=8192)
     assert init.chunks > 2
@@ -24,7 +24,7 @@ def test_photo_is_stored_verified_and_acked(booth: MiniBooth, db: SqliteStore, d
     assert not files_under(data_dir / "staging"), "staging is cleaned after storing"
 
 
-def test_resent_photo_is_stored_once(booth: MiniBooth, db: SqliteStore, data_dir: Path) -> None:
+def test_resent_photo_is_stored_once(booth: MiniBooth, db: SqlStore, data_dir: Path) -> None:
     data = jpeg_bytes(2)
     init = make_init("booth-01", data)
     assert booth.upload(init, data).status == "stored"
@@ -34,7 +34,7 @@ def test_resent_photo_is_stored_once(booth: MiniBooth, db: SqliteStore, data_dir
     assert next((data_dir / "photos").rglob("*.jpg")).stat().st_mtime_ns == before
 
 
-def test_missing_chunks_are_listed_then_completed(booth: MiniBooth, db: SqliteStore) -> None:
+def test_missing_chunks_are_listed_then_completed(booth: MiniBooth, db: SqlStore) -> None:
     data = jpeg_bytes(3, (400, 500))
     init = make_init("booth-01", data, chunk_size=4096)
     booth.send_photo(init, data, skip=(1, 3))
@@ -55,7 +55,7 @@ def test_fin_without_init_asks_for_the_init(booth: MiniBooth) -> None:
     assert (ack.status, ack.missing, ack.resend) == ("missing", [], "init")
 
 
-def test_corrupted_chunk_is_detected_and_resent(booth: MiniBooth, db: SqliteStore, data_dir: Path) -> None:
+def test_corrupted_chunk_is_detected_and_resent(booth: MiniBooth, db: SqlStore, data_dir: Path) -> None:
     data = jpeg_bytes(5, (400, 500))
     init = make_init("booth-01", data, chunk_size=8192)
     bad = bytearray(chunks_of(init, data)[1])
@@ -72,7 +72,7 @@ def test_corrupted_chunk_is_detected_and_resent(booth: MiniBooth, db: SqliteStor
     assert next((data_dir / "photos").rglob("*.jpg")).read_bytes() == data
 
 
-def test_event_is_recorded_once_and_acked(booth: MiniBooth, db: SqliteStore) -> None:
+def test_event_is_recorded_once_and_acked(booth: MiniBooth, db: SqlStore) -> None:
     event = p.Event(booth="booth-01", event_id=uuid.uuid4().hex, ts=p.utc_now(), kind="card_refused",
                     data={"reason": "not_on_roster", "session_id": "s-1"})
     for _ in range(2):

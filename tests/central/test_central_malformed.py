@@ -16,7 +16,7 @@ from boothcore import protocol as p
 from boothcore.privacy import mask_id
 from central.ingest import Ingest
 from central.local_broker import LocalBroker
-from central.store import SqliteStore
+from central.store import SqliteStore, SqlStore
 from tests.central.conftest import MiniBooth, central_config, chunks_of, files_under, jpeg_bytes, make_init
 
 
@@ -74,7 +74,7 @@ def test_init_with_wrong_sizes_or_fields_is_rejected(booth: MiniBooth, data_dir:
     assert not files_under(data_dir / "staging")
 
 
-def test_oversized_empty_and_wrong_length_chunks_are_rejected(booth: MiniBooth, db: SqliteStore) -> None:
+def test_oversized_empty_and_wrong_length_chunks_are_rejected(booth: MiniBooth, db: SqlStore) -> None:
     data = jpeg_bytes(11, (400, 500))
     init = make_init("booth-01", data, chunk_size=8192)
     booth.publish(p.photo_chunk_topic("booth-01", uuid.uuid4().hex, 0), b"x" * (p.CHUNK_SIZE + 1))
@@ -90,7 +90,7 @@ def test_oversized_empty_and_wrong_length_chunks_are_rejected(booth: MiniBooth, 
     assert db.photo(init.photo_id).size == len(data)
 
 
-def test_event_with_bad_json_or_data_is_rejected(booth: MiniBooth, db: SqliteStore) -> None:
+def test_event_with_bad_json_or_data_is_rejected(booth: MiniBooth, db: SqlStore) -> None:
     event_id = uuid.uuid4().hex
     booth.publish(p.event_topic("booth-01", event_id), b"{oops")
     assert rejected(booth, event_id).kind == "event"
@@ -122,7 +122,7 @@ TRAVERSALS = [
 
 @pytest.mark.parametrize("changes", TRAVERSALS)
 def test_path_traversal_never_writes_outside_the_data_folder(tmp_path: Path, booth: MiniBooth, data_dir: Path,
-                                                             db: SqliteStore, changes: dict[str, Any],
+                                                             db: SqlStore, changes: dict[str, Any],
                                                              caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "central.ingest")
     outside_before = files_outside(tmp_path, data_dir, tmp_path / "broker")

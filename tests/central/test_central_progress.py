@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from appliance.simulation.roster_gen import generate_roster
 from boothcore.roster import Category
-from central.store import PhotoRecord, SqliteStore
+from central.store import PhotoRecord, SqlStore
 
 
 def photo(entry, captured_at: str) -> PhotoRecord:
@@ -17,8 +17,7 @@ def photo(entry, captured_at: str) -> PhotoRecord:
                        path=f"photos/{entry.id_number}.jpg")
 
 
-def test_progress_counts_people_not_photos_and_lists_the_missing(tmp_path):
-    store = SqliteStore(tmp_path / "central.db")
+def test_progress_counts_people_not_photos_and_lists_the_missing(store: SqlStore) -> None:
     first = generate_roster(4, graduation_year=2027)
     second = generate_roster(2, graduation_year=2027, class_name="计算机2023-2班", seed=5)
     store.import_roster([*first, *second])
@@ -31,13 +30,11 @@ def test_progress_counts_people_not_photos_and_lists_the_missing(tmp_path):
                         (second[0].college, second[0].class_name): (2, 0, 2)}
     missing = store.missing(first[0].college, first[0].class_name)
     assert [entry.id_number for entry in missing] == [first[1].id_number, first[3].id_number]
-    store.close()
 
 
-def test_students_the_booth_refuses_for_good_are_not_missing(tmp_path):
+def test_students_the_booth_refuses_for_good_are_not_missing(store: SqlStore) -> None:
     """An entrusted-training student (委培) and one photographed in an earlier year are refused by
     every booth (the notice, 2.5): the office must not chase them, nor list them for the registry."""
-    store = SqliteStore(tmp_path / "central.db")
     regular, entrusted, earlier = generate_roster(3, graduation_year=2027)
     store.import_roster([regular, replace(entrusted, category=Category.ENTRUSTED.value),
                          replace(earlier, captured_before=True)])
@@ -48,4 +45,3 @@ def test_students_the_booth_refuses_for_good_are_not_missing(tmp_path):
     [progress] = store.class_progress()
     assert (progress.roster_size, progress.photographed, progress.missing) == (1, 1, 0)
     assert store.missing(regular.college, regular.class_name) == []
-    store.close()

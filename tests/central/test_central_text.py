@@ -8,11 +8,11 @@ from __future__ import annotations
 import uuid
 
 from boothcore import protocol as p
-from central.store import SqliteStore
+from central.store import SqlStore
 from tests.central.conftest import MiniBooth
 
 
-def test_terminal_escape_codes_in_event_messages_are_stored_as_text(booth: MiniBooth, db: SqliteStore) -> None:
+def test_terminal_escape_codes_in_event_messages_are_stored_as_text(booth: MiniBooth, db: SqlStore) -> None:
     message = "disk \x1b[2J\x1b[31mfull\x1b]0;owned\x07 \u202eevil\nsecond line 满"
     event = p.Event(booth="booth-01", event_id=uuid.uuid4().hex, ts=p.utc_now(), kind="error",
                     data={"code": "disk_full", "message": message})

@@ -14,11 +14,11 @@ from boothcore.roster import RosterEntry
 from central.cli import main as central_main
 from central.ingest import Ingest
 from central.local_broker import LocalBroker
-from central.store import SqliteStore
+from central.store import SqlStore
 from tests.central.conftest import MiniBooth, central_config, id_number, jpeg_bytes, make_init, write_config_toml
 
 
-def test_a_booth_clock_running_ahead_does_not_pin_its_photo(booth: MiniBooth, db: SqliteStore,
+def test_a_booth_clock_running_ahead_does_not_pin_its_photo(booth: MiniBooth, db: SqlStore,
                                                             data_dir: Path) -> None:
     """A Pi without an RTC before NTP: its capture claims 2031; the genuine retake later must win."""
     person = id_number(601)
@@ -42,13 +42,13 @@ def test_a_booth_clock_running_ahead_does_not_pin_its_photo(booth: MiniBooth, db
 
 
 @pytest.fixture
-def roster(tmp_path: Path, broker: LocalBroker, data_dir: Path) -> list[RosterEntry]:
+def roster(tmp_path: Path, broker: LocalBroker, data_dir: Path, db_url: str) -> list[RosterEntry]:
     """Two classes on central's roster, imported with ``booth-central roster import``."""
     entries = [*generate_roster(3, graduation_year=2027, college="信息学院", class_name="计科2301", seed=1),
                *generate_roster(3, graduation_year=2027, college="信息学院", class_name="计科2302", seed=2)]
     csv_file = tmp_path / "roster.csv"
     csv_file.write_text(roster_csv(entries), encoding="utf-8")
-    config = write_config_toml(tmp_path / "central.toml", data_dir, broker)
+    config = write_config_toml(tmp_path / "central.toml", data_dir, broker, db_url)
     assert central_main(["roster", "import", str(csv_file), "--config", str(config)]) == 0
     return entries
 
@@ -61,7 +61,7 @@ def upload_of(booth: MiniBooth, entry: RosterEntry, seed: int, **fields: str) ->
 
 
 def test_photos_are_checked_against_centrals_roster(roster: list[RosterEntry], booth: MiniBooth,
-                                                    db: SqliteStore, caplog: pytest.LogCaptureFixture) -> None:
+                                                    db: SqlStore, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "central.ingest")
     member = roster[0]
     assert upload_of(booth, member, 40).status == "stored"
@@ -81,7 +81,7 @@ def test_photos_are_checked_against_centrals_roster(roster: list[RosterEntry], b
 
 
 def test_photo_of_a_class_the_booth_did_not_have_open_is_refused(roster: list[RosterEntry], booth: MiniBooth,
-                                                                 db: SqliteStore) -> None:
+                                                                 db: SqlStore) -> None:
     status = p.Status(booth="booth-01", boot=1, online=True, state="idle", queue_depth=0, disk_free_mb=900.0,
                       version="test", ts=p.utc_now(),
                       session=p.SessionInfo(id="s-1", kind="class", college="信息学院", class_="计科2301"))

@@ -24,7 +24,7 @@ from boothcore.idnumber import make_id_number
 from boothcore.roster import RosterEntry
 from central.config import CentralConfig, parse_central_config
 from central.photos import PhotoArchive
-from central.store import PhotoRecord, SqliteStore
+from central.store import PhotoRecord, SqlStore, open_store
 from central.users import Users
 from tests.booth.log_scan import assert_log_masked
 
@@ -47,7 +47,7 @@ def chsi_jpeg(seed: int) -> bytes:
 @dataclass
 class Office:
     config: CentralConfig
-    store: SqliteStore
+    store: SqlStore
     roster: list[RosterEntry]
     photographed: set[str]
 
@@ -70,7 +70,7 @@ def make_roster() -> list[RosterEntry]:
     return entries
 
 
-def photograph(store: SqliteStore, archive: PhotoArchive, entry: RosterEntry, booth: str = "booth-01",
+def photograph(store: SqlStore, archive: PhotoArchive, entry: RosterEntry, booth: str = "booth-01",
                seed: int = 0) -> PhotoRecord:
     data = chsi_jpeg(seed or int(entry.student_no))
     record = PhotoRecord(photo_id=uuid.uuid4().hex, booth=booth, id_number=entry.id_number,
@@ -80,13 +80,13 @@ def photograph(store: SqliteStore, archive: PhotoArchive, entry: RosterEntry, bo
     return archive.store(store, record, data).record
 
 
-def build_office(data_dir: Path, **config: dict) -> Office:
-    """A store in ``data_dir`` with the roster, the first students of each class photographed, and
-    users admin, viewer and sec (secretary of 外语学院), all with ``PASSWORD``."""
-    config = parse_central_config({"storage": {"data_dir": str(data_dir)},
+def build_office(data_dir: Path, db_url: str = "sqlite:central.db", **config: dict) -> Office:
+    """A store (``db_url``, files in ``data_dir``) with the roster, the first students of each class
+    photographed, and users admin, viewer and sec (secretary of 外语学院), all with ``PASSWORD``."""
+    config = parse_central_config({"storage": {"data_dir": str(data_dir), "db_url": db_url},
                                    "ingest": {"known_booths": ["booth-01", "booth-09"]}, **config})
     data_dir.mkdir(parents=True)
-    store = SqliteStore(data_dir / "central.db")
+    store = open_store(db_url, base=data_dir)
     roster = make_roster()
     store.import_roster(roster)
     archive = PhotoArchive(data_dir)
@@ -106,8 +106,9 @@ def build_office(data_dir: Path, **config: dict) -> Office:
 
 
 @pytest.fixture
-def office(tmp_path: Path) -> Iterator[Office]:
-    built = build_office(tmp_path / "central")
+def office(tmp_path: Path, db_url: str) -> Iterator[Office]:
+    """The office on each engine (``db_url``)."""
+    built = build_office(tmp_path / "central", db_url)
     yield built
     built.store.close()
 

@@ -268,7 +268,6 @@ def test_logout_and_session_expiry(page, site):
     assert "Please log in" in page.page_source
     log_in(page, base, "admin", "/progress")
     office.store.conn.execute("UPDATE web_sessions SET expires_at = '2000-01-01T00:00:00.000000Z'")
-    office.store.conn.commit()
     page.get(base + "/progress")
     assert "Your session expired" in page.page_source
     assert shutil.which("chromium") or os.access(CHROMIUM, os.X_OK)

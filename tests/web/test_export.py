@@ -64,7 +64,6 @@ def test_a_tampered_photo_is_refused_by_name_and_left_out(office: Office, tmp_pa
 def test_a_class_named_to_climb_out_stays_inside_the_folder(office: Office, tmp_path: Path):
     good = office.store.photos()[0]
     office.store.conn.execute("UPDATE photos SET class_name = '../../x' WHERE photo_id = ?", (good.photo_id,))
-    office.store.conn.commit()
     out = tmp_path / "deep" / "out"
     report = export_chsi(office.store, office.config.data_dir, out)
     assert len(report.refused) == 1 and report.refused[0][1].startswith("unsafe name")
@@ -117,7 +116,8 @@ def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 
 def test_cli_exports_and_users(office: Office, tmp_path: Path):
     toml = tmp_path / "central.toml"
-    toml.write_text(f'[storage]\ndata_dir = "{office.config.data_dir}"\n', encoding="utf-8")
+    toml.write_text(f'[storage]\ndata_dir = "{office.config.data_dir}"\n'
+                    f'db_url = "{office.config.storage.db_url}"\n', encoding="utf-8")
     done = _cli("export", "chsi", "--out", str(tmp_path / "pkg"), "--class", "英语2301", "--config", str(toml))
     assert done.returncode == 0, done.stderr
     assert "4 photo(s), 0 refused, 2 missing" in done.stdout

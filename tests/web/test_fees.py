@@ -51,7 +51,6 @@ def test_make_up_payments_per_person(office: Office):
         record = photograph(store, archive, entry, booth="booth-05")
         store.conn.execute("UPDATE photos SET session_id = 'mk-1', captured_at = ? WHERE photo_id = ?",
                            (f"2027-05-01T01:0{minute + 1}:00.000000Z", record.photo_id))
-        store.conn.commit()
         if minute != 1:  # the second person left without paying
             store.record_event(EventRecord(uuid.uuid4().hex, "booth-05", f"2027-05-01T01:0{minute + 1}:30Z",
                                            "payment_confirmed", {"session_id": "mk-1", "amount_cny": 15.0}))

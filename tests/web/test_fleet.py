@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from boothcore.link import STABLE_S
-from central.store import BoothStatus, EventRecord, SqliteStore
+from central.store import BoothStatus, EventRecord, SqlStore
 from central.web.fleet import NEVER, OFFLINE, ONLINE, STALE, fleet
 from central.web.live import Broadcaster, sse
 from tests.web.client import client_for
@@ -29,7 +29,7 @@ def status(booth: str, boot: int, online: bool = True, state: str = "idle", at: 
                        session={"id": "s-1", "kind": "class", "college": "信息学院", "class": "计科2301"})
 
 
-def conditions(store: SqliteStore, **kwargs) -> dict[str, str]:
+def conditions(store: SqlStore, **kwargs) -> dict[str, str]:
     return {b.booth: b.condition for b in fleet(store, known_booths=["booth-09"], telemetry_interval_s=30,
                                                 **kwargs)}
 
@@ -66,7 +66,6 @@ def test_no_status_or_telemetry_for_two_intervals_is_stale(office: Office):
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=61)
     assert conditions(store, now=later)["booth-01"] == STALE
     store.conn.execute("UPDATE booths SET telemetry_ts = ?", (later.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),))
-    store.conn.commit()
     assert conditions(store, now=later)["booth-01"] == ONLINE
 
 
@@ -94,7 +93,7 @@ def test_sse_full_state_first_then_changes_pings_and_a_lagging_client_is_dropped
     asyncio.run(scenario())
 
 
-def duplicate_reported(store: SqliteStore, booth: str) -> None:
+def duplicate_reported(store: SqlStore, booth: str) -> None:
     """The event a booth whose session the broker keeps handing to a clone sends (appliance/uplink)."""
     store.record_event(EventRecord(event_id=uuid.uuid4().hex, booth=booth, ts=dt.datetime.now(dt.UTC).isoformat(),
                                    kind="error", data={"code": "duplicate_booth_id", "message":

@@ -78,7 +78,6 @@ def test_csrf_is_checked_on_every_form(office: Office):
 def test_an_expired_session_is_told_so(office: Office):
     client = client_for(office, "admin")
     office.store.conn.execute("UPDATE web_sessions SET expires_at = '2000-01-01T00:00:00.000000Z'")
-    office.store.conn.commit()
     answer = client.get("/progress")
     assert answer.status_code == 401 and "Your session expired" in answer.text
     assert client.get("/api/progress.json").status_code == 401
@@ -156,7 +155,6 @@ def test_progress_shows_refusals_by_reason_and_the_retake_rate(office: Office):
     entry = next(e for e in office.of("信息学院", "计科2301") if e.id_number not in office.photographed)
     retaken = photograph(store, PhotoArchive(office.config.data_dir), entry)
     store.conn.execute("UPDATE photos SET attempt = 3 WHERE photo_id = ?", (retaken.photo_id,))
-    store.conn.commit()
     rows = {r["class"]: r for r in client_for(office, "viewer").get("/api/progress.json").json()}
     # booth-02's session s-7 is not booth-01's: its refusal is not this class's
     assert rows["计科2301"]["refused"] == {"not_on_roster": 2, "other_class": 1}

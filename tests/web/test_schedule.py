@@ -14,7 +14,7 @@ import pytest
 from central.photos import PhotoArchive
 from central.progress import class_rows
 from central.schedule import DONE, DUE, IN_PROGRESS, LATE, UNSCHEDULED, UPCOMING, ScheduleImportError, parse_upload
-from central.store import BoothStatus, SqliteStore
+from central.store import BoothStatus
 from tests.web.client import client_for, csrf_of
 from tests.web.conftest import Office, photograph
 
@@ -81,7 +81,6 @@ def test_the_standing_of_each_class(office: Office):
                                        CLASSES, ZONE, "s.csv"))  # replaces 信息学院's slots only
     assert {s.class_name for s in store.schedule()} == {"计科2301", "英语2301"}
     store.conn.execute("DELETE FROM schedule_slots")
-    store.conn.commit()
     assert {r.standing for r in class_rows(store, now) if r.college == "信息学院"} == {IN_PROGRESS, UNSCHEDULED}
 
 
@@ -118,7 +117,8 @@ def test_a_secretary_sees_only_their_colleges_slots(office: Office):
 
 def test_the_command_line_imports_a_schedule(office: Office, tmp_path: Path):
     config = tmp_path / "central.toml"
-    config.write_text(f'[storage]\ndata_dir = "{office.config.data_dir}"\n', encoding="utf-8")
+    config.write_text(f'[storage]\ndata_dir = "{office.config.data_dir}"\n'
+                      f'db_url = "{office.config.storage.db_url}"\n', encoding="utf-8")
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     good.write_text(HEADER + "外语学院,英语2301,booth-03,2027-05-21,08:00,09:00\n", encoding="utf-8-sig")
     bad.write_text(HEADER + "外语学院,英语2301,booth-03,2027-05-21,08:00\n", encoding="utf-8")
@@ -127,4 +127,4 @@ def test_the_command_line_imports_a_schedule(office: Office, tmp_path: Path):
     assert done.returncode == 0 and "imported 1 schedule slot(s) of 外语学院" in done.stdout, done.stderr
     done = subprocess.run([*run, str(bad), "--config", str(config)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "line 2: missing field(s): end" in done.stderr and "Traceback" not in done.stderr
-    assert len(SqliteStore(office.config.data_dir / "central.db").schedule()) == 1
+    assert len(office.store.schedule()) == 1
