@@ -39,7 +39,8 @@ class PostgresServer:
     def __init__(self, *, durable: bool = False) -> None:
         self.bin = postgres_bin()
         self.durable = durable
-        self.folder = Path(tempfile.mkdtemp(prefix="booth-pg-"))
+        # As root the server runs as nobody, who must reach the folder: /tmp, not a private TMPDIR.
+        self.folder = Path(tempfile.mkdtemp(prefix="booth-pg-", dir="/tmp" if os.geteuid() == 0 else None))
         self.data = self.folder / "data"
         self.port = 0
         self._as_user: list[str] = []
