@@ -151,10 +151,10 @@ def makeup_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
         photos = sorted((p for p in store.photos(session_id=str(session_id), current_only=False) if p.booth == booth),
                         key=lambda p: p.captured_at)
         paid: dict[str, EventRecord] = {}
-        for payment in payments.get((booth, session_id), []):
-            before = [p for p in photos if p.captured_at <= payment.ts]
+        for confirmed in payments.get((booth, session_id), []):
+            before = [p for p in photos if p.captured_at <= confirmed.ts]
             if before:
-                paid[before[-1].photo_id] = payment
+                paid[before[-1].photo_id] = confirmed
         for photo in photos:
             if user is not None and not user.may_see(photo.college):
                 continue
