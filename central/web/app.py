@@ -436,16 +436,27 @@ class Dashboard:
 
     def fees_page(self, request: Request) -> Response:
         user = self.session(request).user
-        makeup = [dict(zip(MAKEUP_HEADER, row, strict=True)) for row in makeup_rows(self.store, user)]
         # The cells are the events' JSON values (str, int, float or None), summed below as they are.
+        makeup: list[dict[str, Any]] = [dict(zip(MAKEUP_HEADER, row, strict=True))
+                                        for row in makeup_rows(self.store, user)]
         rows: list[dict[str, Any]] = [dict(zip(FEES_HEADER, row, strict=True)) for row in fees_rows(self.store, user)]
         totals: dict[str, dict[str, float]] = {}
+
+        def total_of(college: str) -> dict[str, float]:
+            return totals.setdefault(college, dict.fromkeys(
+                ("classes", "photos", "fee_cny", "paid_cny", "makeup_people", "makeup_paid", "makeup_paid_cny"), 0))
+
         for row in rows:
-            total = totals.setdefault(row["college"], {"classes": 0, "photos": 0, "fee_cny": 0.0, "paid_cny": 0.0})
+            total = total_of(row["college"])
             total["classes"] += 1
             total["photos"] += row["count"] or 0
             total["fee_cny"] += row["fee_cny"] or 0.0
             total["paid_cny"] += row["amount_cny"] or 0.0
+        for person in makeup:  # a make-up person counts for their own college
+            total = total_of(person["college"])
+            total["makeup_people"] += 1
+            total["makeup_paid"] += person["paid"] == "yes"
+            total["makeup_paid_cny"] += person["amount_cny"] or 0.0
         return self.render("fees.html", request, rows=rows, totals=totals, makeup=makeup)
 
     async def chsi_export(self, request: Request) -> Response:

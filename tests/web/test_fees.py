@@ -60,6 +60,12 @@ def test_make_up_payments_per_person(office: Office):
         (people[0].id_number, "yes", "15.0"), (people[1].id_number, "no", ""), (people[2].id_number, "yes", "15.0")]
     page = admin.get("/fees").text
     assert page.count('<tr class="paid">') == 2 and page.count('<tr class="unpaid">') == 1
+    colleges = [p.college for p in people]
+    for college in set(colleges):  # each person counts for their own college
+        paid = [p for index, p in enumerate(people) if index != 1 and p.college == college]
+        row = page[page.index(f'<tr data-college="{college}">'):]
+        assert f'<td class="makeup-people">{colleges.count(college)}</td>' in row.split("</tr>")[0]
+        assert f'<td class="makeup-paid">{len(paid)} · {15 * len(paid):.2f}</td>' in row.split("</tr>")[0]
     secretary = client_for(office, "sec").get("/exports/makeup-payments.csv").content.decode("utf-8-sig")
     seen = {r["college"] for r in csv.DictReader(io.StringIO(secretary))}
     assert seen <= {"外语学院"} and people[0].id_number not in secretary
