@@ -365,6 +365,8 @@ class Store(Protocol):
         the photo is unknown or not current (already flagged, or replaced by a newer one)."""
 
     def retake_flag(self, photo_id: str) -> RetakeFlag | None: ...
+    def retake_flags(self, college: str, class_name: str) -> list[RetakeFlag]:
+        """The flags on the class's photos, oldest first."""
 
     # commands pushed to booths
     def record_command(self, command: CommandRecord) -> None: ...
@@ -648,6 +650,13 @@ class SqlStore:
         row = self.conn.execute("SELECT photo_id, id_number, reason, actor, flagged_at FROM retake_flags"
                                 " WHERE photo_id = ?", (photo_id,)).fetchone()
         return RetakeFlag(*row) if row else None
+
+    def retake_flags(self, college: str, class_name: str) -> list[RetakeFlag]:
+        rows = self.conn.execute(
+            "SELECT f.photo_id, f.id_number, f.reason, f.actor, f.flagged_at FROM retake_flags f"
+            " JOIN photos p ON p.photo_id = f.photo_id WHERE p.college = ? AND p.class_name = ?"
+            " ORDER BY f.flagged_at", (college, class_name))
+        return [RetakeFlag(*row) for row in rows]
 
     # -------------------------------------------------------------------------------- commands
     def record_command(self, command: CommandRecord) -> None:

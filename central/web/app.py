@@ -243,8 +243,10 @@ class Dashboard:
         college, class_name = request.path_params["college"], request.path_params["class_name"]
         self.class_or_404(user, college, class_name)
         photos = {p.id_number: p for p in self.store.photos(college=college, class_name=class_name)}
+        flags = {f.id_number: f for f in self.store.retake_flags(college, class_name)}  # the latest per person
         students = [{"student_no": e.student_no, "name": user.person_name(e.name),
-                     "id_number": user.id_number(e.id_number), "photo": photos.get(e.id_number)}
+                     "id_number": user.id_number(e.id_number), "photo": photos.get(e.id_number),
+                     "flag": flags.get(e.id_number)}
                     for e in self.store.roster(college=college, class_name=class_name)]
         return self.render("class.html", request, college=college, class_name=class_name, students=students,
                            missing=sum(1 for s in students if s["photo"] is None))

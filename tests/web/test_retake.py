@@ -28,6 +28,8 @@ def test_an_admin_flags_a_photo_and_the_student_is_missing_again(office: Office)
     assert (progress["photographed"], progress["missing"]) == (3, 3)
     audit = admin.get("/audit").text
     assert "retake_flag" in audit and mask_id(record.id_number) in audit and "闭眼 eyes closed" in audit
+    class_page = admin.get(klass("外语学院", "英语2301")).text
+    assert f'<a href="/photos/{record.photo_id}" class="flagged">' in class_page and "闭眼 eyes closed" in class_page
     report = export_chsi(office.store, office.config.data_dir, office.config.data_dir / "pkg", college="外语学院")
     assert report.written == 3 and report.missing == 3  # the flagged photo is not sent to the registry
     again = admin.post(f"/photos/{record.photo_id}/flag", data={"csrf": csrf_of(admin), "reason": "twice"})
@@ -39,6 +41,7 @@ def test_an_admin_flags_a_photo_and_the_student_is_missing_again(office: Office)
     assert record.id_number not in admin.get(klass("外语学院", "英语2301") + "/missing.csv").text
     page = admin.get(f"/photos/{record.photo_id}").text
     assert "flagged for a retake" in page and 'id="flag"' not in page
+    assert 'class="flagged"' not in admin.get(klass("外语学院", "英语2301")).text  # photographed again
 
 
 def test_bad_flags_are_a_clear_4xx(office: Office):
