@@ -60,9 +60,9 @@ def _ask_fleet_status(config: CentralConfig) -> None:
     """The office (re)started: every booth it knows publishes its status again (in the background:
     the ingest starts at once, and an unreachable broker is the ingest's to report)."""
     from central.commands import ask_fleet_status
-    from central.store import open_store
+    from central.store import open_office_store
 
-    store = open_store(config.storage.db_url, base=config.data_dir)
+    store = open_office_store(config)
     try:
         booths = ask_fleet_status(config, store)
         logging.getLogger("central").info("asked %d booth(s) to publish their status again", len(booths))
@@ -75,9 +75,9 @@ def _ask_fleet_status(config: CentralConfig) -> None:
 def _checked_store(config: CentralConfig, migrate: bool) -> None:
     """Open the store once before starting (``migrate``: bring it up to this build first), so a store
     that is unreachable, not migrated or newer than this build stops the command with one line."""
-    from central.store import open_store
+    from central.store import open_office_store
 
-    open_store(config.storage.db_url, base=config.data_dir, migrate=migrate).close()
+    open_office_store(config, migrate=migrate).close()
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -128,12 +128,12 @@ def _web(args: argparse.Namespace) -> int:
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    from central.store import open_store
+    from central.store import open_office_store
     from central.users import UserError, Users
 
     config = _config(args)
     password = sys.stdin.readline().rstrip("\r\n")
-    store = open_store(config.storage.db_url, base=config.data_dir)
+    store = open_office_store(config)
     try:
         user = Users(store.conn).add(args.name, args.role, password, args.college)
     except UserError as error:
@@ -147,10 +147,10 @@ def _user_add(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from central.export import ExportError, export_chsi, fees_csv, fees_rows, missing_csv, missing_rows
-    from central.store import open_store
+    from central.store import open_office_store
 
     config = _config(args)
-    store = open_store(config.storage.db_url, base=config.data_dir)
+    store = open_office_store(config)
     try:
         if (args.college or args.class_name) and not store.roster(college=args.college, class_name=args.class_name):
             print(f"booth-central: no class {args.college or '*'} / {args.class_name or '*'} in the roster: check "
@@ -191,7 +191,7 @@ def _audit(store: SqlStore, action: str, detail: str) -> None:
 
 def _roster_import(args: argparse.Namespace) -> int:
     from central.commands import push_roster
-    from central.store import open_store
+    from central.store import open_office_store
 
     config = _config(args)
     try:
@@ -199,7 +199,7 @@ def _roster_import(args: argparse.Namespace) -> int:
     except RosterImportError as error:
         print(error.report(), file=sys.stderr)
         return 2
-    store = open_store(config.storage.db_url, base=config.data_dir)
+    store = open_office_store(config)
     try:
         count = store.import_roster(entries)
         _audit(store, "roster_import", f"{count} row(s) from {args.file.name}")
@@ -219,10 +219,10 @@ def _roster_import(args: argparse.Namespace) -> int:
 
 def _schedule_import(args: argparse.Namespace) -> int:
     from central.schedule import ScheduleImportError, read_schedule_file
-    from central.store import open_store
+    from central.store import open_office_store
 
     config = _config(args)
-    store = open_store(config.storage.db_url, base=config.data_dir)
+    store = open_office_store(config)
     try:
         classes = {(e.college, e.class_name) for e in store.roster()}
         try:
@@ -241,10 +241,10 @@ def _schedule_import(args: argparse.Namespace) -> int:
 
 def _booths(args: argparse.Namespace) -> int:
     """Every booth central has heard from: state, boot, install id, and data resets it saw."""
-    from central.store import open_store
+    from central.store import open_office_store
 
     config = _config(args)
-    store = open_store(config.storage.db_url, base=config.data_dir)
+    store = open_office_store(config)
     try:
         booths = store.booths()
     finally:
@@ -261,12 +261,12 @@ def _booths(args: argparse.Namespace) -> int:
 def _class_command(args: argparse.Namespace) -> int:
     """Open or close a class session on a booth (the teaching secretary's request, sent by the office)."""
     from central.commands import build_command, send_commands
-    from central.store import open_store
+    from central.store import open_office_store
 
     config = _config(args)
     data = {"college": args.college, "class": args.class_name} if args.action == "open" else {}
     command = build_command("open_class" if args.action == "open" else "close_class", data)
-    store = open_store(config.storage.db_url, base=config.data_dir)
+    store = open_office_store(config)
     try:
         (command_id,) = send_commands(config, store, [(args.booth, command)])
         _audit(store, f"class_{args.action}", " ".join((f"{args.booth}:", *data.values())))
@@ -283,10 +283,10 @@ def _class_command(args: argparse.Namespace) -> int:
 def _doctor_command(args: argparse.Namespace) -> int:
     """Send ``doctor`` to a booth; print its answer once the ingest recorded it. Exit 0 healthy, 1 not, 3 no answer."""
     from central.commands import build_command, send_commands
-    from central.store import open_store
+    from central.store import open_office_store
 
     config = _config(args)
-    store = open_store(config.storage.db_url, base=config.data_dir)
+    store = open_office_store(config)
     try:
         try:
             (command_id,) = send_commands(config, store, [(args.booth, build_command("doctor", {}))])
@@ -311,10 +311,10 @@ def _check_store(args: argparse.Namespace) -> int:
     """Every stored photo's bytes against its row's sha256: a line per damaged photo, a summary; exit 1 if any."""
     from central.check_store import check_store
     from central.photos import PhotoArchive
-    from central.store import open_store
+    from central.store import open_office_store
 
     config = _config(args)
-    store = open_store(config.storage.db_url, base=config.data_dir)
+    store = open_office_store(config)
     try:
         check = check_store(store, PhotoArchive(config.data_dir))
     finally:

@@ -171,11 +171,18 @@ class WebSection(_Section):
         return int(self.http.rsplit(":", 1)[1])
 
 
+class RosterSection(_Section):
+    # The year whose graduates the office photographs (the booths' booth.graduation_year): roster
+    # rows of another year are refused by every booth, so they are neither missing nor exported.
+    graduation_year: int = Field(default=2027, ge=2000, le=2100)
+
+
 class CentralConfig(_Section):
     broker: BrokerSection = BrokerSection()
     storage: StorageSection = StorageSection()
     ingest: IngestSection = IngestSection()
     web: WebSection = WebSection()
+    roster: RosterSection = RosterSection()
 
     @property
     def data_dir(self) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 from central.config import CentralConfig, load_central_config
 from central.ingest import Ingest
 from central.local_broker import LocalBroker
-from central.store import Store, open_store
+from central.store import Store, open_office_store
 
 
 class EmbeddedCentral:
@@ -40,7 +40,7 @@ class EmbeddedCentral:
     def open_store(self) -> Store:
         """A store connection for the calling thread."""
         assert self.config is not None, "start() first"
-        return open_store(self.config.storage.db_url, base=self.config.data_dir)
+        return open_office_store(self.config)
 
     def stop(self) -> None:
         if self.ingest is not None:

@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from boothcore import db
 from boothcore.cli import CommandError
@@ -26,6 +26,9 @@ from boothcore.roster import SCHEMA as ROSTER_SCHEMA
 from boothcore.roster import UPSERT as ROSTER_UPSERT
 from boothcore.roster import Category, RosterEntry, entry_from_row, roster_rows
 from central.sql import Connection, PostgresConnection, SqliteConnection
+
+if TYPE_CHECKING:  # central.config does not import the store; the annotation alone needs it
+    from central.config import CentralConfig
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS booths (
@@ -408,9 +411,19 @@ class SqlStore:
     """``Store`` in the SQL both engines run, on ``conn`` (``central.sql``). One instance per thread."""
 
     conn: Connection
+    # The year whose graduates count (config roster.graduation_year); None: every year's.
+    graduation_year: int | None = None
 
     def close(self) -> None:
         self.conn.close()
+
+    def _to_photograph(self, alias: str) -> str:
+        """The SQL condition on roster rows (``alias``.) of the people the office photographs: every
+        booth refuses an entrusted-training student (委培), one photographed in an earlier year (the
+        notice 2.5) and one of another graduation year for good (appliance.eligibility), so none of
+        them is "missing". Their rows stay in the roster for the booths' refusals."""
+        year = "" if self.graduation_year is None else f" AND {alias}graduation_year = {int(self.graduation_year)}"
+        return (f"{alias}category != '{Category.ENTRUSTED.value}' AND {alias}captured_before = 0" + year)
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -594,12 +607,12 @@ class SqlStore:
         # person has one once photographed) instead of a photo lookup per roster row: the office's
         # progress page at 50,000 students (bench/office.py).
         rows = self.conn.execute(
-            "WITH sizes AS (SELECT college, class_name, COUNT(*) AS size FROM roster WHERE " + _TO_PHOTOGRAPH +
-            " GROUP BY college, class_name),"
+            "WITH sizes AS (SELECT college, class_name, COUNT(*) AS size FROM roster"
+            " WHERE " + self._to_photograph("") + " GROUP BY college, class_name),"
             " done AS (SELECT r.college, r.class_name, COUNT(*) AS done, MAX(p.stored_at) AS last,"
             "  SUM(CASE WHEN p.attempt > 1 THEN 1 ELSE 0 END) AS retaken"
             "  FROM photos p JOIN roster r ON r.id_number = p.id_number"
-            "  WHERE p.is_current = 1 AND " + _TO_PHOTOGRAPH_R +
+            "  WHERE p.is_current = 1 AND " + self._to_photograph("r.") +
             "  GROUP BY r.college, r.class_name)"
             " SELECT s.college, s.class_name, s.size, COALESCE(d.done, 0) AS done, d.last,"
             " COALESCE(d.retaken, 0) AS retaken FROM sizes s"
@@ -610,7 +623,7 @@ class SqlStore:
 
     def missing(self, college: str, class_name: str) -> list[RosterEntry]:
         rows = self.conn.execute(
-            "SELECT * FROM roster r WHERE college = ? AND class_name = ? AND " + _TO_PHOTOGRAPH_R +
+            "SELECT * FROM roster r WHERE college = ? AND class_name = ? AND " + self._to_photograph("r.") +
             " AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.id_number = r.id_number AND p.is_current = 1)"
             " ORDER BY student_no", (college, class_name))
         return [entry_from_row(row) for row in rows]
@@ -685,11 +698,6 @@ class SqlStore:
                               result_message=r["result_message"]) for r in rows]
 
 
-# Who the office counts as still to photograph: the booth refuses an entrusted-training student (委培)
-# and one photographed in an earlier year for good (appliance.eligibility.Eligibility.excluded,
-# the notice 2.5), so neither is "missing". Their rows stay in the roster for the booth's refusal.
-_TO_PHOTOGRAPH = f"category != '{Category.ENTRUSTED.value}' AND captured_before = 0"
-_TO_PHOTOGRAPH_R = f"r.category != '{Category.ENTRUSTED.value}' AND r.captured_before = 0"
 
 
 class StoreUrlError(CommandError, ValueError):
@@ -706,8 +714,9 @@ def sqlite_path(url: str, base: Path | None = None) -> Path:
 class SqliteStore(SqlStore):
     """``Store`` on one SQLite file (WAL, synchronous=FULL): migrated when opened (one host owns it)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, graduation_year: int | None = None) -> None:
         self.path = Path(path)
+        self.graduation_year = graduation_year
         self.conn: SqliteConnection = db.connect(self.path, factory=SqliteConnection)
         try:
             migrate_sqlite(self.conn)
@@ -724,8 +733,9 @@ class PostgresStore(SqlStore):
     for a database behind or ahead of this build.
     """
 
-    def __init__(self, url: str, *, migrate: bool = False) -> None:
+    def __init__(self, url: str, *, migrate: bool = False, graduation_year: int | None = None) -> None:
         self.url = url
+        self.graduation_year = graduation_year
         self.conn: PostgresConnection = PostgresConnection(url)
         try:
             if migrate:
@@ -821,12 +831,20 @@ def migrate_store(url: str, *, base: Path | None = None) -> tuple[int, int]:
         conn.close()
 
 
-def open_store(url: str, *, base: Path | None = None, migrate: bool = False) -> SqlStore:
+def open_store(url: str, *, base: Path | None = None, migrate: bool = False,
+               graduation_year: int | None = None) -> SqlStore:
     """A new Store for ``url``: ``sqlite:///path`` (or a path; migrated when opened), or
-    ``postgresql://user@host/db`` (migrated only with ``migrate``). SchemaError for a store this
-    build may not use, StoreUrlError for a URL of no engine here."""
+    ``postgresql://user@host/db`` (migrated only with ``migrate``). ``graduation_year``: whose
+    graduates progress, missing lists and exports count (None: every year's). SchemaError for a
+    store this build may not use, StoreUrlError for a URL of no engine here."""
     if url.startswith(("postgres://", "postgresql://")):
-        return PostgresStore(url, migrate=migrate)
+        return PostgresStore(url, migrate=migrate, graduation_year=graduation_year)
     if "://" in url and not url.startswith("sqlite://"):
         raise StoreUrlError(f"storage.db_url: unsupported scheme in {url.split('://')[0]!r}")
-    return SqliteStore(sqlite_path(url, base))
+    return SqliteStore(sqlite_path(url, base), graduation_year=graduation_year)
+
+
+def open_office_store(config: CentralConfig, *, migrate: bool = False) -> SqlStore:
+    """The store of ``config`` (storage.db_url under storage.data_dir), counting its roster.graduation_year."""
+    return open_store(config.storage.db_url, base=config.data_dir, migrate=migrate,
+                      graduation_year=config.roster.graduation_year)

@@ -4,7 +4,7 @@ Pages are rendered on the server (Jinja2, autoescaped); htmx and its SSE extensi
 under ``static/vendor`` (the office network may be offline). Every answer goes through the user's
 view: ``User.id_number`` / ``User.person_name`` mask for secretaries and viewers, ``User.may_see``
 keeps a secretary to their college, in pages, CSV and JSON alike. Handlers are plain functions
-(Starlette runs them in its thread pool); each thread keeps its own store (``open_store``).
+(Starlette runs them in its thread pool); each thread keeps its own store (``open_office_store``).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from central.export import (
 from central.progress import ClassRow, class_rows
 from central.retakes import FlagError, flag_photo
 from central.schedule import STANDING_LABELS, ScheduleImportError, parse_upload
-from central.store import SqlStore, open_store
+from central.store import SqlStore, open_office_store
 from central.users import LoginRateLimited, LoginRefused, User, Users, WebSession
 from central.web.fleet import CONDITIONS, BoothView, fleet
 from central.web.live import Broadcaster
@@ -81,7 +81,7 @@ class Dashboard:
     def store(self) -> SqlStore:
         store: SqlStore | None = getattr(self.local, "store", None)
         if store is None:
-            store = self.local.store = open_store(self.config.storage.db_url, base=self.config.data_dir)
+            store = self.local.store = open_office_store(self.config)
         return store
 
     @property

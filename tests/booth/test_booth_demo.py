@@ -30,6 +30,7 @@ def test_demo_fleet_runs_a_class_per_booth_and_every_photo_reaches_central(tmp_p
     booths = {summary["booth"]: summary for summary in fleet["booths"]}
     assert sorted(booths) == ["booth-01", "booth-02", "booth-03"]
     assert fleet["central"]["stored_by_booth"] == {"booth-01": 9, "booth-02": 9, "booth-03": 9}
+    assert fleet["central"]["missing"] == 0  # next year's graduate on each roster is not missing
     for summary in booths.values():
         assert summary["photographed"] == summary["uploaded"] == 9 and summary["missing"] == 0
     assert booths["booth-02"]["restarts"] == 1 and booths["booth-01"]["restarts"] == 0

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from appliance.simulation.roster_gen import generate_roster
 from boothcore.roster import Category
-from central.store import PhotoRecord, SqlStore
+from central.store import PhotoRecord, SqlStore, open_store
 
 
 def photo(entry, captured_at: str) -> PhotoRecord:
@@ -45,3 +45,22 @@ def test_students_the_booth_refuses_for_good_are_not_missing(store: SqlStore) ->
     [progress] = store.class_progress()
     assert (progress.roster_size, progress.photographed, progress.missing) == (1, 1, 0)
     assert store.missing(regular.college, regular.class_name) == []
+
+
+def test_another_graduation_year_is_not_missing(tmp_path, db_url: str) -> None:
+    """A roster row of next year's graduates (booths refuse them: not_this_year) is neither counted
+    nor listed when the office photographs roster.graduation_year; with no year, everyone counts."""
+    this_year, next_year = generate_roster(2, graduation_year=2027)
+    next_year = replace(next_year, graduation_year=2028)
+    counted = open_store(db_url, base=tmp_path, graduation_year=2027)
+    every_year = open_store(db_url, base=tmp_path)
+    try:
+        counted.import_roster([this_year, next_year])
+        [progress] = counted.class_progress()
+        assert (progress.roster_size, progress.missing) == (1, 1)
+        assert [e.id_number for e in counted.missing(this_year.college, this_year.class_name)] == [this_year.id_number]
+        [progress] = every_year.class_progress()
+        assert progress.roster_size == 2
+    finally:
+        counted.close()
+        every_year.close()
