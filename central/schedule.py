@@ -49,7 +49,7 @@ def _moment(day: str, clock: str, zone: ZoneInfo) -> str:
 
 
 def _parse_line(line: int, row: dict[str, str], classes: set[tuple[str, str]], zone: ZoneInfo,
-                problems: list[RowProblem]) -> ScheduleSlot | None:
+                problems: list[RowProblem], college: str | None) -> ScheduleSlot | None:
     raw = {key: normalize_name(row.get(key) or "") for key in COLUMNS}
     missing = [key for key in COLUMNS if not raw[key]]
     if missing:
@@ -62,7 +62,10 @@ def _parse_line(line: int, row: dict[str, str], classes: set[tuple[str, str]], z
             names[key] = check_name(raw[key])
         except BadName as error:
             problems.append(RowProblem(line, f"bad {key}: {error.reason}"))
-    if len(names) == 2 and (names["college"], names["class"]) not in classes:
+    if college is not None and names.get("college", college) != college:
+        problems.append(RowProblem(line, f"college {names['college']}: a secretary of {college} imports only "
+                                         f"{college}'s slots"))
+    elif len(names) == 2 and (names["college"], names["class"]) not in classes:
         problems.append(RowProblem(line, f"class {names['college']} / {names['class']} is not on the roster "
                                          "(import the roster first, or fix the names)"))
     if not _BOOTH.match(raw["booth"]):
@@ -89,8 +92,11 @@ def _parse_line(line: int, row: dict[str, str], classes: set[tuple[str, str]], z
 
 
 def parse_schedule(text: str, classes: set[tuple[str, str]], zone: ZoneInfo, source: str = "schedule",
-                   ) -> list[ScheduleSlot]:
-    """Parse CSV text; ScheduleImportError lists every bad line (numbered as in the file)."""
+                   college: str | None = None) -> list[ScheduleSlot]:
+    """Parse CSV text; ScheduleImportError lists every bad line (numbered as in the file).
+
+    ``college``: only this college's slots are allowed (a secretary's import).
+    """
     if not text.strip():
         raise ScheduleImportError(source, [RowProblem(1, "the file is empty (no header, no slots)")])
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -109,7 +115,7 @@ def parse_schedule(text: str, classes: set[tuple[str, str]], zone: ZoneInfo, sou
         if None in row:
             problems.append(RowProblem(line, "more fields than the header"))
             continue
-        slot = _parse_line(line, row, classes, zone, problems)
+        slot = _parse_line(line, row, classes, zone, problems, college)
         if slot is not None:
             slots.append((line, slot))
     problems += _overlaps(slots)
@@ -148,13 +154,14 @@ def read_schedule_file(path: str | Path, classes: set[tuple[str, str]], zone: Zo
     return parse_upload(raw, classes, zone, str(path))
 
 
-def parse_upload(raw: bytes, classes: set[tuple[str, str]], zone: ZoneInfo, source: str) -> list[ScheduleSlot]:
-    """The bytes of a schedule CSV (a file, or a dashboard upload) as slots."""
+def parse_upload(raw: bytes, classes: set[tuple[str, str]], zone: ZoneInfo, source: str,
+                 college: str | None = None) -> list[ScheduleSlot]:
+    """The bytes of a schedule CSV (a file, or a dashboard upload) as slots (``college``: see parse_schedule)."""
     try:
         text = decode_csv(raw)
     except RosterImportError as error:
         raise ScheduleImportError(source, error.problems) from None
-    return parse_schedule(text, classes, zone, source)
+    return parse_schedule(text, classes, zone, source, college)
 
 
 def standing(progress: ClassProgress, slots: Iterable[ScheduleSlot], open_now: bool, now: str) -> str:

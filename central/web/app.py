@@ -395,7 +395,10 @@ class Dashboard:
                              for s in view["slots"]])
 
     async def schedule_import(self, request: Request) -> Response:
-        session = self.admin(request)
+        session = self.session(request)
+        if session.user.role == "viewer":
+            raise HTTPException(403, "只有管理员和教学秘书可以导入排期 / Only an admin or a secretary imports a "
+                                     "schedule")
         if int(request.headers.get("content-length") or 0) > MAX_SCHEDULE_BYTES:
             raise HTTPException(413, f"文件太大 / The file is larger than {MAX_SCHEDULE_BYTES // 2**20} MiB")
         form = await request.form()
@@ -408,7 +411,8 @@ class Dashboard:
         name = Path(upload.filename).name
         classes = {(e.college, e.class_name) for e in self.store.roster()}
         try:
-            slots = parse_upload(raw, classes, self.config.web.zone, name)
+            slots = parse_upload(raw, classes, self.config.web.zone, name,
+                                 None if session.user.is_admin else session.user.college)
         except ScheduleImportError as error:
             lines = error.report().splitlines()
             return self.schedule_page(request, lines[0], lines[1:], status=400)

@@ -106,6 +106,17 @@ def test_import_on_the_dashboard_is_audited_and_errors_are_a_400(office: Office)
     assert answer.status_code == 403
 
 
+def test_a_secretary_imports_only_their_colleges_slots(office: Office):
+    secretary = client_for(office, "sec")
+    own = (HEADER + "外语学院,英语2301,booth-03,2027-05-21,08:00,09:00\n").encode()
+    answer = secretary.post("/schedule", data={"csrf": csrf_of(secretary)}, files={"file": ("s.csv", own, "text/csv")})
+    assert answer.status_code == 200 and "Imported 1 slot(s) of 外语学院" in answer.text
+    other = own + "信息学院,计科2301,booth-01,2027-05-20,09:30,10:30\n".encode()
+    answer = secretary.post("/schedule", data={"csrf": csrf_of(secretary)}, files={"file": ("s.csv", other, "a")})
+    assert answer.status_code == 400 and "line 3: college 信息学院: a secretary of 外语学院 imports only" in answer.text
+    assert [s.college for s in office.store.schedule()] == ["外语学院"]
+
+
 def test_a_secretary_sees_only_their_colleges_slots(office: Office):
     text = HEADER + ("信息学院,计科2301,booth-01,2027-05-20,09:30,10:30\n"
                      "外语学院,英语2301,booth-03,2027-05-21,08:00,09:00\n")
