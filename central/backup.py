@@ -1,22 +1,25 @@
 """``booth-central backup`` and ``restore``: the database and every stored photo's bytes in one file.
 
 The file is an uncompressed tar (JPEGs do not compress) holding
-  ``central.db``               a snapshot of the SQLite store by the online backup API;
+  ``central.db``               SQLite: a snapshot of the store by SQLite's online backup API; or
+  ``central.pgdump``           PostgreSQL: ``pg_dump --format=custom`` of the store's database;
   ``captures/<photo_id>.jpg``  the bytes of every photo row in that snapshot, each checked against
                                its row's sha256 before it goes in (a damaged one is left out, named);
   ``backup.json``              what the file is: format, engine, when, counts, the photos left out.
 
-Consistency without stopping the ingest: the database is snapshotted first, then the capture files
-of the snapshot's rows are copied. Central fsyncs a capture file before it commits its row and
-never rewrites or removes one (``central.photos``), so every file the snapshot names is on disk and
-final; photos stored after the snapshot are in neither the rows nor the files. The
-``photos/<college>/<class>/<id_number>.jpg`` tree is not copied: it is hard links to the current
-captures, and the live tree may already have moved past the snapshot; restore rebuilds it from the
-snapshot's current rows.
+Consistency without stopping the ingest: the database is snapshotted first, and the capture files
+of exactly the snapshot's rows are copied after it (SQLite: read from the snapshot file;
+PostgreSQL: read in the transaction whose snapshot ``pg_dump --snapshot`` dumps). Central fsyncs a
+capture file before it commits its row and never rewrites or removes one (``central.photos``), so
+every file the snapshot names is on disk and final; photos stored after the snapshot are in neither
+the rows nor the files. The ``photos/<college>/<class>/<id_number>.jpg`` tree is not copied: it is
+hard links to the current captures, and the live tree may already have moved past the snapshot;
+restore rebuilds it from the restored current rows.
 
 The backup is written to a temporary file beside ``--out``, fsynced and renamed: a failed backup
-leaves no file. Restore goes into an empty store only; it unpacks into a temporary folder, links the
-current photos, moves the result into place and then checks it as ``check-store`` does.
+leaves no file. Restore goes into an empty store only: it unpacks into a temporary folder, moves the
+captures into place, loads the database (a failed load takes the captures back out), links the
+current photos and then checks the result as ``check-store`` does.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -42,17 +46,23 @@ from central.check_store import PhotoFault, StoreCheck, capture_fault, check_sto
 from central.config import CentralConfig
 from central.paths import UnsafePathError
 from central.photos import PhotoArchive
-from central.store import SqliteStore, sqlite_path
+from central.sql import PostgresConnection, safe_url
+from central.store import PhotoRecord, PostgresStore, SqliteStore, open_store, sqlite_path
 
 FORMAT = "booth-central-backup"
 VERSION = 1
 MANIFEST = "backup.json"
-SQLITE_MEMBER = "central.db"
+DATABASE_MEMBER = {"sqlite": "central.db", "postgresql": "central.pgdump"}
 _CAPTURE = re.compile(r"^captures/([0-9a-f]{32})\.jpg$")
 
 
 class BackupError(CommandError):
     """A backup or restore that cannot be done; its text is the one line for the operator."""
+
+
+def engine_of(url: str) -> str:
+    """``postgresql`` or ``sqlite``: the engine of a ``storage.db_url`` (checked by the config)."""
+    return "postgresql" if url.startswith(("postgresql://", "postgres://")) else "sqlite"
 
 
 @dataclass
@@ -95,31 +105,68 @@ def _atomic_output(out: Path) -> Iterator[IO[bytes]]:
     fsync_dir(out.parent)
 
 
-def _sqlite_snapshot(config: CentralConfig, target: Path) -> None:
-    """The store's database as of one moment, copied by SQLite's online backup API (writers go on)."""
+def _postgres_tool(name: str) -> str:
+    """The path of ``pg_dump`` / ``pg_restore`` (Debian's postgresql-client), or BackupError."""
+    found = shutil.which(name)
+    if found is None:
+        raise BackupError(f"{name} not found: install PostgreSQL's client tools (apt-get install "
+                          "postgresql-client) or put them on PATH")
+    return found
+
+
+def _run_tool(command: list[str], outcome: str) -> None:
+    """Run pg_dump / pg_restore; its last error line (it names no password) and ``outcome`` as BackupError."""
+    done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit code {done.returncode}"
+        raise BackupError(f"{Path(command[0]).name} failed ({reason}): {outcome}")
+
+
+def _sqlite_snapshot(config: CentralConfig, target: Path) -> list[PhotoRecord]:
+    """The store's database as of one moment, copied by SQLite's online backup API (writers go on);
+    the photo rows of that copy."""
     store = SqliteStore(sqlite_path(config.storage.db_url, config.data_dir))
     try:
         with contextlib.closing(sqlite3.connect(target)) as copy:
             store.conn.backup(copy)
     finally:
         store.close()
+    snapshot = SqliteStore(target)
+    try:
+        return snapshot.photos(current_only=False)
+    finally:
+        snapshot.close()
+
+
+def _postgres_snapshot(config: CentralConfig, target: Path) -> list[PhotoRecord]:
+    """``pg_dump`` of the store's database in the snapshot of one REPEATABLE READ transaction, whose
+    photo rows are read in that same transaction (``pg_export_snapshot``)."""
+    pg_dump = _postgres_tool("pg_dump")
+    store = PostgresStore(config.storage.db_url)
+    try:
+        with store.conn.transaction():
+            store.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            snapshot = store.conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            _run_tool([pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
+                       f"--file={target}", f"--dbname={config.storage.db_url}"], "no backup was written")
+            return store.photos(current_only=False)
+    finally:
+        store.close()
 
 
 def write_backup(config: CentralConfig, out: Path) -> BackupReport:
-    """Write the backup file ``out`` (new) of the store ``config`` names. BackupError: bad ``out``."""
+    """Write the backup file ``out`` (new) of the store ``config`` names. BackupError: bad ``out``,
+    or pg_dump missing or failing."""
     _new_file(out)
     report = BackupReport(out)
+    engine = engine_of(config.storage.db_url)
     archive = PhotoArchive(config.data_dir)
     with tempfile.TemporaryDirectory(prefix=".backup-", dir=out.parent) as work:
-        snapshot = Path(work) / SQLITE_MEMBER
-        _sqlite_snapshot(config, snapshot)
-        copy = SqliteStore(snapshot)
-        try:
-            records = copy.photos(current_only=False)
-        finally:
-            copy.close()
+        dump = Path(work) / DATABASE_MEMBER[engine]
+        records = (_postgres_snapshot if engine == "postgresql" else _sqlite_snapshot)(config, dump)
         with _atomic_output(out) as handle, tarfile.open(fileobj=handle, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            tar.add(snapshot, arcname=SQLITE_MEMBER)
+            tar.add(dump, arcname=dump.name)
             for record in records:
                 report.rows += 1
                 problem = capture_fault(archive, record)
@@ -130,7 +177,7 @@ def write_backup(config: CentralConfig, out: Path) -> BackupReport:
                 tar.add(capture, arcname=f"captures/{capture.name}")
                 report.files += 1
             _add_bytes(tar, MANIFEST, json.dumps({
-                "format": FORMAT, "version": VERSION, "engine": "sqlite",
+                "format": FORMAT, "version": VERSION, "engine": engine,
                 "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "rows": report.rows, "files": report.files,
                 "left_out": [fault.record.photo_id for fault in report.left_out],
@@ -176,50 +223,65 @@ def _manifest(tar: tarfile.TarFile, source: Path) -> dict[str, Any]:
     return manifest
 
 
-def _empty_target(config: CentralConfig) -> Path:
-    """The database path, when the configured store is empty (BackupError otherwise)."""
-    database = sqlite_path(config.storage.db_url, config.data_dir)
+def _postgres_empty(url: str) -> bool:
+    """True when the database has no table of its own (DatabaseUnreachable: one line)."""
+    conn = PostgresConnection(url)
+    try:
+        return conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN"
+                            " ('pg_catalog', 'information_schema')").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+def _check_empty(config: CentralConfig, engine: str) -> None:
+    """BackupError unless the configured store holds nothing (no database content, no captures)."""
+    url = config.storage.db_url
     occupied = [path for path in (config.data_dir / "captures", config.data_dir / "photos")
                 if path.is_dir() and any(path.iterdir())]
-    if database.exists() or occupied:
+    if engine == "postgresql" and not _postgres_empty(url):
+        raise BackupError(f"storage.db_url {safe_url(url)} already holds tables: restore into a new empty "
+                          "database (createdb -T template0 -E UTF8 --locale=C NAME)")
+    if (engine == "sqlite" and sqlite_path(url, config.data_dir).exists()) or occupied:
         raise BackupError(f"storage.data_dir {config.data_dir} already holds a store: restore into an empty "
                           "data folder (move the old one aside, or point --config at a new one)")
-    return database
 
 
 def restore_backup(config: CentralConfig, source: Path) -> RestoreReport:
     """Restore the backup file ``source`` into the empty store of ``config``; check the result.
 
-    BackupError: not a backup, another engine's, or the store is not empty. Photos the backup
-    left out, or whose bytes are damaged in it, are faults of the returned check.
+    BackupError: not a backup, another engine's, the store is not empty, or pg_restore failed (then
+    nothing is restored). Photos the backup left out, or whose bytes are damaged in it, are faults of
+    the returned check. A backup of an older build's schema is migrated to this build's.
     """
     if not tarfile.is_tarfile(source):
         raise BackupError(f"{source}: not a booth-central backup (not a tar file): name a file made by "
                           "booth-central backup")
+    engine = engine_of(config.storage.db_url)
     try:
         with tarfile.open(source, mode="r:") as tar:
             manifest = _manifest(tar, source)
-            if manifest.get("engine") != "sqlite":
-                raise BackupError(f"{source}: a {manifest.get('engine')} backup; storage.db_url is SQLite: "
+            if manifest.get("engine") != engine:
+                raise BackupError(f"{source}: a {manifest.get('engine')} backup, and storage.db_url is {engine}: "
                                   "restore it into a store of the same engine")
-            database = _empty_target(config)
+            _check_empty(config, engine)
             config.data_dir.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(prefix=".restore-", dir=config.data_dir) as work:
                 staged = Path(work)
-                files = _unpack(tar, source, staged)
-                _link_current(staged)
-                _move_into_place(staged, config.data_dir, database)
+                files = _unpack(tar, source, staged, DATABASE_MEMBER[engine])
+                _load(config, engine, staged)
     except tarfile.TarError as error:
         raise BackupError(f"{source}: damaged or truncated ({error}): nothing was restored; use another "
                           "backup") from None
-    store = SqliteStore(database)
+    store = open_store(config.storage.db_url, base=config.data_dir, migrate=True)
     try:
-        return RestoreReport(files, check_store(store, PhotoArchive(config.data_dir)))
+        archive = PhotoArchive(config.data_dir)
+        _link_current(store.photos(current_only=True), archive)
+        return RestoreReport(files, check_store(store, archive))
     finally:
         store.close()
 
 
-def _unpack(tar: tarfile.TarFile, source: Path, staged: Path) -> int:
+def _unpack(tar: tarfile.TarFile, source: Path, staged: Path, database: str) -> int:
     """Write the backup's database and captures below ``staged`` (names checked: nothing escapes)."""
     (staged / "captures").mkdir()
     files = 0
@@ -227,7 +289,7 @@ def _unpack(tar: tarfile.TarFile, source: Path, staged: Path) -> int:
     for member in tar:
         if member.name == MANIFEST:
             continue
-        if not member.isfile() or not (member.name == SQLITE_MEMBER or _CAPTURE.match(member.name)):
+        if not member.isfile() or not (member.name == database or _CAPTURE.match(member.name)):
             raise BackupError(f"{source}: unexpected entry {member.name!r}: not a booth-central backup, or "
                               "altered")
         handle = tar.extractfile(member)
@@ -236,37 +298,42 @@ def _unpack(tar: tarfile.TarFile, source: Path, staged: Path) -> int:
             shutil.copyfileobj(handle, target)
             target.flush()
             os.fsync(target.fileno())
-        seen_database |= member.name == SQLITE_MEMBER
-        files += member.name != SQLITE_MEMBER
+        seen_database |= member.name == database
+        files += member.name != database
     if not seen_database:
-        raise BackupError(f"{source}: has no {SQLITE_MEMBER}: the backup is incomplete")
+        raise BackupError(f"{source}: has no {database}: the backup is incomplete")
     fsync_dir(staged / "captures")
     return files
 
 
-def _link_current(staged: Path) -> None:
-    """Rebuild ``photos/`` from the restored rows: each current row's capture, hard-linked."""
-    archive = PhotoArchive(staged)
-    store = SqliteStore(staged / SQLITE_MEMBER)
+def _load(config: CentralConfig, engine: str, staged: Path) -> None:
+    """Move the staged captures into place, then the database (the step that makes a store); when
+    loading the database fails, the captures go back out and the error is raised."""
+    captures = config.data_dir / "captures"
+    if captures.is_dir():
+        captures.rmdir()  # empty (checked): the restored one replaces it
+    os.replace(staged / "captures", captures)
+    fsync_dir(config.data_dir)
     try:
-        for record in store.photos(current_only=True):
-            capture = archive.capture_path(record.photo_id)
-            with contextlib.suppress(UnsafePathError):  # check-store names such a row
-                current = archive.path_for(record.college, record.class_name, record.id_number)
-                if capture.exists():  # a photo left out of the backup has no file to link
-                    PhotoArchive.install_current(capture, current)
-    finally:
-        store.close()
+        if engine == "postgresql":
+            _run_tool([_postgres_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
+                       "--single-transaction", f"--dbname={config.storage.db_url}",
+                       str(staged / DATABASE_MEMBER[engine])], "nothing was restored")
+        else:
+            database = sqlite_path(config.storage.db_url, config.data_dir)
+            database.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(staged / DATABASE_MEMBER[engine], database)  # a rename unless on another disk
+            fsync_dir(database.parent)
+    except BaseException:
+        os.replace(captures, staged / "captures")
+        raise
 
 
-def _move_into_place(staged: Path, data_dir: Path, database: Path) -> None:
-    """Move the restored folders into ``data_dir``, the database last (it is what makes a store)."""
-    for name in ("captures", "photos"):
-        target = data_dir / name
-        if target.is_dir():
-            target.rmdir()  # empty (checked): the restored one replaces it
-        os.replace(staged / name, target)
-    database.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(staged / SQLITE_MEMBER, database)  # a rename unless the database is on another disk
-    fsync_dir(data_dir)
-    fsync_dir(database.parent)
+def _link_current(records: list[PhotoRecord], archive: PhotoArchive) -> None:
+    """Rebuild ``photos/`` from the restored current rows: each one's capture, hard-linked."""
+    for record in records:
+        capture = archive.capture_path(record.photo_id)
+        with contextlib.suppress(UnsafePathError):  # check-store names such a row
+            current = archive.path_for(record.college, record.class_name, record.id_number)
+            if capture.exists():  # a photo left out of the backup has no file to link
+                PhotoArchive.install_current(capture, current)

@@ -1,5 +1,6 @@
 """Operations on the central store: ``check-store``, ``backup`` and ``restore``, run as an operator runs
-them (real processes on a real store with real JPEGs), and the backup taken while photos keep coming."""
+them (real processes on a real store with real JPEGs), and the backup taken while photos keep coming;
+on SQLite and on a real PostgreSQL (the ``engine`` fixture) where the engine makes a difference."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from boothcore.privacy import mask_id
@@ -19,9 +21,10 @@ from boothcore.roster import RosterEntry
 from central.backup import BackupError, restore_backup, write_backup
 from central.config import CentralConfig, parse_central_config
 from central.photos import PhotoArchive
-from central.store import PhotoRecord, SqliteStore
+from central.store import PhotoRecord, SqlStore, open_store
 from central.users import Users
 from tests.central.conftest import id_number, jpeg_bytes
+from tests.postgres_server import PostgresServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,15 +36,28 @@ class Office:
     records: list[PhotoRecord]  # as stored, in order; the last of a person is current
 
 
-def make_config(folder: Path) -> tuple[CentralConfig, Path]:
+def make_config(folder: Path, db_url: str = "sqlite:central.db") -> tuple[CentralConfig, Path]:
     folder.mkdir(parents=True)
     data_dir = folder / "data"
     toml = folder / "central.toml"
-    toml.write_text(f'[storage]\ndata_dir = "{data_dir}"\n', encoding="utf-8")
-    return parse_central_config({"storage": {"data_dir": str(data_dir)}}), toml
+    toml.write_text(f'[storage]\ndata_dir = "{data_dir}"\ndb_url = "{db_url}"\n', encoding="utf-8")
+    return parse_central_config({"storage": {"data_dir": str(data_dir), "db_url": db_url}}), toml
 
 
-def store_photo(store: SqliteStore, archive: PhotoArchive, seq: int, seed: int) -> PhotoRecord:
+def open_of(config: CentralConfig) -> SqlStore:
+    return open_store(config.storage.db_url, base=config.data_dir)
+
+
+@pytest.fixture
+def empty_url(engine: str, request: pytest.FixtureRequest) -> str:
+    """Where a restore goes: a new SQLite file, or a new PostgreSQL database with no table at all."""
+    if engine == "sqlite":
+        return "sqlite:central.db"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database()
+
+
+def store_photo(store: SqlStore, archive: PhotoArchive, seq: int, seed: int) -> PhotoRecord:
     data = jpeg_bytes(seed)
     record = PhotoRecord(photo_id=uuid.uuid4().hex, booth="booth-01", id_number=id_number(seq),
                          student_no=f"2023{seq:05d}", college="信息学院", class_name="计科2301", session_id="s-1",
@@ -50,12 +66,12 @@ def store_photo(store: SqliteStore, archive: PhotoArchive, seq: int, seed: int) 
     return archive.store(store, record, data).record
 
 
-@pytest.fixture
-def office(tmp_path: Path) -> Office:
+def build_office(folder: Path, db_url: str) -> Office:
     """Three people photographed, the second one twice (a retake: two rows, one current), a roster row
     and a dashboard user, so a restore has every kind of row to bring back."""
-    config, toml = make_config(tmp_path / "office")
-    store = SqliteStore(config.data_dir / "central.db")
+    config, toml = make_config(folder, db_url)
+    config.data_dir.mkdir()
+    store = open_of(config)
     archive = PhotoArchive(config.data_dir)
     records = [store_photo(store, archive, seq, seed) for seq, seed in ((1, 1), (2, 2), (2, 3), (3, 4))]
     store.import_roster([RosterEntry(id_number=id_number(1), name="张三", student_no="202300001",
@@ -66,16 +82,28 @@ def office(tmp_path: Path) -> Office:
     return Office(config, toml, records)
 
 
+@pytest.fixture
+def office(tmp_path: Path) -> Office:
+    """The office on SQLite (what these tests check does not depend on the engine)."""
+    return build_office(tmp_path / "office", "sqlite:central.db")
+
+
+@pytest.fixture
+def office_on(engine: str, db_url: str, tmp_path: Path) -> Office:
+    """The office on each engine."""
+    return build_office(tmp_path / "office", db_url)
+
+
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "central.cli", *args], capture_output=True, text=True, cwd=REPO,
                           stdin=subprocess.DEVNULL, timeout=120)
 
 
 def store_rows(config: CentralConfig) -> tuple[list[PhotoRecord], list[RosterEntry], list[str]]:
-    store = SqliteStore(config.data_dir / "central.db")
+    store = open_of(config)
     try:
         return (store.photos(current_only=False), store.roster(),
-                [row[0] for row in store.conn.execute("SELECT name FROM users")])
+                [row[0] for row in store.conn.execute("SELECT name FROM users ORDER BY name")])
     finally:
         store.close()
 
@@ -115,7 +143,9 @@ def test_check_store_names_each_damaged_photo_masked_and_exits_1(office: Office)
         assert record.id_number not in done.stdout
 
 
-def test_backup_and_restore_bring_back_every_row_and_file(office: Office, tmp_path: Path) -> None:
+def test_backup_and_restore_bring_back_every_row_and_file(office_on: Office, empty_url: str, engine: str,
+                                                           tmp_path: Path) -> None:
+    office = office_on
     out = tmp_path / "backups" / "central-2027-06-01.tar"
     out.parent.mkdir()
     done = run("backup", "--out", str(out), "--config", str(office.toml))
@@ -124,9 +154,10 @@ def test_backup_and_restore_bring_back_every_row_and_file(office: Office, tmp_pa
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary file left beside it
     with tarfile.open(out) as tar:
         names = set(tar.getnames())
-    assert names == {"backup.json", "central.db", *(f"captures/{r.photo_id}.jpg" for r in office.records)}
+    database = "central.db" if engine == "sqlite" else "central.pgdump"
+    assert names == {"backup.json", database, *(f"captures/{r.photo_id}.jpg" for r in office.records)}
 
-    fresh, fresh_toml = make_config(tmp_path / "new-server")
+    fresh, fresh_toml = make_config(tmp_path / "new-server", empty_url)
     done = run("restore", str(out), "--config", str(fresh_toml))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ("restored the database and 4 photo file(s); checked 4 photo(s) (3 current): "
@@ -144,13 +175,15 @@ def test_backup_and_restore_bring_back_every_row_and_file(office: Office, tmp_pa
     assert run("check-store", "--config", str(fresh_toml)).returncode == 0
 
 
-def test_a_backup_taken_while_photos_are_stored_restores_intact(office: Office, tmp_path: Path) -> None:
+def test_a_backup_taken_while_photos_are_stored_restores_intact(office_on: Office, empty_url: str,
+                                                                 tmp_path: Path) -> None:
     """The snapshot-then-files rule: every row the snapshot holds has its file, whatever the ingest does."""
+    office = office_on
     stop = threading.Event()
     stored: list[PhotoRecord] = []
 
     def ingest() -> None:
-        store = SqliteStore(office.config.data_dir / "central.db")
+        store = open_of(office.config)
         archive = PhotoArchive(office.config.data_dir)
         seq = 100
         while not stop.is_set():
@@ -168,7 +201,7 @@ def test_a_backup_taken_while_photos_are_stored_restores_intact(office: Office, 
         stop.set()
         writer.join()
     assert not report.left_out and report.files == report.rows > len(office.records)
-    fresh, _ = make_config(tmp_path / "restored")
+    fresh, _ = make_config(tmp_path / "restored", empty_url)
     restored = restore_backup(fresh, tmp_path / "live.tar")
     assert restored.check.ok, [fault.line() for fault in restored.check.faults]
     assert restored.check.checked == report.rows
@@ -230,13 +263,25 @@ def test_a_failed_backup_leaves_no_file(office: Office, tmp_path: Path, monkeypa
     assert list(tmp_path.iterdir()) == [tmp_path / "office"]
 
 
-def test_restore_refuses_a_store_that_is_not_empty_and_changes_nothing(office: Office, tmp_path: Path) -> None:
+def test_restore_refuses_a_store_that_is_not_empty_and_changes_nothing(office_on: Office, engine: str,
+                                                                        tmp_path: Path) -> None:
+    office = office_on
     out = tmp_path / "backup.tar"
     write_backup(office.config, out)
     before = store_rows(office.config)
-    _one_line(run("restore", str(out), "--config", str(office.toml)), "already holds a store",
-              "restore into an empty data folder")
+    files = sorted(office.config.data_dir.rglob("*"))
+    expected = (("already holds a store", "restore into an empty data folder") if engine == "sqlite"
+                else ("already holds tables", "restore into a new empty database"))
+    _one_line(run("restore", str(out), "--config", str(office.toml)), *expected)
     assert store_rows(office.config) == before
+    assert sorted(office.config.data_dir.rglob("*")) == files
+
+
+def test_restore_refuses_another_engines_backup(office: Office, postgres: PostgresServer, tmp_path: Path) -> None:
+    out = tmp_path / "backup.tar"
+    write_backup(office.config, out)
+    _, toml = make_config(tmp_path / "pg", postgres.create_database())
+    _one_line(run("restore", str(out), "--config", str(toml)), "a sqlite backup, and storage.db_url is postgresql")
 
 
 def test_restore_refuses_what_is_not_a_whole_backup_and_writes_nothing(office: Office, tmp_path: Path) -> None:
@@ -256,3 +301,18 @@ def test_restore_refuses_what_is_not_a_whole_backup_and_writes_nothing(office: O
         restore_backup(fresh, other)
     assert not (fresh.data_dir / "central.db").exists()
     assert not any(path.is_file() for path in fresh.data_dir.rglob("*"))
+
+
+def test_a_failed_pg_restore_restores_nothing(postgres: PostgresServer, postgres_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "backup.tar"
+    write_backup(build_office(tmp_path / "office", postgres_url).config, out)
+    target_url = postgres.create_database()
+    # No table, so the store counts as empty, but a sequence the dump creates too: pg_restore fails.
+    with psycopg.connect(target_url, autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE audit_seq_seq")
+    target, toml = make_config(tmp_path / "restored", target_url)
+    _one_line(run("restore", str(out), "--config", str(toml)), "pg_restore failed", "nothing was restored")
+    assert not any(path.is_file() for path in target.data_dir.rglob("*"))
+    with psycopg.connect(target_url) as conn:
+        assert conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+                            ).fetchone() == (0,)
