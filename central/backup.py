@@ -47,7 +47,7 @@ from central.config import CentralConfig
 from central.paths import UnsafePathError
 from central.photos import PhotoArchive
 from central.sql import PostgresConnection, safe_url
-from central.store import PhotoRecord, PostgresStore, SqliteStore, open_store, sqlite_path
+from central.store import PhotoRecord, PostgresStore, SqliteStore, open_office_store, sqlite_path
 
 FORMAT = "booth-central-backup"
 VERSION = 1
@@ -272,7 +272,7 @@ def restore_backup(config: CentralConfig, source: Path) -> RestoreReport:
     except tarfile.TarError as error:
         raise BackupError(f"{source}: damaged or truncated ({error}): nothing was restored; use another "
                           "backup") from None
-    store = open_store(config.storage.db_url, base=config.data_dir, migrate=True)
+    store = open_office_store(config, migrate=True)
     try:
         archive = PhotoArchive(config.data_dir)
         _link_current(store.photos(current_only=True), archive)
