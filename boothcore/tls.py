@@ -86,3 +86,22 @@ def check_identity(ca: Path, cert: Path, key: Path, booth_id: str, *, now: dt.da
     except OpensslError as error:
         raise IdentityError(f"certificate {cert} was not issued by the CA {ca} ({error})") from None
     return certificate
+
+
+def client_context(ca: Path | None, cert: Path | None, key: Path | None) -> ssl.SSLContext:
+    """The TLS context of an MQTT client: TLS 1.2 or later, the broker's certificate verified against
+    ``ca`` (None: the system's trust store) and its host name checked, ``cert``/``key`` presented as
+    this client's identity when given.
+
+    What paho's ``tls_set(ca, cert, key, CERT_REQUIRED, PROTOCOL_TLS_CLIENT)`` builds, in one place
+    for the booth, the office and ``booth doctor``. Raises ``OSError``/``ssl.SSLError`` for files
+    that cannot be read or do not hold a certificate and its key.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname by default
+    if cert is not None:
+        context.load_cert_chain(cert, key)
+    if ca is not None:
+        context.load_verify_locations(ca)
+    else:
+        context.load_default_certs()
+    return context

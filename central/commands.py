@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from boothcore import protocol as p
+from boothcore.mqtt import make_client
 from boothcore.roster import RosterEntry
 from central.config import CentralConfig
 from central.store import CommandRecord, Store
@@ -39,10 +39,7 @@ def build_command(kind: p.CommandKind, data: dict[str, Any]) -> p.Command:
 
 def _connect(config: CentralConfig) -> mqtt.Client:
     broker = config.broker
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{broker.client_id}-cmd-{uuid.uuid4().hex[:8]}",
-                         protocol=mqtt.MQTTv5)
-    if broker.tls:
-        client.tls_set(ca_certs=str(broker.tls.ca), certfile=str(broker.tls.cert), keyfile=str(broker.tls.key))
+    client = make_client(f"{broker.client_id}-cmd-{uuid.uuid4().hex[:8]}", tls=broker.client_tls)
     answers: queue.Queue[Any] = queue.Queue()
     client.on_connect = lambda client, userdata, flags, reason, props: answers.put(reason)
     try:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from boothcore.config import ConfigError, one_line_error, read_raw
+from boothcore.mqtt import ClientTls
 from boothcore.protocol import BOOTH_ID_PATTERN, MAX_PHOTO_SIZE, TOKEN_PATTERN
 from central.certs import TlsFiles
 
@@ -75,6 +76,12 @@ class BrokerSection(_Section):
         if self.ca_file and self.cert_file and self.key_file:
             return TlsFiles(ca=self.ca_file, cert=self.cert_file, key=self.key_file)
         return None
+
+    @property
+    def client_tls(self) -> ClientTls | None:
+        """The TLS files of central's MQTT clients (``boothcore.mqtt.make_client``), None without TLS."""
+        tls = self.tls
+        return ClientTls(ca=tls.ca, cert=tls.cert, key=tls.key) if tls else None
 
 
 class StorageSection(_Section):

@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from boothcore import protocol as p
 from boothcore.durable import remove_stale_temps
 from boothcore.link import LinkWatch
+from boothcore.mqtt import make_client
 from boothcore.names import printable
 from boothcore.privacy import MaskIdNumbers, mask_id
 from central.config import BrokerSection, CentralConfig
@@ -151,12 +151,8 @@ class IngestWorker:
     # --------------------------------------------------------------------------------- MQTT side
     def _make_client(self) -> mqtt.Client:
         broker = self.config.broker
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{broker.client_id}-{self.index}",
-                             protocol=mqtt.MQTTv5, manual_ack=True)
-        if broker.tls:
-            client.tls_set(ca_certs=str(broker.tls.ca), certfile=str(broker.tls.cert),
-                           keyfile=str(broker.tls.key))
-        client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)
+        client = make_client(f"{broker.client_id}-{self.index}", tls=broker.client_tls, manual_ack=True,
+                             reconnect_s=(RECONNECT_MIN_S, RECONNECT_MAX_S))
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
         client.on_connect_fail = lambda client, userdata: self.link.failed("cannot connect")

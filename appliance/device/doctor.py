@@ -368,23 +368,19 @@ class BrokerProbe:
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 
+        from boothcore.mqtt import make_client
+
         settings = config.uplink
         self.error: str | None = None
         self.dropped = False
         closing = threading.Event()
         connected = threading.Event()
         finished = threading.Event()
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
-                             reconnect_on_failure=False)
-        client.manual_ack_set(True)
-        if settings.tls:
-            try:
-                client.tls_set(ca_certs=settings.ca_file or None, certfile=settings.cert_file or None,
-                               keyfile=settings.key_file or None, cert_reqs=ssl.CERT_REQUIRED,
-                               tls_version=ssl.PROTOCOL_TLS_CLIENT)
-            except (OSError, ssl.SSLError) as error:
-                self.error = f"cannot load the TLS files ({error})"
-                return
+        try:
+            client = make_client(client_id, tls=settings.client_tls, manual_ack=True, reconnect_on_failure=False)
+        except (OSError, ssl.SSLError) as error:
+            self.error = f"cannot load the TLS files ({error})"
+            return
 
         def on_connect(client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
             if getattr(reason, "is_failure", False):

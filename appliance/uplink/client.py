@@ -19,7 +19,6 @@ import dataclasses
 import logging
 import queue
 import random
-import ssl
 import threading
 import time
 import uuid
@@ -38,6 +37,7 @@ from appliance.uplink.outbox import Outbox, OutboxError, PendingPhoto
 from appliance.uplink.settings import UplinkSettings
 from boothcore import protocol as p
 from boothcore.link import STABLE_S, LinkWatch, TakeoverWatch
+from boothcore.mqtt import Will, make_client
 
 log = logging.getLogger(__name__)
 
@@ -293,20 +293,10 @@ class Uplink:
         client.loop_start()
 
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.booth_id,
-                             protocol=mqtt.MQTTv5, reconnect_on_failure=True)
-        client.manual_ack_set(True)
-        client.max_queued_messages_set(0)
-        if self.settings.tls:
-            client.tls_set(ca_certs=self.settings.ca_file or None, certfile=self.settings.cert_file or None,
-                           keyfile=self.settings.key_file or None, cert_reqs=ssl.CERT_REQUIRED,
-                           tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        will_props = Properties(PacketTypes.WILLMESSAGE)
-        will_props.WillDelayInterval = self.settings.will_delay_s
-        will = p.will_status(self.booth_id, self.boot, self.install_id)
-        client.will_set(p.status_topic(self.booth_id), p.encode(will),
-                        qos=p.QOS_STATUS, retain=True, properties=will_props)
-        self._set_backoff(client)
+        will = Will(p.status_topic(self.booth_id), p.encode(p.will_status(self.booth_id, self.boot, self.install_id)),
+                    qos=p.QOS_STATUS, retain=True, delay_s=self.settings.will_delay_s)
+        client = make_client(self.booth_id, tls=self.settings.client_tls, will=will, manual_ack=True,
+                             reconnect_s=(self._backoff(),) * 2)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -318,8 +308,11 @@ class Uplink:
         props.SessionExpiryInterval = self.settings.session_expiry_s
         return props
 
+    def _backoff(self) -> float:
+        return reconnect_delay(self._signals.attempt, self.settings.reconnect_min_s, self.settings.reconnect_max_s)
+
     def _set_backoff(self, client: mqtt.Client) -> None:
-        delay = reconnect_delay(self._signals.attempt, self.settings.reconnect_min_s, self.settings.reconnect_max_s)
+        delay = self._backoff()
         client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]  # paho hints int; seconds as float work
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from boothcore.mqtt import ClientTls
 from boothcore.protocol import CHUNK_SIZE, MIN_CHUNK_SIZE, WILL_DELAY_S
 
 
@@ -76,6 +78,15 @@ class UplinkSettings(BaseModel):
     @property
     def tls(self) -> bool:
         return urlsplit(self.broker_url).scheme == "mqtts"
+
+    @property
+    def client_tls(self) -> ClientTls | None:
+        """The TLS files of an mqtts:// link (None for mqtt://); no ca_file: the system's trust store."""
+        if not self.tls:
+            return None
+        return ClientTls(ca=Path(self.ca_file) if self.ca_file else None,
+                         cert=Path(self.cert_file) if self.cert_file else None,
+                         key=Path(self.key_file) if self.key_file else None)
 
     @property
     def host(self) -> str:
