@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from appliance.cardreader.base import IdentityCard
 from appliance.ledger import Ledger, SessionRecord
-from appliance.ui.view import Text
 from boothcore.idnumber import IdNumberError, validate
 from boothcore.roster import Category, Roster, RosterEntry, entry_problem
+from boothcore.text import Text
 
 
 class Reason(enum.StrEnum):

@@ -42,6 +42,7 @@ from boothcore import db
 from boothcore.privacy import mask_id
 from boothcore.protocol import Command, ProtocolError
 from boothcore.roster import Roster, RosterImportError, parse_rows
+from boothcore.text import Text
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,9 @@ class UplinkClient(Protocol):
 
     def event(self, kind: str, data: dict[str, object]) -> object: ...
 
-    def capture_blocked(self) -> tuple[str, str] | None: ...
+    def capture_blocked(self) -> Text | None: ...
 
-    def link_problem(self) -> tuple[str, str] | None: ...
+    def link_problem(self) -> Text | None: ...
 
 
 class UplinkOffice:
@@ -103,10 +104,10 @@ class UplinkOffice:
         kind, data = wire_event(event)
         self.uplink.event(kind, data)
 
-    def capture_blocked(self) -> tuple[str, str] | None:
+    def capture_blocked(self) -> Text | None:
         return self.uplink.capture_blocked()
 
-    def link_problem(self) -> tuple[str, str] | None:
+    def link_problem(self) -> Text | None:
         return self.uplink.link_problem()
 
 

@@ -16,7 +16,8 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 import numpy as np
 
 from appliance.ui.pygame_display import PygameDisplay
-from appliance.ui.view import Screen, Text, Tone, View
+from appliance.ui.view import Screen, Tone, View
+from boothcore.text import Text
 
 FRAMES = 300
 TARGET_MS = 1000 / 15

@@ -23,9 +23,9 @@ import datetime as dt
 import re
 import string
 import unicodedata
-from dataclasses import dataclass
 
 from boothcore.cardkind import CardKind
+from boothcore.text import BilingualError, Text
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
@@ -38,10 +38,10 @@ PROVINCES = frozenset({"11", "12", "13", "14", "15", "21", "22", "23", "31", "32
 PERMIT_PREFIXES = {"810000": "Hong Kong", "820000": "Macao", "830000": "Taiwan"}
 # The kinds whose number identifies a person (typed numbers and campus cards carry one of these).
 NUMBER_KINDS = (CardKind.RESIDENT, CardKind.HMT_PERMIT, CardKind.FOREIGN_2017, CardKind.FOREIGN_2023)
-KIND_NAMES = {CardKind.RESIDENT: ("resident ID card", "居民身份证"),
-              CardKind.HMT_PERMIT: ("Hong Kong/Macao/Taiwan residence permit", "港澳台居民居住证"),
-              CardKind.FOREIGN_2017: ("2017 foreigner's permanent residence card", "2017版外国人永久居留身份证"),
-              CardKind.FOREIGN_2023: ("2023 foreigner's permanent residence card", "2023版外国人永久居留身份证")}
+KIND_NAMES = {CardKind.RESIDENT: Text("居民身份证", "resident ID card"),
+              CardKind.HMT_PERMIT: Text("港澳台居民居住证", "Hong Kong/Macao/Taiwan residence permit"),
+              CardKind.FOREIGN_2017: Text("2017版外国人永久居留身份证", "2017 foreigner's permanent residence card"),
+              CardKind.FOREIGN_2023: Text("2023版外国人永久居留身份证", "2023 foreigner's permanent residence card")}
 _FOREIGN_2017 = re.compile(r"^[A-Z]{3}[0-9]{12}$")
 _EIGHTEEN = re.compile(r"^[0-9]{17}[0-9X]$")
 _DIGITS = string.digits
@@ -49,16 +49,12 @@ _DIGITS = string.digits
 _EXCEL_NUMBER = re.compile(r"^[0-9]+(\.[0-9]*)?E\+?[0-9]+$")
 
 
-@dataclass(eq=False)
-class IdNumberError(ValueError):
-    """Why an ID number is not valid, in both languages."""
+class IdNumberError(BilingualError, ValueError):
+    """Why an ID number is not valid, in both languages; ``code`` is stable (the refusal's reason)."""
 
-    code: str
-    en: str
-    zh: str
-
-    def __str__(self) -> str:
-        return self.en
+    def __init__(self, code: str, en: str, zh: str) -> None:
+        super().__init__(en, zh)
+        self.code = code
 
 
 def check_char(first17: str) -> str:
@@ -165,8 +161,8 @@ def validate(raw: str, today: dt.date | None = None, kind: CardKind | None = Non
         raise _error("length", f"must have 18 characters (15 for a 2017 foreigner's card), got {len(number)}{old}",
                      f"应为18位(2017版永居证为15位),实际为{len(number)}位")
     if kind in NUMBER_KINDS and kind is not found:
-        raise _error("kind", f"has the form of a {KIND_NAMES[found][0]}, but the card is a {KIND_NAMES[kind][0]}",
-                     f"为{KIND_NAMES[found][1]}号码,但证件为{KIND_NAMES[kind][1]}")
+        raise _error("kind", f"has the form of a {KIND_NAMES[found].en}, but the card is a {KIND_NAMES[kind].en}",
+                     f"为{KIND_NAMES[found].zh}号码,但证件为{KIND_NAMES[kind].zh}")
     today = today or dt.date.today()
     if found is CardKind.FOREIGN_2017:
         _check_15(number, today)

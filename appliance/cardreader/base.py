@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from boothcore.cardkind import CardKind
 from boothcore.privacy import mask_id, mask_name
+from boothcore.text import BilingualError
 
 
 @dataclass(frozen=True)
@@ -48,15 +49,13 @@ class IdentityCard:
     __str__ = __repr__
 
 
-class ReaderError(Exception):
+class ReaderError(BilingualError):
     """A reader failure the booth can show: ``code`` is stable, ``zh``/``en`` are for people."""
 
     code = "reader_error"
 
     def __init__(self, en: str, zh: str | None = None, code: str | None = None) -> None:
-        super().__init__(en)
-        self.en = en
-        self.zh = zh or en
+        super().__init__(en, zh)
         if code:
             self.code = code
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from appliance.device.provision import ProvisionError, not_provisioned_reason, provision
 from appliance.ui.factory import SCREEN_SETTINGS, open_display
-from appliance.ui.view import Screen, Text, Tone, View
+from appliance.ui.view import Screen, Tone, View
+from boothcore.text import Text
 
 SCREEN_REFRESH_S = 2.0
 

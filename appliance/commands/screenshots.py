@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from appliance.config import BoothConfig, load_config
-from appliance.ui.view import Text, View
+from appliance.ui.view import View
+from boothcore.text import Text
 
 # The sizes issue 14 asks every screen to work at: 7" and 10" kiosks, HD, full HD, a portrait totem.
 SIZES: tuple[tuple[int, int], ...] = ((800, 480), (1024, 600), (1280, 720), (1920, 1080), (1080, 1920))

@@ -59,9 +59,10 @@ from appliance.hours import ServiceHours
 from appliance.ledger import CaptureRecord, Ledger, SessionKind, SessionRecord, Verdict, new_id
 from appliance.ui.blocked import CAMERA_MISSING, blocked
 from appliance.ui.review import review_image
-from appliance.ui.view import Display, Text, View
+from appliance.ui.view import Display, View
 from boothcore.privacy import mask_id, mask_ids_in, masked_traceback
 from boothcore.roster import Roster, RosterEntry
+from boothcore.text import BilingualError, Text
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +103,12 @@ class Office(Protocol):
 
     def publish(self, event: DomainEvent) -> None: ...
 
-    def capture_blocked(self) -> tuple[str, str] | None:
-        """(English, Chinese) reason not to take new photos (a full disk), or None."""
+    def capture_blocked(self) -> Text | None:
+        """Why no new photos are taken (a full disk), or None."""
         ...
 
-    def link_problem(self) -> tuple[str, str] | None:
-        """(English, Chinese) trouble with the office link for the header, or None."""
+    def link_problem(self) -> Text | None:
+        """Trouble with the office link for the header, or None."""
         ...
 
 
@@ -184,7 +185,7 @@ class Booth:
         self.listeners: list[Listener] = list(listeners)
         self.status = ""
         self.shown_at = -math.inf  # when the current screen appeared (booth clock, s)
-        self.shown_link_problem: tuple[str, str] | None = None
+        self.shown_link_problem: Text | None = None
         self.preview: np.ndarray | None = None  # the countdown's live frame, its guidance, its seconds left
         self.guidance: tuple[Text, ...] = ()
         self.seconds_left = 0
@@ -375,7 +376,7 @@ class Booth:
         """A missing reader blocks the booth (at once when no cycle runs, else when it ends); any other
         reader error (a card moved away) is shown where the booth waits for cards."""
         log.warning("booth: card reader: %s", mask_ids_in(event.error.en))
-        message = Text(event.error.zh, event.error.en)
+        message = event.error.text
         if isinstance(event.error, ReaderUnavailable):
             self.missing["reader"] = message
             if self.state in BLOCKABLE:
@@ -402,7 +403,7 @@ class Booth:
             self._discard_cycle()
         blocked = self.office.capture_blocked() if self.office else None
         if blocked:
-            self._show_message(State.REFUSED, Text(blocked[1], blocked[0]))
+            self._show_message(State.REFUSED, blocked)
             return
         decision = self.eligibility.decide(card, self.session)
         entry, reason = decision.entry, decision.reason
@@ -541,7 +542,7 @@ class Booth:
             self._run(OPERATOR_TRIGGERS[command.action], command)
         except SessionError as error:
             log.warning("booth: operator command %s refused: %s", command.action, error)
-            self.message = Text(error.zh, error.en)
+            self.message = error.text
             self._render()
             if command.reply:
                 command.reply.set_exception(error)
@@ -641,14 +642,14 @@ class Booth:
         if self.office:
             self.office.publish(event)
 
-    def _link_problem(self) -> tuple[str, str] | None:
+    def _link_problem(self) -> Text | None:
         return self.office.link_problem() if self.office else None
 
     def status_line(self) -> str:
         """The header: the office link's trouble first (it is cut to one line), then booth and class."""
         self.shown_link_problem = problem = self._link_problem()
         base = self._booth_status()
-        return f"{problem[1]} {problem[0]} · {base}" if problem else base
+        return f"{problem.zh} {problem.en} · {base}" if problem else base
 
     def _booth_status(self) -> str:
         if self.session is None:
@@ -702,10 +703,5 @@ class Booth:
         self.display.show(self.view())
 
 
-class SessionError(Exception):
+class SessionError(BilingualError):
     """An operator action that cannot be done now, phrased for the operator."""
-
-    def __init__(self, en: str, zh: str) -> None:
-        super().__init__(en)
-        self.en = en
-        self.zh = zh

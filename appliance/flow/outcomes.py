@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from appliance.ui.view import Text
+from boothcore.text import Text
 
 
 class CheckOutcome(Protocol):

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from appliance.ui.view import Screen, Text, Tone, View
+from appliance.ui.view import Screen, Tone, View
 from boothcore.privacy import mask_id
 from boothcore.roster import RosterEntry
+from boothcore.text import Text
 
 PRESS_TO_START = Text("按下按钮开始拍照", "Press the button to start")
 

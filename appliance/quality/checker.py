@@ -17,7 +17,7 @@ from appliance.quality.checks import MSG, REVIEW_ORDER, CheckResult, run_all
 from appliance.quality.landmarks import LEFT_CHEEK_EDGE, LEFT_EYE_OUTER, RIGHT_CHEEK_EDGE, RIGHT_EYE_OUTER
 from appliance.quality.models import ModelStore
 from appliance.quality.settings import QualitySettings
-from appliance.ui.view import Text
+from boothcore.text import Text
 
 # The preview has no person mask: the crown is taken ~0.95 face widths (cheek to cheek) above the
 # eye line, the average head (the CHSI bands leave +-30 px of slack for the difference).

@@ -35,7 +35,7 @@ from appliance.quality.landmarks import (
 )
 from appliance.quality.settings import QualitySettings
 from appliance.quality.stats import percentiles, u8_percentiles
-from appliance.ui.view import Text
+from boothcore.text import Text
 
 CHECK_IDS = ("face_count", "face_size", "framing", "head_pose", "distortion", "eyes_open", "mouth_closed",
              "eyes_visible", "hair_clear", "ears_visible", "shoulders_level", "background", "clothing_contrast",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from appliance.ui.view import Screen, Text, Tone, View
+from appliance.ui.view import Screen, Tone, View
+from boothcore.text import Text
 
 CAMERA_MISSING = Text("相机未连接", "The camera is not connected")
 READER_MISSING = Text("身份证读卡器未连接", "The ID card reader is not connected")

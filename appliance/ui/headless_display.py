@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 
 from appliance.ui.inputs import UiInput
-from appliance.ui.view import Screen, Text, View
+from appliance.ui.view import Screen, View
 from boothcore.privacy import mask_ids_in
+from boothcore.text import Text
 
 log = logging.getLogger(__name__)
 

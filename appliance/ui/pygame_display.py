@@ -27,9 +27,10 @@ import numpy as np
 from appliance.quality.crop import CROWN_BAND, EYE_BAND, FACE_WIDTH_BAND
 from appliance.ui.inputs import BACKSPACE, BUTTON, QUIT, RETAKE, InputKind, UiInput
 from appliance.ui.qr import qr_modules, qr_rgb
-from appliance.ui.view import Screen, Text, Tone, View
+from appliance.ui.view import Screen, Tone, View
 from boothcore.chsi import OUT_H, OUT_W
 from boothcore.fonts import find_cjk_font
+from boothcore.text import Text
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The view model the booth flow hands to a display: what to show, never how.
 
-Text is always a zh/en pair (Chinese first). A display backend (pygame window, headless log)
+Text is always a zh/en pair (Chinese first, ``boothcore.text.Text``). A display backend (pygame window, headless log)
 renders a ``View``; the flow never imports pygame.
 """
 
@@ -12,11 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Text:
-    zh: str
-    en: str
+from boothcore.text import Text
 
 
 class Screen(enum.StrEnum):

@@ -38,14 +38,15 @@ from appliance.uplink.settings import UplinkSettings
 from boothcore import protocol as p
 from boothcore.link import STABLE_S, LinkWatch, TakeoverWatch
 from boothcore.mqtt import Will, make_client
+from boothcore.text import Text
 
 log = logging.getLogger(__name__)
 
 EVENT_WINDOW = 32  # events in flight at once (they are small)
 MAX_REJECTS = 3  # a photo central rejects is sent whole again this many times, then parked
 STATUS_MIN_INTERVAL_S = 2.0  # queue-depth changes refresh the retained status at most this often
-DISK_FULL_MESSAGE = ("Storage is almost full: no new photos. Photos already taken are still being sent.",
-                     "存储空间将满:暂停拍照,已拍照片仍在上传。")
+DISK_FULL_MESSAGE = Text("存储空间将满:暂停拍照,已拍照片仍在上传。",
+                         "Storage is almost full: no new photos. Photos already taken are still being sent.")
 CPU_TEMP_FILE = Path("/sys/class/thermal/thermal_zone0/temp")
 # A booth that notices another device with its id stays away uplink.takeover_backoff_s (times
 # 50-100 % jitter), so the other one can work; each repeat doubles it up to this many times.
@@ -261,26 +262,26 @@ class Uplink:
         thread = self._thread
         return thread is not None and thread.is_alive() and time.monotonic() - self._last_step < stall_s
 
-    def link_problem(self) -> tuple[str, str] | None:
-        """(English, Chinese) line for the screen's header when the office link is in trouble, or None.
+    def link_problem(self) -> Text | None:
+        """The line for the screen's header when the office link is in trouble, or None.
 
         Another device using this booth id, or the link down for the Will Delay or longer (when
         central marks the booth lost), so a broker restart of a few seconds does not flash by.
         """
         if self._takeover.duplicate:
-            return (f"two devices use booth id {self.booth_id}: call the office",
-                    f"两台设备使用同一编号 {self.booth_id},请联系办公室")
+            return Text(f"两台设备使用同一编号 {self.booth_id},请联系办公室",
+                        f"two devices use booth id {self.booth_id}: call the office")
         down_for, since = self._link.down_for(), self._link.down_since
         if not self.settings.broker_url or down_for is None or since is None or down_for < self.settings.will_delay_s:
             return None
-        return f"office link down since {since:%H:%M}", f"与办公室断开(自 {since:%H:%M})"
+        return Text(f"与办公室断开(自 {since:%H:%M})", f"office link down since {since:%H:%M}")
 
     def disk_ok(self) -> bool:
         """False when the data partition is below ``min_free_mb``: take no new photos."""
         return self.outbox.disk_ok(self.settings.min_free_mb)
 
-    def capture_blocked(self) -> tuple[str, str] | None:
-        """(English, Chinese) message to show instead of taking a photo, or None when capture may go on."""
+    def capture_blocked(self) -> Text | None:
+        """The message to show instead of taking a photo, or None when capture may go on."""
         return None if self.disk_ok() else DISK_FULL_MESSAGE
 
     # ------------------------------------------------------------------------ paho callbacks

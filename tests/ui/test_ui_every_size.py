@@ -11,7 +11,8 @@ from appliance.commands.screenshots import SIZES, every_view
 from appliance.config import BoothConfig
 from appliance.ui.blocked import CAMERA_MISSING, blocked
 from appliance.ui.pygame_display import MIN_TEXT_PX, PygameDisplay
-from appliance.ui.view import Screen, Text, Tone, View
+from appliance.ui.view import Screen, Tone, View
+from boothcore.text import Text
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,10 @@ import logging
 import numpy as np
 
 from appliance.ui.headless_display import HeadlessDisplay
-from appliance.ui.view import Screen, Text, Tone, View
+from appliance.ui.view import Screen, Tone, View
 from boothcore.idnumber import make_id_number
 from boothcore.privacy import mask_ids_in
+from boothcore.text import Text
 
 
 def test_logs_each_screen_change_once_not_every_preview_frame(caplog) -> None:

@@ -11,8 +11,9 @@ import pytest
 
 from appliance.ui.inputs import BACKSPACE, BUTTON, QUIT, RETAKE, InputKind, UiInput
 from appliance.ui.pygame_display import BACKGROUND, INK, TONE_COLOURS, PygameDisplay
-from appliance.ui.view import Screen, Text, Tone, View
+from appliance.ui.view import Screen, Tone, View
 from boothcore.fonts import find_cjk_font
+from boothcore.text import Text
 
 STATUS = "booth-01 · 软件2101 · 3/30"
 

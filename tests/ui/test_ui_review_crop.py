@@ -16,9 +16,10 @@ from appliance.quality.settings import QualitySettings
 from appliance.simulation.roster_gen import generate_roster
 from appliance.ui.pygame_display import PygameDisplay
 from appliance.ui.review import review_image
-from appliance.ui.view import Screen, Text, View
+from appliance.ui.view import Screen, View
 from boothcore.chsi import OUT_H, OUT_W
 from boothcore.config import ConfigError
+from boothcore.text import Text
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from appliance.ui.sound import (
     shutter,
     tone,
 )
-from appliance.ui.view import Text
+from boothcore.text import Text
 
 
 class RecordedSounds(Sounds):

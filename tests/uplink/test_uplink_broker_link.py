@@ -24,6 +24,7 @@ from uplink_silent_limit_proxy import SilentLimitProxy
 from appliance.uplink.client import Uplink
 from boothcore.durable import write_atomic
 from boothcore.link import FIRST_REPEAT_S, MAX_REPEAT_S, LinkWatch
+from boothcore.text import Text
 from central.certs import make_fleet
 from central.local_broker import PRODUCTION_ACL, LocalBroker, free_port
 
@@ -62,8 +63,8 @@ def test_two_devices_with_one_booth_id_notice_it_say_so_and_back_off(tmp_path: P
             print(f"takeover noticed after {time.monotonic() - started:.1f} s and "
                   f"{broker.log_path.read_text().count('already connected')} session handovers")
             noticed = next(d for d in devices if d.link_problem())
-            assert noticed.link_problem() == ("two devices use booth id booth-01: call the office",
-                                              "两台设备使用同一编号 booth-01,请联系办公室")
+            assert noticed.link_problem() == Text("两台设备使用同一编号 booth-01,请联系办公室",
+                                                  "two devices use booth id booth-01: call the office")
             assert "uplink: two devices use booth id booth-01" in caplog.text
             events = [json.loads(payload) for _, payload in noticed.outbox.pending_events(100)]
             assert any(e["kind"] == "error" and e["data"]["code"] == "duplicate_booth_id" for e in events)
@@ -166,7 +167,9 @@ def test_a_broker_down_is_logged_once_then_shown_and_recovered(tmp_path: Path, c
     uplink.start(idle)
     try:
         wait_for(lambda: uplink.link_problem() is not None, timeout=20, what="the header notice")
-        english, chinese = uplink.link_problem()
+        problem = uplink.link_problem()
+        assert problem is not None
+        english, chinese = problem.en, problem.zh
         assert english in {f"office link down since {t:%H:%M}" for t in (start, dt.datetime.now())}
         assert chinese.startswith("与办公室断开")
         time.sleep(2.0)  # about a dozen reconnect attempts at 0.1-0.5 s
