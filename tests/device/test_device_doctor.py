@@ -133,7 +133,7 @@ def test_with_booth_service_running_the_doctor_never_connects_as_the_booth(tmp_p
         while not running.connected:
             assert time.monotonic() < deadline, "the booth never connected"
             time.sleep(0.05)
-        connected_at = running._signals.generation
+        connected_at = running.link.generation
         status = {"online": "idle · booth-07 · outbox 0 · uplink online",
                   "offline": "idle · booth-07 · outbox 3 · uplink offline"}
         for link, text in status.items():
@@ -147,7 +147,7 @@ def test_with_booth_service_running_the_doctor_never_connects_as_the_booth(tmp_p
             assert checks["camera"].status == "ok"  # simulated: nothing the booth holds
             assert checks["gpio"].status == "warn"
         time.sleep(2)  # a takeover would have shown by now (the booth reconnects within 2 s)
-        if running._signals.generation != connected_at or not running.connected:
+        if running.link.generation != connected_at or not running.connected:
             disconnects.append("the running booth lost its session to the doctor")
     finally:
         running.stop()

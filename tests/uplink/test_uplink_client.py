@@ -182,13 +182,13 @@ def test_status_birth_and_will_after_an_unclean_loss(tmp_path, broker: LocalBrok
     assert (birth.boot, birth.session.class_, birth.cpu_temp_c) == (uplink.boot, "物理1", 48.5)
     # Simulate a lost link: drop the TCP connection without a DISCONNECT, and keep paho from
     # reconnecting, so the broker publishes the Will after the Will Delay.
-    client = uplink._client
+    client = uplink.link.client
     assert client is not None
     client.reconnect_delay_set(60, 60)
     client.loop_stop()
     client.socket().close()
     wait_for(lambda: any(s.state == "lost" and s.boot == uplink.boot for s in central.statuses), what="will")
-    uplink._client = None
+    uplink.link.client = None
     uplink.stop()
 
 

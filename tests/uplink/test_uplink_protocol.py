@@ -198,7 +198,7 @@ def test_docs_name_every_payload_and_kind():
 
 
 def test_reconnect_delay_grows_exponentially_with_jitter_and_a_cap():
-    from appliance.uplink.client import reconnect_delay
+    from appliance.uplink.broker_link import reconnect_delay
 
     assert [reconnect_delay(n, 1.0, 60.0, jitter=lambda: 1.0) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
     assert reconnect_delay(3, 1.0, 60.0, jitter=lambda: 0.0) == 4.0  # half the base at the least
