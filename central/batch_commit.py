@@ -1,0 +1,91 @@
+"""The ingest's group commit: a batch's photos and row writes, committed together.
+
+The worker handles every message already queued, queueing here the photos they completed
+(``ready``) and the row writes they need (``later``); ``flush`` then stores the photo files (each
+fsynced), runs the row writes in one transaction with the photos' rows, and only after the commit
+sends the "stored" acks they earned. Under load that is one database sync per batch instead of one
+per message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from boothcore import protocol as p
+from central.photos import PhotoArchive, StoreResult, store_batch
+from central.store import PhotoRecord, Store
+
+log = logging.getLogger("central.ingest")  # the ingest's one logger (its filter masks ID numbers)
+
+AckArgs = tuple[str, p.AckKind, str, dict[str, Any]]  # booth, kind, id, fields of a "stored" ack
+
+
+class SendAck(Protocol):
+    def __call__(self, booth: str, kind: p.AckKind, ident: str, status: p.AckStatus, **fields: Any) -> None: ...
+
+
+@dataclass
+class ReadyPhoto:
+    """A verified photo waiting for the batch's commit; ``ack``: its fin was seen, ack "stored"."""
+
+    booth: str
+    init: p.PhotoInit
+    record: PhotoRecord
+    data: bytes
+    ack: bool
+
+
+class BatchCommit:
+    """One worker's current batch. ``settle(photo, result)`` gets each photo's store result after
+    the commit (``PhotoAssembler.settle``); ``ack`` publishes an ack to a booth."""
+
+    def __init__(self, archive: PhotoArchive, store: Callable[[], Store], *,
+                 settle: Callable[[ReadyPhoto, StoreResult | Exception], None], ack: SendAck, index: int) -> None:
+        self.archive = archive
+        self.store = store
+        self.settle = settle
+        self.ack = ack
+        self.index = index
+        self.ready: dict[str, ReadyPhoto] = {}  # photo_id -> a photo completed in this batch
+        self._ops: list[tuple[Callable[[], None], AckArgs | None]] = []
+
+    def later(self, op: Callable[[], None], ack: AckArgs | None = None) -> None:
+        """Run ``op`` (row writes) in the batch's transaction; send ``ack`` once it is committed."""
+        self._ops.append((op, ack))
+
+    def flush(self) -> None:
+        """Group commit of the batch: photo files, then all rows in one transaction, then the acks."""
+        if not self.ready and not self._ops:
+            return
+        ready, ops = list(self.ready.values()), self._ops
+        self.ready, self._ops = {}, []
+        acks: list[AckArgs] = []
+
+        def run_ops() -> None:
+            for op, ack in ops:
+                try:
+                    op()  # in a savepoint of the batch: a failing one rolls back alone
+                except Exception:
+                    log.exception("worker %d: a row write failed; its message is not acked", self.index)
+                    continue
+                if ack is not None:
+                    acks.append(ack)
+
+        try:
+            if ready:
+                results = self.archive.store_many(self.store(), [(r.record, r.data) for r in ready],
+                                                  in_transaction=run_ops)
+            else:
+                with store_batch(self.store()):
+                    run_ops()
+        except Exception:
+            log.exception("worker %d: the batch commit failed; nothing of it is acked (booths re-send)",
+                          self.index)
+            return
+        for item, result in zip(ready, results if ready else [], strict=True):
+            self.settle(item, result)
+        for booth, kind, ident, fields in acks:
+            self.ack(booth, kind, ident, "stored", **fields)
