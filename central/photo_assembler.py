@@ -303,6 +303,7 @@ class PhotoAssembler:
         return True
 
     def settle(self, item: ReadyPhoto, result: StoreResult | Exception) -> None:
+        """After the batch's commit: count and ack a stored photo; reject one whose path is unsafe."""
         booth, photo_id, init = item.booth, item.init.photo_id, item.init
         if isinstance(result, UnsafePathError):
             self.counters["rejected"] += 1
