@@ -166,9 +166,8 @@ def test_an_admin_watches_a_class_progress_move_while_a_booth_uploads(page, site
     missing = sorted((e for e in office.of("信息学院", "计科2301") if e.id_number not in office.photographed),
                      key=lambda e: e.student_no)
     settings = UplinkSettings(broker_url=f"mqtt://{broker.host}:{broker.port}", will_delay_s=0, session_expiry_s=0)
-    uplink = Uplink(settings, "booth-09", tmp_path / "outbox.db", on_command=lambda command: None,
-                    status_provider=lambda: {"state": "ready", "session": None})
-    uplink.start()
+    uplink = Uplink(settings, "booth-09", tmp_path / "outbox.db", on_command=lambda command: None)
+    uplink.start(lambda: {"state": "ready", "session": None})
     try:
         for index, entry in enumerate(missing, start=1):
             jpeg = chsi_jpeg(500 + index)
