@@ -280,3 +280,28 @@ def test_booth_run_asking_for_an_absent_pin_factory_stops_with_one_line_and_exit
     assert "hardware.pin_factory = 'rpigpio'" in lines[0] and "RPiGPIOFactory" in lines[0]
     assert "pip install RPi.GPIO" in lines[0]
     assert not (tmp_path / "data" / "booth.db").exists()  # stopped before anything was opened
+
+
+def test_booth_run_with_a_pin_used_twice_stops_with_one_line_and_exit_2(tmp_path) -> None:
+    config = tmp_path / "booth.toml"
+    config.write_text(f'[booth]\ndata_dir = "{tmp_path / "data"}"\n[hardware]\nerror_led_pin = 17\n', encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "appliance.cli", "run", "--config", str(config)],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == ("config error: hardware.button_pin and hardware.error_led_pin are both GPIO17: "
+                                     "each part needs its own pin")
+
+
+@pytest.mark.parametrize(("name", "package"), [("lgpio", "lgpio"), ("rpigpio", "RPi")])
+def test_booth_doctor_names_the_package_a_real_pin_factory_needs(monkeypatch, name, package) -> None:
+    from appliance.device.doctor import Doctor
+
+    monkeypatch.setitem(sys.modules, package, None)
+    for module in [key for key in sys.modules if key.startswith("gpiozero.pins.") and key != "gpiozero.pins.mock"]:
+        monkeypatch.delitem(sys.modules, module)
+    config = load_config(None, {"hardware": {"pin_factory": name}})
+    check = Doctor(config, command=lambda argv: None).check_gpio(config)
+    assert check.status == "fail" and check.detail.startswith(f"hardware.pin_factory = {name!r}: gpiozero's ")
+    assert "install" in check.detail
+    ok = Doctor(config, command=lambda argv: None).check_gpio(load_config(None, {}))
+    assert ok.status == "warn" and "mock pin factory" in ok.detail
