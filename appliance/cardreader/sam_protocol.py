@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import reduce
 
 from appliance.cardreader.base import CardReadError, ReaderError
+from boothcore.text import Text
 
 PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
 TEXT_SIZE = 256
@@ -134,9 +135,9 @@ STATUSES: dict[int, Status] = {
     0x81: Status("select_failed", "selecting the card failed", "选取证件失败", CardSelectFailed),
 }
 
-ADVICE_EN = {SamRequestError: "check the reader cable", SamFault: "the reader needs service",
-             CardStatusError: "place the card again"}
-ADVICE_ZH = {SamRequestError: "请检查读卡器连线", SamFault: "读卡器需要维修", CardStatusError: "请重新放置证件"}
+ADVICE = {SamRequestError: Text("请检查读卡器连线", "check the reader cable"),
+          SamFault: Text("读卡器需要维修", "the reader needs service"),
+          CardStatusError: Text("请重新放置证件", "place the card again")}
 
 
 def status_error(sw3: int) -> SamStatusError:
@@ -146,8 +147,9 @@ def status_error(sw3: int) -> SamStatusError:
         return SamFault(sw3, f"card reader: unknown status 0x{sw3:02X}; the reader needs service",
                         f"读卡器返回未知状态0x{sw3:02X},读卡器需要维修", f"sam_status_{sw3:02x}")
     family = next(base for base in (CardStatusError, SamRequestError, SamFault) if issubclass(status.error, base))
-    return status.error(sw3, f"card reader: {status.en} (0x{sw3:02X}); {ADVICE_EN[family]}",
-                        f"读卡器:{status.zh}(0x{sw3:02X}),{ADVICE_ZH[family]}", f"sam_{status.name}")
+    advice = ADVICE[family]
+    return status.error(sw3, f"card reader: {status.en} (0x{sw3:02X}); {advice.en}",
+                        f"读卡器:{status.zh}(0x{sw3:02X}),{advice.zh}", f"sam_{status.name}")
 
 
 # --- frames -------------------------------------------------------------------------------------
