@@ -22,9 +22,11 @@ the moment the booths start queueing their photos (each an fsynced outbox row) t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import io
+import itertools
 import multiprocessing as mp
 import os
 import queue
@@ -52,7 +54,9 @@ from boothcore.idnumber import make_id_number  # noqa: E402
 from central.check_store import check_store  # noqa: E402
 from central.local_broker import LocalBroker  # noqa: E402
 from central.photos import PhotoArchive  # noqa: E402
+from central.sql import POOLS  # noqa: E402
 from central.store import open_store  # noqa: E402
+from tests.postgres_server import PostgresServer  # noqa: E402
 
 
 def make_jpegs(count: int, target_kb: int = 30) -> list[bytes]:
@@ -318,12 +322,20 @@ def main() -> int:
           f"{', '.join(map(str, args.workers))} ingest worker process(es); {os.cpu_count()} cores; data in {root}")
     print(f"{'store':>10} {'workers':>7} {'photos/s':>9} {'MB/s':>6} {'s':>6} {'zero loss':>9}")
     runs = []
-    for store in stores:
-        for workers in args.workers:
-            folder = root / f"{store}-{workers}"
-            runs.append(measure(Run(store, workers), f"sqlite:///{folder / 'central' / 'central.db'}", folder,
-                                jpegs, args))
-            report(runs[-1], total)
+    with contextlib.ExitStack() as stack:
+        # A durable cluster (fsync on, as in production), started from Debian's packages as the tests do.
+        server = stack.enter_context(PostgresServer(durable=True)) if "postgresql" in stores else None
+        for store in stores:
+            for workers in args.workers:
+                folder = root / f"{store}-{workers}"
+                if server is not None and store == "postgresql":
+                    url = server.create_database()
+                    open_store(url, migrate=True).close()
+                else:
+                    url = f"sqlite:///{folder / 'central' / 'central.db'}"
+                runs.append(measure(Run(store, workers), url, folder, jpegs, args))
+                report(runs[-1], total)
+        POOLS.close_all()
 
     with LocalBroker(root / "raw-broker") as broker:
         raw_total = max(total * 3, 3000)
@@ -334,11 +346,23 @@ def main() -> int:
     best = max(runs, key=lambda run: run.photos_s)
     print(f"best end-to-end / raw: {best.photos_s / raw_rate:.2f} ({best.store}, {best.workers} workers)")
     target = 200
+    sqlite = {run.workers: run.photos_s for run in runs if run.store == "sqlite"}
     for store in stores:
-        rates = ", ".join(f"{run.photos_s:.0f}" for run in runs if run.store == store)
-        met = all(run.photos_s >= target for run in runs if run.store == store and run.workers >= 2)
-        print(f"{store}: photos/s by workers {rates}; target >= {target} photos/s with 2+ workers: "
-              f"{'met' if met else 'NOT met'}")
+        rates = {run.workers: run.photos_s for run in runs if run.store == store}
+        line = f"{store}: photos/s by workers " + ", ".join(f"{k}: {rate:.0f}" for k, rate in rates.items())
+        if store == "sqlite":
+            met = all(rate >= target for k, rate in rates.items() if k >= 2)
+            line += f"; target >= {target} photos/s with 2+ workers: {'met' if met else 'NOT met'}"
+        else:
+            # Issue 13: PostgreSQL with 2 workers at least as fast as SQLite (measured here, same run),
+            # and more workers store more.
+            counts = sorted(rates)
+            growing = all(rates[a] < rates[b] for a, b in itertools.pairwise(counts))
+            if 2 in rates and 2 in sqlite:
+                line += (f"; 2 workers vs SQLite's 2 workers ({sqlite[2]:.0f}): "
+                         f"{'met' if rates[2] >= sqlite[2] else 'NOT met'}")
+            line += f"; growing with workers: {'yes' if growing else 'NO'}"
+        print(line)
     os.environ.get("BENCH_KEEP") or __import__("shutil").rmtree(root, ignore_errors=True)
     return 0 if all(run.zero_loss(total) for run in runs) else 1
 
