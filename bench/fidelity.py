@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/fidelity.py [--faces DIR] [--no-simulated]
 
-Two sets: the real-face development set (``../shared/faces``: every case labelled with its verdict
-and the checks that must fail and must pass) and the simulated test set (the scene simulator's
-clean students and each of its faults on its own, ``appliance.simulation.faults``).
+Three sets: the real-face development set (``../shared/faces``: every case labelled with its
+verdict and the checks that must fail and must pass); faults made here on its compliant frames for
+measures it has no fault of (``MADE``: a 30 % stretch either way, a flat photo), with those
+compliant frames; and the simulated test set (the scene
+simulator's clean students and each of its faults on its own, ``appliance.simulation.faults``).
 
 Prints, per set: compliant photos accepted / total (false rejections by check), faults caught /
 total (misses listed), the labels met, and per check and measured value the distribution over
@@ -29,8 +31,12 @@ import json
 import math
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import cv2
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -75,6 +81,34 @@ def real_cases(checker: PhotoChecker, folder: Path) -> list[Case]:
     labels = json.loads((folder / "labels.json").read_text())
     return [Case(name, label["accepted"], set(label["must_fail"]), set(label["must_pass"]),
                  checker.check(read_photo(folder / "cases" / f"{name}.jpg"))) for name, label in labels.items()]
+
+
+def _resized(frame: np.ndarray, fx: float, fy: float) -> np.ndarray:
+    return cv2.resize(frame, None, fx=fx, fy=fy, interpolation=cv2.INTER_LINEAR)
+
+
+def _flat(frame: np.ndarray) -> np.ndarray:
+    """A fogged lens or a wrong gamma: the contrast cut to a fifth around mid grey."""
+    return np.clip((frame.astype(np.float32) - 128) * 0.2 + 128, 0, 255).astype(np.uint8)
+
+
+# Faults made on every compliant real frame for measures the set has no fault of (one change
+# each, as the set's own made faults): name -> (the change, the checks that must fail).
+MADE: dict[str, tuple[Callable[[np.ndarray], np.ndarray], set[str]]] = {
+    "stretched_wide": (lambda frame: _resized(frame, 1.3, 1.0), {"distortion"}),
+    "stretched_tall": (lambda frame: _resized(frame, 1.0, 1.3), {"distortion"}),
+    "flat": (_flat, {"exposure"}),
+}
+
+
+def made_cases(checker: PhotoChecker, real: list[Case], folder: Path) -> list[Case]:
+    """The compliant ``real`` cases (their values are the compliant side) and each MADE fault on them."""
+    cases = [case for case in real if case.accepted is True]
+    for case in list(cases):
+        frame = read_photo(folder / "cases" / f"{case.name}.jpg")
+        for fault, (change, must_fail) in MADE.items():
+            cases.append(Case(f"{fault}_{case.name}", False, set(must_fail), set(), checker.check(change(frame))))
+    return cases
 
 
 def simulated_cases(checker: PhotoChecker) -> list[Case]:
@@ -225,7 +259,10 @@ def main() -> int:
     args = parser.parse_args()
     checker = PhotoChecker(QualitySettings())
     if (args.faces / "labels.json").exists():
-        summarise(f"real-face development set ({args.faces.resolve()})", real_cases(checker, args.faces))
+        real = real_cases(checker, args.faces)
+        summarise(f"real-face development set ({args.faces.resolve()})", real)
+        summarise(f"its compliant frames and faults made on them ({', '.join(MADE)})",
+                  made_cases(checker, real, args.faces))
     else:
         print(f"real-face development set absent ({args.faces.resolve()}): skipped")
     if not args.no_simulated:
