@@ -29,6 +29,16 @@ LIPS_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 31
 RIGHT_BROW = (70, 63, 105, 66, 107)
 LEFT_BROW = (336, 296, 334, 293, 300)
 RIGHT_CHEEK, LEFT_CHEEK = 205, 425
+# Contours (the simulation draws and edits faces along them): each eye's outline from its outer
+# corner over the upper lid, its lower lid from the outer corner, the inner lips from the right
+# mouth corner, the face oval from the forehead round over the person's left side.
+RIGHT_EYE_CONTOUR = (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7)
+LEFT_EYE_CONTOUR = (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249)
+RIGHT_EYE_LOWER = (33, 7, 163, 144, 145, 153, 154, 155, 133)
+LEFT_EYE_LOWER = (263, 249, 390, 373, 374, 380, 381, 382, 362)
+INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+             148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from appliance.quality import landmarks as mesh
 from appliance.simulation import source as src
 
 SUPERSAMPLE = 4
@@ -94,7 +95,7 @@ def blue_clothes(rgb: np.ndarray, person: src.SourcePerson, backdrop_rgb: tuple[
 def dark_glasses(rgb: np.ndarray, person: src.SourcePerson) -> None:
     """Tinted sunglasses: two dark lenses over the eyes, a bridge and temple arms."""
     lm = person.landmarks
-    eyes = [lm[list(src.LEFT_EYE)], lm[list(src.RIGHT_EYE)]]
+    eyes = [lm[list(mesh.RIGHT_EYE_CONTOUR)], lm[list(mesh.LEFT_EYE_CONTOUR)]]
     width = float(np.mean([np.ptp(e[:, 0]) for e in eyes]))
 
     def draw(colour: np.ndarray, coverage: np.ndarray, origin: tuple[int, int]) -> None:
@@ -115,8 +116,8 @@ def dark_glasses(rgb: np.ndarray, person: src.SourcePerson) -> None:
         (lx, ly, la), (rx, ry, ra) = sorted(lens_edges)
         bridge = np.array([[lx + la, ly - la // 3], [(lx + rx) // 2, min(ly, ry) - la // 2],
                            [rx - ra, ry - ra // 3]], np.int32)
-        temples = [np.array([[lx - la, ly - la // 4], _pts(lm[[src.FACE_LEFT]], origin)[0]], np.int32),
-                   np.array([[rx + ra, ry - ra // 4], _pts(lm[[src.FACE_RIGHT]], origin)[0]], np.int32)]
+        temples = [np.array([[lx - la, ly - la // 4], _pts(lm[[mesh.RIGHT_CHEEK_EDGE]], origin)[0]], np.int32),
+                   np.array([[rx + ra, ry - ra // 4], _pts(lm[[mesh.LEFT_CHEEK_EDGE]], origin)[0]], np.int32)]
         for line in [bridge, *temples]:
             cv2.polylines(colour, [line], False, frame, SUPERSAMPLE * 2, cv2.LINE_AA)
             cv2.polylines(coverage, [line], False, 1.0, SUPERSAMPLE * 2, cv2.LINE_AA)
@@ -131,7 +132,7 @@ def eyes_closed(rgb: np.ndarray, person: src.SourcePerson) -> None:
     x0, y0, x1, y1 = _face_box(person)
     patch = np.clip(rgb[y0:y1, x0:x1], 0, 255).astype(np.uint8)
     hole = np.zeros(patch.shape[:2], np.uint8)
-    for contour in (src.LEFT_EYE, src.RIGHT_EYE):
+    for contour in (mesh.RIGHT_EYE_CONTOUR, mesh.LEFT_EYE_CONTOUR):
         poly = np.round(lm[list(contour)] - [x0, y0]).astype(np.int32)
         cv2.fillPoly(hole, [poly], 255)
     hole = cv2.dilate(hole, np.ones((5, 5), np.uint8))
@@ -140,7 +141,8 @@ def eyes_closed(rgb: np.ndarray, person: src.SourcePerson) -> None:
     rgb[y0:y1, x0:x1] = rgb[y0:y1, x0:x1] * (1 - soft) + filled * soft
 
     def draw(colour: np.ndarray, coverage: np.ndarray, origin: tuple[int, int]) -> None:
-        for lower, contour in ((src.LEFT_EYE_LOWER, src.LEFT_EYE), (src.RIGHT_EYE_LOWER, src.RIGHT_EYE)):
+        for lower, contour in ((mesh.RIGHT_EYE_LOWER, mesh.RIGHT_EYE_CONTOUR),
+                               (mesh.LEFT_EYE_LOWER, mesh.LEFT_EYE_CONTOUR)):
             line = lm[list(lower)].copy()
             top = lm[list(contour)][:, 1].min()
             line[:, 1] = line[:, 1] * 0.8 + top * 0.2
@@ -160,14 +162,14 @@ def hair_over_eyes(rgb: np.ndarray, person: src.SourcePerson, rng: np.random.Gen
     """
     lm = person.landmarks
     fw = person.face_width
-    centre_x = float(lm[src.FOREHEAD, 0])
-    top_y = float(lm[src.FOREHEAD, 1]) - 0.3 * fw
+    centre_x = float(lm[mesh.FOREHEAD_TOP, 0])
+    top_y = float(lm[mesh.FOREHEAD_TOP, 1]) - 0.3 * fw
     hair_rows = slice(int(person.crown_y + 6), int(person.crown_y + 0.25 * fw))
     hair_cols = slice(int(centre_x - 0.25 * fw), int(centre_x + 0.25 * fw))
     hair = rgb[hair_rows, hair_cols].reshape(-1, 3)
     eye_y = float(person.eye_centre[1])
-    left = float(lm[list(src.LEFT_BROW) + list(src.LEFT_EYE), 0].min()) - 0.06 * fw
-    right = float(lm[list(src.RIGHT_BROW) + list(src.RIGHT_EYE), 0].max()) + 0.06 * fw
+    left = float(lm[list(mesh.RIGHT_BROW) + list(mesh.RIGHT_EYE_CONTOUR), 0].min()) - 0.06 * fw
+    right = float(lm[list(mesh.LEFT_BROW) + list(mesh.LEFT_EYE_CONTOUR), 0].max()) + 0.06 * fw
     strands = []
     for _ in range(150):
         x = rng.uniform(left, right)
@@ -200,10 +202,10 @@ def hair_over_eyes(rgb: np.ndarray, person: src.SourcePerson, rng: np.random.Gen
 def open_mouth(rgb: np.ndarray, alpha: np.ndarray, person: src.SourcePerson) -> tuple[np.ndarray, np.ndarray]:
     """Drop the jaw (lower lip and chin move down) and show a dark open mouth between the lips."""
     lm = person.landmarks
-    mouth_width = float(np.linalg.norm(lm[src.MOUTH_RIGHT] - lm[src.MOUTH_LEFT]))
+    mouth_width = float(np.linalg.norm(lm[mesh.MOUTH_LEFT] - lm[mesh.MOUTH_RIGHT]))
     drop = 0.3 * mouth_width
-    mx = float(lm[[src.MOUTH_LEFT, src.MOUTH_RIGHT], 0].mean())
-    lip_y = float(lm[src.LIP_LOWER, 1])
+    mx = float(lm[[mesh.MOUTH_RIGHT, mesh.MOUTH_LEFT], 0].mean())
+    lip_y = float(lm[mesh.LOWER_LIP_INNER, 1])
     chin_y = float(person.chin[1])
     h, w = alpha.shape
 
@@ -261,7 +263,7 @@ def lip_gap(rgb: np.ndarray, person: src.SourcePerson) -> tuple[np.ndarray, np.n
     columns without such pixels have top == bottom.
     """
     lm = person.landmarks
-    x0, x1 = int(np.floor(lm[src.MOUTH_LEFT, 0])), int(np.ceil(lm[src.MOUTH_RIGHT, 0]))
+    x0, x1 = int(np.floor(lm[mesh.MOUTH_RIGHT, 0])), int(np.ceil(lm[mesh.MOUTH_LEFT, 0]))
     xs = np.arange(min(x0, x1), max(x0, x1) + 1)
     upper = _lip_line(lm[list(UPPER_INNER)], xs)
     lower = _lip_line(lm[list(LOWER_INNER)], xs)

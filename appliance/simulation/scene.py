@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from appliance.quality import landmarks as mesh
 from appliance.simulation import edits
 from appliance.simulation import source as src
 from appliance.simulation.faults import FAULTS, check_faults
@@ -110,7 +111,7 @@ def _head_region(person: src.SourcePerson) -> tuple[np.ndarray, np.ndarray]:
     hair = np.zeros(person.alpha.shape, np.float32)
     hair[: int(jaw_top), int(cx - 0.85 * fw): int(cx + 0.85 * fw)] = 1.0
     face: np.ndarray = np.zeros(person.alpha.shape, np.float32)
-    oval = np.round(person.landmarks[list(src.FACE_OVAL)]).astype(np.int32)
+    oval = np.round(person.landmarks[list(mesh.FACE_OVAL)]).astype(np.int32)
     cv2.fillPoly(face, [oval], 1.0, cv2.LINE_AA)
     face = cv2.dilate(face, np.ones((3, 3), np.uint8))
     return cv2.GaussianBlur(hair, (0, 0), 1.2), cv2.GaussianBlur(face, (0, 0), 1.2)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from appliance.quality import landmarks as mesh
 from appliance.quality.models import ModelStore
 from appliance.quality.settings import QualitySettings
 
@@ -30,19 +31,6 @@ SEG_BOX = (0, 0, 384)
 # the landmarks it returns, as MediaPipe's face mesh does between frames.
 FACE_BOX = (222.0, 125.0, 190.0)
 
-# MediaPipe face-mesh indices (canonical 468-point topology).
-LEFT_EYE = (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7)
-RIGHT_EYE = (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249)
-LEFT_EYE_LOWER = (33, 7, 163, 144, 145, 153, 154, 155, 133)
-RIGHT_EYE_LOWER = (263, 249, 390, 373, 374, 380, 381, 382, 362)
-INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
-             148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
-LEFT_BROW = (70, 63, 105, 66, 107)
-RIGHT_BROW = (300, 293, 334, 296, 336)
-FOREHEAD, CHIN, FACE_LEFT, FACE_RIGHT = 10, 152, 234, 454
-MOUTH_LEFT, MOUTH_RIGHT, LIP_UPPER, LIP_LOWER = 78, 308, 13, 14
-
 
 @dataclass(frozen=True)
 class SourcePerson:
@@ -55,15 +43,16 @@ class SourcePerson:
 
     @property
     def eye_centre(self) -> np.ndarray:
-        return (self.landmarks[list(LEFT_EYE)].mean(0) + self.landmarks[list(RIGHT_EYE)].mean(0)) / 2
+        return (self.landmarks[list(mesh.RIGHT_EYE_CONTOUR)].mean(0)
+                + self.landmarks[list(mesh.LEFT_EYE_CONTOUR)].mean(0)) / 2
 
     @property
     def face_width(self) -> float:
-        return float(np.linalg.norm(self.landmarks[FACE_RIGHT] - self.landmarks[FACE_LEFT]))
+        return float(np.linalg.norm(self.landmarks[mesh.LEFT_CHEEK_EDGE] - self.landmarks[mesh.RIGHT_CHEEK_EDGE]))
 
     @property
     def chin(self) -> np.ndarray:
-        return self.landmarks[CHIN]
+        return self.landmarks[mesh.CHIN]
 
 
 def astronaut() -> np.ndarray:
@@ -139,7 +128,7 @@ def _mesh(store: ModelStore, image: np.ndarray, box: tuple[float, float, float])
 
 def _crown(alpha: np.ndarray, landmarks: np.ndarray) -> float:
     """First row where the hair starts, over the middle half of the face."""
-    left, right = landmarks[FACE_LEFT, 0], landmarks[FACE_RIGHT, 0]
+    left, right = landmarks[mesh.RIGHT_CHEEK_EDGE, 0], landmarks[mesh.LEFT_CHEEK_EDGE, 0]
     quarter = (right - left) / 4
     band = alpha[:, int(left + quarter):int(right - quarter)]
     rows = np.nonzero(band.max(1) > 0.5)[0]

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from appliance.simulation import source as src
+from appliance.quality import landmarks as mesh
 from appliance.simulation.faults import FAULTS, expected_failures
 from appliance.simulation.scene import render_scene, scene_faces
 from boothcore.durable import write_atomic
@@ -26,10 +26,11 @@ SCENES = "scenes.json"
 def _truth(subject: int, faults: frozenset[str], size: tuple[int, int]) -> dict:
     faces = []
     for marks in scene_faces(subject, faults, size):
-        eyes = sorted(marks[list(contour)].mean(0).tolist() for contour in (src.LEFT_EYE, src.RIGHT_EYE))
+        eyes = sorted(marks[list(contour)].mean(0).tolist()
+                      for contour in (mesh.RIGHT_EYE_CONTOUR, mesh.LEFT_EYE_CONTOUR))
         faces.append({
             "eyes": [[round(v, 1) for v in eye] for eye in eyes],  # eye centres, image left first
-            "face_width": round(float(np.linalg.norm(marks[src.FACE_RIGHT] - marks[src.FACE_LEFT])), 1),
+            "face_width": round(float(np.linalg.norm(marks[mesh.LEFT_CHEEK_EDGE] - marks[mesh.RIGHT_CHEEK_EDGE])), 1),
         })
     return {"subject": subject, "faults": sorted(faults), "size": list(size), "faces": faces}
 

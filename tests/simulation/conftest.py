@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from appliance.quality import landmarks as mesh
 from appliance.quality.models import ModelStore
 from appliance.simulation import source as src
 
@@ -25,7 +26,7 @@ def box_of(points: np.ndarray, grow: float = 0.0) -> tuple[slice, slice]:
 
 
 def eye_points(landmarks: np.ndarray) -> np.ndarray:
-    return landmarks[list(src.LEFT_EYE) + list(src.RIGHT_EYE)]
+    return landmarks[list(mesh.RIGHT_EYE_CONTOUR) + list(mesh.LEFT_EYE_CONTOUR)]
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +43,8 @@ def measured_landmarks(store: ModelStore, frame: np.ndarray, truth: np.ndarray) 
 
 
 def eye_line_degrees(landmarks: np.ndarray) -> float:
-    left = landmarks[list(src.LEFT_EYE)].mean(0)
-    right = landmarks[list(src.RIGHT_EYE)].mean(0)
+    left = landmarks[list(mesh.RIGHT_EYE_CONTOUR)].mean(0)
+    right = landmarks[list(mesh.LEFT_EYE_CONTOUR)].mean(0)
     dx, dy = right - left
     if dx < 0:
         dx, dy = -dx, -dy
@@ -52,8 +53,8 @@ def eye_line_degrees(landmarks: np.ndarray) -> float:
 
 def lip_gap(landmarks: np.ndarray) -> float:
     """Inner-lip gap (mesh 13 to 14) over the face width (234 to 454): scale-free, 0 = lips together."""
-    face_width = float(np.linalg.norm(landmarks[src.FACE_RIGHT] - landmarks[src.FACE_LEFT]))
-    return float(np.linalg.norm(landmarks[src.LIP_UPPER] - landmarks[src.LIP_LOWER])) / face_width
+    face_width = float(np.linalg.norm(landmarks[mesh.LEFT_CHEEK_EDGE] - landmarks[mesh.RIGHT_CHEEK_EDGE]))
+    return float(np.linalg.norm(landmarks[mesh.UPPER_LIP_INNER] - landmarks[mesh.LOWER_LIP_INNER])) / face_width
 
 
 def teeth_fraction(frame: np.ndarray, landmarks: np.ndarray) -> float:
@@ -64,14 +65,14 @@ def teeth_fraction(frame: np.ndarray, landmarks: np.ndarray) -> float:
     saturation, and of their hue or yellower (lips are redder, and the lip highlight is pink), so
     a light or dark skin, or the camera's white balance, does not read as teeth.
     """
-    face_width = float(np.linalg.norm(landmarks[src.FACE_RIGHT] - landmarks[src.FACE_LEFT]))
+    face_width = float(np.linalg.norm(landmarks[mesh.LEFT_CHEEK_EDGE] - landmarks[mesh.RIGHT_CHEEK_EDGE]))
     hsv = cv2.cvtColor(frame.astype(np.float32) / 255, cv2.COLOR_RGB2HSV)
     r = max(1, round(0.04 * face_width))
     cheeks = np.concatenate([hsv[int(y) - r:int(y) + r, int(x) - r:int(x) + r].reshape(-1, 3)
                              for x, y in landmarks[[50, 280]]])
     skin_hue, skin_saturation, skin_value = np.median(cheeks, axis=0)
     opening = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillPoly(opening, [np.round(landmarks[list(src.INNER_LIPS)]).astype(np.int32)], 1)
+    cv2.fillPoly(opening, [np.round(landmarks[list(mesh.INNER_LIPS)]).astype(np.int32)], 1)
     grow = max(1, round(0.01 * face_width))
     opening = cv2.dilate(opening, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     hue, saturation, value = hsv[..., 0], hsv[..., 1], hsv[..., 2]

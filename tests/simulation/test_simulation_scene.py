@@ -16,6 +16,7 @@ from conftest import (
     teeth_fraction,
 )
 
+from appliance.quality import landmarks as mesh
 from appliance.simulation import (
     BACKGROUND_RGB,
     FAULT_CHECKS,
@@ -93,7 +94,7 @@ def test_clean_backdrop_is_the_chsi_blue_and_uniform(subject):
 @pytest.mark.parametrize("subject", range(6))
 def test_clean_face_allows_the_chsi_crop_without_upscaling(subject):
     marks = face_landmarks(subject, size=SIZE)
-    face_width = float(np.linalg.norm(marks[src.FACE_RIGHT] - marks[src.FACE_LEFT]))
+    face_width = float(np.linalg.norm(marks[mesh.LEFT_CHEEK_EDGE] - marks[mesh.RIGHT_CHEEK_EDGE]))
     eyes_y = eye_points(marks)[:, 1].mean()
     # Face 180-300 px of 480 in the crop: a crop >= 480 wide needs a face of at least 180 px, and
     # a crop inside 960 px needs at most 300/480 of it.
@@ -106,7 +107,7 @@ def test_the_landmark_model_finds_the_face_where_the_scene_says(store):
     for subject in (0, 1):
         truth = face_landmarks(subject, size=SIZE)
         seen = measured_landmarks(store, clean(subject), truth)
-        face_width = np.linalg.norm(truth[src.FACE_RIGHT] - truth[src.FACE_LEFT])
+        face_width = np.linalg.norm(truth[mesh.LEFT_CHEEK_EDGE] - truth[mesh.RIGHT_CHEEK_EDGE])
         assert np.linalg.norm(seen - truth, axis=1).mean() < 0.05 * face_width
 
 
@@ -128,7 +129,7 @@ def test_blur_lowers_the_face_sharpness():
     marks = face_landmarks(0, size=SIZE)
     rows, cols = box_of(marks)
     # At the scale of the CHSI output (a face ~240 px wide), where sensor grain no longer dominates.
-    factor = 240 / np.linalg.norm(marks[src.FACE_RIGHT] - marks[src.FACE_LEFT])
+    factor = 240 / np.linalg.norm(marks[mesh.LEFT_CHEEK_EDGE] - marks[mesh.RIGHT_CHEEK_EDGE])
 
     def laplacian_variance(frame: np.ndarray) -> float:
         face = cv2.resize(luminance(frame)[rows, cols], None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
@@ -187,14 +188,14 @@ def test_too_small_face_needs_upscaling(store):
     truth = face_landmarks(0, {"too_small"}, SIZE)
     seen = measured_landmarks(store, with_fault("too_small"), truth)
     # Under 180 px wide: a 480 px crop with a face of at least 180 px would have to upscale.
-    assert np.linalg.norm(seen[src.FACE_RIGHT] - seen[src.FACE_LEFT]) < 160
+    assert np.linalg.norm(seen[mesh.LEFT_CHEEK_EDGE] - seen[mesh.RIGHT_CHEEK_EDGE]) < 160
 
 
 def shoulder_columns(subject: int) -> list[int]:
     """Columns through the upper arms, right and left of the face."""
     marks = face_landmarks(subject, size=SIZE)
     centre = marks[:, 0].mean()
-    width = np.linalg.norm(marks[src.FACE_RIGHT] - marks[src.FACE_LEFT])
+    width = np.linalg.norm(marks[mesh.LEFT_CHEEK_EDGE] - marks[mesh.RIGHT_CHEEK_EDGE])
     return [int(centre - 0.9 * width), int(centre + 0.9 * width)]
 
 
@@ -232,7 +233,7 @@ def test_dark_glasses_darken_the_eyes():
 def test_hair_over_eyes_covers_the_eyes_and_leaves_the_mouth():
     marks = face_landmarks(0, size=SIZE)
     eyes = box_of(eye_points(marks))
-    mouth = box_of(marks[list(src.INNER_LIPS)], 0.3)
+    mouth = box_of(marks[list(mesh.INNER_LIPS)], 0.3)
     diff = np.abs(with_fault("hair_over_eyes").astype(np.int16) - clean())
     assert diff[eyes].mean() > 15
     assert diff[mouth].mean() < 1
@@ -240,7 +241,7 @@ def test_hair_over_eyes_covers_the_eyes_and_leaves_the_mouth():
 
 def test_eyes_closed_hides_the_irises():
     marks = face_landmarks(0, size=SIZE)
-    for contour in (src.LEFT_EYE, src.RIGHT_EYE):
+    for contour in (mesh.RIGHT_EYE_CONTOUR, mesh.LEFT_EYE_CONTOUR):
         eye = marks[list(contour)]
         centre, width = eye.mean(0), np.ptp(eye[:, 0])
         r = int(0.15 * width)
@@ -252,8 +253,8 @@ def test_eyes_closed_hides_the_irises():
 
 def test_mouth_open_shows_a_dark_opening_below_the_teeth():
     marks = face_landmarks(0, size=SIZE)
-    lip = marks[src.LIP_LOWER]
-    width = float(np.linalg.norm(marks[src.MOUTH_RIGHT] - marks[src.MOUTH_LEFT]))
+    lip = marks[mesh.LOWER_LIP_INNER]
+    width = float(np.linalg.norm(marks[mesh.MOUTH_LEFT] - marks[mesh.MOUTH_RIGHT]))
     rows = slice(int(lip[1] + 0.08 * width), int(lip[1] + 0.2 * width))
     cols = slice(int(lip[0] - 0.15 * width), int(lip[0] + 0.15 * width))
     assert luminance(with_fault("mouth_open"))[rows, cols].mean() < 70
@@ -292,7 +293,7 @@ def test_closing_the_lips_leaves_the_face_above_the_mouth_untouched():
 def test_uneven_lighting_darkens_one_side_of_the_face():
     def cheeks(frame: np.ndarray) -> float:
         marks = face_landmarks(0, size=SIZE)
-        r = int(0.06 * np.linalg.norm(marks[src.FACE_RIGHT] - marks[src.FACE_LEFT]))
+        r = int(0.06 * np.linalg.norm(marks[mesh.LEFT_CHEEK_EDGE] - marks[mesh.RIGHT_CHEEK_EDGE]))
         grey = luminance(frame)
         a, b = (grey[int(y) - r:int(y) + r, int(x) - r:int(x) + r].mean() for x, y in marks[[50, 280]])
         return min(a, b) / max(a, b)
