@@ -20,6 +20,7 @@ from appliance.quality.settings import QualitySettings
 from appliance.uplink.settings import UplinkSettings
 from boothcore.chsi import OutputSection
 from boothcore.config import ConfigError, one_line_error, read_raw
+from boothcore.protocol import BOOTH_ID_PATTERN
 
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
@@ -55,7 +56,7 @@ class TimeWindow(BaseModel):
 
 class BoothSection(_Section):
     # Unique per booth; it names the MQTT topics and the client certificate.
-    id: str = Field(default="booth-01", pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    id: str = Field(default="booth-01", pattern=BOOTH_ID_PATTERN)
     # Where the roster, ledger, outbox and photos live (its own partition on the Pi).
     data_dir: Path = Path("/var/lib/booth")
     # The graduating class being photographed (the notice: only this year's graduates).

@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from boothcore.broker_url import broker_port, check_broker_url
 from boothcore.config import ConfigError, one_line_error, read_raw
 from boothcore.mqtt import ClientTls
 from boothcore.protocol import BOOTH_ID_PATTERN, MAX_PHOTO_SIZE, TOKEN_PATTERN
 from central.certs import TlsFiles
+from central.local_broker import CENTRAL_PORT
 
 _BOOTH = re.compile(BOOTH_ID_PATTERN)
 
@@ -43,14 +45,7 @@ class BrokerSection(_Section):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError("must look like mqtt://host:1883 or mqtts://host:8884")
-        try:
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError:
-            raise ValueError("has a bad port") from None
-        return value
+        return check_broker_url(value, tls_port=CENTRAL_PORT)
 
     @model_validator(mode="after")
     def _tls_files(self) -> BrokerSection:
@@ -68,8 +63,7 @@ class BrokerSection(_Section):
 
     @property
     def port(self) -> int:
-        parts = urlsplit(self.url)
-        return parts.port or (8884 if parts.scheme == "mqtts" else 1883)  # 8884: central's own listener
+        return broker_port(self.url, tls_port=CENTRAL_PORT)
 
     @property
     def tls(self) -> TlsFiles | None:

@@ -19,7 +19,9 @@ import threading
 import time
 from pathlib import Path
 
-_BOOTH = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+from boothcore.protocol import BOOTH_ID_PATTERN
+
+_BOOTH = re.compile(BOOTH_ID_PATTERN)
 _PHOTO = re.compile(r"^[0-9a-f]{32}$")
 INIT_NAME, FIN_NAME = "init.json", "fin"
 _TEMP_SEQ = itertools.count()

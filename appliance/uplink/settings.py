@@ -7,8 +7,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from boothcore.broker_url import broker_port, check_broker_url
 from boothcore.mqtt import ClientTls
 from boothcore.protocol import CHUNK_SIZE, MIN_CHUNK_SIZE, WILL_DELAY_S
+
+MQTTS_PORT = 8883  # IANA's secure-mqtt: the broker's listener for booths
 
 
 class UplinkSettings(BaseModel):
@@ -52,16 +55,7 @@ class UplinkSettings(BaseModel):
     @field_validator("broker_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value:
-            return value
-        parts = urlsplit(value)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError("must look like mqtt://host:1883 or mqtts://host:8883")
-        try:
-            _ = parts.port
-        except ValueError:
-            raise ValueError("has a bad port") from None
-        return value
+        return check_broker_url(value, tls_port=MQTTS_PORT) if value else value
 
     @model_validator(mode="after")
     def _consistent(self) -> UplinkSettings:
@@ -94,5 +88,4 @@ class UplinkSettings(BaseModel):
 
     @property
     def port(self) -> int:
-        parts = urlsplit(self.broker_url)
-        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+        return broker_port(self.broker_url, tls_port=MQTTS_PORT)
