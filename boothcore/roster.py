@@ -13,7 +13,7 @@ import sqlite3
 import time
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from boothcore import db
@@ -70,8 +70,13 @@ class RosterEntry:
 
         return f"RosterEntry({mask_id(self.id_number)}, {mask_name(self.name)}, {self.class_name})"
 
-    def as_row(self) -> dict[str, object]:
-        return asdict(self)
+    def as_row(self) -> dict[str, str]:
+        """The entry in the import format's columns (``COLUMNS``, text as in the CSV): what
+        ``parse_rows`` reads back, in a CSV file or a roster pushed by central."""
+        return {"id_number": self.id_number, "name": self.name, "student_no": self.student_no,
+                "college": self.college, "class": self.class_name, "graduation_year": str(self.graduation_year),
+                "level": self.level, "category": self.category,
+                "captured_before": "yes" if self.captured_before else "no"}
 
 
 @dataclass(frozen=True)

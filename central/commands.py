@@ -27,10 +27,7 @@ _CONNACK_TIMEOUT_S = 10.0
 
 def roster_rows(entries: Sequence[RosterEntry]) -> list[dict[str, str]]:
     """Roster entries as CSV-shaped rows (the booth parses them like its own CSV import)."""
-    return [{"id_number": e.id_number, "name": e.name, "student_no": e.student_no, "college": e.college,
-             "class": e.class_name, "graduation_year": str(e.graduation_year), "level": e.level,
-             "category": e.category, "captured_before": "yes" if e.captured_before else "no"}
-            for e in entries]
+    return [entry.as_row() for entry in entries]
 
 
 def build_command(kind: p.CommandKind, data: dict[str, Any]) -> p.Command:

@@ -90,9 +90,7 @@ def card_for(entry: RosterEntry) -> IdentityCard:
 def roster_csv(entries: Iterable[RosterEntry]) -> str:
     """The roster in the import format (``booth roster import``)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for e in entries:
-        writer.writerow([e.id_number, e.name, e.student_no, e.college, e.class_name, e.graduation_year, e.level,
-                         e.category, "yes" if e.captured_before else "no"])
+    writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(entry.as_row() for entry in entries)
     return out.getvalue()
