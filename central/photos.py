@@ -72,13 +72,6 @@ class PhotoArchive:
         os.replace(tmp, current)
         fsync_dir(current.parent)
 
-    def store(self, store: Store, record: PhotoRecord, data: bytes) -> StoreResult:
-        """Write ``data`` (already verified against ``record.sha256``) and commit the row."""
-        result = self.store_many(store, [(record, data)])[0]
-        if isinstance(result, Exception):
-            raise result
-        return result
-
     def store_many(self, store: Store, items: Sequence[tuple[PhotoRecord, bytes]], *,
                    in_transaction: Callable[[], None] | None = None) -> list[StoreResult | Exception]:
         """Store several verified photos: files first (each fsynced), then every row in one commit.

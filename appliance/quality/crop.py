@@ -13,7 +13,7 @@ import numpy as np
 
 from boothcore.chsi import OUT_H, OUT_W
 
-# CHSI bands in output pixels (chsi-photo-spec.md).
+# CHSI bands in output pixels (docs/chsi-photo-spec.md).
 CROWN_BAND = (50.0, 110.0)
 EYE_BAND = (200.0, 300.0)
 FACE_WIDTH_BAND = (180.0, 300.0)

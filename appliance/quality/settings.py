@@ -1,6 +1,6 @@
 """The ``[quality]`` configuration section: check limits, each justified where it is defined.
 
-Sources: the CHSI standard as summarised in ``chsi-photo-spec.md`` (geometry, background), ICAO
+Sources: the CHSI standard as summarised in ``docs/chsi-photo-spec.md`` (geometry, background), ICAO
 9303 / ISO/IEC 19794-5 (pose, eyes, mouth, lighting) and the ISO/IEC 29794-5 reference
 implementation OFIQ (which measures but does not set most limits). Where a limit is our own
 choice, the comment says what it was measured against.

@@ -23,7 +23,6 @@ class Screen(enum.StrEnum):
     REFUSED = "refused"  # card refused, reason shown
     READY = "ready"  # name shown, press the button
     COUNTDOWN = "countdown"  # live preview with seconds left and guidance
-    CHECKING = "checking"  # photo taken, checking
     REVIEW = "review"  # photo with verdict: accept / retake (failed checks listed)
     SAVED = "saved"  # done, next student
     SUMMARY = "summary"  # class closed: count, missing students, fee, payment QR

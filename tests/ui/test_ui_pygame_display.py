@@ -58,7 +58,7 @@ def test_chinese_glyphs_render_as_distinct_shapes_not_boxes() -> None:
 def test_every_screen_draws_header_tone_title_and_status(display: PygameDisplay, grab, screen: Screen) -> None:
     tone = Tone.WARN
     extra: dict[str, object] = {"tone": tone}
-    if screen in (Screen.COUNTDOWN, Screen.REVIEW, Screen.CHECKING):
+    if screen in (Screen.COUNTDOWN, Screen.REVIEW):
         extra["image"] = _scene()
     if screen == Screen.COUNTDOWN:
         extra["countdown"] = 3
@@ -157,7 +157,7 @@ def test_bad_images_are_skipped_not_fatal(display: PygameDisplay, grab) -> None:
     for image in (np.zeros(10), np.zeros((4, 4, 7)), np.full((480, 640), 128, np.float64),
                   np.zeros((480, 640, 4), np.uint8), np.full((480, 640, 3), np.nan)):
         display.show(_view(Screen.COUNTDOWN, image=image, countdown=1))
-    display.show(_view(Screen.CHECKING, image="not an image"))
+    display.show(_view(Screen.REVIEW, image="not an image"))
     assert grab(display).shape == (600, 1024, 3)
 
 

@@ -77,7 +77,10 @@ def photograph(store: SqlStore, archive: PhotoArchive, entry: RosterEntry, booth
                          student_no=entry.student_no, college=entry.college, class_name=entry.class_name,
                          session_id="s-1", attempt=1, captured_at="2026-11-30T09:00:00+08:00", size=len(data),
                          sha256=hashlib.sha256(data).hexdigest(), path="")
-    return archive.store(store, record, data).record
+    result = archive.store_many(store, [(record, data)])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result.record
 
 
 def build_office(data_dir: Path, db_url: str = "sqlite:central.db", **config: dict) -> Office:
