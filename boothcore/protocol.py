@@ -593,7 +593,7 @@ def decode_chunk(payload: bytes, init: PhotoInit | None = None, index: int | Non
     return bytes(payload)
 
 
-def decode(kind: str, payload: bytes) -> Any:
+def decode(kind: str, payload: bytes) -> Any:  # Any: the model's class follows ``kind``; callers know it
     """Parse and validate a payload of ``kind`` (a topic kind); ProtocolError if it is malformed.
 
     ``photo_chunk`` returns the raw bytes (length-checked); every other kind returns its model.

@@ -15,13 +15,17 @@ import re
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from appliance.config import load_config
 from boothcore.cli import existing_file
 from boothcore.durable import write_atomic
+
+if TYPE_CHECKING:  # imported inside _check_one, as the command always did (the checker loads OpenCV, LiteRT)
+    from appliance.quality.checker import PhotoChecker
+    from boothcore.chsi import OutputSection
 
 # The largest image decoded: 64 megapixels takes the largest common camera sensors (61 MP) and
 # the Pi cameras (12 MP) whole, while its RGB decode (192 MB) stays far inside a Pi's 1-8 GB. Above
@@ -100,7 +104,7 @@ def read_photo(path: Path) -> np.ndarray:
         return np.asarray(upright.convert("RGB"))
 
 
-def _check_one(checker: Any, output: Any, path: Path, out_dir: Path | None) -> dict[str, Any]:
+def _check_one(checker: PhotoChecker, output: OutputSection, path: Path, out_dir: Path | None) -> dict[str, Any]:
     from appliance.quality.checker import crop_to_chsi
     from appliance.quality.chsi_file import JpegSizeError, encode_chsi_jpeg
 

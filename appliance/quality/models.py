@@ -216,7 +216,7 @@ class ModelStore:
         self._verified[name] = path
         return path
 
-    def interpreter(self, name: str) -> Any:
+    def interpreter(self, name: str) -> Any:  # Any: LiteRT's Interpreter ships no type information
         """The allocated interpreter for ``name``, created on first use and reused afterwards."""
         with self._lock:
             found = self._interpreters.get(name)

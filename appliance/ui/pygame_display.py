@@ -19,7 +19,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any  # Any: pygame's Surface, Rect and Font (pygame is imported when the display opens)
 
 import cv2
 import numpy as np

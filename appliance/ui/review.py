@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 
-def review_image(frame: np.ndarray | None, report: Any) -> np.ndarray | None:
+def review_image(frame: np.ndarray | None, report: object) -> np.ndarray | None:
     """The crop the quality check rendered (``CheckReport.window``: the pixels ``crop_to_chsi``
     saves, before JPEG), or the camera frame when no face was found and there is no crop."""
     window = getattr(report, "window", None)

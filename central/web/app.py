@@ -47,7 +47,7 @@ from central.export import (
 from central.progress import ClassRow, class_rows
 from central.retakes import FlagError, flag_photo
 from central.schedule import STANDING_LABELS, ScheduleImportError, parse_upload
-from central.store import SqlStore, open_office_store
+from central.store import PhotoRecord, SqlStore, open_office_store
 from central.users import LoginRateLimited, LoginRefused, User, Users, WebSession
 from central.web.fleet import CONDITIONS, BoothView, fleet
 from central.web.live import Broadcaster
@@ -305,7 +305,7 @@ class Dashboard:
             raise HTTPException(404, "照片文件不可读 / The photo's file cannot be read") from None
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
-    def photo_or_404(self, user: User, photo_id: str) -> Any:
+    def photo_or_404(self, user: User, photo_id: str) -> PhotoRecord:
         record = self.store.photo(photo_id)
         if record is None or not user.may_see(record.college):
             raise HTTPException(404, "没有这张照片 / No such photo")
