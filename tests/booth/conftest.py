@@ -5,8 +5,6 @@ Every test here also has its log scanned: no full ID or card number may reach it
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from appliance.config import load_config
@@ -14,17 +12,8 @@ from appliance.ledger import Ledger
 from appliance.simulation.roster_gen import excluded_people, generate_roster
 from boothcore import db
 from boothcore.roster import Roster
-from tests.booth.log_scan import assert_log_masked
 
 YEAR = 2027
-
-
-@pytest.fixture(autouse=True)
-def log_has_no_full_id_numbers(caplog):
-    """Every booth log line of the test (INFO and up, tracebacks included) has ID numbers masked."""
-    caplog.set_level(logging.INFO)
-    yield
-    assert_log_masked(caplog)
 
 
 @pytest.fixture

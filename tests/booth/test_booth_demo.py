@@ -16,7 +16,7 @@ from PIL import Image
 
 from central.store import open_store
 from central.users import Users
-from tests.booth.log_scan import unmasked_ids
+from tests.log_scan import unmasked_ids
 
 
 def test_demo_fleet_runs_a_class_per_booth_and_every_photo_reaches_central(tmp_path):

@@ -25,19 +25,9 @@ from appliance.ledger import Verdict
 from appliance.simulation.roster_gen import card_for, stranger_card
 from appliance.ui.headless_display import HeadlessDisplay
 from appliance.ui.view import Screen
+from tests.fakes import FakeClock
 
 PIN = "2468"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Rig:

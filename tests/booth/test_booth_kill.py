@@ -18,7 +18,7 @@ import pytest
 from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.ledger import Ledger
 from boothcore.db import connect
-from tests.booth.log_scan import unmasked_ids
+from tests.log_scan import unmasked_ids
 
 DRIVER = Path(__file__).with_name("booth_kill_driver.py")
 # Aimed in turn: after the photo file, before its ledger row; on the summary; inside the atomic

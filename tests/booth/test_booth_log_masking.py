@@ -11,8 +11,8 @@ import logging
 from appliance.flow.events import ButtonPressed, CardPresented
 from appliance.flow.states import State
 from appliance.simulation.roster_gen import card_for
-from tests.booth.log_scan import unmasked_ids
 from tests.booth.test_booth_flow import Rig
+from tests.log_scan import unmasked_ids
 
 
 def test_the_scanner_finds_full_numbers_and_passes_masked_ones_and_photo_ids():

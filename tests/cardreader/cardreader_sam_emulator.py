@@ -33,6 +33,7 @@ from appliance.cardreader.sam_protocol import (
     build_response,
     checksum,
 )
+from appliance.cardreader.sam_reader import SamReader
 
 NOISE = bytes([0x00, 0xFF, 0x55, 0xAA, 0x13, 0xF0])
 SAM_ID = bytes(range(0x30, 0x40))
@@ -207,3 +208,9 @@ class SamEmulator:
             if delay > 0:
                 time.sleep(delay)  # the chunk is on the far end once its last bit has been sent
             os.write(master, chunk)
+
+
+def fast_reader(port: Path | str, baudrate: int | None = 115200) -> SamReader:
+    """Short timeouts: the emulator answers at once, so the tests need not wait long."""
+    return SamReader(str(port), baudrate, poll_interval=0.01, reply_timeout=0.3, probe_timeout=0.15,
+                     removal_s=0.05, reopen_interval=0.05)

@@ -6,10 +6,10 @@ import dataclasses
 import json
 
 import pytest
-from cardreader_cards import FOREIGN_2017, HMT_PERMIT, RESIDENT, RESIDENT_LONG_TERM
-from cardreader_sam_emulator import SamEmulator
 
 from appliance.cli import main
+from tests.cardreader.cardreader_cards import FOREIGN_2017, HMT_PERMIT, RESIDENT, RESIDENT_LONG_TERM
+from tests.cardreader.cardreader_sam_emulator import SamEmulator
 
 
 def read_card(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from cardreader_cards import ALL
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +24,7 @@ from appliance.cardreader.sam_protocol import (
     parse_response,
     status_error,
 )
+from tests.cardreader.cardreader_cards import ALL
 
 FUZZ = settings(max_examples=10_000, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -136,7 +136,7 @@ def test_every_status_byte_has_a_typed_error(sw3: int) -> None:
 @pytest.mark.parametrize("field", ["issue_count", "nationality"])
 def test_a_digit_that_int_cannot_read_is_a_typed_error(field):
     """'²' is a digit to str.isdigit() but not to int(): found by the fuzz test above."""
-    from cardreader_cards import HMT_PERMIT
+    from tests.cardreader.cardreader_cards import HMT_PERMIT
 
     layout = {f.name: f for f in text_block.LAYOUTS[HMT_PERMIT.kind]}[field]
     block = _poke(_poke(text_block.encode(HMT_PERMIT), layout.offset, 0xB2), layout.offset + 1, 0)

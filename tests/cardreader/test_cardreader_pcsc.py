@@ -9,15 +9,15 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from cardreader_cards import FOREIGN_2023, HMT_PERMIT, RESIDENT
-from cardreader_vpcd_card import VirtualCard
-from conftest import Pcscd
 from smartcard import scard
 
 from appliance.cardreader.base import CardNotRegistered, CardNotSupported, CardReader, ReaderUnavailable
 from appliance.cardreader.pcsc_reader import PcscReader
 from appliance.cardreader.spec import open_reader
 from boothcore.cardkind import CardKind
+from tests.cardreader.cardreader_cards import FOREIGN_2023, HMT_PERMIT, RESIDENT
+from tests.cardreader.cardreader_vpcd_card import VirtualCard
+from tests.cardreader.pcscd import Pcscd
 
 CAMPUS_UID = "04A1B2C3D4E5F6"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import running_pcscd
 
 from appliance.cardreader.base import ReaderUnavailable
 from appliance.cardreader.pcsc_reader import PcscReader
+from tests.cardreader.pcscd import running_pcscd
 
 
 def test_no_reader_attached(tmp_path: Path) -> None:

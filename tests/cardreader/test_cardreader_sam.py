@@ -5,9 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from cardreader_cards import FOREIGN_2017, FOREIGN_2023, HMT_PERMIT, RESIDENT, RESIDENT_LONG_TERM
-from cardreader_sam_emulator import SAM_ID, SamEmulator
-from conftest import fast_reader
 
 from appliance.cardreader.base import CardReader, IdentityCard, ReaderUnavailable
 from appliance.cardreader.sam_protocol import (
@@ -19,6 +16,8 @@ from appliance.cardreader.sam_protocol import (
 from appliance.cardreader.sam_reader import SamReader
 from appliance.cardreader.text_block import TextBlockError, encode
 from boothcore.cardkind import CardKind
+from tests.cardreader.cardreader_cards import FOREIGN_2017, FOREIGN_2023, HMT_PERMIT, RESIDENT, RESIDENT_LONG_TERM
+from tests.cardreader.cardreader_sam_emulator import SAM_ID, SamEmulator, fast_reader
 
 
 def test_is_a_card_reader(sam: SamReader) -> None:

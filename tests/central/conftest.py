@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import logging
 import os
 import queue
 import subprocess
@@ -32,7 +31,6 @@ from central.config import CentralConfig, parse_central_config
 from central.ingest import Ingest
 from central.local_broker import LocalBroker
 from central.store import SqlStore, open_store
-from tests.booth.log_scan import assert_log_masked
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 30.0
@@ -162,20 +160,6 @@ def spawn_serve(config_path: Path, client_id: str, log_path: Path) -> subprocess
 
 def files_under(root: Path) -> set[Path]:
     return {path for path in root.rglob("*") if path.is_file()}
-
-
-@pytest.fixture(autouse=True)
-def log_has_no_full_id_numbers(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Every log line of the test (INFO and up, tracebacks included) has ID numbers masked."""
-    caplog.set_level(logging.INFO)
-    yield
-    assert_log_masked(caplog)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[LocalBroker]:
-    with LocalBroker(tmp_path / "broker") as running:
-        yield running
 
 
 @pytest.fixture

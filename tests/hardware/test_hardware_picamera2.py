@@ -15,23 +15,10 @@ from appliance.hardware.camera_picamera2 import REOPEN_INTERVAL_S, Picamera2Came
 from tests.hardware.fake_picamera2 import SENSOR, install
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def fake_picamera2(monkeypatch):
     monkeypatch.setattr(camera_picamera2, "FRAME_TIMEOUT_S", 0.05)  # a stalled sensor is found at once
     return install(monkeypatch)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def test_config_picks_the_picamera2_backend_and_frames_are_rgb(fake_picamera2):

@@ -5,16 +5,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import (
-    SIZE,
-    box_of,
-    eye_line_degrees,
-    eye_points,
-    lip_gap,
-    luminance,
-    measured_landmarks,
-    teeth_fraction,
-)
 
 from appliance.quality import landmarks as mesh
 from appliance.simulation import (
@@ -30,6 +20,16 @@ from appliance.simulation import scene as scene_module
 from appliance.simulation import source as src
 from appliance.simulation.faults import expected_failures
 from appliance.simulation.source import face_presence
+from tests.simulation.measure import (
+    SIZE,
+    box_of,
+    eye_line_degrees,
+    eye_points,
+    lip_gap,
+    luminance,
+    measured_landmarks,
+    teeth_fraction,
+)
 
 BLUE = np.array(BACKGROUND_RGB, np.float32)
 # Lip gap over face width (``lip_gap``) as the booth's face mesh reads it: 0.001-0.02 on the real

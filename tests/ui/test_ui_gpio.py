@@ -28,19 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 WITH_RELAY = HardwareSection(lights_relay=True, operator_hold_s=0.5)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 @pytest.fixture
 def panel(clock):
     shown = BoothPanel(WITH_RELAY, MockFactory(), clock=clock)

@@ -6,17 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from uplink_fake_central import FakeCentral
-from uplink_fast_settings import fast_settings
-from uplink_real_central import RealCentral
 
 from central.local_broker import LocalBroker
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[LocalBroker]:
-    with LocalBroker(tmp_path / "broker") as running:
-        yield running
+from tests.uplink.uplink_fake_central import FakeCentral
+from tests.uplink.uplink_fast_settings import fast_settings
+from tests.uplink.uplink_real_central import RealCentral
 
 
 @pytest.fixture

@@ -15,11 +15,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from uplink_fake_central import FakeCentral, wait_for
-from uplink_fast_settings import fast_settings
-from uplink_photos import photo_bytes, photo_meta
-from uplink_real_central import RealCentral
-from uplink_silent_limit_proxy import SilentLimitProxy
 
 from appliance.uplink.client import Uplink
 from boothcore.durable import write_atomic
@@ -27,6 +22,11 @@ from boothcore.link import FIRST_REPEAT_S, MAX_REPEAT_S, LinkWatch
 from boothcore.text import Text
 from central.certs import make_fleet
 from central.local_broker import PRODUCTION_ACL, LocalBroker, free_port
+from tests.uplink.uplink_fake_central import FakeCentral, wait_for
+from tests.uplink.uplink_fast_settings import fast_settings
+from tests.uplink.uplink_photos import photo_bytes, photo_meta
+from tests.uplink.uplink_real_central import RealCentral
+from tests.uplink.uplink_silent_limit_proxy import SilentLimitProxy
 
 
 def idle() -> dict[str, object]:

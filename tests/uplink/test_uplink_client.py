@@ -6,14 +6,13 @@ import json
 import uuid
 from pathlib import Path
 
-from uplink_fake_central import FakeCentral, wait_for
-from uplink_photos import photo_bytes, photo_meta
-
 from appliance.uplink.client import DISK_FULL_MESSAGE, Uplink
 from appliance.uplink.settings import UplinkSettings
 from boothcore import protocol as p
 from boothcore.durable import write_atomic
 from central.local_broker import LocalBroker
+from tests.uplink.uplink_fake_central import FakeCentral, wait_for
+from tests.uplink.uplink_photos import photo_bytes, photo_meta
 
 
 def idle() -> dict[str, object]:

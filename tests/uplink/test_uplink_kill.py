@@ -10,17 +10,17 @@ import sys
 import time
 from pathlib import Path
 
-from uplink_photos import photo_bytes
-
 from boothcore.db import connect
+from tests.uplink.uplink_photos import photo_bytes
 
-DRIVER = Path(__file__).with_name("uplink_driver.py")
+ROOT = Path(__file__).resolve().parents[2]
+DRIVER = "tests.uplink.uplink_driver"
 ROUNDS = 22
 
 
 def _driver(data: Path, url: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(DRIVER), "--data", str(data), "--broker", url, *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-m", DRIVER, "--data", str(data), "--broker", url, *args],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _backlog(db: Path) -> int:

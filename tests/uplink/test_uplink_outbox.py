@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from uplink_photos import photo_bytes, photo_meta
 
 from appliance.uplink.outbox import Outbox, OutboxError
 from boothcore.db import connect
 from boothcore.durable import write_atomic
 from boothcore.protocol import ProtocolError
+from tests.uplink.uplink_photos import photo_bytes, photo_meta
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from uplink_fake_central import wait_for
-from uplink_real_central import RealCentral
 
 from appliance.uplink.client import Uplink
 from boothcore import protocol as p
 from central.cli import main as central_main
 from central.local_broker import LocalBroker
 from central.store import BoothStatus, SqliteStore
+from tests.uplink.uplink_fake_central import wait_for
+from tests.uplink.uplink_real_central import RealCentral
 
 
 def booth_on(data: Path, settings) -> Uplink:

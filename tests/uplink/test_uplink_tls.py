@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from uplink_fake_central import FakeCentral, wait_for
-from uplink_fast_settings import fast_settings
-from uplink_photos import photo_bytes, photo_meta
-
 from appliance.uplink.client import Uplink
 from boothcore.durable import write_atomic
 from central.certs import make_fleet
 from central.local_broker import PRODUCTION_ACL, LocalBroker
+from tests.uplink.uplink_fake_central import FakeCentral, wait_for
+from tests.uplink.uplink_fast_settings import fast_settings
+from tests.uplink.uplink_photos import photo_bytes, photo_meta
 
 
 def test_upload_over_tls_with_a_client_certificate(tmp_path):

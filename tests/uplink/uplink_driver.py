@@ -1,6 +1,6 @@
 """A minimal booth for the kill tests: captures photos into a folder and uploads them via the Uplink.
 
-    python uplink_driver.py --data DIR --broker URL --capture N [--drain]
+    python -m tests.uplink.uplink_driver --data DIR --broker URL --capture N [--drain]  (from the repository)
 
 Like the real booth it writes each photo durably first (write_atomic), then queues it; on start it
 removes stale temp files and queues any photo file the outbox does not know yet (the booth's ledger
@@ -18,11 +18,10 @@ import time
 import uuid
 from pathlib import Path
 
-from uplink_photos import photo_bytes, photo_meta
-
 from appliance.uplink.client import Uplink
 from appliance.uplink.settings import UplinkSettings
 from boothcore.durable import remove_stale_temps, write_atomic
+from tests.uplink.uplink_photos import photo_bytes, photo_meta
 
 
 def main() -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from central.config import CentralConfig, parse_central_config
 from central.photos import PhotoArchive
 from central.store import PhotoRecord, SqlStore, open_store
 from central.users import Users
-from tests.booth.log_scan import assert_log_masked
 
 PASSWORD = "correct horse 1"
 COLLEGES = {"信息学院": ["计科2301", "计科2302"], "外语学院": ["英语2301"]}
@@ -114,11 +112,3 @@ def office(tmp_path: Path, db_url: str) -> Iterator[Office]:
     built = build_office(tmp_path / "central", db_url)
     yield built
     built.store.close()
-
-
-@pytest.fixture(autouse=True)
-def log_has_no_full_id_numbers(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Every log line of the test (INFO and up, tracebacks included) has ID numbers masked."""
-    caplog.set_level(logging.INFO)
-    yield
-    assert_log_masked(caplog)
