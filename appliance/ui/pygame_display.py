@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from appliance.quality.crop import CROWN_BAND, EYE_BAND, FACE_WIDTH_BAND
-from appliance.ui.inputs import BACKSPACE, BUTTON, QUIT, RETAKE, InputKind, UiInput
+from appliance.ui.inputs import BUTTON, QUIT, RETAKE, UiInput
 from appliance.ui.qr import qr_modules, qr_rgb
 from appliance.ui.view import Screen, Tone, View
 from boothcore.chsi import OUT_H, OUT_W
@@ -282,13 +282,8 @@ class PygameDisplay:
                 return BUTTON
             if event.key == pg.K_ESCAPE:
                 return QUIT
-            if event.key == pg.K_BACKSPACE:
-                return BACKSPACE
             if event.key == pg.K_r:
                 return RETAKE
-            char = getattr(event, "unicode", "")
-            if len(char) == 1 and char.isascii() and char.isalnum():
-                return UiInput(InputKind.TEXT, char.upper())
             return None
         if event.type == pg.MOUSEBUTTONDOWN and event.button == 1:  # SDL turns taps into clicks
             frame = self._frame

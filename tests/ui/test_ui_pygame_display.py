@@ -9,7 +9,7 @@ import numpy as np
 import pygame
 import pytest
 
-from appliance.ui.inputs import BACKSPACE, BUTTON, QUIT, RETAKE, InputKind, UiInput
+from appliance.ui.inputs import BUTTON, QUIT, RETAKE, UiInput
 from appliance.ui.pygame_display import BACKGROUND, INK, TONE_COLOURS, PygameDisplay
 from appliance.ui.view import Screen, Tone, View
 from boothcore.fonts import find_cjk_font
@@ -200,8 +200,7 @@ def test_keys_and_taps_become_booth_inputs() -> None:
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(5, 300), button=1))
         pygame.event.post(pygame.event.Event(pygame.QUIT))
         inputs = display.pump()
-        assert inputs == [BUTTON, BUTTON, UiInput(InputKind.TEXT, "5"), UiInput(InputKind.TEXT, "X"),
-                          BACKSPACE, QUIT, BUTTON, QUIT]
+        assert inputs == [BUTTON, BUTTON, QUIT, BUTTON, QUIT]  # typed characters and F1 mean nothing
         assert received == inputs
         assert display.pump() == []
     finally:
