@@ -112,7 +112,7 @@ def migrate(conn: Executes, component: str, migrations: Sequence[tuple[int, str]
     upgraded in place; a new one runs every step. SchemaTooNew, changing nothing, when the recorded
     version is beyond the last step (a newer build migrated it).
     """
-    with begin() if begin is not None else transaction(conn):  # type: ignore[arg-type]
+    with begin() if begin is not None else transaction(conn):  # type: ignore[arg-type]  # no begin: SQLite's conn
         conn.execute(VERSION_TABLE)
         row = conn.execute("SELECT version FROM schema_versions WHERE component = ?", (component,)).fetchone()
         current = row[0] if row else 0

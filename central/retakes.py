@@ -45,6 +45,7 @@ def flag_photo(config: CentralConfig, store: Store, record: PhotoRecord, reason:
     if not store.flag_retake(flag):
         raise FlagError("这张照片已不是当前照片（已标记或已有新照片） / This photo is no longer the person's current "
                         "one (already flagged, or a newer photo arrived)")
+    # The Store protocol has no conn; every store open_store makes is a SqlStore, which has.
     Users(store.conn).audit(actor, "retake_flag", f"{record.college}/{record.class_name} "  # type: ignore[attr-defined]
                             f"{mask_id(record.id_number)} photo {record.photo_id}: {reason}")
     try:
