@@ -122,19 +122,23 @@ def raw_paho(broker: LocalBroker, payloads: list[bytes], total: int,
     return seconds, nbytes, total
 
 
-def cpu_seconds(procs: dict[str, list[psutil.Process]]) -> dict[str, float]:
-    """User + system CPU seconds so far of each group of processes (threads included)."""
-    out = {}
+def cpu_seconds(procs: dict[str, list[psutil.Process]]) -> dict[str, dict[int, float]]:
+    """User + system CPU seconds so far of each process (threads included), by group and pid."""
+    out: dict[str, dict[int, float]] = {}
     for name, group in procs.items():
-        total = 0.0
+        out[name] = {}
         for proc in group:
             try:
                 times = proc.cpu_times()
             except psutil.Error:
                 continue
-            total += times.user + times.system
-        out[name] = total
+            out[name][proc.pid] = times.user + times.system
     return out
+
+
+def with_children(proc: psutil.Process) -> list[psutil.Process]:
+    """A server and the processes it forked (PostgreSQL: one backend per connection)."""
+    return [proc, *proc.children(recursive=True)]
 
 
 Job = tuple[str, Path, dict[str, object]]  # photo_id, durable file, metadata
@@ -217,9 +221,11 @@ def make_jobs(root: Path, jpegs: list[bytes], booths: int, photos: int,
     return per_booth, expected, megabytes
 
 
-def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argparse.Namespace) -> Run:
+def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argparse.Namespace,
+            database_server: psutil.Process | None = None) -> Run:
     """Booths upload every photo through a fresh broker to ``run.workers`` ingest processes on a fresh
-    store at ``db_url``; the clock runs from the first photo queued to the last "stored" ack."""
+    store at ``db_url``; the clock runs from the first photo queued to the last "stored" ack.
+    ``database_server``: PostgreSQL's postmaster, whose CPU (backends included) is counted too."""
     total = args.booths * args.photos
     with LocalBroker(root / "broker") as broker:
         data_dir = root / "central"
@@ -250,6 +256,8 @@ def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argpars
                  "central ingest": [psutil.Process(proc.pid) for proc in central],
                  "mosquitto": [c for c in me.children() if c.name() == "mosquitto"],
                  "bench harness": [me]}
+        if database_server is not None:
+            procs["postgresql server"] = with_children(database_server)
         cpu_before = cpu_seconds(procs)
         acked: set[str] = set()
         start = time.perf_counter()
@@ -263,6 +271,8 @@ def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argpars
             if kind == "acked":
                 acked.add(photo_id)
         run.seconds = time.perf_counter() - start
+        if database_server is not None:  # backends opened during the run count from zero
+            procs["postgresql server"] = with_children(database_server)
         cpu_after = cpu_seconds(procs)
         stop.set()
         for proc in booth_procs:
@@ -271,7 +281,8 @@ def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argpars
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
     run.acked = len(acked)
-    run.cpu_ms = {name: 1000 * (cpu_after[name] - cpu_before[name]) / total for name in procs}
+    run.cpu_ms = {name: 1000 * sum(cpu - cpu_before[name].get(pid, 0.0) for pid, cpu in cpu_after[name].items())
+                  / total for name in procs}
     store = open_store(db_url, base=data_dir)
     try:
         rows = store.photos(current_only=False)
@@ -328,12 +339,14 @@ def main() -> int:
         for store in stores:
             for workers in args.workers:
                 folder = root / f"{store}-{workers}"
+                postmaster = None
                 if server is not None and store == "postgresql":
                     url = server.create_database()
                     open_store(url, migrate=True).close()
+                    postmaster = psutil.Process(int((server.data / "postmaster.pid").read_text().split()[0]))
                 else:
                     url = f"sqlite:///{folder / 'central' / 'central.db'}"
-                runs.append(measure(Run(store, workers), url, folder, jpegs, args))
+                runs.append(measure(Run(store, workers), url, folder, jpegs, args, postmaster))
                 report(runs[-1], total)
         POOLS.close_all()
 
