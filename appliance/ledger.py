@@ -1,4 +1,4 @@
-"""The booth's ledger: sessions, every capture attempt, refusals and payments.
+"""The booth's ledger: sessions, every capture attempt, refusals, payments and operator actions.
 
 It is the booth's own record of what happened, kept next to the roster in ``booth.db``. ID numbers
 are stored (they are the key the registry uses); refusals of cards not on the roster keep only the
@@ -71,11 +71,21 @@ CREATE TABLE IF NOT EXISTS retake_allowances (
     photo_id TEXT NOT NULL,
     granted_at TEXT NOT NULL,
     PRIMARY KEY (id_number, photo_id)
+);
+CREATE TABLE IF NOT EXISTS operator_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    action TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('kiosk', 'central')),
+    ok INTEGER NOT NULL,
+    session_id TEXT,
+    detail TEXT NOT NULL DEFAULT ''
 )
 """
 
 
 SessionKind = Literal["class", "makeup"]
+ActionSource = Literal["kiosk", "central"]  # the operator menu on the booth, or a command from the office
 
 
 class Verdict(enum.StrEnum):
@@ -263,3 +273,17 @@ class Ledger:
     def payments(self, session_id: str) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT * FROM payments WHERE session_id = ? ORDER BY id",
                                  (session_id,)).fetchall()
+
+    # operator actions ------------------------------------------------------------------------
+    def record_operator_action(self, action: str, source: ActionSource, ok: bool, session_id: str | None,
+                               detail: str = "") -> None:
+        """One operator action (menu opened, wrong PIN, class opened, payment confirmed, ...); ``detail``
+        never holds a name or a full ID number (the caller phrases it without them)."""
+        with db.transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO operator_actions (at, action, source, ok, session_id, detail) VALUES (?,?,?,?,?,?)",
+                (utc_now(), action, source, int(ok), session_id, detail))
+
+    def operator_actions(self) -> list[sqlite3.Row]:
+        """Every recorded operator action, oldest first."""
+        return self.conn.execute("SELECT * FROM operator_actions ORDER BY id").fetchall()

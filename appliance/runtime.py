@@ -20,7 +20,7 @@ from appliance.flow.events import (
     ButtonPressed,
     CardPresented,
     Event,
-    OperatorHeld,
+    OperatorCalled,
     ReaderBack,
     ReaderFault,
     RetakePressed,
@@ -138,7 +138,7 @@ def panel_feeds(panel: BoothPanel, inbox: BoothInbox) -> PanelIndicator:
     the booth's state (give it to the booth as one of its listeners)."""
     panel.when_button = inbox.press_button
     panel.when_retake = lambda: inbox.post(RetakePressed())
-    panel.when_operator_held = lambda: inbox.post(OperatorHeld())
+    panel.when_operator_held = lambda: inbox.post(OperatorCalled())
     return PanelIndicator(panel)
 
 

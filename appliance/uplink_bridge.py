@@ -28,6 +28,8 @@ from appliance.flow.outcomes import (
     ClassClosed,
     ClassOpened,
     DomainEvent,
+    LinkHealth,
+    OperatorActed,
     PaymentConfirmed,
     PhotoAccepted,
     PhotoMeta,
@@ -69,6 +71,9 @@ def wire_event(event: DomainEvent) -> tuple[str, dict[str, object]]:
         return "payment_confirmed", {"session_id": event.session_id, "amount_cny": event.amount_cny}
     if isinstance(event, BoothFailed):
         return "error", {"code": event.code, "message": event.message}
+    if isinstance(event, OperatorActed):
+        return "operator_action", {"action": event.action, "source": event.source, "ok": event.ok,
+                                   "session_id": event.session_id, "detail": event.detail}
     raise TypeError(f"no protocol event for {type(event).__name__}")
 
 
@@ -90,6 +95,14 @@ class UplinkClient(Protocol):
 
     def link_problem(self) -> Text | None: ...
 
+    def backlog(self) -> int: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def broker_configured(self) -> bool: ...
+
 
 class UplinkOffice:
     """The flow's ``Office`` on the uplink: typed events out as protocol events, the link's state in."""
@@ -109,6 +122,10 @@ class UplinkOffice:
 
     def link_problem(self) -> Text | None:
         return self.uplink.link_problem()
+
+    def link_health(self) -> LinkHealth:
+        return LinkHealth(configured=self.uplink.broker_configured, connected=self.uplink.connected,
+                          backlog=self.uplink.backlog())
 
 
 def booth_status(booth: Booth) -> dict[str, Any]:

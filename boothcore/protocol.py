@@ -60,7 +60,7 @@ CentralKind = Literal["ack", "command"]
 AckKind = Literal["photo", "event"]
 AckStatus = Literal["stored", "missing", "rejected"]
 EventKind = Literal["card_refused", "photo_accepted", "retake", "class_opened", "class_closed",
-                   "payment_confirmed", "error", "command_result"]
+                   "payment_confirmed", "error", "command_result", "operator_action"]
 CommandKind = Literal["roster_update", "open_class", "close_class", "resend", "doctor", "allow_retake",
                       "publish_status"]
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
@@ -265,6 +265,16 @@ class CommandResultData(_Model):
     message: Text = ""
 
 
+class OperatorActionData(_Model):
+    """One operator action at the booth (its menu) or from the office (a command): never a name."""
+
+    action: Token  # menu_opened, pin_wrong, keypad_locked, open_class, close_session, allow, ...
+    source: Literal["kiosk", "central"]
+    ok: bool  # False: refused (a wrong PIN, a session already open, ...)
+    session_id: Token | None = None
+    detail: Text = ""
+
+
 EVENT_DATA: dict[EventKind, type[_Model]] = {
     "card_refused": CardRefusedData,
     "photo_accepted": PhotoAcceptedData,
@@ -274,6 +284,7 @@ EVENT_DATA: dict[EventKind, type[_Model]] = {
     "payment_confirmed": PaymentConfirmedData,
     "error": ErrorData,
     "command_result": CommandResultData,
+    "operator_action": OperatorActionData,
 }
 
 

@@ -24,18 +24,39 @@ import numpy as np
 from appliance.cardreader.base import IdentityCard, ReaderUnavailable
 from appliance.config import BoothConfig
 from appliance.eligibility import MESSAGES, Decision, Eligibility
-from appliance.flow import views
+from appliance.flow import menu_views, views
 from appliance.flow.events import (
     ButtonPressed,
     CardPresented,
     Event,
+    KeyTapped,
     OperatorAction,
+    OperatorCalled,
     OperatorCommand,
-    OperatorHeld,
     ReaderBack,
     ReaderFault,
     RetakePressed,
     Tick,
+)
+from appliance.flow.health import booth_health
+from appliance.flow.operator_menu import (
+    BACK,
+    CANCEL,
+    DELETE,
+    DIGIT_KEYS,
+    HEALTH,
+    LEAVE,
+    LIST_PAGE,
+    MENU_IDLE_S,
+    MORE,
+    OK,
+    PICK,
+    PIN_ATTEMPTS,
+    PIN_MAX_DIGITS,
+    ClassChoice,
+    MenuState,
+    Page,
+    PinGuard,
 )
 from appliance.flow.outcomes import (
     BoothFailed,
@@ -43,7 +64,9 @@ from appliance.flow.outcomes import (
     ClassClosed,
     ClassOpened,
     DomainEvent,
+    LinkHealth,
     LiveGuidance,
+    OperatorActed,
     PaymentConfirmed,
     PhotoAccepted,
     PhotoMeta,
@@ -52,15 +75,15 @@ from appliance.flow.outcomes import (
     RetakeNeeded,
 )
 from appliance.flow.sessions import ClassSummary, fee_for, summarize
-from appliance.flow.states import CYCLE_STATES, KEEPS_CYCLE, SWIPE_STATES, State
-from appliance.flow.transitions import BLOCKABLE, LOOKUP, Trigger, UndeclaredTransition
+from appliance.flow.states import CYCLE_STATES, KEEPS_CYCLE, OPERATING, SWIPE_STATES, State
+from appliance.flow.transitions import BLOCKABLE, CLOSABLE, LOOKUP, Trigger, UndeclaredTransition
 from appliance.hardware.camera import Camera, CameraUnavailable
 from appliance.hours import ServiceHours
-from appliance.ledger import CaptureRecord, Ledger, SessionKind, SessionRecord, Verdict, new_id
+from appliance.ledger import ActionSource, CaptureRecord, Ledger, SessionKind, SessionRecord, Verdict, new_id
 from appliance.ui.blocked import CAMERA_MISSING, blocked
 from appliance.ui.review import review_image
 from appliance.ui.view import Display, View
-from boothcore.privacy import mask_id, mask_ids_in, masked_traceback
+from boothcore.privacy import mask_id, mask_ids_in, mask_name, masked_traceback
 from boothcore.roster import Roster, RosterEntry
 from boothcore.text import BilingualError, Text
 
@@ -109,6 +132,10 @@ class Office(Protocol):
 
     def link_problem(self) -> Text | None:
         """Trouble with the office link for the header, or None."""
+        ...
+
+    def link_health(self) -> LinkHealth:
+        """The broker link and the outbox backlog, for the operator's health page."""
         ...
 
 
@@ -191,6 +218,8 @@ class Booth:
         self.seconds_left = 0
         self._allowed: frozenset[State] = frozenset()  # what the running handler may enter
         self.missing: dict[str, Text] = {}  # "reader" / "camera": what is wrong, shown on BLOCKED
+        self.menu: MenuState | None = None  # the operator's keypad or menu, while on the screen
+        self.pin_guard = PinGuard()  # wrong PINs at the keypad, for the booth's life
         self._run(Trigger.START, None)  # a class closed before a crash, its fee not settled, is shown again
 
     # ---------------------------------------------------------------- dispatch
@@ -208,7 +237,7 @@ class Booth:
         if isinstance(event, OperatorCommand):
             self._operator(event)
             return
-        if isinstance(event, ButtonPressed | RetakePressed):
+        if isinstance(event, ButtonPressed | RetakePressed | KeyTapped):
             at = self.clock() if event.at is None else event.at
             if not self._answers_screen(at, type(event).__name__):
                 return
@@ -231,8 +260,10 @@ class Booth:
             return Trigger.BUTTON
         if isinstance(event, RetakePressed):
             return Trigger.RETAKE
-        if isinstance(event, OperatorHeld):
-            return Trigger.OPERATOR_HOLD
+        if isinstance(event, OperatorCalled):
+            return Trigger.CALL_OPERATOR
+        if isinstance(event, KeyTapped):
+            return Trigger.KEY
         return OPERATOR_TRIGGERS[event.action]
 
     def _run(self, trigger: Trigger, event: Event | None) -> None:
@@ -240,11 +271,11 @@ class Booth:
         transition = LOOKUP.get((self.state, trigger))
         if transition is None:
             return
-        self._allowed = transition.targets
+        outer, self._allowed = self._allowed, transition.targets
         try:
             getattr(self, transition.handler)(event)
         finally:
-            self._allowed = frozenset()
+            self._allowed = outer  # a menu action runs its own row inside the menu's
 
     # ---------------------------------------------------------------- states
     def _resting_state(self) -> State:
@@ -264,6 +295,8 @@ class Booth:
         self.deadline = self.shown_at + timeout if timeout else None
         if state not in KEEPS_CYCLE:
             self.cycle = None
+        if state not in OPERATING:
+            self.menu = None
         # The header's class progress changes only between states: not queried per preview frame.
         self.status = self.status_line()
         for listener in self.listeners:  # LEDs and the uplink status follow even if the screen fails
@@ -531,24 +564,216 @@ class Booth:
 
     # ---------------------------------------------------------------- operator
     def _operator(self, command: OperatorCommand) -> None:
+        """A command from the office (trusted) or given with the PIN; refusals go back in ``reply``."""
+        source: ActionSource = "central" if command.trusted else "kiosk"
         try:
-            if not command.trusted and not self.config.operator.accepts(command.pin):
-                raise SessionError("wrong PIN", WRONG_PIN.zh)
-            at = self.clock() if command.at is None else command.at
-            if command.action in SCREEN_BOUND and not self._answers_screen(at, f"operator {command.action}"):
-                raise SessionError("the screen changed just before this command: check it and give it again",
-                                   "画面刚刚变化,请看清后重新操作")
-            before = self.state
-            self._run(OPERATOR_TRIGGERS[command.action], command)
+            outcome = self._perform(command, source, pin_checked=command.trusted, guard=True)
         except SessionError as error:
-            log.warning("booth: operator command %s refused: %s", command.action, error)
             self.message = error.text
             self._render()
             if command.reply:
                 command.reply.set_exception(error)
         else:
             if command.reply:
-                command.reply.set_result(f"{command.action}: {before} -> {self.state}")
+                command.reply.set_result(outcome)
+
+    def _perform(self, command: OperatorCommand, source: ActionSource, *, pin_checked: bool, guard: bool) -> str:
+        """Run ``command`` in the current state under its row and record it (ledger and office),
+        refused ones too; raises SessionError when refused. ``guard``: a command answering a screen
+        must be given after that screen appeared (the menu's key tap was already checked so)."""
+        before, session = self.state, self._session_id()
+        try:
+            if not pin_checked and not self.config.operator.accepts(command.pin):
+                raise SessionError("wrong PIN", WRONG_PIN.zh)
+            at = self.clock() if command.at is None else command.at
+            if guard and command.action in SCREEN_BOUND and not self._answers_screen(at, f"operator {command.action}"):
+                raise SessionError("the screen changed just before this command: check it and give it again",
+                                   "画面刚刚变化,请看清后重新操作")
+            self._run(OPERATOR_TRIGGERS[command.action], command)
+        except SessionError as error:
+            log.warning("booth: operator command %s refused: %s", command.action, error)
+            self._record(command.action.value, source, False, session, error.en)
+            raise
+        outcome = f"{command.action}: {before} -> {self.state}"
+        self._record(command.action.value, source, True, self._session_id() or session, outcome)
+        return outcome
+
+    def _session_id(self) -> str | None:
+        """The session an operator action concerns: the open one, else the closed one awaiting payment."""
+        if self.session is not None:
+            return self.session.id
+        return self.summary.session.id if self.summary else None
+
+    def _record(self, action: str, source: ActionSource, ok: bool, session_id: str | None, detail: str = "") -> None:
+        """Every operator action, in the ledger and to the office (``operator_action``); never a name."""
+        self.ledger.record_operator_action(action, source, ok, session_id, detail)
+        self._publish(OperatorActed(action=action, source=source, ok=ok, session_id=session_id, detail=detail))
+
+    def _operator_busy(self, _command: OperatorCommand) -> None:
+        raise SessionError("the operator menu is open on the booth: give the command when it is closed",
+                           "设备上正在使用老师菜单,请退出后再操作")
+
+    # ---------------------------------------------------------------- the keypad and the menu
+    def _call_operator(self, _event: OperatorCalled) -> None:
+        """The operator button held or the corner tapped: the PIN keypad, over the current screen."""
+        self.menu = MenuState(origin=self.state)
+        self._enter(State.OPERATOR_PIN, MENU_IDLE_S)
+
+    def _the_menu(self) -> MenuState:
+        if self.menu is None:  # entered only through _call_operator, which sets it
+            raise RuntimeError(f"no operator menu state in {self.state}")
+        return self.menu
+
+    def _keypad_key(self, event: KeyTapped) -> None:
+        menu = self._the_menu()
+        if event.key == CANCEL:
+            self._return_to_origin()
+            return
+        if self.pin_guard.locked_for(self.clock()) > 0:
+            return  # locked: only Cancel works
+        if event.key in DIGIT_KEYS and len(menu.digits) < PIN_MAX_DIGITS:
+            menu.digits += event.key
+            menu.message = None
+        elif event.key == DELETE:
+            menu.digits = menu.digits[:-1]
+        elif event.key == OK and menu.digits:
+            self._check_pin(menu)
+            return
+        else:
+            return
+        self.deadline = self.clock() + MENU_IDLE_S  # typing: the page stays, its taps are not re-guarded
+        self._render()
+
+    def _check_pin(self, menu: MenuState) -> None:
+        pin, menu.digits = menu.digits, ""
+        if self.config.operator.accepts(pin):
+            self.pin_guard.passed()
+            self._record("menu_opened", "kiosk", True, self._session_id())
+            menu.page, menu.message = Page.MAIN, None
+            self._enter(State.OPERATOR_MENU, MENU_IDLE_S)
+            return
+        locked = self.pin_guard.failed(self.clock())
+        detail = (f"{PIN_ATTEMPTS} wrong PINs in a row: keypad locked for {self.pin_guard.lock_s:.0f} s" if locked
+                  else f"wrong PIN ({self.pin_guard.wrong} of {PIN_ATTEMPTS})")
+        log.warning("booth: keypad: %s", detail)
+        self._record("keypad_locked" if locked else "pin_wrong", "kiosk", False, self._session_id(), detail)
+        menu.message = WRONG_PIN
+        self.deadline = self.clock() + MENU_IDLE_S
+        self._render()
+
+    def _keypad_tick(self, _event: Tick) -> None:
+        """While locked, the seconds left are shown; the keypad opens again when they run out."""
+        menu = self._the_menu()
+        seconds = math.ceil(self.pin_guard.locked_for(self.clock()))
+        if seconds != menu.lock_shown:
+            menu.lock_shown = seconds
+            self._render()
+
+    def _menu_key(self, event: KeyTapped) -> None:
+        menu, key = self._the_menu(), event.key
+        menu.message = None
+        if key == LEAVE:
+            self._record("menu_left", "kiosk", True, self._session_id())
+            self._return_to_origin()
+            return
+        if key == HEALTH:
+            menu.health = booth_health(self.missing, self.office.link_health() if self.office else None,
+                                       self.config.data_dir, self.config.uplink.min_free_mb, self.config.quality)
+            self._record("health", "kiosk", True, self._session_id(),
+                         "; ".join(f"{item.part.en}: {item.reading.en}" for item in menu.health if not item.ok))
+            menu.page = Page.HEALTH
+        elif key == BACK:
+            menu.page, menu.offset = (Page.COLLEGES if menu.page is Page.CLASSES else Page.MAIN), 0
+        elif key == MORE and menu.page in (Page.COLLEGES, Page.CLASSES):
+            menu.offset = menu.offset + LIST_PAGE if menu.offset + LIST_PAGE < menu.listed() else 0
+        elif key.startswith(PICK) and menu.page in (Page.COLLEGES, Page.CLASSES):
+            if not self._pick(menu, key):
+                return
+            if self.state is not State.OPERATOR_MENU:  # a class was opened (or refused: the menu is back)
+                return
+        elif key == OperatorAction.OPEN_CLASS and OperatorAction.OPEN_CLASS in self._menu_actions(menu):
+            menu.colleges = tuple(sorted({college for college, _, _ in self.roster.classes()}))
+            menu.page, menu.offset = Page.COLLEGES, 0
+        elif key in set(self._menu_actions(menu)) and menu.page is Page.MAIN:
+            self._menu_command(menu, OperatorAction(key))
+            return
+        else:
+            return  # a key of another page (tapped as the page changed): ignored
+        self._enter(State.OPERATOR_MENU, MENU_IDLE_S)
+
+    def _pick(self, menu: MenuState, key: str) -> bool:
+        """A college (then its classes are listed) or a class (then it is opened); False if no such item."""
+        try:
+            index = int(key.removeprefix(PICK))
+        except ValueError:
+            return False
+        if not 0 <= index < menu.listed():
+            return False
+        if menu.page is Page.COLLEGES:
+            menu.classes = self._class_choices(menu.colleges[index])
+            menu.page, menu.offset = Page.CLASSES, 0
+            return True
+        choice = menu.classes[index]
+        self._menu_command(menu, OperatorAction.OPEN_CLASS, college=choice.college, class_name=choice.class_name)
+        return True
+
+    def _class_choices(self, college: str) -> tuple[ClassChoice, ...]:
+        """Each class of ``college`` with its progress: members due this year, and how many have a photo."""
+        choices = []
+        for class_college, class_name, _ in self.roster.classes():
+            if class_college != college:
+                continue
+            due = [member for member in self.roster.class_members(college, class_name)
+                   if self.eligibility.excluded(member) is None]
+            done = sum(1 for member in due if self.ledger.accepted_for(member.id_number))
+            choices.append(ClassChoice(college, class_name, done, len(due)))
+        return tuple(choices)
+
+    def _menu_actions(self, menu: MenuState) -> list[OperatorAction]:
+        """What the main page offers: only what can be done over the screen the menu was opened from."""
+        actions = []
+        if self.session is None:
+            actions += [OperatorAction.OPEN_CLASS, OperatorAction.OPEN_MAKEUP]
+        elif menu.origin in CLOSABLE:
+            actions.append(OperatorAction.CLOSE_SESSION)
+        if menu.origin is State.SUMMARY and self.summary is not None:
+            actions += [OperatorAction.CONFIRM_PAYMENT, OperatorAction.DEFER_PAYMENT]
+        elif menu.origin is State.PAYMENT and self.cycle is not None:
+            actions.append(OperatorAction.CONFIRM_PAYMENT)
+        if menu.origin is State.CONFIRM and self.pending is not None:
+            actions += [OperatorAction.ALLOW, OperatorAction.DENY]
+        return actions
+
+    def _menu_command(self, menu: MenuState, action: OperatorAction, **args: str) -> None:
+        """Go back to the screen the menu was opened over and run ``action`` there, under that state's
+        own row; refused, the menu's main page comes back with the reason."""
+        self._return_to_origin()
+        try:
+            self._perform(OperatorCommand(action, args=dict(args), trusted=True), "kiosk", pin_checked=True,
+                          guard=False)
+        except SessionError as error:
+            menu.origin, menu.page, menu.offset = self.state, Page.MAIN, 0
+            menu.message = error.text
+            self.menu = menu
+            self._enter(State.OPERATOR_MENU, MENU_IDLE_S)
+
+    def _leave_menu(self, _event: Tick) -> None:
+        """The keypad or the menu was left alone for ``MENU_IDLE_S``: back to the screen under it."""
+        if self.state is State.OPERATOR_MENU:
+            self._record("menu_left", "kiosk", True, self._session_id(), f"idle for {MENU_IDLE_S:.0f} s")
+        self._return_to_origin()
+
+    def _return_to_origin(self) -> None:
+        """The screen the keypad or menu was opened over, if it still stands; else where the booth rests."""
+        origin = self.menu.origin if self.menu else None
+        if origin is State.CONFIRM and self.cycle is not None and self.pending is not None:
+            self._enter(State.CONFIRM, self.config.capture.ready_timeout_s)
+        elif origin is State.PAYMENT and self.cycle is not None and self.session is not None:
+            self._enter(State.PAYMENT, self.config.capture.summary_timeout_s)
+        elif origin is State.SUMMARY and self.summary is not None:
+            self._enter(State.SUMMARY)
+        else:
+            self._rest()
 
     def _allow(self, _command: OperatorCommand) -> None:
         if self.state is State.CONFIRM and self.cycle is not None:
@@ -576,8 +801,7 @@ class Booth:
         if kind == "class" and not (college and class_name and self.roster.class_members(college, class_name)):
             raise SessionError(f"class {college} {class_name} is not on the roster",
                                f"名单中没有{college}{class_name}")
-        # The booth has no operator keypad yet: opening the next session (from central) is how the
-        # operator puts a waiting summary away; its fee stays unpaid.
+        # Opening the next session puts a waiting summary away (as "pay later" does): its fee stays unpaid.
         for waiting in self.ledger.unpaid_sessions():
             self._defer(waiting.id, "the operator opened the next session")
         self.summary = None
@@ -654,12 +878,16 @@ class Booth:
     def _booth_status(self) -> str:
         if self.session is None:
             return self.config.booth.id
-        done = len(self.ledger.accepted_in_session(self.session.id))
-        if self.session.kind == "class" and self.session.college and self.session.class_name:
-            members = self.roster.class_members(self.session.college, self.session.class_name)
+        return f"{self.config.booth.id} · {self.session.label} · {self._progress(self.session)}"
+
+    def _progress(self, session: SessionRecord) -> str:
+        """Photos kept in ``session``: "done/size" for a class (its members due this year), "done" for a make-up."""
+        done = len(self.ledger.accepted_in_session(session.id))
+        if session.kind == "class" and session.college and session.class_name:
+            members = self.roster.class_members(session.college, session.class_name)
             size = sum(1 for member in members if self.eligibility.excluded(member) is None)
-            return f"{self.config.booth.id} · {self.session.label} · {done}/{size}"
-        return f"{self.config.booth.id} · {self.session.label} · {done}"
+            return f"{done}/{size}"
+        return f"{done}"
 
     def view(self) -> View:
         """The screen for the current state: a pure function of the booth's state (the countdown's
@@ -697,7 +925,40 @@ class Booth:
                                  summary.fee_cny, summary.payment_qr, status)
         if state is State.BLOCKED:
             return blocked(self.missing.values(), self.config.booth.id, self.config.booth.staff_contact)
+        if state in OPERATING and self.menu is not None:
+            return self._menu_view(self.menu, status)
         return views.error(self.message or Text("请稍候", "One moment"), status)
+
+    def _menu_view(self, menu: MenuState, status: str) -> View:
+        if menu.page is Page.KEYPAD:
+            return menu_views.keypad(len(menu.digits), self.pin_guard.locked_for(self.clock()), menu.message, status)
+        if menu.page is Page.COLLEGES:
+            return menu_views.menu_colleges(menu.colleges, menu.offset, status)
+        if menu.page is Page.CLASSES:
+            college = menu.classes[0].college if menu.classes else ""
+            return menu_views.menu_classes(college, menu.classes, menu.offset, status)
+        if menu.page is Page.HEALTH:
+            return menu_views.menu_health(menu.health, status)
+        return menu_views.menu_main(self._menu_actions(menu), self._menu_facts(menu), menu.message, status)
+
+    def _menu_facts(self, menu: MenuState) -> list[Text]:
+        """The main page's lines: the open session and its progress, what waits on the screen below."""
+        facts = [Text(f"正在拍摄:{self.session.label} {self._progress(self.session)}",
+                      f"Open: {self.session.label} {self._progress(self.session)}") if self.session
+                 else Text("当前没有进行中的拍摄", "No session is open")]
+        if menu.origin is State.CONFIRM and self.pending is not None and self.pending.entry is not None:
+            who = mask_name(self.pending.entry.name)
+            for reason in self.pending.reasons:
+                facts.append(Text(f"待确认 {who}:{MESSAGES[reason].zh}", f"To confirm, {who}: {MESSAGES[reason].en}"))
+        if menu.origin is State.SUMMARY and self.summary is not None:
+            fee = self.summary.fee_cny
+            facts.append(Text(f"{self.summary.session.label} 待缴费 {fee:.2f} 元",
+                              f"{self.summary.session.label}: {fee:.2f} CNY to pay"))
+        elif menu.origin is State.PAYMENT and self.cycle is not None:
+            fee = fee_for(1, self.config.fees)
+            facts.append(Text(f"补拍待缴费 {fee:.2f} 元", f"Make-up: {fee:.2f} CNY to pay"))
+        facts += self.missing.values()
+        return facts
 
     def _render(self) -> None:
         self.display.show(self.view())

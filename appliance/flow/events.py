@@ -45,12 +45,19 @@ class RetakePressed:
 
 
 @dataclass(frozen=True)
-class OperatorHeld:
-    """The operator button held ``hardware.operator_hold_s`` (3 s): the operator asks for the menu.
+class OperatorCalled:
+    """The operator asks for the menu: the operator button held ``hardware.operator_hold_s`` (3 s), or a
+    tap on the screen's top-left corner. ``at`` as for ``ButtonPressed`` (when the hold was complete)."""
 
-    ``at`` as for ``ButtonPressed`` (when the hold was complete).
-    """
+    at: float | None = None
 
+
+@dataclass(frozen=True)
+class KeyTapped:
+    """A tap on a key of the keypad or the operator menu (``appliance.ui.view.Key.id``). ``at`` as above:
+    a tap made before its page appeared (or just after) was meant for the page before and is ignored."""
+
+    key: str
     at: float | None = None
 
 
@@ -84,8 +91,8 @@ class OperatorCommand:
 
 
 # Events a person makes in answer to what the screen shows: they carry the time they were made.
-Stamped = ButtonPressed | RetakePressed | OperatorHeld | OperatorCommand
+Stamped = ButtonPressed | RetakePressed | OperatorCalled | OperatorCommand | KeyTapped
 
 
-Event = (CardPresented | ReaderFault | ReaderBack | ButtonPressed | RetakePressed | OperatorHeld | Tick
-         | OperatorCommand)
+Event = (CardPresented | ReaderFault | ReaderBack | ButtonPressed | RetakePressed | Tick | OperatorCommand
+         | OperatorCalled | KeyTapped)

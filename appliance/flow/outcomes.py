@@ -126,5 +126,25 @@ class BoothFailed:
     message: str  # English, as on the screen
 
 
+@dataclass(frozen=True)
+class OperatorActed:
+    """An operator action, at the booth's menu (``kiosk``) or by an office command (``central``)."""
+
+    action: str  # an ``OperatorAction`` value, or menu_opened / pin_wrong / keypad_locked / menu_left / health
+    source: str  # kiosk | central
+    ok: bool  # False when it was refused (``detail`` says why)
+    session_id: str | None
+    detail: str  # English, never a name or a full ID number
+
+
+@dataclass(frozen=True)
+class LinkHealth:
+    """The office link for the operator's health page."""
+
+    configured: bool  # a broker is configured (a booth without one keeps photos in its outbox)
+    connected: bool
+    backlog: int  # outbox rows (photos and events) central has not acknowledged yet
+
+
 DomainEvent = (CardRefused | PhotoAccepted | RetakeNeeded | ClassOpened | ClassClosed | PaymentConfirmed
-               | BoothFailed)
+               | BoothFailed | OperatorActed)

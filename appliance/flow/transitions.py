@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.flow.states import SWIPE_STATES, State
+from appliance.flow.states import OPERATING, SWIPE_STATES, State
 
 
 class Trigger(enum.StrEnum):
@@ -32,13 +32,14 @@ class Trigger(enum.StrEnum):
     READER_BACK = "reader back"
     BUTTON = "button"
     RETAKE = "retake"
-    OPERATOR_HOLD = "operator hold"  # the operator button held 3 s: the operator menu (no row yet: ignored)
     OPEN = "open"  # open_class / open_makeup
     CLOSE = "close"
     CONFIRM_PAYMENT = "payment confirmed"
     DEFER_PAYMENT = "payment deferred"
     ALLOW = "allow"
     DENY = "deny"
+    CALL_OPERATOR = "operator called"  # the operator button held, or the screen's corner tapped
+    KEY = "key"  # a tap on a key of the keypad or the operator menu
 
 
 class UndeclaredTransition(RuntimeError):
@@ -70,6 +71,12 @@ def row(trigger: Trigger, sources: Iterable[State], handler: str, targets: Itera
 SESSIONLESS = frozenset({State.CLOSED, State.NO_SESSION, State.SUMMARY, State.REFUSED, State.ERROR, State.BLOCKED})
 CLOSABLE = frozenset({State.CLOSED, State.IDLE, State.REFUSED, State.ERROR, State.SAVED, State.PAYMENT,
                       State.BLOCKED})
+# Where the operator may open the keypad (not while a student is being photographed), and the
+# screens the keypad and the menu go back to (the one they were opened over, or where the booth rests).
+MENU_ORIGINS = RESTING | {State.CONFIRM, State.SUMMARY, State.PAYMENT, State.REFUSED, State.SAVED, State.ERROR}
+MENU_RETURNS = RESTING | {State.CONFIRM, State.SUMMARY, State.PAYMENT}
+# Office commands while the operator is at the keypad or the menu are refused, not run underneath it.
+COMMANDABLE = ALL - OPERATING
 
 S = State
 TABLE: tuple[Transition, ...] = (
@@ -90,19 +97,28 @@ TABLE: tuple[Transition, ...] = (
     row(Trigger.BUTTON, {S.SAVED, S.REFUSED, S.ERROR}, "_button", RESTING),
     row(Trigger.RETAKE, {S.REVIEW}, "_retake", {S.COUNTDOWN, S.BLOCKED}),
     row(Trigger.OPEN, SESSIONLESS, "_open", RESTING),
-    row(Trigger.OPEN, ALL - SESSIONLESS, "_open"),  # refused: a session is open
+    row(Trigger.OPEN, COMMANDABLE - SESSIONLESS, "_open"),  # refused: a session is open
     row(Trigger.CLOSE, CLOSABLE, "_close_session", {S.SUMMARY}),
-    row(Trigger.CLOSE, ALL - CLOSABLE, "_close_session"),  # refused: no session, or a student in a cycle
+    row(Trigger.CLOSE, COMMANDABLE - CLOSABLE, "_close_session"),  # refused: no session, or a student in a cycle
     row(Trigger.CONFIRM_PAYMENT, {S.SUMMARY}, "_confirm_payment", {S.SUMMARY} | RESTING),  # the next unpaid
     row(Trigger.CONFIRM_PAYMENT, {S.PAYMENT}, "_confirm_payment", RESTING),
-    row(Trigger.CONFIRM_PAYMENT, ALL - {S.SUMMARY, S.PAYMENT}, "_confirm_payment"),  # refused: none waiting
+    row(Trigger.CONFIRM_PAYMENT, COMMANDABLE - {S.SUMMARY, S.PAYMENT}, "_confirm_payment"),  # refused: none waiting
     row(Trigger.DEFER_PAYMENT, {S.SUMMARY}, "_defer_payment", {S.SUMMARY} | RESTING),
-    row(Trigger.DEFER_PAYMENT, ALL - {S.SUMMARY}, "_defer_payment"),  # refused: no class payment waiting
+    row(Trigger.DEFER_PAYMENT, COMMANDABLE - {S.SUMMARY}, "_defer_payment"),  # refused: no class payment waiting
     row(Trigger.ALLOW, {S.CONFIRM}, "_allow", {S.READY}),
     row(Trigger.ALLOW, {S.REVIEW}, "_allow", SAVING),  # kept despite "confirm" checks; else refused
     row(Trigger.DENY, {S.CONFIRM}, "_deny", RESTING),
-    row(Trigger.ALLOW, ALL - {S.CONFIRM, S.REVIEW}, "_allow"),  # refused: nothing to confirm
-    row(Trigger.DENY, ALL - {S.CONFIRM}, "_deny"),  # refused: nothing to confirm
+    row(Trigger.ALLOW, COMMANDABLE - {S.CONFIRM, S.REVIEW}, "_allow"),  # refused: nothing to confirm
+    row(Trigger.DENY, COMMANDABLE - {S.CONFIRM}, "_deny"),  # refused: nothing to confirm
+    *(row(trigger, OPERATING, "_operator_busy") for trigger in (  # refused: the operator is at the booth
+        Trigger.OPEN, Trigger.CLOSE, Trigger.CONFIRM_PAYMENT, Trigger.DEFER_PAYMENT, Trigger.ALLOW, Trigger.DENY)),
+    row(Trigger.CALL_OPERATOR, MENU_ORIGINS, "_call_operator", {S.OPERATOR_PIN}),
+    row(Trigger.KEY, {S.OPERATOR_PIN}, "_keypad_key", {S.OPERATOR_PIN, S.OPERATOR_MENU} | MENU_RETURNS),
+    # A menu action goes back to the screen the menu was opened over and runs there, under that
+    # state's own row (CONFIRM --allow--> READY); refused, the menu comes back with the reason.
+    row(Trigger.KEY, {S.OPERATOR_MENU}, "_menu_key", {S.OPERATOR_MENU} | MENU_RETURNS),
+    row(Trigger.TICK, {S.OPERATOR_PIN}, "_keypad_tick"),  # the lock's seconds left
+    row(Trigger.TIMEOUT, OPERATING, "_leave_menu", MENU_RETURNS),  # the operator walked away
 )
 
 
@@ -130,12 +146,20 @@ def _names(states: frozenset[State]) -> str:
     return ", ".join(state.name for state in State if state in states)
 
 
+LINE_CHARS = 116  # the docstring it goes into keeps ruff's 120 columns
+
+
 def text_diagram(table: Iterable[Transition] = TABLE) -> str:
-    """One line per row: ``sources --trigger--> targets  (handler)``; ``stays`` when it enters none."""
+    """One line per row: ``sources --trigger--> targets  (handler)``; ``stays`` when it enters none.
+    A row longer than ``LINE_CHARS`` puts its targets on a second, indented line."""
     lines = []
     for transition in table:
         targets = " | ".join(state.name for state in State if state in transition.targets) or "stays"
-        lines.append(f"    {_names(transition.sources)} --{transition.trigger}--> {targets}  ({transition.handler})")
+        head, tail = f"    {_names(transition.sources)} --{transition.trigger}-->", f"{targets}  ({transition.handler})"
+        if len(head) + 1 + len(tail) <= LINE_CHARS:
+            lines.append(f"{head} {tail}")
+        else:  # the targets go on the next line, indented under the row
+            lines += [head, f"        {tail}"]
     lines.append("    any state --a handler fails--> ERROR  (failsafe)")
     return "\n".join(lines)
 

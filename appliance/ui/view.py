@@ -28,6 +28,8 @@ class Screen(enum.StrEnum):
     SUMMARY = "summary"  # class closed: count, missing students, fee, payment QR
     ERROR = "error"  # something failed; back to idle by itself
     BLOCKED = "blocked"  # the camera or the card reader is missing: call staff (what, whom, booth id)
+    KEYPAD = "keypad"  # the operator types the PIN (digits, delete, OK)
+    MENU = "menu"  # the operator menu: its pages (actions, college, class, health)
 
 
 class Tone(enum.StrEnum):
@@ -35,6 +37,16 @@ class Tone(enum.StrEnum):
     OK = "ok"
     WARN = "warn"
     BAD = "bad"
+
+
+@dataclass(frozen=True)
+class Key:
+    """A touch key of the keypad or the operator menu; a tap on it is reported with its ``id``."""
+
+    id: str
+    label: Text
+    enabled: bool = True  # drawn greyed and not reported when False (a locked keypad's digits)
+    primary: bool = False  # drawn filled: the key that does the page's main thing (OK)
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,9 @@ class View:
     status: str = ""
     # What the big button does on this screen, if anything.
     button: Text | None = None
+    # Touch keys (keypad, operator menu), laid out left to right, top to bottom, ``key_columns`` a row.
+    keys: tuple[Key, ...] = ()
+    key_columns: int = 2
 
 
 class Display(Protocol):

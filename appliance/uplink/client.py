@@ -178,6 +178,11 @@ class Uplink:
     def connected(self) -> bool:
         return self.link.connected
 
+    @property
+    def broker_configured(self) -> bool:
+        """False when no ``uplink.broker_url`` is set: photos wait in the outbox (a bench booth)."""
+        return bool(self.settings.broker_url)
+
     def sender_healthy(self, stall_s: float) -> bool:
         """False when the sender thread died, was stopped, or finished no step in ``stall_s`` seconds.
 

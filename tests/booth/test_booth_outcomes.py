@@ -12,6 +12,7 @@ from appliance.flow.outcomes import (
     CardRefused,
     ClassClosed,
     ClassOpened,
+    OperatorActed,
     PaymentConfirmed,
     PhotoAccepted,
     PhotoMeta,
@@ -33,6 +34,9 @@ EXAMPLES = (
                 missing=2),
     PaymentConfirmed(session_id=SESSION, amount_cny=560.0),
     BoothFailed(code="OSError", message="Device fault (OSError): swipe again"),
+    OperatorActed(action="keypad_locked", source="kiosk", ok=False, session_id=None,
+                  detail="5 wrong PINs in a row: keypad locked for 60 s"),
+    OperatorActed(action="open_class", source="central", ok=True, session_id=SESSION, detail="open_class: x -> y"),
 )
 
 
