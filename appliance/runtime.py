@@ -20,6 +20,7 @@ from appliance.flow.events import (
     ButtonPressed,
     CardPresented,
     Event,
+    KeyTapped,
     OperatorCalled,
     ReaderBack,
     ReaderFault,
@@ -143,7 +144,8 @@ def panel_feeds(panel: BoothPanel, inbox: BoothInbox) -> PanelIndicator:
 
 
 def ui_events(display: object, stop: Callable[[], None]) -> Callable[[], list[Event]]:
-    """Window input as booth events (space/enter/tap = button, R/tap Retake = retake, Esc = stop)."""
+    """Window input as booth events (space/enter/tap = button, R/tap Retake = retake, a tap on a key =
+    that key, a tap on the top-left corner = the operator's keypad, Esc = stop)."""
     pump = getattr(display, "pump", None)
 
     def events() -> list[Event]:
@@ -153,6 +155,10 @@ def ui_events(display: object, stop: Callable[[], None]) -> Callable[[], list[Ev
                 result.append(ButtonPressed())
             elif item.kind is InputKind.RETAKE:
                 result.append(RetakePressed())
+            elif item.kind is InputKind.KEY:
+                result.append(KeyTapped(item.key))
+            elif item.kind is InputKind.OPERATOR:
+                result.append(OperatorCalled())
             elif item.kind is InputKind.QUIT:
                 stop()
         return result

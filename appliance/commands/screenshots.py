@@ -40,8 +40,57 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def operator_views(config: BoothConfig, status: str) -> list[tuple[str, View]]:
+    """The operator's keypad (empty, typed, wrong PIN, locked) and each menu page, with the longest
+    texts they carry: every action offered at once, a full page of colleges, long class names."""
+    from appliance.eligibility import MESSAGES
+    from appliance.flow import menu_views
+    from appliance.flow.events import OperatorAction
+    from appliance.flow.health import HealthItem
+    from appliance.flow.operator_menu import LIST_PAGE, PIN_LOCK_S, ClassChoice
+    from appliance.ui.blocked import READER_MISSING
+
+    colleges = ["计算机科学与技术学院", "外国语学院", "马克思主义学院", "经济管理学院", "材料科学与工程学院",
+                "艺术与设计学院", "数学与统计学院", "体育学院"]
+    classes = [ClassChoice(colleges[0], name, done, size) for name, done, size in (
+        ("计算机2023-1班", 23, 30), ("计算机科学与技术2023级卓越工程师实验班", 0, 41), ("软件工程2023-2班", 30, 30),
+        ("网络工程2023-1班", 12, 28), ("人工智能2023-1班", 5, 33), ("数据科学2023-1班", 29, 31),
+        ("信息安全2023-1班", 0, 27))]
+    every_action = [OperatorAction.OPEN_CLASS, OperatorAction.OPEN_MAKEUP, OperatorAction.CONFIRM_PAYMENT,
+                    OperatorAction.DEFER_PAYMENT]
+    fee = config.fees.price_cny * 25
+    facts = [Text("当前没有进行中的拍摄", "No session is open"),
+             Text(f"{colleges[0]} 计算机2023-1班 待缴费 {fee:.2f} 元",
+                  f"{colleges[0]} 计算机2023-1班: {fee:.2f} CNY to pay")]
+    reason = list(MESSAGES.values())[-1]
+    health = (HealthItem(Text("读卡器", "Card reader"), READER_MISSING, False),
+              HealthItem(Text("相机", "Camera"), Text("正常", "working"), True),
+              HealthItem(Text("办公室连接", "Office broker"),
+                         Text("断开,照片在本机等待上传", "disconnected: photos wait on the booth"), False),
+              HealthItem(Text("待上传", "Outbox backlog"), Text("17 条", "17 item(s) not yet acknowledged"), False),
+              HealthItem(Text("存储空间", "Disk"), Text("剩余 12,345 MB", "12,345 MB free"), True),
+              HealthItem(Text("检测模型", "Models"), Text("3 个,校验一致", "3, sha256 match"), True))
+    return [
+        ("keypad", menu_views.keypad(0, 0, None, status)),
+        ("keypad-typed", menu_views.keypad(6, 0, None, status)),
+        ("keypad-wrong-pin", menu_views.keypad(0, 0, Text("密码错误", "Wrong PIN"), status)),
+        ("keypad-locked", menu_views.keypad(0, PIN_LOCK_S, None, status)),
+        ("menu", menu_views.menu_main(every_action, facts, None, status)),
+        ("menu-confirm", menu_views.menu_main(
+            [OperatorAction.ALLOW, OperatorAction.DENY],
+            [Text("正在拍摄:计算机2023-1班 23/30", "Open: 计算机2023-1班 23/30"),
+             Text(f"待确认 张**:{reason.zh}", f"To confirm, 张**: {reason.en}")],
+            Text("当前无需确认", "nothing to confirm now"), status)),
+        ("menu-colleges", menu_views.menu_colleges(colleges, 0, status)),
+        ("menu-classes", menu_views.menu_classes(colleges[0], classes, LIST_PAGE, status)),
+        ("menu-classes-first-page", menu_views.menu_classes(colleges[0], classes, 0, status)),
+        ("menu-health", menu_views.menu_health(health, status)),
+    ]
+
+
 def every_view(config: BoothConfig) -> list[tuple[str, View]]:
-    """Each screen of the flow, each refusal reason, passed and failed reviews, summary, blocked.
+    """Each screen of the flow, each refusal reason, passed and failed reviews, summary, blocked, and the
+    operator's keypad and menu pages.
 
     Loads the quality models (the review screens are real checks of simulated scenes).
     """
@@ -101,7 +150,7 @@ def every_view(config: BoothConfig) -> list[tuple[str, View]]:
         ("error", views.error(Text("保存照片失败,请重拍", "Saving the photo failed: please retake"), status)),
         ("blocked", blocked([CAMERA_MISSING, READER_MISSING], config.booth.id, config.booth.staff_contact)),
     ]
-    return shots
+    return shots + operator_views(config, status)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,9 +25,9 @@ import cv2
 import numpy as np
 
 from appliance.quality.crop import CROWN_BAND, EYE_BAND, FACE_WIDTH_BAND
-from appliance.ui.inputs import BUTTON, QUIT, RETAKE, UiInput
+from appliance.ui.inputs import BUTTON, OPERATOR, QUIT, RETAKE, InputKind, UiInput
 from appliance.ui.qr import qr_modules, qr_rgb
-from appliance.ui.view import Screen, Tone, View
+from appliance.ui.view import Key, Screen, Tone, View
 from boothcore.chsi import OUT_H, OUT_W
 from boothcore.fonts import find_cjk_font
 from boothcore.text import Text
@@ -45,6 +45,7 @@ MUTED = (88, 104, 124)
 HEADER_BG = (16, 42, 67)
 HEADER_INK = (232, 239, 246)
 WHITE = (255, 255, 255)
+DISABLED = (178, 186, 196)  # a key that cannot be used now (the locked keypad's digits)
 PREVIEW_BG = (30, 36, 44)
 TONE_COLOURS = {
     Tone.INFO: (28, 98, 196),
@@ -87,6 +88,7 @@ class _Frame:
     mirror: bool = False
     guide: bool = False
     image_rect: Any | None = None  # where the last image was drawn
+    key_rects: tuple[tuple[str, Any], ...] = ()  # (key id, pygame.Rect) of the keys that take a tap
 
 
 class _Fonts:
@@ -285,12 +287,28 @@ class PygameDisplay:
             if event.key == pg.K_r:
                 return RETAKE
             return None
-        if event.type == pg.MOUSEBUTTONDOWN and event.button == 1:  # SDL turns taps into clicks
-            frame = self._frame
-            if frame is not None and frame.button_rect is not None and frame.button_rect.collidepoint(event.pos):
-                return BUTTON
-            if frame is not None and frame.retake_rect is not None and frame.retake_rect.collidepoint(event.pos):
-                return RETAKE
+        if event.type == pg.FINGERDOWN:  # a touch screen: x, y are fractions of the window
+            return self._tap((int(event.x * self.size[0]), int(event.y * self.size[1])))
+        if event.type == pg.MOUSEBUTTONDOWN and event.button == 1:
+            if getattr(event, "touch", False):
+                return None  # SDL's mouse copy of a finger already reported as FINGERDOWN
+            return self._tap(event.pos)
+        return None
+
+    def _tap(self, pos: tuple[int, int]) -> UiInput | None:
+        """What a tap (finger or mouse) at ``pos`` means on the screen shown."""
+        if self.operator_corner.collidepoint(pos):
+            return OPERATOR
+        frame = self._frame
+        if frame is None:
+            return None
+        for key, rect in frame.key_rects:
+            if rect.collidepoint(pos):
+                return UiInput(InputKind.KEY, key)
+        if frame.button_rect is not None and frame.button_rect.collidepoint(pos):
+            return BUTTON
+        if frame.retake_rect is not None and frame.retake_rect.collidepoint(pos):
+            return RETAKE
         return None
 
     # -- for tests and screenshots ----------------------------------------------------------------
@@ -303,6 +321,16 @@ class PygameDisplay:
     def button_rect(self) -> Any | None:
         """Where the on-screen button is (a tap there is the big button), if the view has one."""
         return self._frame.button_rect if self._frame else None
+
+    @property
+    def operator_corner(self) -> Any:
+        """The discreet top-left corner of the header: a tap there asks for the operator's keypad."""
+        return self._pg.Rect(0, 0, self._px(72), self._px(46) + self._px(7))
+
+    @property
+    def key_rects(self) -> list[tuple[str, Any]]:
+        """(key id, rect) of each key of the last view that takes a tap (enabled keys only)."""
+        return list(self._frame.key_rects) if self._frame else []
 
     @property
     def retake_rect(self) -> Any | None:
@@ -351,6 +379,8 @@ class PygameDisplay:
         body = pg.Rect(0, top, self.size[0], self.size[1] - top)
         if view.screen == Screen.COUNTDOWN:
             return self._countdown_layout(static, body, view)
+        if view.keys:
+            return self._keys_layout(static, body, view)
         if view.qr_text:
             return self._qr_layout(static, body, view)
         if view.image is not None:
@@ -559,6 +589,35 @@ class PygameDisplay:
         self._stack(surface, pg.Rect(side.left, bottom, side.width, text_bottom - bottom), pieces,
                     centre=False, bullet=TONE_COLOURS[view.tone])
         return _Frame(static=surface, image_area=photo, button_rect=button, retake_rect=retake)
+
+    def _keys_layout(self, surface: Any, body: Any, view: View) -> _Frame:
+        """The keypad and the operator menu: title and lines beside (portrait: above) a grid of keys,
+        ``view.key_columns`` a row, each at most as tall as the big button."""
+        pg = self._pg
+        pad = self._px(20)
+        text, keys_area = self._split(body.inflate(-2 * pad, -2 * pad), 0.3 if self.portrait else 0.4, self._px(28))
+        self._stack(surface, text, self._title(view, 46, 22, text.width) + self._lines(view, 28, 19), centre=False,
+                    middle=True)
+        columns = max(1, view.key_columns)
+        rows = -(-len(view.keys) // columns)
+        gap = self._px(14)
+        width = (keys_area.width - gap * (columns - 1)) // columns
+        height = min(self._px(104), (keys_area.height - gap * (rows - 1)) // rows)
+        top = keys_area.top + (keys_area.height - rows * height - (rows - 1) * gap) // 2
+        rects: list[tuple[str, Any]] = []
+        for index, key in enumerate(view.keys):
+            row, column = divmod(index, columns)
+            rect = pg.Rect(keys_area.left + column * (width + gap), top + row * (height + gap), width, height)
+            self._key(surface, rect, key)
+            if key.enabled:
+                rects.append((key.id, rect))
+        return _Frame(static=surface, key_rects=tuple(rects))
+
+    def _key(self, surface: Any, rect: Any, key: Key) -> None:
+        if not key.enabled:
+            self._pill(surface, rect, key.label, DISABLED, filled=False)
+        else:
+            self._pill(surface, rect, key.label, TONE_COLOURS[Tone.INFO], filled=key.primary)
 
     def _qr_layout(self, surface: Any, body: Any, view: View) -> _Frame:
         pg = self._pg

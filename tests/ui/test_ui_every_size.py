@@ -31,13 +31,19 @@ def _check_layout(display: PygameDisplay, name: str) -> None:
         assert not a.colliderect(b), f"{name}: {text_a!r} {a} overlaps {text_b!r} {b}"
     for control in (display.button_rect, display.retake_rect):
         assert control is None or screen.contains(control), name
+    keys = [rect for _, rect in display.key_rects]
+    for rect in keys:
+        assert screen.contains(rect), f"{name}: a key at {rect} leaves the {screen.size} screen"
+    for a, b in itertools.combinations(keys, 2):
+        assert not a.colliderect(b), f"{name}: keys {a} and {b} overlap"
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 def test_every_screen_fits_every_size(shots, size: tuple[int, int]) -> None:
     names = [name for name, _ in shots]
     assert {"closed", "idle", "confirm", "ready", "countdown", "review-failed", "saved", "summary",
-            "blocked"} <= set(names)
+            "blocked", "keypad", "keypad-locked", "menu", "menu-confirm", "menu-colleges", "menu-classes",
+            "menu-health"} <= set(names)
     assert sum(name.startswith("refused-") for name in names) == 9  # each refusal reason
     display = PygameDisplay(size=size)
     try:
@@ -47,6 +53,10 @@ def test_every_screen_fits_every_size(shots, size: tuple[int, int]) -> None:
             _check_layout(display, name)
             if view.screen == Screen.COUNTDOWN:
                 assert any(text == "countdown" for text, _ in display.text_rects)
+            if view.keys:  # every enabled key is on the screen, with its label drawn
+                assert [key for key, _ in display.key_rects] == [key.id for key in view.keys if key.enabled], name
+                drawn = {text for text, _ in display.text_rects}
+                assert all(key.label.zh in drawn or len(key.label.zh) > 8 for key in view.keys), name
     finally:
         display.close()
 

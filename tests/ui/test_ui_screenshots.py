@@ -14,10 +14,10 @@ def test_screenshots_writes_every_screen_at_the_size_asked(tmp_path, capsys) -> 
     files = sorted((out / "800x480").glob("*.png"))
     names = {path.stem.split("-", 1)[1] for path in files}
     assert {"closed", "idle", "refused-not-on-roster", "confirm", "countdown", "review-failed", "summary",
-            "blocked"} <= names
-    assert len(files) == 27 and not (out / "1024x600").exists()
+            "blocked", "keypad", "keypad-locked", "menu", "menu-colleges", "menu-classes", "menu-health"} <= names
+    assert len(files) == 37 and not (out / "1024x600").exists()
     assert all(pygame.image.load(str(path)).get_size() == (800, 480) for path in files)
-    assert "27 screens x 1 sizes" in capsys.readouterr().out
+    assert "37 screens x 1 sizes" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("size", ["1024", "0x600", "1024x60", "axb"])
