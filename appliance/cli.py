@@ -27,7 +27,7 @@ COMMANDS = (
     "appliance.commands.retention",
     "appliance.commands.provision",
     "appliance.commands.doctor",
-    "appliance.commands.pin_hash",
+    "appliance.commands.hash_pin",
     "appliance.commands.screenshots",
 )
 # Packages that depend on the booth register sub-commands here (pyproject.toml [project.entry-points]).

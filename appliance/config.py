@@ -108,7 +108,7 @@ class FeesSection(_Section):
 class OperatorSection(_Section):
     # The teaching secretary's / counsellor's PIN: opens and closes class sessions, allows retakes.
     pin: str = Field(default="2468", pattern=r"^\d{4,8}$")
-    # The same PIN as an scrypt hash (`booth pin-hash`); when set, it replaces `pin`.
+    # The same PIN as an scrypt hash (`booth hash-pin`); when set, it replaces `pin`.
     pin_hash: str = ""
 
     @field_validator("pin_hash")

@@ -35,7 +35,7 @@ def check_hash_format(text: str) -> str:
     """``text`` when it is a pin_hash this module can verify; ValueError naming the format otherwise."""
     match = HASH_PATTERN.match(text)
     if not match or not (10 <= int(match.group(1)) <= 20):
-        raise ValueError("must look like scrypt$14$8$1$<salt>$<key>: make it with `booth pin-hash`")
+        raise ValueError("must look like scrypt$14$8$1$<salt>$<key>: make it with `booth hash-pin`")
     return text
 
 

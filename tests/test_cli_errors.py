@@ -35,7 +35,8 @@ BASE_ARGS: dict[tuple[str, ...], list[str]] = {
     ("booth", "retention"): ["--dry-run"],
     ("booth", "provision"): ["--from", "{toml}", "--root", "{root}"],
     ("booth", "doctor"): [],
-    ("booth", "pin-hash"): [],
+    ("booth", "hash-pin"): [],
+    ("booth", "pin-hash"): [],  # the first name, kept as an alias
     ("booth", "screenshots"): ["--out", "{root}/shots"],
     ("booth-central", "serve"): [],
     ("booth-central", "migrate"): [],

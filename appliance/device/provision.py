@@ -165,7 +165,7 @@ def load(source: Path) -> Provisioning:
             raise ProvisionError(f"{section}.{key}: missing (every booth needs it; see image_build/README.md)")
     operator = raw.get("operator")
     if not isinstance(operator, dict) or not (operator.get("pin_hash") or operator.get("pin")):
-        raise ProvisionError("operator.pin_hash: missing (make it with `booth pin-hash`; operator.pin also works "
+        raise ProvisionError("operator.pin_hash: missing (make it with `booth hash-pin`; operator.pin also works "
                              "and is stored hashed)")
     try:
         system = SystemSection.model_validate(raw.pop("system"))

@@ -1,4 +1,4 @@
-"""The operator PIN kept as an scrypt hash: ``booth pin-hash`` makes it, the booth checks PINs against it."""
+"""The operator PIN kept as an scrypt hash: ``booth hash-pin`` makes it, the booth checks PINs against it."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from boothcore.config import ConfigError
 
 def make_hash(monkeypatch, capsys, pin: str) -> tuple[int, str]:
     monkeypatch.setattr("sys.stdin", io.StringIO(pin + "\n"))
-    code = booth_main(["pin-hash"])
+    code = booth_main(["hash-pin"])
     return code, capsys.readouterr().out.strip()
 
 

@@ -1,4 +1,7 @@
-"""``booth pin-hash``: turn the operator PIN into the ``operator.pin_hash`` line for booth.toml."""
+"""``booth hash-pin``: turn the operator PIN into the ``operator.pin_hash`` line for booth.toml.
+
+``pin-hash``, the command's first name, is kept as an alias (argparse ``aliases``) for scripts that use it.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +16,16 @@ PIN = re.compile(r"^\d{4,8}$")  # the same rule as operator.pin
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("pin-hash", help="print operator.pin_hash for a PIN (read from the terminal "
-                                   "or standard input, never from the command line)")
+    parser = subparsers.add_parser("hash-pin", aliases=["pin-hash"],
+                                   help="print operator.pin_hash for a PIN (read from the terminal or standard "
+                                   "input, never from the command line)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     pin = getpass.getpass("operator PIN: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
     if not PIN.match(pin):
-        print("pin-hash: the PIN must be 4-8 digits", file=sys.stderr)
+        print("hash-pin: the PIN must be 4-8 digits", file=sys.stderr)
         return 2
     print(f'pin_hash = "{hash_pin(pin)}"')
     return 0
