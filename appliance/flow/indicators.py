@@ -11,7 +11,8 @@ The flow never switches a lamp itself; ``PanelIndicator`` follows each state the
     REFUSED                      -              -             blinks       -
     ERROR, BLOCKED               -              -             on           -
     CLOSED, NO_SESSION, SAVED,   -              -             -            -
-    PAYMENT, SUMMARY
+    PAYMENT, SUMMARY,
+    OPERATOR_PIN, OPERATOR_MENU
 
 Green: the booth waits for a card or a press. Amber: the camera is at work or its photo is shown.
 Red: staff is needed (steady) or a card was refused (blinking). The lights burn from the card read
