@@ -1,7 +1,8 @@
 """Issue 14's whole cycle on the kiosk, with nothing but the hardware edge simulated: SDL's dummy video
 driver (the real pygame screen, fingers posted as SDL touch events), gpiozero's MockFactory pins (the
 real gpiozero buttons, LEDs and relay), the simulated camera sensor and card reader; the booth runs
-as ``booth run`` wires it (``BoothService``), its loop on this test's main thread.
+as ``booth run`` wires it (``app.build_service``, ``[hardware] pin_factory = "mock"``), its loop on
+this test's main thread.
 
 The operator holds the operator button, types the PIN on the keypad, opens a class from the menu; a
 card is read; the big button starts the countdown; capture; review; keep. At each step the three
@@ -22,13 +23,12 @@ from collections.abc import Callable
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from appliance.app import build_booth
+from appliance.app import build_service
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
 from appliance.flow.operator_menu import PICK, Page
 from appliance.flow.states import State
-from appliance.hardware.gpio import BoothPanel, Lamp, PanelLights
-from appliance.service import BoothService
+from appliance.hardware.gpio import Lamp, PanelLights
 from appliance.simulation.panel import press
 from appliance.simulation.roster_gen import card_for
 from appliance.ui.pygame_display import PygameDisplay
@@ -40,7 +40,7 @@ OFF = PanelLights()
 @pytest.fixture
 def config(tmp_path):
     return load_config(None, {"booth": {"data_dir": str(tmp_path / "data"), "graduation_year": YEAR},
-                              "hours": {"enforce": False}, "hardware": {"lights_relay": True},
+                              "hours": {"enforce": False}, "hardware": {"lights_relay": True, "pin_factory": "mock"},
                               "capture": {"countdown_s": 1.5}})
 
 
@@ -58,10 +58,9 @@ def finger(display: PygameDisplay, pos: tuple[int, int]) -> None:
 def test_operator_button_keypad_menu_card_button_countdown_review_keep(config, roster, students, checker):
     display = PygameDisplay(size=(800, 480))
     reader = SimulatedCardReader()
-    parts = build_booth(config, display=display, reader=reader, checker=checker)
-    panel = BoothPanel(config.hardware, MockFactory())
-    service = BoothService(parts, panel=panel)
-    booth = parts.booth
+    service = build_service(config, display=display, reader=reader, checker=checker)
+    parts, panel, booth = service.parts, service.panel, service.parts.booth
+    assert isinstance(panel.pin("operator").factory, MockFactory)
     react_s = config.capture.input_guard_s + 0.1  # a person reads the screen before acting on it
     seen: list[tuple[str, State, PanelLights, dict[str, bool]]] = []
     failures: list[str] = []
