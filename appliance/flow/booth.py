@@ -688,9 +688,7 @@ class Booth:
             menu.offset = menu.offset + LIST_PAGE if menu.offset + LIST_PAGE < menu.listed() else 0
         elif key.startswith(PICK) and menu.page in (Page.COLLEGES, Page.CLASSES):
             if not self._pick(menu, key):
-                return
-            if self.state is not State.OPERATOR_MENU:  # a class was opened (or refused: the menu is back)
-                return
+                return  # a class was picked (opened, or refused with the menu back), or no such item
         elif key == OperatorAction.OPEN_CLASS and OperatorAction.OPEN_CLASS in self._menu_actions(menu):
             menu.colleges = tuple(sorted({college for college, _, _ in self.roster.classes()}))
             menu.page, menu.offset = Page.COLLEGES, 0
@@ -702,7 +700,8 @@ class Booth:
         self._enter(State.OPERATOR_MENU, MENU_IDLE_S)
 
     def _pick(self, menu: MenuState, key: str) -> bool:
-        """A college (then its classes are listed) or a class (then it is opened); False if no such item."""
+        """A college (its classes are listed next: True, the page to show) or a class (it is opened
+        under the OPEN row: False, as for an item that is not there)."""
         try:
             index = int(key.removeprefix(PICK))
         except ValueError:
@@ -715,7 +714,7 @@ class Booth:
             return True
         choice = menu.classes[index]
         self._menu_command(menu, OperatorAction.OPEN_CLASS, college=choice.college, class_name=choice.class_name)
-        return True
+        return False
 
     def _class_choices(self, college: str) -> tuple[ClassChoice, ...]:
         """Each class of ``college`` with its progress: members due this year, and how many have a photo."""

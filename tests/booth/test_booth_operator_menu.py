@@ -247,3 +247,21 @@ def test_office_commands_are_recorded_as_central_actions(rig, students):
     assert actions(rig) == [("open_class", "central", True)]
     rig.operator(OperatorAction.OPEN_MAKEUP, pin="9999")
     assert actions(rig)[-1] == ("open_makeup", "kiosk", False)
+
+
+def test_a_refused_action_brings_the_menu_back_with_the_reason(config, roster, ledger, sim_camera, checker,
+                                                               photo_output, office, students):
+    import datetime as dt
+
+    closed_hours = config.model_copy(update={"hours": config.hours.model_copy(update={"enforce": True})})
+    rig = MenuRig(closed_hours, roster, ledger, sim_camera, checker, photo_output, office=office,
+                  now=lambda: dt.datetime(2026, 12, 28, 3, 0))
+    assert rig.booth.state is State.CLOSED
+    rig.open_menu()
+    rig.tap("open_class")
+    rig.tap("pick:0")
+    assert rig.tap(rig.key_labelled(students[0].class_name)) is State.OPERATOR_MENU
+    assert rig.booth.menu.page is Page.MAIN and rig.booth.session is None
+    assert "outside service hours" in rig.display.last_view.lines[-1].en
+    assert actions(rig)[-1] == ("open_class", "kiosk", False)
+    assert rig.tap("leave") is State.CLOSED
