@@ -30,10 +30,19 @@ from central.certs import TlsFiles
 from central.config import CentralConfig, parse_central_config
 from central.ingest import Ingest
 from central.local_broker import LocalBroker
-from central.store import SqlStore, open_store
+from central.photos import PhotoArchive, StoreResult
+from central.store import PhotoRecord, SqlStore, open_store
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 30.0
+
+
+def store_one(archive: PhotoArchive, store: SqlStore, record: PhotoRecord, data: bytes) -> StoreResult:
+    """Store one verified photo (files, then its row) as the ingest's batch of one would."""
+    result = archive.store_many(store, [(record, data)])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def jpeg_bytes(seed: int, size: tuple[int, int] = (120, 160)) -> bytes:

@@ -23,7 +23,7 @@ from central.config import CentralConfig, parse_central_config
 from central.photos import PhotoArchive
 from central.store import PhotoRecord, SqlStore, open_store
 from central.users import Users
-from tests.central.conftest import id_number, jpeg_bytes
+from tests.central.conftest import id_number, jpeg_bytes, store_one
 from tests.postgres_server import PostgresServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,7 +63,7 @@ def store_photo(store: SqlStore, archive: PhotoArchive, seq: int, seed: int) -> 
                          student_no=f"2023{seq:05d}", college="信息学院", class_name="计科2301", session_id="s-1",
                          attempt=1, captured_at="2027-06-01T09:00:00Z", size=len(data),
                          sha256=hashlib.sha256(data).hexdigest(), path="")
-    return archive.store(store, record, data).record
+    return store_one(archive, store, record, data).record
 
 
 def build_office(folder: Path, db_url: str) -> Office:

@@ -16,7 +16,7 @@ import pytest
 
 from central.photos import PhotoArchive, StoreResult
 from central.store import EventRecord, PhotoRecord, SqlStore, open_store
-from tests.central.conftest import id_number, jpeg_bytes, make_init
+from tests.central.conftest import id_number, jpeg_bytes, make_init, store_one
 
 ROUNDS = 12
 
@@ -112,7 +112,7 @@ def test_two_photos_of_one_person_at_once_leave_one_current_photo_and_its_file(t
 def test_the_dashboard_reads_while_a_workers_batch_is_open(tmp_path: Path, workers: list[Worker]) -> None:
     worker, dashboard = workers
     archive = PhotoArchive(tmp_path)
-    worker.run(lambda store: archive.store(store, record_of(jpeg_bytes(1), 1), jpeg_bytes(1)))
+    worker.run(lambda store: store_one(archive, store, record_of(jpeg_bytes(1), 1), jpeg_bytes(1)))
     written, read = threading.Event(), threading.Event()
     seen: dict[str, Any] = {}
 

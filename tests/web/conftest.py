@@ -25,6 +25,7 @@ from central.config import CentralConfig, parse_central_config
 from central.photos import PhotoArchive
 from central.store import PhotoRecord, SqlStore, open_store
 from central.users import Users
+from tests.central.conftest import store_one
 
 PASSWORD = "correct horse 1"
 COLLEGES = {"信息学院": ["计科2301", "计科2302"], "外语学院": ["英语2301"]}
@@ -75,10 +76,7 @@ def photograph(store: SqlStore, archive: PhotoArchive, entry: RosterEntry, booth
                          student_no=entry.student_no, college=entry.college, class_name=entry.class_name,
                          session_id="s-1", attempt=1, captured_at="2026-11-30T09:00:00+08:00", size=len(data),
                          sha256=hashlib.sha256(data).hexdigest(), path="")
-    result = archive.store_many(store, [(record, data)])[0]
-    if isinstance(result, Exception):
-        raise result
-    return result.record
+    return store_one(archive, store, record, data).record
 
 
 def build_office(data_dir: Path, db_url: str = "sqlite:central.db", **config: dict) -> Office:
