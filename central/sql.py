@@ -110,10 +110,14 @@ class Row(tuple[Any, ...]):
         return list(self._index)
 
 
+@functools.lru_cache(maxsize=256)
+def _row_type(names: tuple[str, ...]) -> type[Row]:
+    """The Row class of one column list (made once per distinct statement shape)."""
+    return type("Row", (Row,), {"_index": {name: number for number, name in enumerate(names)}})
+
+
 def _row_factory(cursor: psycopg.Cursor[Any]) -> Any:
-    index = {column.name: number for number, column in enumerate(cursor.description or ())}
-    row_type = type("Row", (Row,), {"_index": index})
-    return lambda values: row_type(values)
+    return _row_type(tuple(column.name for column in cursor.description or ()))
 
 
 class _Fetched:

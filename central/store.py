@@ -316,7 +316,7 @@ class CommandRecord:
 
 @runtime_checkable
 class Store(Protocol):
-    """The storage interface of the central service (SQLite now, PostgreSQL later)."""
+    """The storage interface of the central service (``SqlStore`` on SQLite or PostgreSQL)."""
 
     def close(self) -> None: ...
 
