@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, overload
 
 _Conn = TypeVar("_Conn", bound=sqlite3.Connection)
+# How long a statement waits for another connection's lock before "database is locked": longer
+# than any one transaction of the booth or central holds it (a batch commit takes milliseconds).
+BUSY_TIMEOUT_S = 30.0
 
 
 @overload
@@ -28,14 +32,31 @@ def connect(path: str | Path, *, check_same_thread: bool = True,
     a ``sqlite3.Connection`` subclass to open (central's store adds ``transaction()``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=check_same_thread,
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=check_same_thread,
                            factory=factory)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    _use_wal(conn)
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting as long as the busy timeout for another connection's lock.
+
+    SQLite does not call the busy handler while it changes the journal mode: a second process
+    opening the same new file at that moment gets "database is locked" at once (two
+    ``booth-central serve`` workers starting together did), so this waits and tries again."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def apply_schema(conn: sqlite3.Connection, script: str) -> None:
