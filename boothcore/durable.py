@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
@@ -42,14 +43,20 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o640) -> Path:
     return path
 
 
-def remove_stale_temps(folder: str | Path) -> list[Path]:
-    """Delete temp files a crash left behind (recursively); return what was removed."""
+def remove_stale_temps(folder: str | Path, *, min_age_s: float = 0.0) -> list[Path]:
+    """Delete temp files a crash left behind (recursively); return what was removed.
+
+    ``min_age_s``: leave younger ones, where another process sharing the folder may be writing
+    right now (central's ingest workers; a temp file lives for one write and rename)."""
     removed: list[Path] = []
     root = Path(folder)
     if not root.exists():
         return removed
+    cutoff = time.time() - min_age_s
     for tmp in root.rglob(f".*{TEMP_SUFFIX}"):
         with contextlib.suppress(FileNotFoundError):
+            if min_age_s and tmp.stat().st_mtime > cutoff:
+                continue
             tmp.unlink()
             removed.append(tmp)
     return removed

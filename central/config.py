@@ -150,6 +150,13 @@ class WebSection(_Section):
     # and the schedule is shown in it; everything stored is UTC.
     timezone: str = "Asia/Shanghai"
 
+    @field_validator("http")
+    @classmethod
+    def _port(cls, value: str) -> str:
+        if not 1 <= int(value.rsplit(":", 1)[1]) <= 65535:
+            raise ValueError(f"'{value}': the port must be 1 to 65535")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:

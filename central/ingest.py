@@ -45,6 +45,9 @@ from central.staging import Staging
 from central.store import BoothStatus, EventRecord, PhotoRecord, StatusOutcome, Store, open_store
 
 log = logging.getLogger("central.ingest")
+# A temp file younger than this may be another worker's write in progress (this process's other
+# workers, or another host's on the shared data folder): a write and rename takes milliseconds.
+STALE_TEMP_S = 600.0
 log.addFilter(MaskIdNumbers())  # exception texts (a photo's path) and peers' payloads carry ID numbers
 
 _SHARED_SUB_ID, _SNAPSHOT_SUB_ID = 1, 2
@@ -195,9 +198,8 @@ class IngestWorker:
     def _run(self) -> None:
         self._store = open_store(self.config.storage.db_url, base=self.data_dir)
         if self.index == 0:
-            remove_stale_temps(self.archive.root)
-            remove_stale_temps(self.archive.captures)
-            remove_stale_temps(self.staging.root)
+            for folder in (self.archive.root, self.archive.captures, self.staging.root):
+                remove_stale_temps(folder, min_age_s=STALE_TEMP_S)
             if not self.known and self.config.broker.tls is None:
                 log.warning("ingest.known_booths is empty and the broker link has no TLS: no certificate binds"
                             " a booth id to its topics, so any client the broker admits is taken for a booth")

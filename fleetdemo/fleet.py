@@ -40,6 +40,7 @@ class ChildBooth:
     summary: DemoSummary | None = None
     restarts: int = 0
     failure: str = ""
+    switched_off: subprocess.Popen[bytes] | None = None  # the process the outage killed
 
     @property
     def log_file(self) -> Path:
@@ -89,29 +90,37 @@ class FurtherBooths:
 
     # ----------------------------------------------------------------------- the monitor thread
     def _run(self) -> None:
-        for booth in self.booths:
-            booth.start()
-        outage = self.booths[0]
-        self._outage(outage)
-        for booth in self.booths:
-            self._wait(booth)
+        readers = [self._start(booth) for booth in self.booths]
+        readers += self._outage(self.booths[0])
+        for reader in readers:
+            reader.join()
 
-    def _outage(self, booth: ChildBooth) -> None:
-        """Switch ``booth`` off once, mid-class, and on again."""
+    def _start(self, booth: ChildBooth) -> threading.Thread:
+        """Start the booth's process and a thread reading its summary line as soon as it comes."""
+        booth.start()
+        assert booth.process is not None
+        reader = threading.Thread(target=self._wait, args=(booth, booth.process),
+                                  name=f"demo-{booth.demo_class.booth_id}", daemon=True)
+        reader.start()
+        return reader
+
+    def _outage(self, booth: ChildBooth) -> list[threading.Thread]:
+        """Switch ``booth`` off once, mid-class, and on again; the reader of its new process."""
         store = self.office.open_store()
         try:
             while not self._stop.is_set():
                 assert booth.process is not None
                 if booth.process.poll() is not None:
-                    return  # it finished (or failed) first: _wait reports it
+                    return []  # it finished (or failed) first: its reader reports it
                 stored = len(store.photos(college=booth.demo_class.college, class_name=booth.demo_class.class_name))
                 if stored >= OUTAGE_AFTER_PHOTOS:
                     break
                 time.sleep(_POLL_S)
             else:
-                return
+                return []
             print(f"booth demo: switching {booth.demo_class.booth_id} off for {OUTAGE_S:.0f} s "
                   "(killed: its Will marks it offline on the dashboard)", file=sys.stderr, flush=True)
+            booth.switched_off = booth.process
             booth.process.kill()
             booth.process.wait()
             deadline = time.monotonic() + OFFLINE_WAIT_S
@@ -119,24 +128,25 @@ class FurtherBooths:
                     status.booth == booth.demo_class.booth_id and status.online for status in store.booths()):
                 time.sleep(_POLL_S)
             if self._stop.wait(OUTAGE_S):
-                return
+                return []
             booth.restarts += 1
-            booth.start()
+            reader = self._start(booth)
             print(f"booth demo: {booth.demo_class.booth_id} is back on; it resumes its class",
                   file=sys.stderr, flush=True)
+            return [reader]
         finally:
             store.close()
 
-    def _wait(self, booth: ChildBooth) -> None:
-        """Until the child ends: its summary line when its class is done, its failure if it fails."""
-        process = booth.process
-        assert process is not None and process.stdout is not None
+    def _wait(self, booth: ChildBooth, process: subprocess.Popen[bytes]) -> None:
+        """Until ``process`` ends: its summary line when its class is done, its failure if it fails
+        (not when the demo switched it off or is stopping)."""
+        assert process.stdout is not None
         for line in process.stdout:
             if line.strip():
                 booth.summary = DemoSummary(**json.loads(line))
                 booth.summary.restarts = booth.restarts
                 self.on_summary(booth.summary)
         process.wait()
-        if process.returncode != 0 and not self._stop.is_set():
+        if process.returncode != 0 and not self._stop.is_set() and process is not booth.switched_off:
             tail = booth.log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-3:]
             booth.failure = f"exit {process.returncode}; the end of {booth.log_file}: " + " | ".join(tail)

@@ -1,0 +1,23 @@
+"""boothcore.durable.remove_stale_temps: a crash's temp files go, another writer's live one stays."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from boothcore.durable import TEMP_SUFFIX, remove_stale_temps
+
+
+def test_a_young_temp_file_is_left_to_the_worker_writing_it(tmp_path: Path) -> None:
+    """Central's ingest worker 0 cleaned the shared folder at its start while worker 1 was writing
+    a capture: the write failed ("No such file"). Only files older than min_age_s are a crash's."""
+    old, young = tmp_path / f".a.jpg.x{TEMP_SUFFIX}", tmp_path / "sub" / f".b.jpg.y{TEMP_SUFFIX}"
+    young.parent.mkdir()
+    old.write_bytes(b"left by a crash")
+    young.write_bytes(b"being written")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    assert remove_stale_temps(tmp_path, min_age_s=600) == [old]
+    assert young.exists() and not old.exists()
+    assert remove_stale_temps(tmp_path) == [young]  # the booth at its start: every temp is a crash's
