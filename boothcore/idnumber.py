@@ -183,3 +183,12 @@ def make_id_number(region: str, birth: dt.date, sequence: int) -> str:
     """Build a valid number (used by the simulator and the tests): region 6 digits, sequence 0-999."""
     first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return first17 + check_char(first17)
+
+
+def validate_canonical(value: str) -> str:
+    """``value`` if it is a valid ID number already in canonical form (what the wire and central's
+    file names carry); IdNumberError otherwise, code ``not_canonical`` when only the form is off."""
+    if validate(value) != value:
+        raise IdNumberError("not_canonical", "ID number must be in canonical form (ASCII, upper case, no spaces)",
+                            "身份证号须为规范形式(半角、大写、无空格)")
+    return value

@@ -25,8 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from boothcore.idnumber import IdNumberError
-from boothcore.idnumber import validate as validate_id_number
+from boothcore.idnumber import IdNumberError, validate_canonical
 from boothcore.names import MAX_NAME_CHARS, STUDENT_NO_PATTERN, BadName, check_name
 
 VERSION = 1
@@ -108,12 +107,9 @@ def _safe_name(value: str) -> str:
 
 def _id_number(value: str) -> str:
     try:
-        canonical = validate_id_number(value)
+        return validate_canonical(value)
     except IdNumberError as error:
-        raise ValueError(f"bad ID number: {error.code}") from None
-    if canonical != value:
-        raise ValueError("ID number must be in canonical form (ASCII, upper case, no spaces)")
-    return value
+        raise ValueError(error.en if error.code == "not_canonical" else f"bad ID number: {error.code}") from None
 
 
 def _label(value: str) -> str:

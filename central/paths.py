@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from boothcore.idnumber import IdNumberError, validate
+from boothcore.idnumber import IdNumberError, validate_canonical
 from boothcore.names import BadName, check_name
 
 
@@ -36,10 +36,9 @@ def inside(root: Path, path: Path) -> Path:
 def photo_path(photos_root: Path, college: str, class_name: str, id_number: str) -> Path:
     """The file of the latest accepted photo of ``id_number``, checked to stay in ``photos_root``."""
     try:
-        canonical = validate(id_number)
+        validate_canonical(id_number)
     except IdNumberError as error:
-        raise UnsafePathError(f"ID number is not valid: {error.code}") from None
-    if canonical != id_number:
-        raise UnsafePathError("ID number is not in canonical form")
+        raise UnsafePathError("ID number is not in canonical form" if error.code == "not_canonical"
+                              else f"ID number is not valid: {error.code}") from None
     candidate = photos_root / safe_segment(college) / safe_segment(class_name) / f"{id_number}.jpg"
     return inside(photos_root, candidate)
