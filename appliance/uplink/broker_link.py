@@ -13,6 +13,7 @@ import contextlib
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,8 +31,9 @@ from appliance.uplink.messages import (
     TakenOver,
 )
 from appliance.uplink.settings import UplinkSettings
-from boothcore.link import LinkWatch, TakeoverWatch
+from boothcore.link import QUICK_DROP_S, UNSPECIFIED, LinkWatch, TakeoverWatch
 from boothcore.mqtt import Will, make_client
+from boothcore.protocol import MIN_CHUNK_SIZE
 
 log = logging.getLogger("appliance.uplink.client")  # one logger for the uplink's lines, as before the split
 
@@ -39,6 +41,36 @@ log = logging.getLogger("appliance.uplink.client")  # one logger for the uplink'
 # 50-100 % jitter), so the other one can work; each repeat doubles it up to this many times.
 TAKEOVER_BACKOFF_MAX_FACTOR = 6
 PACKET_TOO_LARGE = 0x95  # MQTT 5 DISCONNECT reason code (OASIS MQTT 5.0, 3.14.2.1)
+
+
+class _InFlight:
+    """The sizes of the payloads one paho client published that the broker has not acknowledged.
+
+    ``sent`` (sender thread) and ``acknowledged`` (paho's ``on_publish``) may come in either order for
+    a mid: a PUBACK can be read before ``publish`` returns.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sizes: dict[int, int] = {}
+        self._acknowledged_first: set[int] = set()
+
+    def sent(self, mid: int, size: int) -> None:
+        with self._lock:
+            if mid in self._acknowledged_first:
+                self._acknowledged_first.discard(mid)
+            else:
+                self._sizes[mid] = size
+
+    def acknowledged(self, mid: int) -> None:
+        with self._lock:
+            if self._sizes.pop(mid, None) is None:
+                self._acknowledged_first.add(mid)
+
+    def largest_chunk(self) -> int | None:
+        """The largest unacknowledged payload over MIN_CHUNK_SIZE (a chunk that could shrink), or None."""
+        with self._lock:
+            return max((size for size in self._sizes.values() if size > MIN_CHUNK_SIZE), default=None)
 
 
 def reconnect_delay(attempt: int, min_s: float, max_s: float, jitter: Callable[[], float] = random.random) -> float:
@@ -65,18 +97,22 @@ class BrokerLink:
         self.watch = LinkWatch(log, f"uplink: broker {settings.broker_url}")
         self.takeover = TakeoverWatch()
         self.takeover_backoff = settings.takeover_backoff_s
+        self._in_flight = _InFlight()
+        self._connected_at = 0.0  # time.monotonic() of the last CONNACK
         self.stopping = threading.Event()
         self._will: Will | None = None
 
     def connect(self, will: Will) -> None:
         """A new paho client connecting in the background (callbacks of any older one are ignored)."""
         self._will = will
+        self._in_flight = _InFlight()  # paho re-sends its client's unacknowledged messages on reconnect
         self.client = client = make_client(self.booth_id, tls=self.settings.client_tls, will=will, manual_ack=True,
                                            reconnect_s=(self._backoff(),) * 2)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publish = self._on_publish
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.settings.session_expiry_s
         client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s,
@@ -96,7 +132,8 @@ class BrokerLink:
     def publish(self, topic: str, payload: bytes, qos: int, *, retain: bool = False,
                 properties: Properties | None = None) -> None:
         if self.client is not None:
-            self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+            info = self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+            self._in_flight.sent(info.mid, len(payload))
 
     def subscribe(self, topics: list[str], qos: int) -> None:
         if self.client is not None:
@@ -143,6 +180,7 @@ class BrokerLink:
             return
         self.watch.connected()
         self.takeover.connected()
+        self._connected_at = time.monotonic()
         self.max_packet = getattr(props, "MaximumPacketSize", None)
         self.attempt = 0
         self.generation += 1
@@ -164,11 +202,17 @@ class BrokerLink:
         code = getattr(reason, "value", 0)
         if self.stopping.is_set():
             return
-        if code == PACKET_TOO_LARGE:
-            # Our own packets explain the quick drops: they are no sign of another device.
+        quick = time.monotonic() - self._connected_at <= QUICK_DROP_S
+        unacknowledged = self._in_flight.largest_chunk() if code == UNSPECIFIED and quick else None
+        if code == PACKET_TOO_LARGE or unacknowledged is not None:
+            # Our own packets explain the drops: they are no sign of another device. A quick drop without
+            # a reason while a chunk larger than the smallest is unacknowledged (paho sends it again on
+            # connecting) is taken for the same limit, its DISCONNECT lost when the socket closed first
+            # or never sent: the chunks halve, and once they are at MIN_CHUNK_SIZE such drops count
+            # towards a takeover again. A long connection's drop (a network fault) shrinks nothing.
             self.takeover.forget()
             self._set_backoff(client)
-            self.deliver(PacketTooLarge())
+            self.deliver(PacketTooLarge(unacknowledged))
         elif self.takeover.dropped(code):
             # Stay away long enough for the other device to work; the sender says why.
             delay = self.takeover_backoff * (0.5 + 0.5 * random.random())
@@ -180,6 +224,10 @@ class BrokerLink:
             self._set_backoff(client)
         self.watch.failed(f"connection lost: {reason}")
         self.deliver(Disconnected(str(reason)))
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        if client is self.client:
+            self._in_flight.acknowledged(mid)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if client is not self.client:

@@ -247,7 +247,7 @@ class Uplink:
         elif isinstance(message, TakenOver):
             self._on_taken_over(message.delay_s, message.evidence)
         elif isinstance(message, PacketTooLarge):
-            self.photos.packet_too_large()
+            self.photos.packet_too_large(message.unacknowledged)
             self.link.replace()  # nothing is lost with the old client: the outbox re-sends what is unacked
         elif isinstance(message, Incoming):
             self._on_incoming(message)

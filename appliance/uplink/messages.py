@@ -38,7 +38,13 @@ class TakenOver:
 
 @dataclass(frozen=True)
 class PacketTooLarge:
-    """The broker closed the connection for a packet over its Maximum Packet Size."""
+    """The broker closed the connection for a packet over its Maximum Packet Size.
+
+    ``unacknowledged`` is the size in bytes of the largest payload still in flight when the broker
+    closed the connection without a reason (None: it said "Packet too large", reason 0x95).
+    """
+
+    unacknowledged: int | None = None
 
 
 @dataclass(frozen=True)

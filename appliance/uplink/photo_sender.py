@@ -115,17 +115,25 @@ class PhotoSender:
             else:
                 transfer.deadline = now
 
-    def packet_too_large(self) -> None:
+    def packet_too_large(self, unacknowledged: int | None = None) -> None:
         """The broker dropped us for a packet over its limit although it announced none (or ours was off):
-        halve the chunks (the caller replaces the paho client)."""
-        if self.link.max_packet is not None:  # e.g. chunks sent before the broker restarted with a lower limit
+        halve the chunks (the caller replaces the paho client).
+
+        ``unacknowledged``: the drop came without a reason while a chunk of that many bytes was in flight.
+        """
+        if self.link.max_packet is not None and unacknowledged is None:
+            # e.g. chunks sent before the broker restarted with a lower limit
             log.warning("uplink: the broker closed the connection for a packet over its Maximum Packet Size "
                         "(%d bytes); sending smaller chunks", self.link.max_packet)
-        elif not self._size_error_logged:
+        elif unacknowledged is not None:
+            log.warning("uplink: the broker closed the connection without a reason while a chunk of %d bytes "
+                        "was unacknowledged; trying smaller chunks in case it has a packet limit", unacknowledged)
+        if self.link.max_packet is None and not self._size_error_logged:
             self._size_error_logged = True
-            log.error("uplink: the broker closed the connection for a packet too large and announced no "
-                      "Maximum Packet Size; set uplink.chunk_size (now %d bytes) below the broker's limit "
-                      "in booth.toml. Trying smaller chunks meanwhile.", self.settings.chunk_size)
+            log.error("uplink: the broker closed the connection, for a packet too large or without a reason "
+                      "while a large chunk was in flight, and announced no Maximum Packet Size; if it has a "
+                      "limit, set uplink.chunk_size (now %d bytes) below it in booth.toml. Trying smaller "
+                      "chunks meanwhile.", self.settings.chunk_size)
         self._chunk_cap = max(p.MIN_CHUNK_SIZE, self._chunk_cap // 2)
 
     def on_ack(self, ack: p.Ack) -> None:

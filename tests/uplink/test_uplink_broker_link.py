@@ -144,6 +144,26 @@ def test_a_broker_that_drops_large_packets_unannounced_gets_one_error(tmp_path: 
         assert central.photo_file(photo_id) == data
 
 
+def test_drops_after_a_too_large_one_without_a_reason_still_shrink_the_chunks(tmp_path: Path, caplog) -> None:
+    # Only the first "Packet too large" reaches the booth; later the socket closes first (as it does when
+    # the broker's DISCONNECT is lost). Those quick drops are the same limit, not another device.
+    with LocalBroker(tmp_path / "broker", extra=["max_packet_size 32768"]) as broker, \
+            SilentLimitProxy(broker.port, disconnects_passed=1) as proxy:
+        central = RealCentral(broker, tmp_path / "central").start()
+        uplink = make_uplink(fast_settings(f"mqtt://127.0.0.1:{proxy.port}", chunk_size=65536), "booth-01",
+                             tmp_path / "booth")
+        uplink.start(idle)
+        try:
+            photo_id, data = queue_photo(uplink, tmp_path / "photos", min_size=70_000, max_size=150_000)
+            wait_for(lambda: uplink.backlog() == 0, timeout=60, what="the photo stored after smaller chunks")
+        finally:
+            uplink.stop()
+            central.stop()
+    assert "closed the connection without a reason while a chunk of 32768 bytes" in caplog.text
+    assert "two devices use booth id" not in caplog.text
+    assert central.photo_file(photo_id) == data
+
+
 def test_a_broker_too_small_for_any_chunk_keeps_photos_in_the_outbox(tmp_path: Path, caplog) -> None:
     with LocalBroker(tmp_path / "broker", extra=["max_packet_size 2048"]) as broker:
         uplink = make_uplink(fast_settings(broker.url), "booth-01", tmp_path / "booth")

@@ -2,7 +2,9 @@
 
 It makes a broker that enforces a packet limit without announcing it (an MQTT 3.1.1-era broker,
 or one behind a gateway), which mosquitto itself never is. Everything else passes unchanged,
-including mosquitto's DISCONNECT "Packet too large" (0x95) when the limit is hit.
+including mosquitto's DISCONNECT "Packet too large" (0x95) when the limit is hit, unless
+``disconnects_passed`` is given: after that many, the proxy closes the booth's socket instead of
+passing a DISCONNECT, as when the socket closes before the booth reads the broker's last packet.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import socket
 import threading
 
 MAXIMUM_PACKET_SIZE = 0x27
+DISCONNECT = 14  # MQTT control packet type (OASIS MQTT 5.0, 2.1.2)
 # MQTT 5 CONNACK property ids -> value length (None: 2-byte length prefix + bytes; "pair": two such).
 _FIXED = {0x11: 4, 0x21: 2, 0x22: 2, 0x24: 1, 0x25: 1, 0x27: 4, 0x28: 1, 0x29: 1, 0x2A: 1, 0x13: 2}
 _PREFIXED = {0x12, 0x1A, 0x1C, 0x1F, 0x15, 0x16}
@@ -36,6 +39,17 @@ def _varint(value: int) -> bytes:
         out.append(byte | (0x80 if value else 0))
         if not value:
             return bytes(out)
+
+
+def _whole_packet(data: bytes) -> bytes | None:
+    """The first MQTT packet of ``data`` when it is whole, else None."""
+    if len(data) < 2:
+        return None
+    try:
+        length, body_at = _read_varint(data, 1)
+    except IndexError:
+        return None
+    return data[:body_at + length] if len(data) >= body_at + length else None
 
 
 def strip_maximum_packet_size(connack: bytes) -> bytes:
@@ -66,8 +80,9 @@ def strip_maximum_packet_size(connack: bytes) -> bytes:
 class SilentLimitProxy:
     """``with SilentLimitProxy(broker_port) as proxy:`` then connect to ``proxy.port``."""
 
-    def __init__(self, broker_port: int, host: str = "127.0.0.1") -> None:
+    def __init__(self, broker_port: int, host: str = "127.0.0.1", disconnects_passed: int | None = None) -> None:
         self.host, self.broker_port = host, broker_port
+        self.disconnects_left = disconnects_passed
         self._server = socket.create_server((host, 0))
         self.port = self._server.getsockname()[1]
         self.stripped = 0  # CONNACKs rewritten
@@ -97,22 +112,24 @@ class SilentLimitProxy:
             threading.Thread(target=self._pipe, args=(broker, client, True), daemon=True).start()
 
     def _pipe(self, source: socket.socket, target: socket.socket, from_broker: bool) -> None:
-        pending = b""  # the broker's first bytes until the CONNACK is whole
-        rewrite = from_broker
+        pending = b""  # the broker's bytes not yet forwarded, cut into whole packets
+        connack = from_broker
         try:
             while data := source.recv(65536):
-                if rewrite:
-                    pending += data
-                    with contextlib.suppress(IndexError):
-                        length, body_at = _read_varint(pending, 1)
-                        if len(pending) >= body_at + length:
-                            connack, rest = pending[:body_at + length], pending[body_at + length:]
-                            data = strip_maximum_packet_size(connack) + rest
-                            self.stripped += 1
-                            rewrite = False
-                    if rewrite:
-                        continue
-                target.sendall(data)
+                if not from_broker:
+                    target.sendall(data)
+                    continue
+                pending += data
+                while (packet := _whole_packet(pending)) is not None:
+                    pending = pending[len(packet):]
+                    if connack:
+                        packet, connack = strip_maximum_packet_size(packet), False
+                        self.stripped += 1
+                    elif packet[0] >> 4 == DISCONNECT and self.disconnects_left is not None:
+                        if self.disconnects_left == 0:
+                            return  # the finally below closes both sockets unannounced
+                        self.disconnects_left -= 1
+                    target.sendall(packet)
         except OSError:
             pass
         finally:
