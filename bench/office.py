@@ -1,6 +1,7 @@
 """The office dashboard at a university's scale: page times and the registry export rate.
 
     .venv/bin/python bench/office.py [--booths 200] [--students 50000] [--photos 60000] [--export 10000]
+                                     [--store sqlite|postgresql]
 
 Builds a central store of ``--booths`` booths (statuses, telemetry, some error events),
 ``--students`` roster rows in classes of 50 over 10 colleges (each class opened once with three
@@ -13,12 +14,15 @@ with who is photographed), one proof-sheet page and its PDF (40 photos embedded)
 page (every slot, each class's standing), one photo page (the file re-checked), and the
 registry export of the ``--export`` photos of whole classes (photos/s). Issue 12's targets: the
 fleet, progress, missing-list and proof-sheet pages under 100 ms each, the export at least 500
-photos/s. Printed, not asserted: numbers depend on the machine.
+photos/s. ``--store postgresql`` runs the same on a private PostgreSQL server (Debian's package,
+durable settings, started and removed by the bench; tests/postgres_server.py), vacuumed and analysed
+after the load as its autovacuum would. Printed, not asserted: numbers depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -36,13 +40,14 @@ sys.path.insert(0, str(REPO))
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from boothcore import db  # noqa: E402
 from boothcore.idnumber import make_id_number  # noqa: E402
 from central.config import parse_central_config  # noqa: E402
 from central.export import export_chsi  # noqa: E402
-from central.store import SqliteStore, utc  # noqa: E402
+from central.sql import POOLS  # noqa: E402
+from central.store import SqlStore, open_store, utc  # noqa: E402
 from central.users import Users  # noqa: E402
 from central.web.app import create_app  # noqa: E402
+from tests.postgres_server import PostgresServer  # noqa: E402
 from tests.web.conftest import chsi_jpeg  # noqa: E402
 
 CLASS_SIZE = 50
@@ -50,16 +55,15 @@ COLLEGES = 10
 PASSWORD = "bench password"
 
 
-def build(data_dir: Path, booths: int, students: int, photos: int) -> tuple[str, str, int]:
+def build(store: SqlStore, data_dir: Path, booths: int, students: int, photos: int) -> tuple[str, str, int]:
     """Fill the store; return (college, class) of one class and how many photos the first classes hold."""
-    store = SqliteStore(data_dir / "central.db")
     jpeg = chsi_jpeg(7)
     digest = hashlib.sha256(jpeg).hexdigest()
     source = data_dir / "source.jpg"
     source.write_bytes(jpeg)
     now = utc()
     conn = store.conn
-    with db.transaction(conn):
+    with conn.transaction():
         for index in range(booths):
             booth = f"booth-{index:03d}"
             session = {"id": f"s-{index}", "kind": "class", "college": f"学院{index % COLLEGES}",
@@ -119,7 +123,8 @@ def build(data_dir: Path, booths: int, students: int, photos: int) -> tuple[str,
                          " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         conn.execute("UPDATE photos SET is_current = 0 WHERE attempt = 2")
     Users(conn).add("admin", "admin", PASSWORD)
-    store.close()
+    if conn.dialect == "postgresql":
+        conn.execute("VACUUM ANALYZE")
     return roster[0][3], roster[0][4], files
 
 
@@ -140,22 +145,28 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=60_000)
     parser.add_argument("--export", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-office-") as folder:
+    with tempfile.TemporaryDirectory(prefix="bench-office-") as folder, contextlib.ExitStack() as servers:
         data_dir = Path(folder) / "central"
         (data_dir / "photos").mkdir(parents=True)
+        if args.store == "postgresql":
+            db_url = servers.enter_context(PostgresServer(durable=True)).create_database()
+            servers.callback(POOLS.close_all)  # the dashboard threads' connections, before the server stops
+        else:
+            db_url = f"sqlite:///{data_dir / 'central.db'}"
+        store = open_store(db_url, migrate=True)
         started = time.perf_counter()
-        college, class_name, files = build(data_dir, args.booths, args.students, args.photos)
-        print(f"store: {args.booths} booths, {args.students:,} students, {args.photos:,} photo rows "
+        college, class_name, files = build(store, data_dir, args.booths, args.students, args.photos)
+        print(f"store ({args.store}): {args.booths} booths, {args.students:,} students, {args.photos:,} photo rows "
               f"({files:,} current files) built in {time.perf_counter() - started:.1f} s")
-        config = parse_central_config({"storage": {"data_dir": str(data_dir)}})
+        config = parse_central_config({"storage": {"data_dir": str(data_dir), "db_url": db_url}})
         client = TestClient(create_app(config))
         page = client.get("/login")
         token = page.text.split('name="csrf" value="')[1].split('"')[0]
         assert client.post("/login", data={"name": "admin", "password": PASSWORD, "csrf": token},
                            follow_redirects=False).status_code == 303
         klass = f"/classes/{quote(college)}/{quote(class_name)}"
-        store = SqliteStore(data_dir / "central.db")
         photo_id = store.photos(college=college, class_name=class_name)[0].photo_id
         for name, path, target in (("fleet page", "/", "< 100 ms"), ("progress page", "/progress", "< 100 ms"),
                                    ("one class's missing list (CSV)", klass + "/missing.csv", "< 100 ms"),

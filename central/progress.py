@@ -11,6 +11,7 @@ checks asked for a retake first; ``PhotoRecord.attempt``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -50,8 +51,9 @@ class ClassRow:
     def refused_total(self) -> int:
         return sum(count for _, count in self.refused)
 
-    @property
+    @functools.cached_property
     def url(self) -> str:
+        """The class page (quoted once per row: the progress table links it twice)."""
         return f"/classes/{quote(self.college)}/{quote(self.class_name)}"
 
     def as_json(self) -> dict[str, object]:
@@ -64,13 +66,14 @@ class ClassRow:
 
 def refusals_by_class(store: Store) -> dict[ClassKey, Counter[str]]:
     """Refused cards per class, by reason code (module docstring)."""
-    sessions = {(booth, data.get("session_id")): (data.get("college", ""), data.get("class", ""))
-                for booth, data, _ in store.event_tally("class_opened")}
+    sessions = {(booth, session): (college or "", klass or "")
+                for booth, session, college, klass, _ in store.event_tally("class_opened",
+                                                                          ("session_id", "college", "class"))}
     counts: dict[ClassKey, Counter[str]] = {}
-    for booth, data, count in store.event_tally("card_refused"):
-        klass = sessions.get((booth, data.get("session_id")))
-        if klass is not None and klass[0]:
-            counts.setdefault(klass, Counter())[str(data.get("reason", "?"))] += count
+    for booth, session, reason, count in store.event_tally("card_refused", ("session_id", "reason")):
+        key = sessions.get((booth, session))
+        if key is not None and key[0]:
+            counts.setdefault(key, Counter())[str(reason or "?")] += count
     return counts
 
 

@@ -178,6 +178,13 @@ CREATE TABLE retake_flags (
 );
 CREATE INDEX retake_flags_person ON retake_flags (id_number)
 """),
+    # 5: the progress page's one grouped pass (SqlStore.class_progress): each class's people in
+    # order with the columns _to_photograph reads, and each person's current photo (a partial
+    # index: only current rows; also the missing lists' and current_photo's probe).
+    (5, """
+CREATE INDEX roster_progress ON roster (college, class_name, category, captured_before, graduation_year, id_number);
+CREATE INDEX photos_current ON photos (id_number, attempt, stored_at, is_current) WHERE is_current = 1
+"""),
 ]
 
 
@@ -333,8 +340,9 @@ class Store(Protocol):
 
     def events(self, *, booth: str | None = None, kind: str | None = None, limit: int = 100,
                ) -> list[EventRecord]: ...
-    def event_tally(self, kind: str) -> list[tuple[str, dict[str, Any], int]]:
-        """(booth, data, how many) of each distinct booth and data among the events of ``kind``."""
+    def event_tally(self, kind: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(booth, data's value of each of ``keys`` (None where absent), how many) of each distinct
+        such tuple among the events of ``kind``; ``keys`` are the code's own JSON key names."""
 
     # photos
     def photo(self, photo_id: str) -> PhotoRecord | None: ...
@@ -522,12 +530,14 @@ class SqlStore:
         return [EventRecord(event_id=r["event_id"], booth=r["booth"], ts=r["ts"], kind=r["kind"],
                             data=json.loads(r["data_json"]), received_at=r["received_at"]) for r in rows]
 
-    def event_tally(self, kind: str) -> list[tuple[str, dict[str, Any], int]]:
-        # Grouped by the JSON text: the booth writes one kind's data the same way every time, so
-        # equal data is equal text, and only the distinct texts are parsed (progress's refusals).
-        rows = self.conn.execute("SELECT booth, data_json, COUNT(*) FROM events WHERE kind = ?"
-                                 " GROUP BY booth, data_json", (kind,))
-        return [(row[0], json.loads(row[1]), row[2]) for row in rows]
+    def event_tally(self, kind: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        # The keys are read and grouped by the engine (no JSON parsed here): progress's refusals
+        # read every class's sessions and refused cards on each request.
+        values = "".join(f", {self.conn.json_text('data_json', key)}" for key in keys)
+        groups = ", ".join(str(n) for n in range(1, len(keys) + 2))
+        rows = self.conn.execute(f"SELECT booth{values}, COUNT(*) FROM events WHERE kind = ? GROUP BY {groups}",
+                                 (kind,))
+        return [tuple(row) for row in rows]
 
     # ---------------------------------------------------------------------------------- photos
     def photo(self, photo_id: str) -> PhotoRecord | None:
@@ -603,23 +613,18 @@ class SqlStore:
         return [entry_from_row(row) for row in rows]
 
     def class_progress(self) -> list[ClassProgress]:
-        # Class sizes from the covering index roster_class, and one pass over the current photos (a
-        # person has one once photographed) instead of a photo lookup per roster row: the office's
-        # progress page at 50,000 students (bench/office.py).
+        # One grouped pass in roster order: the covering index roster_progress gives each class's
+        # people already grouped (no sort, no table reads), and each person's current photo is one
+        # probe into the partial covering index photos_current (migration 5): the office's progress
+        # page at 50,000 students (bench/office.py).
         rows = self.conn.execute(
-            "WITH sizes AS (SELECT college, class_name, COUNT(*) AS size FROM roster"
-            " WHERE " + self._to_photograph("") + " GROUP BY college, class_name),"
-            " done AS (SELECT r.college, r.class_name, COUNT(*) AS done, MAX(p.stored_at) AS last,"
-            "  SUM(CASE WHEN p.attempt > 1 THEN 1 ELSE 0 END) AS retaken"
-            "  FROM photos p JOIN roster r ON r.id_number = p.id_number"
-            "  WHERE p.is_current = 1 AND " + self._to_photograph("r.") +
-            "  GROUP BY r.college, r.class_name)"
-            " SELECT s.college, s.class_name, s.size, COALESCE(d.done, 0) AS done, d.last,"
-            " COALESCE(d.retaken, 0) AS retaken FROM sizes s"
-            " LEFT JOIN done d ON d.college = s.college AND d.class_name = s.class_name"
-            " ORDER BY s.college, s.class_name")
+            "SELECT r.college, r.class_name, COUNT(*) AS size, COUNT(p.id_number) AS done,"
+            " MAX(p.stored_at) AS last, SUM(CASE WHEN p.attempt > 1 THEN 1 ELSE 0 END) AS retaken"
+            " FROM roster r LEFT JOIN photos p ON p.id_number = r.id_number AND p.is_current = 1"
+            " WHERE " + self._to_photograph("r.") +
+            " GROUP BY r.college, r.class_name ORDER BY r.college, r.class_name")
         return [ClassProgress(row["college"], row["class_name"], row["size"], row["done"], row["last"] or "",
-                              row["retaken"]) for row in rows]
+                              row["retaken"] or 0) for row in rows]
 
     def missing(self, college: str, class_name: str) -> list[RosterEntry]:
         rows = self.conn.execute(
@@ -776,9 +781,8 @@ def migrate_sqlite(conn: SqliteConnection) -> int:
     if found > LATEST:
         raise SchemaError(_too_new(found))
     db.apply_schema(conn, SCHEMA)
-    version = db.migrate(conn, "central", migrations("sqlite"))
-    db.apply_schema(conn, ROSTER_SCHEMA)
-    return version
+    db.apply_schema(conn, ROSTER_SCHEMA)  # before the migrations: migration 5 indexes it
+    return db.migrate(conn, "central", migrations("sqlite"))
 
 
 def migrate_postgres(conn: PostgresConnection) -> int:
@@ -790,16 +794,13 @@ def migrate_postgres(conn: PostgresConnection) -> int:
         found = db.schema_version(conn, "central")
         if found > LATEST:
             raise SchemaError(_too_new(found))
-        for statement in SCHEMA.split(";"):
+        for statement in (SCHEMA + ";" + POSTGRES_ROSTER_SCHEMA).split(";"):  # the roster before migration 5
             if statement.strip():
                 conn.execute(statement)
         try:
             version = db.migrate(conn, "central", migrations("postgresql"), conn.transaction)
         except db.SchemaTooNew as error:
             raise SchemaError(_too_new(error.found)) from None
-        for statement in POSTGRES_ROSTER_SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
     return version
 
 
