@@ -3,9 +3,10 @@
     .venv/bin/python bench/fidelity.py [--faces DIR] [--no-simulated]
 
 Three sets: the real-face development set (``../shared/faces``: every case labelled with its
-verdict and the checks that must fail and must pass); faults made here on its compliant frames for
-measures it has no fault of (``MADE``: a 30 % stretch either way, a flat photo), with those
-compliant frames; and the simulated test set (the scene
+verdict and the checks that must fail and must pass); faults made on its compliant frames for
+measures it has no fault of (``appliance.simulation.photo_faults``: a 30 % stretch either way, a
+flat photo, a green cast, a student off-centre either way, a student leaning 15 degrees either
+way), with those compliant frames; and the simulated test set (the scene
 simulator's clean students and each of its faults on its own, ``appliance.simulation.faults``).
 
 Prints, per set: compliant photos accepted / total (false rejections by check), faults caught /
@@ -31,12 +32,8 @@ import json
 import math
 import sys
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import cv2
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -46,6 +43,7 @@ from appliance.quality.checker import CheckReport, PhotoChecker  # noqa: E402
 from appliance.quality.checks import CHECK_IDS  # noqa: E402
 from appliance.quality.settings import QualitySettings  # noqa: E402
 from appliance.simulation.faults import FAULTS, expected_failures  # noqa: E402
+from appliance.simulation.photo_faults import PHOTO_FAULTS  # noqa: E402
 from appliance.simulation.scene import render_scene  # noqa: E402
 
 FACES = ROOT.parent / "shared" / "faces"
@@ -83,31 +81,15 @@ def real_cases(checker: PhotoChecker, folder: Path) -> list[Case]:
                  checker.check(read_photo(folder / "cases" / f"{name}.jpg"))) for name, label in labels.items()]
 
 
-def _resized(frame: np.ndarray, fx: float, fy: float) -> np.ndarray:
-    return cv2.resize(frame, None, fx=fx, fy=fy, interpolation=cv2.INTER_LINEAR)
-
-
-def _flat(frame: np.ndarray) -> np.ndarray:
-    """A fogged lens or a wrong gamma: the contrast cut to a fifth around mid grey."""
-    return np.clip((frame.astype(np.float32) - 128) * 0.2 + 128, 0, 255).astype(np.uint8)
-
-
-# Faults made on every compliant real frame for measures the set has no fault of (one change
-# each, as the set's own made faults): name -> (the change, the checks that must fail).
-MADE: dict[str, tuple[Callable[[np.ndarray], np.ndarray], set[str]]] = {
-    "stretched_wide": (lambda frame: _resized(frame, 1.3, 1.0), {"distortion"}),
-    "stretched_tall": (lambda frame: _resized(frame, 1.0, 1.3), {"distortion"}),
-    "flat": (_flat, {"exposure"}),
-}
-
-
 def made_cases(checker: PhotoChecker, real: list[Case], folder: Path) -> list[Case]:
-    """The compliant ``real`` cases (their values are the compliant side) and each MADE fault on them."""
+    """The compliant ``real`` cases (their values are the compliant side) and each of
+    ``PHOTO_FAULTS`` made on them."""
     cases = [case for case in real if case.accepted is True]
     for case in list(cases):
         frame = read_photo(folder / "cases" / f"{case.name}.jpg")
-        for fault, (change, must_fail) in MADE.items():
-            cases.append(Case(f"{fault}_{case.name}", False, set(must_fail), set(), checker.check(change(frame))))
+        for name, fault in PHOTO_FAULTS.items():
+            cases.append(Case(f"{name}_{case.name}", False, set(fault.must_fail), set(),
+                              checker.check(fault.change(frame))))
     return cases
 
 
@@ -261,7 +243,7 @@ def main() -> int:
     if (args.faces / "labels.json").exists():
         real = real_cases(checker, args.faces)
         summarise(f"real-face development set ({args.faces.resolve()})", real)
-        summarise(f"its compliant frames and faults made on them ({', '.join(MADE)})",
+        summarise(f"its compliant frames and faults made on them ({', '.join(PHOTO_FAULTS)})",
                   made_cases(checker, real, args.faces))
     else:
         print(f"real-face development set absent ({args.faces.resolve()}): skipped")

@@ -302,16 +302,27 @@ def head_pose(a: Analysis, s: QualitySettings) -> CheckResult:
 
 
 def distortion(a: Analysis, s: QualitySettings) -> CheckResult:
-    """Face width (cheek to cheek) over face height (forehead to chin) from the mesh: a picture
-    stretched by a wrong camera mode or resize gives a face outside the human range. Turning the
-    head narrows the face, so the upper limit is not reached by pose; the mesh model itself pulls
-    a stretched face part of the way back to a human shape, so the limits are on its output."""
-    assert a.mesh is not None
+    """A picture stretched by a wrong camera mode or resize gives a face outside the human range.
+
+    ``aspect`` (stretched wide): face width (cheek to cheek) over face height (forehead to chin)
+    from the mesh. Turning the head narrows the face, so pose does not reach the limit; the mesh
+    model pulls a stretched face part of the way back to a human shape, so the limit is on its
+    output. It cannot tell a tall stretch: pulled back, that reads among real faces.
+    ``eyes_mouth`` (stretched tall): the distance between the iris centres, divided by the cosine
+    of the yaw (a turned head shortens it), over the distance from their midpoint to the middle of
+    the mouth. The iris model sees each eye on its own crop, so the eyes keep their stretched
+    distance. Roll does not change the ratio, and a pitched head shortens the eyes-to-mouth
+    distance, which moves the ratio away from the limit, not towards it."""
+    assert a.mesh is not None and a.eyes is not None
     p = a.mesh.points[:, :2]
-    height = float(np.linalg.norm(p[CHIN] - p[FOREHEAD_TOP]))
-    ratio = a.face_width / max(height, 1e-6)
-    low, high = s.face_aspect_range
-    return _result("distortion", low <= ratio <= high, ratio, s.face_aspect_range, MSG["stretched"])
+    aspect = a.face_width / max(float(np.linalg.norm(p[CHIN] - p[FOREHEAD_TOP])), 1e-6)
+    right, left = (eye.centre for eye in a.eyes)
+    eyes_to_mouth = float(np.linalg.norm((p[MOUTH_RIGHT] + p[MOUTH_LEFT]) / 2 - (right + left) / 2))
+    eyes_mouth = float(np.linalg.norm(left - right)) / math.cos(math.radians(a.yaw_deg)) / max(eyes_to_mouth, 1e-6)
+    value = {"aspect": aspect, "eyes_mouth": eyes_mouth}
+    limit = {"aspect": s.max_face_aspect, "eyes_mouth": s.min_eye_mouth_ratio}
+    passed = aspect <= s.max_face_aspect and eyes_mouth >= s.min_eye_mouth_ratio
+    return _result("distortion", passed, value, limit, MSG["stretched"])
 
 
 def eyes_open(a: Analysis, s: QualitySettings) -> CheckResult:
@@ -644,6 +655,8 @@ WINDOW_CHECKS: tuple[WindowCheck, ...] = (mouth_closed, eyes_visible, hair_clear
 # with ``depends_on`` and left out of the review: one true instruction instead of several.
 # Each entry lists the possible causes, the most fundamental first; no cycles. A turned head is no
 # cause for shut eyes or an open mouth (the real-face set's turned heads keep both measures true).
+# A stretched image moves every measure taken in face widths or as an angle in the frame (a 30 %
+# vertical stretch moved the real set's ear strips onto hair, and a 13-degree shoulder line to 17).
 DEPENDS_ON: dict[str, tuple[str, ...]] = {
     "face_size": ("distortion",),
     "framing": ("distortion",),
@@ -651,9 +664,9 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
     "eyes_open": ("exposure", "sharpness", "face_size", "eyes_visible"),
     "mouth_closed": ("exposure", "sharpness", "face_size", "eyes_visible"),
     "eyes_visible": ("exposure", "sharpness", "face_size", "head_pose"),
-    "hair_clear": ("exposure", "colour", "sharpness", "face_size", "head_pose", "eyes_visible"),
-    "ears_visible": ("exposure", "colour", "sharpness", "face_size", "head_pose"),
-    "shoulders_level": ("face_count", "framing"),
+    "hair_clear": ("exposure", "colour", "distortion", "sharpness", "face_size", "head_pose", "eyes_visible"),
+    "ears_visible": ("exposure", "colour", "distortion", "sharpness", "face_size", "head_pose"),
+    "shoulders_level": ("face_count", "distortion", "framing"),
     "background": ("face_count", "exposure", "colour"),
     "clothing_contrast": ("exposure", "colour"),
     "sharpness": ("exposure",),
