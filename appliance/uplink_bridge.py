@@ -42,7 +42,7 @@ from appliance.uplink.client import Uplink
 from appliance.uplink.outbox import OutboxError
 from boothcore import db
 from boothcore.privacy import mask_id
-from boothcore.protocol import Command, ProtocolError
+from boothcore.protocol import BOOTH_CHECKS_VERSION, Command, ProtocolError
 from boothcore.roster import Roster, RosterImportError, parse_rows
 from boothcore.text import Text
 
@@ -79,9 +79,13 @@ def wire_event(event: DomainEvent) -> tuple[str, dict[str, object]]:
 
 def wire_meta(meta: PhotoMeta) -> dict[str, object]:
     """The photo_init fields the outbox takes (``protocol.PhotoInit``): never the student's name."""
-    return {"id_number": meta.id_number, "student_no": meta.student_no, "college": meta.college,
-            "class": meta.class_name, "session_id": meta.session_id, "attempt": meta.attempt,
-            "captured_at": meta.captured_at, "sha256": meta.sha256}
+    wire: dict[str, object] = {
+        "id_number": meta.id_number, "student_no": meta.student_no, "college": meta.college,
+        "class": meta.class_name, "session_id": meta.session_id, "attempt": meta.attempt,
+        "captured_at": meta.captured_at, "sha256": meta.sha256}
+    if meta.checks is not None:
+        wire["booth_checks"] = {"v": BOOTH_CHECKS_VERSION, "checks": meta.checks}
+    return wire
 
 
 class UplinkClient(Protocol):

@@ -303,7 +303,37 @@ class Event(_Payload):
         return EVENT_DATA[self.kind].model_validate(self.data)
 
 
+# The booth's own checks of a saved photo (appliance.quality.checks.CheckResult), as photo_init's
+# optional ``booth_checks``. A measure is a number, a [low, high] band, or a few named ones.
+Measure = Annotated[float, Field(allow_inf_nan=False)]
+Band = Annotated[list[Measure], Field(min_length=2, max_length=2)]
+CheckFigure = Measure | Band | Annotated[dict[Token, Measure | Band], Field(max_length=16)] | None
+BOOTH_CHECKS_VERSION: Literal[1] = 1
+MAX_BOOTH_CHECKS = 64
+
+
+class BoothCheck(_Model):
+    """One check: whether it passed (an operator may keep a photo whose "confirm" check failed),
+    what the booth measured (None: not measured) and its limit, rounded as the booth logs them."""
+
+    passed: bool
+    value: CheckFigure = None
+    limit: CheckFigure = None
+
+
+class BoothChecks(_Model):
+    """The booth's checks of one photo, by check id. ``v`` is this field's own layout version, so a
+    later layout is told apart; a central refuses a layout (or any field) it does not know, so
+    central is updated before the booths (docs/mqtt.md)."""
+
+    v: Literal[1] = BOOTH_CHECKS_VERSION
+    checks: dict[Token, BoothCheck] = Field(max_length=MAX_BOOTH_CHECKS)
+
+
 class PhotoInit(_Payload):
+    """Announces a photo's transfer. ``booth_checks`` is optional: booth builds before it send
+    none (and central stores none), so the field is left out of the JSON when it is absent."""
+
     kind_name: ClassVar[str] = "photo_init"
     booth: BoothId
     photo_id: Uuid4Hex
@@ -318,6 +348,14 @@ class PhotoInit(_Payload):
     sha256: Sha256Hex
     chunk_size: int = Field(default=CHUNK_SIZE, ge=MIN_CHUNK_SIZE, le=CHUNK_SIZE)
     chunks: int = Field(ge=1, le=MAX_CHUNKS)
+    booth_checks: BoothChecks | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("booth_checks") is None:
+            data.pop("booth_checks", None)
+        return data
 
     @model_validator(mode="after")
     def _chunks_match_size(self) -> PhotoInit:

@@ -298,7 +298,8 @@ class PhotoAssembler:
         record = PhotoRecord(
             photo_id=photo_id, booth=booth, id_number=init.id_number, student_no=init.student_no,
             college=init.college, class_name=init.class_, session_id=init.session_id, attempt=init.attempt,
-            captured_at=init.captured_at, size=init.size, sha256=init.sha256, path="")
+            captured_at=init.captured_at, size=init.size, sha256=init.sha256, path="",
+            booth_checks=None if init.booth_checks is None else init.booth_checks.model_dump(mode="json"))
         self.batch.ready[photo_id] = ReadyPhoto(booth, init, record, data, ack=trigger == "fin")
         return True
 

@@ -185,6 +185,9 @@ CREATE INDEX retake_flags_person ON retake_flags (id_number)
 CREATE INDEX roster_progress ON roster (college, class_name, category, captured_before, graduation_year, id_number);
 CREATE INDEX photos_current ON photos (id_number, attempt, stored_at, is_current) WHERE is_current = 1
 """),
+    # 6: the booth's own checks of each photo (photo_init's optional booth_checks, as JSON; NULL
+    # from booth builds that do not send them).
+    (6, "ALTER TABLE photos ADD COLUMN booth_checks_json TEXT"),
 ]
 
 
@@ -260,6 +263,9 @@ class PhotoRecord:
     path: str
     is_current: bool = True
     stored_at: str = ""
+    # The booth's checks as photo_init carried them ({"v": 1, "checks": {id: {passed, value, limit}}},
+    # boothcore.protocol.BoothChecks); None from a booth build that does not send them.
+    booth_checks: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         from boothcore.privacy import mask_id
@@ -390,7 +396,8 @@ def _photo(row: db.RowLike) -> PhotoRecord:
                        student_no=row["student_no"], college=row["college"], class_name=row["class_name"],
                        session_id=row["session_id"], attempt=row["attempt"], captured_at=row["captured_at"],
                        size=row["size"], sha256=row["sha256"], path=row["path"],
-                       is_current=bool(row["is_current"]), stored_at=row["stored_at"])
+                       is_current=bool(row["is_current"]), stored_at=row["stored_at"],
+                       booth_checks=json.loads(row["booth_checks_json"]) if row["booth_checks_json"] else None)
 
 
 def _booth(row: db.RowLike) -> BoothStatus:
@@ -559,11 +566,12 @@ class SqlStore:
             self._lock_person(record.id_number)
             inserted = self.conn.execute(
                 "INSERT INTO photos (photo_id, booth, id_number, student_no, college, class_name, session_id,"
-                " attempt, captured_at, size, sha256, path, is_current, stored_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?) ON CONFLICT (photo_id) DO NOTHING",
+                " attempt, captured_at, size, sha256, path, is_current, stored_at, booth_checks_json)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?,?) ON CONFLICT (photo_id) DO NOTHING",
                 (record.photo_id, record.booth, record.id_number, record.student_no, record.college,
                  record.class_name, record.session_id, record.attempt, utc(record.captured_at), record.size,
-                 record.sha256, record.path, utc())).rowcount == 1
+                 record.sha256, record.path, utc(),
+                 None if record.booth_checks is None else json.dumps(record.booth_checks))).rowcount == 1
             if inserted:
                 self.conn.execute("UPDATE photos SET is_current = 0 WHERE id_number = ? AND is_current = 1"
                                   " AND photo_id <> ?", (record.id_number, record.photo_id))

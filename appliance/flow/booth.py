@@ -142,11 +142,15 @@ class Office(Protocol):
 Listener = Callable[[State, State], None]  # (previous, entered): LEDs, the uplink status, sd_notify
 
 
-def photo_meta(entry: RosterEntry, capture: CaptureRecord) -> PhotoMeta:
-    """What the uplink sends with a photo: the registry key and the class, never the name."""
+def photo_meta(entry: RosterEntry, capture: CaptureRecord, report: QualityReport | None = None) -> PhotoMeta:
+    """What the uplink sends with a photo: the registry key and the class, never the name; and the
+    booth's checks of it when ``report`` (the photo's own) is at hand."""
+    checks = None if report is None else {
+        check_id: {key: found[key] for key in ("passed", "value", "limit")}
+        for check_id, found in report.to_json()["checks"].items()}
     return PhotoMeta(id_number=entry.id_number, student_no=entry.student_no, college=entry.college,
                      class_name=entry.class_name, session_id=capture.session_id, attempt=capture.attempt,
-                     captured_at=capture.captured_at, sha256=capture.sha256)
+                     captured_at=capture.captured_at, sha256=capture.sha256, checks=checks)
 
 
 @dataclass
@@ -554,7 +558,8 @@ class Booth:
         cycle.photo_id = photo_id
         self.last_outcome = Outcome(photo_id, id_number, path, cycle.attempt)
         if self.office:
-            self.office.photo_saved(PhotoSaved(photo_id, path, photo_meta(cycle.entry, self.ledger.capture(photo_id))))
+            self.office.photo_saved(PhotoSaved(photo_id, path, photo_meta(cycle.entry, self.ledger.capture(photo_id),
+                                                                          cycle.report)))
         self._publish(PhotoAccepted(photo_id=photo_id, session_id=cycle.session_id, attempt=cycle.attempt))
         log.info("booth: photo of %s saved (attempt %d)", mask_id(id_number), cycle.attempt)
         if self.session and self.session.kind == "makeup":

@@ -7,10 +7,10 @@ models (``boothcore.protocol.EVENT_DATA``), so the flow never spells a wire key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from boothcore.text import Text
 
@@ -42,6 +42,10 @@ class QualityReport(Protocol):
         """The faults to tell the student, root causes first."""
         ...
 
+    def to_json(self) -> dict[str, Any]:
+        """{"checks": {id: {"passed", "value", "limit", ...}}, ...}: what the booth measured."""
+        ...
+
 
 class LiveGuidance(Protocol):
     """Advice on a preview frame during the countdown (``appliance.quality.checker.Guidance``)."""
@@ -62,6 +66,9 @@ class PhotoMeta:
     attempt: int
     captured_at: str
     sha256: str | None
+    # The booth's checks of this photo (check id -> passed, value, limit); None when not known (a
+    # photo queued again from the ledger after a crash: the ledger keeps only the failed ones).
+    checks: Mapping[str, Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS outbox_meta (
 """
 
 PhotoState = Literal["pending", "acked", "missing_file", "corrupt", "rejected"]
-META_KEYS = ("id_number", "student_no", "college", "class", "session_id", "attempt", "captured_at")
+META_KEYS = ("id_number", "student_no", "college", "class", "session_id", "attempt", "captured_at", "booth_checks")
 
 
 class OutboxError(Exception):
@@ -126,8 +126,9 @@ class Outbox:
     def enqueue_photo(self, photo_id: str, path: str | Path, meta: dict[str, Any]) -> PhotoInit:
         """Queue a durably written photo; idempotent by ``photo_id`` (returns the first init).
 
-        ``meta`` carries id_number, student_no, college, class, session_id, attempt, captured_at and
-        optionally sha256 (checked against the file); other keys are ignored.
+        ``meta`` carries id_number, student_no, college, class, session_id, attempt, captured_at,
+        optionally booth_checks (kept in the stored init, so every send carries them) and sha256
+        (checked against the file); other keys are ignored.
         Raises ProtocolError when they are invalid and OutboxError when the file cannot be read.
         """
         existing = self.photo_init(photo_id)

@@ -30,6 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from boothcore.chsi import OutputSection
+from central.booth_checks import booth_check_rows
 from central.commands import allow_retake
 from central.config import CentralConfig
 from central.export import (
@@ -323,6 +324,7 @@ class Dashboard:
         checks = (photo_checks(data, record.sha256, OutputSection()) if data is not None
                   else [("file", "照片文件不可读 / the stored file cannot be read")])
         flag = self.store.retake_flag(photo_id)
+        booth = booth_check_rows(record.booth_checks)
         return {"photo_id": record.photo_id, "college": record.college, "class": record.class_name,
                 "student_no": record.student_no, "name": user.person_name(entry.name if entry else ""),
                 "id_number": user.id_number(record.id_number), "booth": record.booth,
@@ -330,7 +332,7 @@ class Dashboard:
                 "stored_at": record.stored_at, "size": record.size, "sha256": record.sha256,
                 "current": record.is_current,
                 "checks": [{"check": name, "ok": why is None, "detail": why or ""} for name, why in checks],
-                "booth_check_values": None,
+                "booth_checks": None if booth is None else [asdict(row) for row in booth],
                 "retake_flag": None if flag is None else {"reason": flag.reason, "by": flag.actor,
                                                           "at": flag.flagged_at}}
 

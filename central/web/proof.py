@@ -12,10 +12,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fpdf import FPDF
 
 from boothcore.fonts import find_cjk_font
+from central.booth_checks import booth_check_rows
 from central.paths import UnsafePathError, inside
 from central.store import Store
 from central.users import User
@@ -40,6 +42,7 @@ class ProofRow:
     captured_at: str
     booth: str
     attempt: int
+    booth_checks: tuple[int, int] | None  # (passed, of how many) of the booth's checks; None: not sent
 
 
 def proof_rows(store: Store, user: User, college: str, class_name: str) -> list[ProofRow]:
@@ -47,8 +50,13 @@ def proof_rows(store: Store, user: User, college: str, class_name: str) -> list[
     names = {e.id_number: e.name for e in store.roster(college=college, class_name=class_name)}
     return [ProofRow(photo_id=p.photo_id, student_no=p.student_no, name=user.person_name(names.get(p.id_number, "")),
                      id_number=user.id_number(p.id_number), captured_at=p.captured_at[:19].replace("T", " "),
-                     booth=p.booth, attempt=p.attempt)
+                     booth=p.booth, attempt=p.attempt, booth_checks=_passed_of(p.booth_checks))
             for p in store.photos(college=college, class_name=class_name)]
+
+
+def _passed_of(booth_checks: dict[str, Any] | None) -> tuple[int, int] | None:
+    rows = booth_check_rows(booth_checks)
+    return None if rows is None else (sum(row.passed for row in rows), len(rows))
 
 
 def photo_file(store: Store, data_dir: Path, photo_id: str) -> tuple[str, Path] | None:
@@ -91,8 +99,10 @@ def proof_sheet_pdf(rows: list[ProofRow], photos: dict[str, bytes], college: str
             else:
                 pdf.rect(x, y, PHOTO_W, PHOTO_H)
             pdf.set_font("cjk", size=7)
+            checks = ("设备检测 booth checks " + (f"{row.booth_checks[0]}/{row.booth_checks[1]}" if row.booth_checks
+                                                 else "—"))
             for line, text in enumerate((f"{row.student_no} {row.name}", row.id_number,
-                                         f"{row.captured_at} {row.booth}")):
+                                         f"{row.captured_at} {row.booth}", checks)):
                 pdf.set_xy(x - (CELL_W - PHOTO_W) / 2, y + PHOTO_H + 1 + line * 3.6)
                 pdf.cell(w=CELL_W, h=3.6, text=text, align="C")
     return bytes(pdf.output())

@@ -82,3 +82,16 @@ def test_event_is_recorded_once_and_acked(booth: MiniBooth, db: SqlStore) -> Non
     events = db.events(booth="booth-01")
     assert [e.event_id for e in events] == [event.event_id]
     assert events[0].data["reason"] == "not_on_roster"
+
+
+def test_the_booths_checks_are_stored_and_an_init_without_them_still_is(booth: MiniBooth, db: SqlStore) -> None:
+    checks = p.BoothChecks(checks={"head_pose": p.BoothCheck(passed=True, value={"yaw": 0.8}, limit={"yaw": 12.0}),
+                                   "exposure": p.BoothCheck(passed=True, value=165.1, limit=[75.0, 215.0])})
+    data, older = jpeg_bytes(3), jpeg_bytes(4)
+    init = make_init("booth-01", data, seq=3).model_copy(update={"booth_checks": checks})
+    old_init = make_init("booth-01", older, seq=4)
+    assert booth.upload(init, data).status == "stored"
+    assert booth.upload(old_init, older).status == "stored"
+    stored, old = db.photo(init.photo_id), db.photo(old_init.photo_id)
+    assert stored is not None and stored.booth_checks == checks.model_dump(mode="json")
+    assert old is not None and old.booth_checks is None

@@ -157,3 +157,42 @@ def test_a_failing_ledger_hook_retires_none_of_the_batch(tmp_path):
         box.mark_photos_acked([(i.photo_id, i.sha256) for i in inits])
     assert [box.photo_state(i.photo_id) for i in inits] == ["pending", "pending"]  # sent again later
     box.close()
+
+
+def test_the_booths_checks_ride_in_the_stored_init(tmp_path, outbox):
+    """The checks the booth measured (appliance.quality's CheckReport, through the flow's PhotoMeta)
+    are kept in the outbox's init, so every send and resend carries them; photo_init without them
+    (an older booth build) stays valid."""
+    from appliance.flow.booth import photo_meta as flow_photo_meta
+    from appliance.ledger import CaptureRecord, Verdict
+    from appliance.quality.checker import CheckReport
+    from appliance.quality.checks import CheckResult
+    from appliance.uplink_bridge import wire_meta
+    from boothcore.protocol import decode, encode
+    from boothcore.roster import RosterEntry
+    from boothcore.text import Text
+
+    ok = Text("好", "ok")
+    report = CheckReport({"head_pose": CheckResult("head_pose", True, {"yaw": 0.8, "pitch": 1.0},
+                                                   {"yaw": 12.0, "pitch": 10.0}, ok),
+                          "exposure": CheckResult("exposure", True, {"mean": 165.06}, {"mean": (75.0, 215.0)}, ok),
+                          "ears_visible": CheckResult("ears_visible", False, None, 0.7, ok, severity="confirm",
+                                                      not_measured="hair")})
+    photo_id, path = _photo(tmp_path)
+    meta = photo_meta(photo_id)
+    entry = RosterEntry(id_number=meta["id_number"], name="张三", student_no=meta["student_no"],
+                        college=meta["college"], class_name=meta["class"], graduation_year=2027, level="本科",
+                        category="普通", captured_before=False)
+    capture = CaptureRecord(photo_id=photo_id, session_id=meta["session_id"], id_number=meta["id_number"],
+                            attempt=1, captured_at=meta["captured_at"], verdict=Verdict.ACCEPTED,
+                            failed_checks=("ears_visible",), sha256=None, path=str(path), upload_state="pending")
+    init = outbox.enqueue_photo(photo_id, path, wire_meta(flow_photo_meta(entry, capture, report)))
+    sent = outbox.photo_init(photo_id)
+    assert sent == init and sent.booth_checks is not None and sent.booth_checks.v == 1
+    assert {k: (c.passed, c.value, c.limit) for k, c in sent.booth_checks.checks.items()} == {
+        "head_pose": (True, {"yaw": 0.8, "pitch": 1.0}, {"yaw": 12.0, "pitch": 10.0}),
+        "exposure": (True, {"mean": 165.06}, {"mean": [75.0, 215.0]}),
+        "ears_visible": (False, None, 0.7)}
+    older = outbox.enqueue_photo(*_photo(tmp_path), photo_meta(photo_id))
+    assert older.booth_checks is None and b"booth_checks" not in encode(older)
+    assert decode("photo_init", encode(older)) == older

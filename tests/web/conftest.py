@@ -70,12 +70,12 @@ def make_roster() -> list[RosterEntry]:
 
 
 def photograph(store: SqlStore, archive: PhotoArchive, entry: RosterEntry, booth: str = "booth-01",
-               seed: int = 0) -> PhotoRecord:
+               seed: int = 0, booth_checks: dict | None = None) -> PhotoRecord:
     data = chsi_jpeg(seed or int(entry.student_no))
     record = PhotoRecord(photo_id=uuid.uuid4().hex, booth=booth, id_number=entry.id_number,
                          student_no=entry.student_no, college=entry.college, class_name=entry.class_name,
                          session_id="s-1", attempt=1, captured_at="2026-11-30T09:00:00+08:00", size=len(data),
-                         sha256=hashlib.sha256(data).hexdigest(), path="")
+                         sha256=hashlib.sha256(data).hexdigest(), path="", booth_checks=booth_checks)
     return store_one(archive, store, record, data).record
 
 

@@ -50,3 +50,34 @@ def test_a_secretary_gets_neither_the_sheet_nor_the_photos_of_another_college(of
     own = office.store.photos(college="外语学院")[0]
     assert client.get(f"/photos/{own.photo_id}.jpg").status_code == 200
     assert client.get("/photos/not-a-photo.jpg").status_code == 404
+
+
+def test_the_booths_check_values_show_beside_centrals_re_check(office: Office):
+    """photo_init's booth_checks (what the booth measured at capture) on the photo page, its JSON and
+    the proof sheet, next to central's re-check of the file; a photo from a booth build that sent
+    none says so. Names and ID numbers stay masked for a viewer."""
+    from boothcore import protocol as p
+    from central.photos import PhotoArchive
+    from tests.web.conftest import photograph
+
+    checks = p.BoothChecks(checks={
+        "head_pose": p.BoothCheck(passed=True, value={"yaw": 0.8, "pitch": 1.0}, limit={"yaw": 12.0, "pitch": 10.0}),
+        "ears_visible": p.BoothCheck(passed=False, value=0.87, limit=0.7)}).model_dump(mode="json")
+    entry = next(e for e in office.of("外语学院", "英语2301") if e.id_number in office.photographed)
+    record = photograph(office.store, PhotoArchive(office.config.data_dir), entry, seed=77, booth_checks=checks)
+    viewer = client_for(office, "viewer")
+    page = viewer.get(f"/photos/{record.photo_id}").text
+    booth_part = page.split('id="booth-checks"')[1]
+    assert 'id="central-checks"' in page and "480x640" in page.split('id="booth-checks"')[0]
+    assert "yaw 0.8 · pitch 1" in booth_part and "yaw 12 · pitch 10" in booth_part
+    assert "0.87" in booth_part and "kept by the operator" in booth_part
+    assert entry.id_number not in page and mask_id(entry.id_number) in page
+    data = viewer.get(f"/api/photos/{record.photo_id}.json").json()
+    assert data["booth_checks"][0] == {"check": "head_pose", "passed": True, "value": "yaw 0.8 · pitch 1",
+                                       "limit": "yaw 12 · pitch 10"}
+    other = next(p for p in office.store.photos(college="外语学院", class_name="英语2301")
+                 if p.photo_id != record.photo_id)
+    assert "does not send its check values" in viewer.get(f"/photos/{other.photo_id}").text
+    sheet = viewer.get(klass("外语学院", "英语2301") + "/proof").text
+    assert sheet.split(f'id="photo-{record.photo_id}"')[1].split("</figure>")[0].count("booth checks</span> 1/2") == 1
+    assert "booth checks: not sent" in sheet.split(f'id="photo-{other.photo_id}"')[1].split("</figure>")[0]
