@@ -20,6 +20,9 @@ from central.config import CentralConfig, load_central_config
 if TYPE_CHECKING:
     from central.store import SqlStore
 
+# ``flag --by``: the name the audit trail records (a dashboard user name is at most 32 characters).
+MAX_ACTOR = 64
+
 
 def _config(args: argparse.Namespace) -> CentralConfig:
     """The configuration, with its data folder created (one line naming storage.data_dir if it cannot be)."""
@@ -239,6 +242,51 @@ def _schedule_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flag(args: argparse.Namespace) -> int:
+    """Flag a student's current photo for a retake: the dashboard's flag (central.retakes), from here."""
+    from boothcore.idnumber import IdNumberError, validate
+    from boothcore.privacy import mask_id
+    from central.retakes import FlagError, flag_photo
+    from central.store import open_office_store
+
+    try:
+        id_number = validate(args.id_number)
+    except IdNumberError as error:
+        print(f"booth-central flag: ID number {mask_id(args.id_number.strip())}: {error.en}", file=sys.stderr)
+        return 2
+    actor = " ".join(args.by.split())
+    if not 1 <= len(actor) <= MAX_ACTOR or not actor.isprintable():
+        print(f"booth-central flag: --by: give a name of 1-{MAX_ACTOR} printable characters", file=sys.stderr)
+        return 2
+    config = _config(args)
+    store = open_office_store(config)
+    try:
+        record = store.current_photo(id_number)
+        if record is None:
+            known = store.roster_entry(id_number) is not None
+            print(f"booth-central flag: {mask_id(id_number)} " + (
+                "has no current photo to flag (not photographed yet, or already flagged)" if known else
+                "is not on the roster: check the number (booth-central roster import first)"), file=sys.stderr)
+            return 2
+        try:
+            outcome = flag_photo(config, store, record, args.reason, actor)
+        except FlagError as error:
+            print(f"booth-central flag: {error}", file=sys.stderr)
+            return 2
+    finally:
+        store.close()
+    print(f"flagged photo {record.photo_id} of {mask_id(id_number)} ({record.college}/{record.class_name}) for a "
+          "retake: the student is on the missing list again")
+    if outcome.problem:
+        print(f"booth-central flag: the booths were not told ({outcome.problem}); until they are (the photo "
+              "page's 'tell the booths again'), the operator's override lets the student be photographed",
+              file=sys.stderr)
+        return 1
+    print(f"told {len(outcome.booths)} booth(s) to allow the retake: {', '.join(outcome.booths)}" if outcome.booths
+          else "no booth to tell yet (none seen, ingest.known_booths empty)")
+    return 0
+
+
 def _booths(args: argparse.Namespace) -> int:
     """Every booth central has heard from: state, boot, install id, and data resets it saw."""
     from central.store import open_office_store
@@ -416,6 +464,13 @@ def build_parser() -> argparse.ArgumentParser:
     slots.add_argument("file", type=existing_file, metavar="FILE.csv")
     slots.add_argument("--config", type=Path, required=True, help="central.toml")
     slots.set_defaults(func=_schedule_import)
+
+    flag = commands.add_parser("flag", help="flag a student's current photo for a retake (as the dashboard's flag)")
+    flag.add_argument("id_number", metavar="ID_NUMBER", help="the student's ID number")
+    flag.add_argument("--reason", required=True, help="why, in one line (photo page, audit trail)")
+    flag.add_argument("--by", default="cli", metavar="NAME", help="who flags it, for the audit trail (default: cli)")
+    flag.add_argument("--config", type=Path, required=True, help="central.toml")
+    flag.set_defaults(func=_flag)
 
     session = commands.add_parser("class", help="open or close a class session on a booth")
     actions = session.add_subparsers(dest="action", required=True, metavar="ACTION")

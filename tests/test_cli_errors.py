@@ -46,6 +46,7 @@ BASE_ARGS: dict[tuple[str, ...], list[str]] = {
     ("booth-central", "class", "close"): ["booth-01"],
     ("booth-central", "doctor"): ["booth-01", "--wait", "0.1"],
     ("booth-central", "booths"): [],
+    ("booth-central", "flag"): ["11010519491231002X", "--reason", "eyes closed"],
     ("booth-central", "web"): [],
     ("booth-central", "user", "add"): ["alice", "--role", "viewer"],
     ("booth-central", "export", "chsi"): ["--out", "{root}/package"],

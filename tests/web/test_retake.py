@@ -66,7 +66,7 @@ def test_the_photo_page_shows_centrals_checks_in_the_users_view(office: Office):
     record = office.store.photos(college="信息学院")[0]
     admin = client_for(office, "admin")
     view = admin.get(f"/api/photos/{record.photo_id}.json").json()
-    assert view["id_number"] == record.id_number and view["booth_check_values"] is None
+    assert view["id_number"] == record.id_number and view["booth_checks"] is None
     assert [(c["check"], c["ok"]) for c in view["checks"]] == [
         ("sha256", True), ("size 20,480-40,000 bytes", True), ("baseline JPEG", True), ("480x640", True),
         ("300 dpi", True)]
@@ -80,3 +80,39 @@ def test_the_photo_page_shows_centrals_checks_in_the_users_view(office: Office):
     secretary = client_for(office, "sec")
     assert secretary.get(f"/photos/{record.photo_id}").status_code == 404
     assert secretary.get(f"/api/photos/{record.photo_id}.json").status_code == 404
+
+
+def test_the_flag_command_flags_as_the_dashboard_does(office: Office, tmp_path, capsys):
+    """booth-central flag ID --reason R --by NAME: the same flag (audit, missing again, the command to
+    the booths: no broker here, so it says they were not told and exits 1); an unknown student, a
+    malformed number and a student without a current photo are one line each, exit 2."""
+    import datetime as dt
+
+    from boothcore.idnumber import make_id_number
+    from central.cli import main
+
+    config = tmp_path / "central.toml"
+    config.write_text(f'[storage]\ndata_dir = "{office.config.data_dir}"\n'
+                      f'db_url = "{office.config.storage.db_url}"\n[ingest]\nknown_booths = ["booth-01"]\n',
+                      encoding="utf-8")
+    record = office.store.photos(college="外语学院", class_name="英语2301")[0]
+    number = record.id_number
+    flag = ["flag", number.lower(), "--reason", "闭眼 eyes closed", "--by", "王老师", "--config", str(config)]
+    assert main(flag) == 1
+    out, err = capsys.readouterr()
+    assert f"flagged photo {record.photo_id} of {mask_id(number)}" in out and "the booths were not told" in err
+    assert number not in out + err
+    assert number in {e.id_number for e in office.store.missing("外语学院", "英语2301")}
+    stored = office.store.retake_flag(record.photo_id)
+    assert stored is not None and (stored.reason, stored.actor) == ("闭眼 eyes closed", "王老师")
+    audit = client_for(office, "admin").get("/audit").text
+    assert "retake_flag" in audit and "王老师" in audit
+    stranger = make_id_number("110105", dt.date(1990, 1, 1), 1)
+    assert main(["flag", stranger, "--reason", "x", "--config", str(config)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"booth-central flag: {mask_id(stranger)} is not on the roster: check the number (booth-central roster "
+        "import first)"]
+    assert main(["flag", number, "--reason", "again", "--config", str(config)]) == 2
+    assert "has no current photo to flag" in capsys.readouterr().err
+    assert main(["flag", "12345", "--reason", "x", "--config", str(config)]) == 2
+    assert capsys.readouterr().err.startswith("booth-central flag: ID number ")
