@@ -90,9 +90,11 @@ def test_the_flag_command_flags_as_the_dashboard_does(office: Office, tmp_path, 
 
     from boothcore.idnumber import make_id_number
     from central.cli import main
+    from central.local_broker import free_port
 
     config = tmp_path / "central.toml"
-    config.write_text(f'[storage]\ndata_dir = "{office.config.data_dir}"\n'
+    config.write_text(f'[broker]\nurl = "mqtt://127.0.0.1:{free_port()}"\n'  # nobody listens there
+                      f'[storage]\ndata_dir = "{office.config.data_dir}"\n'
                       f'db_url = "{office.config.storage.db_url}"\n[ingest]\nknown_booths = ["booth-01"]\n',
                       encoding="utf-8")
     record = office.store.photos(college="外语学院", class_name="英语2301")[0]
