@@ -4,8 +4,16 @@ The CSV has the columns ``college, class, booth, date, start, end`` (``2027-05-2
 ``09:10``), one slot per line, in the office's local time (``web.timezone``); UTF-8 with or without
 a BOM, or GB18030, as Excel saves it. It is checked as a whole, like the roster: every bad line is
 named by its line number and nothing is imported. A class must be on the roster, a booth id must
-be valid, a slot must end after it starts, and one booth cannot hold two overlapping slots. An
-import replaces the slots of every college it names (a college sends its whole schedule).
+be valid, a slot must end after it starts on its own date, and one booth cannot hold two
+overlapping slots. An import replaces the slots of every college it names (a college sends its
+whole schedule).
+
+A slot never crosses midnight (22:00-01:00 is refused, naming the line and the fix): the booths
+open a class only within a day's service hours (``appliance.config.TimeWindow``, which do not cross
+midnight either), photo sessions are daytime, and an end before its start is far more often a slip
+(a 12-hour time, 09:00-01:00 for 13:00; swapped columns) than a night session; read as the next day
+it would hold the booth for 16 hours and show the class as due all night. A session that does run
+overnight is two lines, the first ending at 24:00 (the end of its date, as the booth's hours allow).
 
 A class's standing against the schedule (``standing``), first that applies:
 done (nobody left to photograph), in progress (a booth online has the class open), due (now is
@@ -43,8 +51,9 @@ class ScheduleImportError(RosterImportError):
 
 
 def _moment(day: str, clock: str, zone: ZoneInfo) -> str:
+    """``clock`` (HH:MM, or 24:00 = the end of ``day``) on ``day`` in ``zone``, as sortable UTC."""
     hour, minute = (int(part) for part in clock.split(":"))
-    local = dt.datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=zone)
+    local = dt.datetime.fromisoformat(day).replace(tzinfo=zone) + dt.timedelta(hours=hour, minutes=minute)
     return utc(local.isoformat())
 
 
@@ -78,13 +87,22 @@ def _parse_line(line: int, row: dict[str, str], classes: set[tuple[str, str]], z
         problems.append(RowProblem(line, f"bad date '{raw['date'][:20]}': use YYYY-MM-DD, e.g. 2027-05-20"))
     for key in ("start", "end"):
         hour, _, minute = raw[key].partition(":")
-        if not (_TIME.match(raw[key]) and int(hour) < 24 and int(minute) < 60):
-            problems.append(RowProblem(line, f"bad {key} '{raw[key][:20]}': use HH:MM (24-hour), e.g. 08:30"))
+        end_of_day = key == "end" and raw[key] == "24:00"
+        if not (_TIME.match(raw[key]) and ((int(hour) < 24 and int(minute) < 60) or end_of_day)):
+            problems.append(RowProblem(line, f"bad {key} '{raw[key][:20]}': use HH:MM (24-hour), e.g. 08:30"
+                                             + (" (24:00 for the end of the day)" if key == "end" else "")))
     if len(problems) > before:
         return None
     start, end = (f"{int(t.split(':')[0]):02d}:{t.split(':')[1]}" for t in (raw["start"], raw["end"]))
-    if end <= start:
+    if end == start:
         problems.append(RowProblem(line, f"end {end} is not after start {start}"))
+        return None
+    if end < start:
+        next_day = dt.date.fromisoformat(raw["date"]) + dt.timedelta(days=1)
+        problems.append(RowProblem(line, f"end {end} is before start {start}: a slot cannot cross midnight (a booth "
+                                         "opens a class only within one day's hours); if the session really runs "
+                                         f"overnight, write two lines, {raw['date']} {start}-24:00 and {next_day} "
+                                         f"00:00-{end}; otherwise fix the time (24-hour clock: 13:00 for 1 pm)"))
         return None
     return ScheduleSlot(college=names["college"], class_name=names["class"], booth=raw["booth"],
                         slot_date=raw["date"], start_time=start, end_time=end,
