@@ -11,7 +11,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +22,10 @@ from appliance.flow.booth import Booth, Listener, Office, SavedPhoto
 from appliance.flow.leftovers import remove_leftovers
 from appliance.flow.outcomes import QualityReport
 from appliance.hardware.camera import Camera, CameraUnavailable
+from appliance.hardware.camera_choice import open_camera
 from appliance.hardware.gpio import open_panel
 from appliance.ledger import Ledger
+from appliance.parts import BoothParts
 from appliance.quality.checker import CheckReport, PhotoChecker, crop_to_chsi
 from appliance.quality.chsi_file import encode_chsi_jpeg, write_chsi_photo
 from appliance.runtime import BoothInbox, BoothLoop, panel_feeds
@@ -55,34 +56,6 @@ class ChsiPhotoOutput:
         return SavedPhoto(write_chsi_photo(folder, id_number, jpeg), hashlib.sha256(jpeg).hexdigest())
 
 
-def open_camera(config: BoothConfig) -> Camera:
-    if config.hardware.camera == "picamera2":
-        from appliance.hardware.camera_picamera2 import Picamera2Camera
-
-        return Picamera2Camera()
-    from appliance.hardware.camera_sim import SimulatedCamera
-
-    return SimulatedCamera()
-
-
-@dataclass
-class BoothParts:
-    """Everything a running booth is made of, so the runtime, the demo and tests can reach them."""
-
-    config: BoothConfig
-    booth: Booth
-    camera: Camera
-    reader: CardReader
-    roster: Roster
-    ledger: Ledger
-    display: Display
-
-    def close(self) -> None:
-        self.camera.close()
-        self.reader.close()
-        self.display.close()
-
-
 def build_booth(config: BoothConfig, *, display: Display | None = None, camera: Camera | None = None,
                 reader: CardReader | None = None, checker: PhotoChecker | None = None,
                 office: Office | None = None, listeners: Iterable[Listener] = ()) -> BoothParts:
@@ -97,7 +70,7 @@ def build_booth(config: BoothConfig, *, display: Display | None = None, camera: 
     roster = Roster(conn)
     ledger = Ledger(conn, config.booth.id)
     remove_leftovers(data_dir / "photos", ledger)
-    camera = camera or open_camera(config)
+    camera = camera or open_camera(config.hardware)
     try:
         camera.start()
     except CameraUnavailable as error:  # the booth starts BLOCKED and finds the camera when it comes

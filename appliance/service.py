@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from appliance.hardware.gpio import BoothPanel
+from appliance.parts import BoothParts
 from appliance.runtime import BoothLoop
 from appliance.supervision import ServiceNotifier
 from appliance.uplink.client import Uplink
 from appliance.uplink_bridge import booth_status, reconcile_uploads
-
-if TYPE_CHECKING:
-    from appliance.app import BoothParts  # app builds the service: a run-time import would be circular
 
 log = logging.getLogger(__name__)
 

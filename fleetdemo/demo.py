@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from appliance.app import BoothParts
 from appliance.cardreader.base import IdentityCard
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.flow.events import OperatorAction, OperatorCommand
@@ -27,6 +26,7 @@ from appliance.flow.states import State
 from appliance.hardware.camera_sim import SimulatedCamera
 from appliance.hardware.gpio import BoothPanel
 from appliance.ledger import Ledger, Verdict
+from appliance.parts import BoothParts
 from appliance.runtime import BoothLoop
 from appliance.simulation.panel import press
 from appliance.simulation.roster_gen import (

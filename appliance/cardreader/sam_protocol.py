@@ -17,6 +17,8 @@ from functools import reduce
 from appliance.cardreader.base import CardReadError, ReaderError
 from boothcore.text import Text
 
+# Baud rates SAM readers are known to use; 115200 first because nearly all do.
+SAM_BAUD_RATES = (115200, 57600, 38400, 19200, 9600)
 PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
 TEXT_SIZE = 256
 PHOTO_SIZE = 1024

@@ -19,6 +19,7 @@ import serial
 from appliance.cardreader import text_block
 from appliance.cardreader.base import IdentityCard, ReaderError, ReaderRecovery, ReaderUnavailable
 from appliance.cardreader.sam_protocol import (
+    SAM_BAUD_RATES,
     SW3_CARD_FOUND,
     SW3_FIND_FAILED,
     Command,
@@ -30,7 +31,6 @@ from appliance.cardreader.sam_protocol import (
     parse_read_data,
     status_error,
 )
-from appliance.cardreader.spec import SAM_BAUD_RATES
 from boothcore.privacy import mask_id
 
 log = logging.getLogger(__name__)

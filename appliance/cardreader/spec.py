@@ -20,9 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from appliance.cardreader.base import CardReader, ReaderError
-
-# Baud rates SAM readers are known to use; 115200 first because nearly all do.
-SAM_BAUD_RATES = (115200, 57600, 38400, 19200, 9600)
+from appliance.cardreader.sam_protocol import SAM_BAUD_RATES
 
 # Maps a campus card UID (upper-case hex, e.g. "04A1B2C3D4E5F6") to the roster's ID number, or None.
 UidLookup = Callable[[str], "str | None"]

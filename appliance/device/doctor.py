@@ -30,6 +30,7 @@ import psutil
 
 from appliance.config import BoothConfig, load_config
 from appliance.device.provision import ERROR_FILE, under
+from appliance.hardware.camera_choice import open_camera
 from boothcore.config import ConfigError
 from boothcore.tls import IdentityError, check_identity
 
@@ -116,10 +117,8 @@ class Doctor:
         if self.booth_running and config.hardware.camera != "simulated":
             return Check("camera", "warn", "held by the running booth.service (its watchdog restarts a hung camera)",
                          "to test the camera itself: systemctl stop booth; booth doctor; systemctl start booth")
-        from appliance.app import open_camera
-
         try:
-            camera = open_camera(config)
+            camera = open_camera(config.hardware)
             camera.start()
             try:
                 frame = camera.preview_frame()

@@ -22,9 +22,9 @@ def fake_picamera2(monkeypatch):
 
 
 def test_config_picks_the_picamera2_backend_and_frames_are_rgb(fake_picamera2):
-    from appliance.app import open_camera
+    from appliance.hardware.camera_choice import open_camera
 
-    camera = open_camera(load_config(None, {"hardware": {"camera": "picamera2"}}))
+    camera = open_camera(load_config(None, {"hardware": {"camera": "picamera2"}}).hardware)
     with pytest.raises(CameraNotStarted):
         camera.capture()
     camera.start()
@@ -42,10 +42,10 @@ def test_config_picks_the_picamera2_backend_and_frames_are_rgb(fake_picamera2):
 
 
 def test_simulated_config_never_imports_picamera2():
-    from appliance.app import open_camera
+    from appliance.hardware.camera_choice import open_camera
 
     sys.modules.pop("picamera2", None)
-    open_camera(load_config(None, {}))
+    open_camera(load_config(None, {}).hardware)
     assert "picamera2" not in sys.modules
 
 
