@@ -23,8 +23,11 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str | Path, data: bytes, mode: int = 0o640) -> Path:
-    """Write ``data`` to ``path`` atomically and durably; return the final path."""
+def write_atomic(path: str | Path, data: bytes, mode: int = 0o640, *, sync_dir: bool = True) -> Path:
+    """Write ``data`` to ``path`` atomically and durably; return the final path.
+
+    ``sync_dir=False``: the caller fsyncs the folder itself, once for several files, before it
+    counts on any of them (the file's bytes are fsynced here either way)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
@@ -39,7 +42,8 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o640) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
     return path
 
 

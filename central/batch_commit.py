@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from boothcore import protocol as p
-from central.photos import PhotoArchive, StoreResult, store_batch
+from central.photos import PhotoArchive, StoreResult, commit_retried
+from central.sql import RETRYABLE
 from central.store import PhotoRecord, Store
 
 log = logging.getLogger("central.ingest")  # the ingest's one logger (its filter masks ID numbers)
@@ -50,24 +51,32 @@ class BatchCommit:
         self.ack = ack
         self.index = index
         self.ready: dict[str, ReadyPhoto] = {}  # photo_id -> a photo completed in this batch
-        self._ops: list[tuple[Callable[[], None], AckArgs | None]] = []
+        self._ops: list[tuple[tuple[str, str], Callable[[], None], AckArgs | None]] = []
 
-    def later(self, op: Callable[[], None], ack: AckArgs | None = None) -> None:
-        """Run ``op`` (row writes) in the batch's transaction; send ``ack`` once it is committed."""
-        self._ops.append((op, ack))
+    def later(self, order: tuple[str, str], op: Callable[[], None], ack: AckArgs | None = None) -> None:
+        """Run ``op`` (row writes) in the batch's transaction; send ``ack`` once it is committed.
+
+        ``order``: the rows ``op`` locks, as (booth, record id or ""): the batch runs its ops sorted
+        by it (stably: a booth's statuses keep their order), so two workers' batches take their row
+        locks in one order and do not deadlock each other on PostgreSQL.
+        """
+        self._ops.append((order, op, ack))
 
     def flush(self) -> None:
         """Group commit of the batch: photo files, then all rows in one transaction, then the acks."""
         if not self.ready and not self._ops:
             return
-        ready, ops = list(self.ready.values()), self._ops
+        ready, ops = list(self.ready.values()), sorted(self._ops, key=lambda queued: queued[0])
         self.ready, self._ops = {}, []
         acks: list[AckArgs] = []
 
         def run_ops() -> None:
-            for op, ack in ops:
+            acks.clear()  # a retried transaction earns its acks afresh
+            for _, op, ack in ops:
                 try:
                     op()  # in a savepoint of the batch: a failing one rolls back alone
+                except RETRYABLE:
+                    raise  # the database aborted the whole transaction: commit_retried runs it again
                 except Exception:
                     log.exception("worker %d: a row write failed; its message is not acked", self.index)
                     continue
@@ -79,8 +88,7 @@ class BatchCommit:
                 results = self.archive.store_many(self.store(), [(r.record, r.data) for r in ready],
                                                   in_transaction=run_ops)
             else:
-                with store_batch(self.store()):
-                    run_ops()
+                commit_retried(self.store(), run_ops)
         except Exception:
             log.exception("worker %d: the batch commit failed; nothing of it is acked (booths re-send)",
                           self.index)

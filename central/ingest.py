@@ -196,7 +196,7 @@ class IngestWorker:
 
     # ------------------------------------------------------------------------------ worker side
     def _run(self) -> None:
-        self._store = open_store(self.config.storage.db_url, base=self.data_dir)
+        self._store = store = open_store(self.config.storage.db_url, base=self.data_dir)
         if self.index == 0:
             for folder in (self.archive.root, self.archive.captures, self.staging.root):
                 remove_stale_temps(folder, min_age_s=STALE_TEMP_S)
@@ -217,10 +217,11 @@ class IngestWorker:
                     next_clean = now + _CLEAN_INTERVAL_S
                 self.batch.flush()  # what the deferred tasks completed
                 timeout = max(0.0, self._deferred[0][0] - now) if self._deferred else 1.0
-                if not self.inbox.step(min(timeout, 1.0)):
-                    return
+                with store.held():  # one pool checkout for the batch's statements (PostgreSQL)
+                    if not self.inbox.step(min(timeout, 1.0)):
+                        return
         finally:
-            self._store.close()
+            store.close()
 
     def _handle(self, message: _Message) -> None:
         self._guard(lambda: self._dispatch(message))
@@ -310,14 +311,14 @@ class IngestWorker:
                             " folder was replaced; earlier boots are history)", status.booth, status.install_id,
                             status.boot)
 
-        self.batch.later(write)
+        self.batch.later((status.booth, ""), write)
 
     def _telemetry(self, topic: p.BoothTopic, payload: bytes) -> None:
         telemetry: p.Telemetry = p.decode("telemetry", payload)
         if telemetry.booth != topic.booth:
             raise Rejected("telemetry names another booth")
         data = telemetry.model_dump(mode="json")
-        self.batch.later(lambda: self.store.record_telemetry(topic.booth, telemetry.ts, data))
+        self.batch.later((topic.booth, ""), lambda: self.store.record_telemetry(topic.booth, telemetry.ts, data))
 
     def _event(self, topic: p.BoothTopic, payload: bytes) -> None:
         event: p.Event = p.decode("event", payload)
@@ -334,7 +335,7 @@ class IngestWorker:
                 self.store.record_command_result(result.command_id, result.ok, printable(result.message))
             self.counters["events"] += 1
 
-        self.batch.later(write, (topic.booth, "event", event.event_id, {}))
+        self.batch.later((event.booth, event.event_id), write, (topic.booth, "event", event.event_id, {}))
 
     # ---------------------------------------------------------------------------------- photos
 class Ingest:

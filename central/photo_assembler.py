@@ -19,7 +19,7 @@ from central.batch_commit import BatchCommit, ReadyPhoto, SendAck
 from central.paths import UnsafePathError, safe_segment
 from central.photos import StoreResult
 from central.staging import Staging
-from central.store import PhotoRecord, Store
+from central.store import InitLookup, PhotoRecord, Store
 
 log = logging.getLogger("central.ingest")  # the ingest's one logger (its filter masks ID numbers)
 
@@ -61,10 +61,12 @@ class PhotoAssembler:
             self._refused.clear()
         self._refused[photo_id] = reason
 
-    def _already_stored(self, booth: str, photo_id: str, sha256: str | None) -> bool:
+    def _already_stored(self, booth: str, photo_id: str, sha256: str | None,
+                        lookup: InitLookup | None = None) -> bool:
         """True (and acked) when the photo is stored; Rejected when stored with other content.
 
         A photo completed earlier in this batch counts: it is acked after the batch's commit.
+        ``lookup``: the init's reads, already made (else the row is read here).
         """
         ready = self.batch.ready.get(photo_id)
         if ready is not None:
@@ -72,7 +74,7 @@ class PhotoAssembler:
                 raise Rejected("photo_id already stored with a different booth or sha256")
             ready.ack = True
             return True
-        record = self.store.photo(photo_id)
+        record = lookup.stored if lookup is not None else self.store.photo(photo_id)
         if record is None:
             return False
         if record.booth != booth or (sha256 is not None and record.sha256 != sha256):
@@ -105,9 +107,10 @@ class PhotoAssembler:
         # Refuse unsafe folder names now (the store checks the whole resolved path again).
         safe_segment(init.college)
         safe_segment(init.class_)
-        if self._already_stored(topic.booth, init.photo_id, init.sha256):
+        lookup = self.store.init_lookup(init.photo_id, init.id_number)
+        if self._already_stored(topic.booth, init.photo_id, init.sha256, lookup):
             return
-        self._check_roster(topic.booth, init)
+        self._check_roster(topic.booth, init, lookup)
         self._refused.pop(init.photo_id, None)
         previous = self._staged_init(topic.booth, init.photo_id)
         if previous is not None and previous != init:
@@ -122,16 +125,16 @@ class PhotoAssembler:
         self.staging.put_init(topic.booth, init.photo_id, payload)
         self._complete(topic.booth, init.photo_id, trigger="init")
 
-    def _check_roster(self, booth: str, init: p.PhotoInit) -> None:
+    def _check_roster(self, booth: str, init: p.PhotoInit, lookup: InitLookup) -> None:
         """Rejected unless the person is on central's roster, in the class the photo names, and that
         class is the one the booth had open in the photo's session (when central knows the session).
 
         With no roster imported at all there is nothing to check against: logged, and accepted.
         """
         who = mask_id(init.id_number)
-        entry = self.store.roster_entry(init.id_number)
+        entry = lookup.entry
         if entry is None:
-            if self.store.roster_size() == 0:
+            if not lookup.roster_imported:
                 if not self._warned_no_roster:
                     log.warning("central has no roster: photos are not checked against it (import one with"
                                 " booth-central roster import)")

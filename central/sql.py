@@ -24,6 +24,10 @@ from psycopg_pool import ConnectionPool
 from boothcore import db
 from boothcore.cli import CommandError
 
+# The errors after which a transaction may simply run again: PostgreSQL aborted it to break a deadlock
+# (40P01) or a serialization conflict (40001). SQLite's writers queue on BEGIN IMMEDIATE: no deadlock.
+RETRYABLE: tuple[type[Exception], ...] = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+
 
 class DatabaseUnreachable(CommandError, ConnectionError):
     """The PostgreSQL server refused or did not answer (the line names it without a password)."""
@@ -54,6 +58,9 @@ class Connection(Protocol):
     dialect: str
 
     def execute(self, sql: str, parameters: Any = ..., /) -> Result: ...
+    def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]], /) -> list[Result]:
+        """Several statements' rows (PostgreSQL: sent together, one round trip)."""
+
     def executemany(self, sql: str, parameters: Any, /) -> Any: ...
     def transaction(self) -> contextlib.AbstractContextManager[Any]: ...
     def json_text(self, column: str, key: str) -> str: ...
@@ -90,6 +97,13 @@ class SqliteConnection(sqlite3.Connection):
         finally:
             self._depth -= 1
             self.execute(f"RELEASE {name}")
+
+    def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]], /) -> list[Result]:
+        results: list[Result] = []
+        for sql, parameters in statements:
+            cursor = self.execute(sql, parameters)
+            results.append(_Fetched(cursor.fetchall(), cursor.rowcount))
+        return results
 
     @staticmethod
     def json_text(column: str, key: str) -> str:
@@ -187,6 +201,10 @@ class _Pools:
             pool.close(timeout=1)
 
 
+# One advisory lock function applied to each key of a sorted array, in the array's order (a function
+# scan of unnest returns its elements in order): one round trip for a batch's locks.
+_LOCK_EACH = "SELECT {}(key) FROM unnest(%s::bigint[]) AS key"
+
 POOLS = _Pools()
 # Connections per process and database: each ingest worker holds one through a batch, the dashboard's
 # threads borrow one per statement.
@@ -203,32 +221,58 @@ class PostgresConnection:
         self.url = url
         self._pool: ConnectionPool | None = POOLS.acquire(url, POOL_MAX)
         self._conn: psycopg.Connection[Any] | None = None
-        self._pins = 0
+        self._holder: contextlib.ExitStack | None = None  # set inside ``held()``
 
     @contextlib.contextmanager
     def pinned(self) -> Iterator[psycopg.Connection[Any]]:
         """Hold one pooled connection (for a transaction, or session-level advisory locks)."""
         if self._conn is not None:
-            self._pins += 1
-            try:
-                yield self._conn
-            finally:
-                self._pins -= 1
+            yield self._conn
             return
         if self._pool is None:
             raise psycopg.InterfaceError("the store is closed")
+        if self._holder is not None:  # inside held(): the connection stays until that block ends
+            self._conn = self._holder.enter_context(self._pool.connection())
+            self._holder.callback(setattr, self, "_conn", None)
+            yield self._conn
+            return
         with self._pool.connection() as conn:
-            self._conn, self._pins = conn, 1
+            self._conn = conn
             try:
                 yield conn
             finally:
-                self._conn, self._pins = None, 0
+                self._conn = None
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Keep the connection the block's first statement borrows until the block ends: an ingest
+        worker's batch checks one out of the pool once, not once per statement. A connection that
+        broke meanwhile goes back to the pool at the end, which replaces it."""
+        if self._holder is not None or self._conn is not None:
+            yield
+            return
+        with contextlib.ExitStack() as holder:
+            self._holder = holder
+            try:
+                yield
+            finally:
+                self._holder = None
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> _Fetched:
         with self.pinned() as conn, conn.cursor() as cursor:
             cursor.execute(_postgres_sql(sql), tuple(parameters))
             rows = cursor.fetchall() if cursor.description is not None else []
             return _Fetched(rows, cursor.rowcount)
+
+    def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]], /) -> list[Result]:
+        """psycopg's pipeline mode: every statement sent before the first result is read."""
+        with self.pinned() as conn, contextlib.ExitStack() as cursors:
+            sent = [cursors.enter_context(conn.cursor()) for _ in statements]
+            with conn.pipeline():
+                for cursor, (sql, parameters) in zip(sent, statements, strict=True):
+                    cursor.execute(_postgres_sql(sql), tuple(parameters))
+            return [_Fetched(cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
+                    for cursor in sent]
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> None:
         with self.pinned() as conn, conn.cursor() as cursor:
@@ -244,19 +288,29 @@ class PostgresConnection:
     def advisory_locks(self, keys: Iterable[int]) -> Iterator[None]:
         """Session-level advisory locks on ``keys`` (taken in ascending order: no deadlock between
         holders), kept until the block ends or the connection dies: a database lock every
-        machine's workers share, released by PostgreSQL when a killed worker's connection drops."""
-        keys = sorted(set(keys))
+        machine's workers share, released by PostgreSQL when a killed worker's connection drops.
+        One statement takes them all and one releases them (a round trip each, not one per key)."""
+        ordered = sorted(set(keys))
+        if not ordered:
+            yield
+            return
         with self.pinned() as conn:
-            taken: list[int] = []
             try:
-                for key in keys:
-                    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-                    taken.append(key)
+                conn.execute(_LOCK_EACH.format("pg_advisory_lock"), (ordered,))
                 yield
             finally:
+                # Also after a failed take: a session lock outlives the statement that took it, and
+                # unlocking a key this session does not hold only warns.
                 if not conn.closed:
-                    for key in reversed(taken):
-                        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                    conn.execute(_LOCK_EACH.format("pg_advisory_unlock"), (ordered,))
+
+    def advisory_xact_locks(self, keys: Iterable[int]) -> None:
+        """Transaction-level advisory locks on ``keys`` (ascending order), held until the transaction
+        ends: one statement for them all."""
+        ordered = sorted(set(keys))
+        if ordered:
+            with self.pinned() as conn:
+                conn.execute(_LOCK_EACH.format("pg_advisory_xact_lock"), (ordered,))
 
     @staticmethod
     def json_text(column: str, key: str) -> str:

@@ -327,6 +327,16 @@ class CommandRecord:
     result_message: str | None = None
 
 
+@dataclass(frozen=True)
+class InitLookup:
+    """What the ingest checks a photo's init against: the photo if already stored, the person's
+    roster entry, and whether any roster is imported (none: nothing to check against)."""
+
+    stored: PhotoRecord | None
+    entry: RosterEntry | None
+    roster_imported: bool
+
+
 @runtime_checkable
 class Store(Protocol):
     """The storage interface of the central service (``SqlStore`` on SQLite or PostgreSQL)."""
@@ -357,6 +367,12 @@ class Store(Protocol):
         """Insert once by photo_id; it becomes the person's current photo (central's receive order).
         False when the photo_id was already stored."""
 
+    def add_photos(self, records: Sequence[PhotoRecord]) -> list[PhotoRecord]:
+        """``add_photo`` of several, in receive order, in one transaction: the ones inserted, as stored."""
+
+    def stored_photos(self, photo_ids: Iterable[str]) -> dict[str, PhotoRecord]:
+        """The stored photos among ``photo_ids``, by photo_id."""
+
     def photos(self, *, college: str | None = None, class_name: str | None = None,
                current_only: bool = True, session_id: str | None = None) -> list[PhotoRecord]: ...
 
@@ -364,6 +380,8 @@ class Store(Protocol):
     def import_roster(self, entries: Iterable[RosterEntry]) -> int: ...
     def roster_entry(self, id_number: str) -> RosterEntry | None: ...
     def roster_size(self) -> int: ...
+    def init_lookup(self, photo_id: str, id_number: str) -> InitLookup:
+        """What a photo's init is checked against, read together (see InitLookup)."""
     def session_class(self, booth: str, session_id: str) -> tuple[str, str, str] | None:
         """(kind, college, class) of a booth's session, from its status or class_opened event."""
     def roster(self, *, college: str | None = None, class_name: str | None = None) -> list[RosterEntry]: ...
@@ -411,6 +429,17 @@ def _booth(row: db.RowLike) -> BoothStatus:
                        install_id=row["install_id"], resets=row["resets"], reset_at=row["reset_at"])
 
 
+# Rows per multi-row INSERT of ``add_photos``: 14 parameters a row stays far below SQLite's 32,766
+# (SQLITE_MAX_VARIABLE_NUMBER since 3.32) and PostgreSQL's 65,535; the ingest's batches are at most
+# 64 messages (central.ingest._BATCH_MAX).
+_INSERT_ROWS = 64
+
+
+def _marks(count: int) -> str:
+    """``?,?,...``: the placeholders of an ``IN (...)`` list of ``count`` values."""
+    return ",".join("?" * count)
+
+
 def _filters(**columns: str | None) -> tuple[list[str], list[str]]:
     """``column = ?`` terms for the given values (None = any): plain equalities, so SQLite uses the
     (college, class_name) indexes; ``? IS NULL OR column = ?`` would make it scan the table."""
@@ -453,8 +482,13 @@ class SqlStore:
     def _tx(self) -> contextlib.AbstractContextManager[Any]:
         return self.conn.transaction()
 
-    def _lock_person(self, id_number: str) -> None:
-        """Serialise writers of one person's photos until the transaction ends (SQLite's BEGIN
+    def held(self) -> contextlib.AbstractContextManager[None]:
+        """Keep one database connection for the block (an ingest worker's batch; SQLite's store has
+        only one). Not part of ``Store``."""
+        return contextlib.nullcontext()
+
+    def _lock_people(self, id_numbers: Iterable[str]) -> None:
+        """Serialise writers of these people's photos until the transaction ends (SQLite's BEGIN
         IMMEDIATE already serialises every writer)."""
 
     # ---------------------------------------------------------------------------------- booths
@@ -556,26 +590,63 @@ class SqlStore:
                                 (id_number,)).fetchone()
         return _photo(row) if row else None
 
+    def stored_photos(self, photo_ids: Iterable[str]) -> dict[str, PhotoRecord]:
+        """The stored photos among ``photo_ids``, by photo_id: one query for a batch's look for re-sends."""
+        ids = sorted(set(photo_ids))
+        if not ids:
+            return {}
+        rows = self.conn.execute(f"SELECT * FROM photos WHERE photo_id IN ({_marks(len(ids))})", ids)
+        return {row["photo_id"]: _photo(row) for row in rows}
+
     def add_photo(self, record: PhotoRecord) -> bool:
         """The newest capture central receives becomes current: the booth's clock (``captured_at``,
         a Pi without an RTC before NTP) orders nothing; callers add a person's photos in receive order.
         """
+        return bool(self.add_photos([record]))
+
+    def add_photos(self, records: Sequence[PhotoRecord]) -> list[PhotoRecord]:
+        """``add_photo`` for several photos, in receive order (a person's last one becomes current),
+        in four statements whatever their number: the people's locks, one multi-row insert, one
+        update of the current flags (the ingest's batch: round trips, not rows, cost on PostgreSQL).
+
+        Returns the photos inserted, as stored (captured_at normalised, stored_at, is_current); a
+        photo_id already stored (or twice in ``records``) is inserted once.
+        """
+        stored_at = utc()
+        first: dict[str, PhotoRecord] = {}
+        for record in records:
+            first.setdefault(record.photo_id, record)
+        unique = list(first.values())
+        if not unique:
+            return []
         with self._tx():
             # Two workers storing one photo_id: the primary key lets one insert; the other's waits for
-            # its commit and then does nothing. Two photos of one person: _lock_person orders them.
-            self._lock_person(record.id_number)
-            inserted = self.conn.execute(
-                "INSERT INTO photos (photo_id, booth, id_number, student_no, college, class_name, session_id,"
-                " attempt, captured_at, size, sha256, path, is_current, stored_at, booth_checks_json)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?,?) ON CONFLICT (photo_id) DO NOTHING",
-                (record.photo_id, record.booth, record.id_number, record.student_no, record.college,
-                 record.class_name, record.session_id, record.attempt, utc(record.captured_at), record.size,
-                 record.sha256, record.path, utc(),
-                 None if record.booth_checks is None else json.dumps(record.booth_checks))).rowcount == 1
-            if inserted:
-                self.conn.execute("UPDATE photos SET is_current = 0 WHERE id_number = ? AND is_current = 1"
-                                  " AND photo_id <> ?", (record.id_number, record.photo_id))
-        return inserted
+            # its commit and then does nothing. Two photos of one person: _lock_people orders them.
+            self._lock_people(record.id_number for record in unique)
+            inserted: set[str] = set()
+            for start in range(0, len(unique), _INSERT_ROWS):
+                part = unique[start:start + _INSERT_ROWS]
+                rows = self.conn.execute(
+                    "INSERT INTO photos (photo_id, booth, id_number, student_no, college, class_name, session_id,"
+                    " attempt, captured_at, size, sha256, path, is_current, stored_at, booth_checks_json) VALUES "
+                    + ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,0,?,?)"] * len(part))
+                    + " ON CONFLICT (photo_id) DO NOTHING RETURNING photo_id",
+                    [value for r in part for value in (
+                        r.photo_id, r.booth, r.id_number, r.student_no, r.college, r.class_name, r.session_id,
+                        r.attempt, utc(r.captured_at), r.size, r.sha256, r.path, stored_at,
+                        None if r.booth_checks is None else json.dumps(r.booth_checks))])
+                inserted.update(row[0] for row in rows)
+            new = [record for record in unique if record.photo_id in inserted]
+            current = {record.id_number: record.photo_id for record in new}  # each person's last one
+            if current:
+                people, winners = sorted(current), sorted(current.values())
+                self.conn.execute(
+                    f"UPDATE photos SET is_current = CASE WHEN photo_id IN ({_marks(len(winners))}) THEN 1 ELSE 0"
+                    f" END WHERE id_number IN ({_marks(len(people))})"
+                    f" AND (is_current = 1 OR photo_id IN ({_marks(len(winners))}))",
+                    [*winners, *people, *winners])
+        return [PhotoRecord(**{**record.__dict__, "captured_at": utc(record.captured_at), "stored_at": stored_at,
+                               "is_current": current[record.id_number] == record.photo_id}) for record in new]
 
     def photos(self, *, college: str | None = None, class_name: str | None = None,
                current_only: bool = True, session_id: str | None = None) -> list[PhotoRecord]:
@@ -600,6 +671,16 @@ class SqlStore:
 
     def roster_size(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM roster").fetchone()[0]
+
+    def init_lookup(self, photo_id: str, id_number: str) -> InitLookup:
+        # One round trip on PostgreSQL for the three reads every photo's init makes.
+        stored, entry, imported = self.conn.execute_all([
+            ("SELECT * FROM photos WHERE photo_id = ?", (photo_id,)),
+            ("SELECT * FROM roster WHERE id_number = ?", (id_number,)),
+            ("SELECT EXISTS (SELECT 1 FROM roster)", ())])
+        photo_row, entry_row = stored.fetchone(), entry.fetchone()
+        return InitLookup(_photo(photo_row) if photo_row else None, entry_from_row(entry_row) if entry_row else None,
+                          bool(imported.fetchone()[0]))
 
     def session_class(self, booth: str, session_id: str) -> tuple[str, str, str] | None:
         row = self.conn.execute("SELECT session_json FROM booths WHERE booth = ?", (booth,)).fetchone()
@@ -764,12 +845,15 @@ class PostgresStore(SqlStore):
             self.conn.close()
             raise
 
-    def _lock_person(self, id_number: str) -> None:
-        self.conn.execute("SELECT pg_advisory_xact_lock(?)", (person_lock_key(id_number),))
+    def held(self) -> contextlib.AbstractContextManager[None]:
+        return self.conn.held()
+
+    def _lock_people(self, id_numbers: Iterable[str]) -> None:
+        self.conn.advisory_xact_locks(person_lock_key(number) for number in id_numbers)
 
     def people_locked(self, id_numbers: Iterable[str]) -> contextlib.AbstractContextManager[None]:
         """Hold the person locks of ``id_numbers`` across a photo's file write and its row's commit
-        (``PhotoArchive.store_many``): the locks of ``_lock_person``, taken for longer."""
+        (``PhotoArchive.store_many``): the locks of ``_lock_people``, taken for longer."""
         return self.conn.advisory_locks(person_lock_key(number) for number in id_numbers)
 
 
