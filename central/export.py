@@ -128,7 +128,7 @@ def fees_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
 
 
 def fees_csv(rows: Iterable[tuple[object, ...]]) -> str:
-    return csv_text(FEES_HEADER, rows)
+    return csv_text(FEES_HEADER, rows, money_columns=("fee_cny", "amount_cny"))
 
 
 def makeup_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
@@ -168,7 +168,7 @@ def makeup_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
 
 
 def makeup_csv(rows: Iterable[tuple[object, ...]]) -> str:
-    return csv_text(MAKEUP_HEADER, rows, text_columns=("id_number", "student_no"))
+    return csv_text(MAKEUP_HEADER, rows, text_columns=("id_number", "student_no"), money_columns=("amount_cny",))
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -13,6 +13,8 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
+from boothcore.money import cny
+
 BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,14 +36,18 @@ def _safe(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]], *, text_columns: Iterable[str] = ()) -> str:
-    """The whole file as text (BOM first); ``text_columns`` are written with ``excel_text``."""
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]], *, text_columns: Iterable[str] = (),
+             money_columns: Iterable[str] = ()) -> str:
+    """The whole file as text (BOM first); ``text_columns`` are written with ``excel_text``, the
+    amounts in ``money_columns`` as the pages show them (``boothcore.money.cny``; an empty cell stays empty)."""
     as_text = {header.index(name) for name in text_columns}
+    as_money = {header.index(name) for name in money_columns}
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([excel_text(str(value)) if index in as_text else _safe(value)
-                         for index, value in enumerate(row)])
+        writer.writerow([excel_text(str(value)) if index in as_text
+                         else cny(value) if index in as_money and isinstance(value, int | float)
+                         else _safe(value) for index, value in enumerate(row)])
     return out.getvalue()

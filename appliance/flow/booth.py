@@ -83,6 +83,7 @@ from appliance.ledger import ActionSource, CaptureRecord, Ledger, SessionKind, S
 from appliance.ui.blocked import CAMERA_MISSING, blocked
 from appliance.ui.review import review_image
 from appliance.ui.view import Display, View
+from boothcore.money import cny
 from boothcore.privacy import mask_id, mask_ids_in, mask_name, masked_traceback
 from boothcore.roster import Roster, RosterEntry
 from boothcore.text import BilingualError, Text
@@ -956,11 +957,11 @@ class Booth:
                 facts.append(Text(f"待确认 {who}:{MESSAGES[reason].zh}", f"To confirm, {who}: {MESSAGES[reason].en}"))
         if menu.origin is State.SUMMARY and self.summary is not None:
             fee = self.summary.fee_cny
-            facts.append(Text(f"{self.summary.session.label} 待缴费 {fee:.2f} 元",
-                              f"{self.summary.session.label}: {fee:.2f} CNY to pay"))
+            facts.append(Text(f"{self.summary.session.label} 待缴费 {cny(fee)} 元",
+                              f"{self.summary.session.label}: {cny(fee)} CNY to pay"))
         elif menu.origin is State.PAYMENT and self.cycle is not None:
             fee = fee_for(1, self.config.fees)
-            facts.append(Text(f"补拍待缴费 {fee:.2f} 元", f"Make-up: {fee:.2f} CNY to pay"))
+            facts.append(Text(f"补拍待缴费 {cny(fee)} 元", f"Make-up: {cny(fee)} CNY to pay"))
         facts += self.missing.values()
         return facts
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from appliance.ui.view import Screen, Tone, View
+from boothcore.money import cny
 from boothcore.privacy import mask_id
 from boothcore.roster import RosterEntry
 from boothcore.text import Text
@@ -85,7 +86,7 @@ def saved(entry: RosterEntry, status: str) -> View:
 
 
 def payment(amount: float, qr_text: str, status: str) -> View:
-    return View(Screen.SUMMARY, Text(f"请缴费 {amount:.2f} 元", f"Please pay {amount:.2f} CNY"),
+    return View(Screen.SUMMARY, Text(f"请缴费 {cny(amount)} 元", f"Please pay {cny(amount)} CNY"),
                 (Text("支付宝或微信扫码,老师确认后完成", "Scan with Alipay or WeChat; the operator confirms"),),
                 Tone.INFO, qr_text=qr_text, status=status)
 
@@ -93,8 +94,8 @@ def payment(amount: float, qr_text: str, status: str) -> View:
 def summary(label: str, photographed: int, missing: list[str], price: float, fee: float, qr_text: str,
             status: str) -> View:
     lines = [Text(f"{label}:已拍 {photographed} 人", f"{label}: {photographed} photographed"),
-             Text(f"费用 {photographed} × {price:.2f} = {fee:.2f} 元",
-                  f"Fee {photographed} x {price:.2f} = {fee:.2f} CNY")]
+             Text(f"费用 {photographed} × {cny(price)} = {cny(fee)} 元",
+                  f"Fee {photographed} x {cny(price)} = {cny(fee)} CNY")]
     if missing:
         names = "、".join(missing[:12]) + ("…" if len(missing) > 12 else "")
         lines.append(Text(f"未拍 {len(missing)} 人:{names}", f"Not photographed ({len(missing)}): {names}"))

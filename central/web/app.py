@@ -30,6 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from boothcore.chsi import OutputSection
+from boothcore.money import cny
 from central.booth_checks import booth_check_rows
 from central.commands import allow_retake
 from central.config import CentralConfig
@@ -73,6 +74,7 @@ class Dashboard:
         self.templates = Environment(loader=PackageLoader("central.web", "templates"),
                                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.templates.globals["t"] = bilingual
+        self.templates.filters["cny"] = cny  # amounts as the CSV files write them
         self.templates.globals["standing_labels"] = STANDING_LABELS
         self.fleet_live = Broadcaster(self.read_fleet)
         self.progress_live = Broadcaster(self.read_progress, poll_s=PROGRESS_POLL_S)

@@ -37,6 +37,8 @@ def test_fees_per_session_and_totals_per_college(office: Office):
     rows = list(csv.DictReader(io.StringIO(admin.get("/exports/fees.csv").content.decode("utf-8-sig"))))
     assert [(r["class"], r["paid"], r["paid_booth"]) for r in rows] == [
         ("计科2301", "yes", "booth-02"), ("计科2302", "no", ""), ("英语2301", "yes", "booth-02")]
+    # The amounts as the page shows them (boothcore.money.cny), not Python's 60.0.
+    assert [(r["fee_cny"], r["amount_cny"]) for r in rows] == [("60.00", "60.00"), ("60.00", ""), ("60.00", "60.00")]
     secretary = client_for(office, "sec").get("/fees").text
     assert "外语学院" in secretary and "信息学院" not in secretary
 
@@ -57,7 +59,7 @@ def test_make_up_payments_per_person(office: Office):
     admin = client_for(office, "admin")
     rows = list(csv.DictReader(io.StringIO(admin.get("/exports/makeup-payments.csv").content.decode("utf-8-sig"))))
     assert [(from_excel_text(r["id_number"]), r["paid"], r["amount_cny"]) for r in rows] == [
-        (people[0].id_number, "yes", "15.0"), (people[1].id_number, "no", ""), (people[2].id_number, "yes", "15.0")]
+        (people[0].id_number, "yes", "15.00"), (people[1].id_number, "no", ""), (people[2].id_number, "yes", "15.00")]
     page = admin.get("/fees").text
     assert page.count('<tr class="paid">') == 2 and page.count('<tr class="unpaid">') == 1
     colleges = [p.college for p in people]
