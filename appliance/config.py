@@ -20,8 +20,11 @@ from appliance.quality.settings import QualitySettings
 from appliance.uplink.settings import UplinkSettings
 from boothcore.chsi import OutputSection
 from boothcore.config import ConfigError, one_line_error, read_raw
-from boothcore.protocol import BOOTH_ID_PATTERN
+from boothcore.protocol import BOOTH_ID_PATTERN, BOOTH_ID_RULE
 
+# A screen size as [hardware] screen_size and `booth screenshots --size` take it.
+SCREEN_SIZE_RULE = "WIDTHxHEIGHT in pixels, each 100 to 9999 (e.g. 1024x600 or 1080x1920)"
+_SCREEN_SIZE = re.compile(r"^([1-9][0-9]{2,3})x([1-9][0-9]{2,3})$")
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -56,7 +59,7 @@ class TimeWindow(BaseModel):
 
 class BoothSection(_Section):
     # Unique per booth; it names the MQTT topics and the client certificate.
-    id: str = Field(default="booth-01", pattern=BOOTH_ID_PATTERN)
+    id: str = "booth-01"
     # Where the roster, ledger, outbox and photos live (its own partition on the Pi).
     data_dir: Path = Path("/var/lib/booth")
     # The graduating class being photographed (the notice: only this year's graduates).
@@ -67,6 +70,13 @@ class BoothSection(_Section):
     # Whom a student calls when the booth is blocked (camera or reader missing), shown on that
     # screen: e.g. "教务处 王老师 010-6275-0000"; "" = "the teaching secretary".
     staff_contact: str = Field(default="", max_length=60)
+
+    @field_validator("id")
+    @classmethod
+    def _booth_id(cls, value: str) -> str:
+        if not re.fullmatch(BOOTH_ID_PATTERN, value):
+            raise ValueError(BOOTH_ID_RULE)
+        return value
 
 
 class HoursSection(_Section):
@@ -186,8 +196,7 @@ class HardwareSection(_Section):
         """``screen_size`` as (width, height), or None for "auto"."""
         if self.screen_size == "auto":
             return None
-        width, height = self.screen_size.split("x")
-        return int(width), int(height)
+        return parse_screen_size(self.screen_size)
 
     def panel_pins(self) -> dict[str, int]:
         """The panel's parts by config key -> BCM pin (the relay only when fitted)."""
@@ -208,8 +217,11 @@ class HardwareSection(_Section):
     @field_validator("screen_size")
     @classmethod
     def _screen_size(cls, value: str) -> str:
-        if not re.fullmatch(r"auto|[1-9][0-9]{2,3}x[1-9][0-9]{2,3}", value):
-            raise ValueError("must be auto or WIDTHxHEIGHT in pixels, e.g. 1024x600 or 1080x1920")
+        if value != "auto":
+            try:
+                parse_screen_size(value)
+            except ValueError:
+                raise ValueError(f"must be auto or {SCREEN_SIZE_RULE}") from None
         return value
 
     @field_validator("card_reader")
@@ -220,6 +232,14 @@ class HardwareSection(_Section):
 
         parse_spec(value)  # ReaderSpecError is a ValueError naming the spec and the allowed forms
         return value
+
+
+def parse_screen_size(text: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` as (width, height) in pixels; ValueError naming ``SCREEN_SIZE_RULE`` otherwise."""
+    match = _SCREEN_SIZE.match(text)
+    if not match:
+        raise ValueError(f"{text!r}: expected {SCREEN_SIZE_RULE}")
+    return int(match.group(1)), int(match.group(2))
 
 
 class BoothConfig(_Section):

@@ -63,14 +63,17 @@ def read_raw(path: str | Path | None, overrides: dict[str, Any] | None = None) -
 def ensure_folder(path: Path, key: str) -> Path:
     """Create the data folder ``path`` (0750) when needed; ConfigError naming ``key`` when it cannot
     be created or written, so a bad data folder stops a command at start with one line."""
+    where = f"config error: {key} = '{path}'"
+    todo = f"set {key} to a folder this user may write (a missing one is created)"
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{where}: is a file, not a folder: {todo}")
     try:
         path.mkdir(mode=0o750, parents=True, exist_ok=True)
     except OSError as error:
-        raise ConfigError(f"config error: {key} = '{path}': cannot create the folder ({error.strerror}): "
-                          f"create it or set {key} to a writable folder") from None
-    if not path.is_dir():
-        raise ConfigError(f"config error: {key} = '{path}': not a folder: set {key} to a folder")
+        blocker = next((parent for parent in path.parents if parent.exists()), None)
+        why = (f"'{blocker}' is a file" if blocker is not None and not blocker.is_dir()
+               else error.strerror or str(error))
+        raise ConfigError(f"{where}: cannot create the folder ({why}): {todo}") from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError(f"config error: {key} = '{path}': this user may not write there: fix its owner "
-                          f"or set {key} to a writable folder")
+        raise ConfigError(f"{where}: this user may not write there: fix its owner or {todo}")
     return path

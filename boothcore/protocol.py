@@ -30,6 +30,9 @@ from boothcore.names import MAX_NAME_CHARS, STUDENT_NO_PATTERN, BadName, check_n
 
 VERSION = 1
 BOOTH_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
+# BOOTH_ID_PATTERN in words, for the people who choose booth ids.
+BOOTH_ID_RULE = ("a booth id is 1 to 32 lowercase letters a-z, digits and hyphens, starting with a letter or digit"
+                 " (e.g. booth-01)")
 UUID4_HEX_PATTERN = r"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$"
 # Session ids, command ids, reason codes: tokens that are safe in a topic, a log line and a file name.
 TOKEN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"

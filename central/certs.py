@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from boothcore.protocol import BOOTH_ID_PATTERN
+from boothcore.protocol import BOOTH_ID_PATTERN, BOOTH_ID_RULE
 from boothcore.tls import OpensslError, openssl
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
@@ -119,7 +119,7 @@ def existing_ca(folder: Path, name: str = CA) -> TlsFiles:
 def check_booth_name(name: str) -> str:
     """A booth id usable as a certificate CN and MQTT client id; CertError otherwise."""
     if not _BOOTH.match(name):
-        raise CertError(f"booth id {name!r} must match {BOOTH_ID_PATTERN}")
+        raise CertError(f"bad booth id {name!r}: {BOOTH_ID_RULE}")
     if name in RESERVED_NAMES or name.startswith(RESERVED_PREFIX):
         raise CertError(f"booth id {name!r} is reserved ({', '.join(RESERVED_NAMES)} and names starting "
                         f"with {RESERVED_PREFIX!r} belong to the CA, the broker and the central service)")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from boothcore.broker_url import broker_port, check_broker_url
 from boothcore.config import ConfigError, one_line_error, read_raw
 from boothcore.mqtt import ClientTls
-from boothcore.protocol import BOOTH_ID_PATTERN, MAX_PHOTO_SIZE, TOKEN_PATTERN
+from boothcore.protocol import BOOTH_ID_PATTERN, BOOTH_ID_RULE, MAX_PHOTO_SIZE, TOKEN_PATTERN
 from central.certs import TlsFiles
 from central.local_broker import CENTRAL_PORT
 
@@ -131,7 +131,7 @@ class IngestSection(_Section):
     def _booths(cls, value: list[str]) -> list[str]:
         for booth in value:
             if not _BOOTH.match(booth):
-                raise ValueError(f"'{booth}' is not a booth id (a-z, 0-9, '-', up to 32)")
+                raise ValueError(f"'{booth}' is not a booth id: {BOOTH_ID_RULE}")
         return value
 
 

@@ -155,9 +155,9 @@ def _overlaps(slots: list[tuple[int, ScheduleSlot]]) -> list[RowProblem]:
         first_line, first = held[0]  # of the slots so far, the one that ends last
         for line, slot in held[1:]:
             if slot.starts_at < first.ends_at:
-                problems.append(RowProblem(line, f"booth {booth} already holds {first.college} / "
-                                                 f"{first.class_name} {first.slot_date} {first.start_time}-"
-                                                 f"{first.end_time} (line {first_line}) then"))
+                problems.append(RowProblem(line, f"booth {booth} is taken {first.slot_date} {first.start_time}-"
+                                                 f"{first.end_time} by {first.college} / {first.class_name} (line "
+                                                 f"{first_line}): give this slot another time or booth"))
             if slot.ends_at > first.ends_at:
                 first_line, first = line, slot
     return problems

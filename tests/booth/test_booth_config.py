@@ -27,7 +27,8 @@ def test_every_key_in_the_shipped_file_has_a_comment_above_it():
 
 @pytest.mark.parametrize(("toml", "expected"), [
     ("[fees]\nprice_cny = 25\n", "config error: fees.price_cny = 25: must be at most fees.cap_cny (20)"),
-    ("[booth]\nid = 'Booth 1'\n", "config error: booth.id = 'Booth 1': String should match pattern"),
+    ("[booth]\nid = 'Booth 1'\n", "config error: booth.id = 'Booth 1': a booth id is 1 to 32 lowercase letters a-z, "
+     "digits and hyphens, starting with a letter or digit (e.g. booth-01)"),
     ("[hours]\nservice = ['8-12']\n", "config error: hours.service = ['8-12']: '8-12' is not a window"),
     ("[capture]\nretake_limit = 0\n", "config error: capture.retake_limit = 0: Input should be greater than"),
     ("[hardware]\ncamera = 'usb'\n", "config error: hardware.camera = 'usb': Input should be 'simulated' or"),

@@ -48,7 +48,8 @@ def test_every_bad_line_is_named_and_nothing_is_imported():
     for expected in ("line 3: class 信息学院 / 无此班 is not on the roster", "line 4: bad booth 'Booth 1'",
                      "line 5: bad date '2027-02-30'", "line 6: bad start '25:00'",
                      "line 7: end 10:30 is before start 11:00",
-                     "line 8: booth booth-01 already holds 信息学院 / 计科2301 2027-05-20 08:30-09:10 (line 2)",
+                     "line 8: booth booth-01 is taken 2027-05-20 08:30-09:10 by 信息学院 / 计科2301 (line 2): "
+                     "give this slot another time or booth\n",
                      "line 9: missing field(s): start, end"):
         assert expected in report, expected
     with pytest.raises(ScheduleImportError) as caught:
