@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 
-from appliance.config import BoothConfig, load_config
+from appliance.config import BoothConfig, load_config, parse_screen_size
 from appliance.ui.view import View
+from boothcore.money import cny
 from boothcore.text import Text
 
 # The sizes issue 14 asks every screen to work at: 7" and 10" kiosks, HD, full HD, a portrait totem.
 SIZES: tuple[tuple[int, int], ...] = ((800, 480), (1024, 600), (1280, 720), (1920, 1080), (1080, 1920))
-_SIZE = re.compile(r"^([1-9][0-9]{2,3})x([1-9][0-9]{2,3})$")
 
 
 def screen_size(text: str) -> tuple[int, int]:
-    """argparse ``type=`` for ``WxH`` (three or four digits each)."""
-    match = _SIZE.match(text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"--size {text!r}: expected WxH, e.g. 1024x600")
-    return int(match.group(1)), int(match.group(2))
+    """argparse ``type=`` for ``WxH`` (``appliance.config.parse_screen_size``)."""
+    try:
+        return parse_screen_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,8 +59,8 @@ def operator_views(config: BoothConfig, status: str) -> list[tuple[str, View]]:
                     OperatorAction.DEFER_PAYMENT]
     fee = config.fees.price_cny * 25
     facts = [Text("当前没有进行中的拍摄", "No session is open"),
-             Text(f"{colleges[0]} 计算机2023-1班 待缴费 {fee:.2f} 元",
-                  f"{colleges[0]} 计算机2023-1班: {fee:.2f} CNY to pay")]
+             Text(f"{colleges[0]} 计算机2023-1班 待缴费 {cny(fee)} 元",
+                  f"{colleges[0]} 计算机2023-1班: {cny(fee)} CNY to pay")]
     reason = list(MESSAGES.values())[-1]
     health = (HealthItem(Text("读卡器", "Card reader"), READER_MISSING, False),
               HealthItem(Text("相机", "Camera"), Text("正常", "working"), True),
@@ -140,13 +139,14 @@ def every_view(config: BoothConfig) -> list[tuple[str, View]]:
                                          status)))
     missing = [entry.name for entry in roster[:5]]
     fees = config.fees
+    closed = config.booth.id  # the header once the class is closed, as the booth shows it (no count)
     shots += [
         ("saved", views.saved(student, status)),
         ("payment", views.payment(fee_for(1, fees), fees.payment_qr, status)),
         ("summary", views.summary(f"{student.college} {student.class_name}", 25, missing, fees.price_cny,
-                                  fee_for(25, fees), fees.payment_qr, status)),
+                                  fee_for(25, fees), fees.payment_qr, closed)),
         ("summary-complete", views.summary(student.class_name, 30, [], fees.price_cny, fee_for(30, fees),
-                                           fees.payment_qr, status)),
+                                           fees.payment_qr, closed)),
         ("error", views.error(Text("保存照片失败,请重拍", "Saving the photo failed: please retake"), status)),
         ("blocked", blocked([CAMERA_MISSING, READER_MISSING], config.booth.id, config.booth.staff_contact)),
     ]

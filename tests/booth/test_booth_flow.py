@@ -345,6 +345,7 @@ def test_summary_waits_for_the_operator_to_confirm_or_defer_the_payment(rig, stu
     rig.photograph(students[0])
     rig.wait(10)
     assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    assert rig.display.last_view.status == rig.config.booth.id  # the class is closed: no count in the header
     assert rig.send(CardPresented(card_for(students[1]))) is State.SUMMARY  # cards wait for the operator
     assert rig.wait(rig.config.capture.summary_timeout_s * 10) is State.SUMMARY
     session_id = rig.booth.summary.session.id
