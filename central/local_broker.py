@@ -9,6 +9,9 @@ listeners block, word for word but for loopback ports and the test's certificate
         client.connect(broker.host, broker.port)
         broker.stop(); ...; broker.start()     # an outage, same port
 
+The broker runs in its own session (process group): a terminal's Ctrl-C, or a timeout signalling
+the process group, reaches its owner but not the broker, so the owner stops its clients first
+(booths publish their offline status through it) and the broker last (``stop()``).
 The broker never outlives its parent: on Linux it gets SIGTERM when the thread that started it
 ends (``PR_SET_PDEATHSIG``; start it from a thread that lives as long as it should, as the main
 thread does), and its pid file in ``conf_dir`` lets the next start in the same folder end a broker
@@ -153,7 +156,8 @@ class LocalBroker:
         deadline = time.monotonic() + _START_TIMEOUT_S
         while True:
             self._proc = subprocess.Popen([self.binary, "-c", str(self.conf_path)], stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE, preexec_fn=die_with_parent)
+                                          stderr=subprocess.PIPE, preexec_fn=die_with_parent,
+                                          start_new_session=True)
             self.pid_path.write_text(f"{self._proc.pid}\n", encoding="ascii")
             while time.monotonic() < deadline and self._proc.poll() is None:
                 if all(_accepts(self.host, port) for port in {self.port, self.central_port}):

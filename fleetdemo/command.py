@@ -12,11 +12,12 @@ import argparse
 import json
 import sys
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from appliance.quality.checker import PhotoChecker
 from boothcore.config import ensure_folder
+from boothcore.money import cny
 from fleetdemo.booth import BoothRun, booth_config, run_demo_booth
 from fleetdemo.demo import MAX_BOOTHS, DemoClass, DemoSummary, default_data_dir, demo_classes
 from fleetdemo.fleet import FurtherBooths
@@ -75,9 +76,9 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"booth demo: {args.booths} booth(s), {args.students} students a class ("
               + ", ".join(f"{c.booth_id} {c.college} {c.class_name}" for c in classes)
               + f"), data in {root}" + (f" (run {run} there)" if run > 1 else ""), file=sys.stderr)
-        print(f"booth demo: central broker {office.broker_url}", file=sys.stderr)
-        print(f"booth demo: dashboard {office.dashboard_url} (log in as {ADMIN}, one-time password "
-              f"{office.admin_password}; each demo run sets a new one)", file=sys.stderr, flush=True)
+        print(f"booth demo: central broker {office.broker_url}", file=sys.stderr, flush=True)
+        # Once, set apart from the log: with --json stdout carries only the summary line.
+        print(office_block(office), file=sys.stderr if args.json else sys.stdout, flush=True)
         fleet = FurtherBooths(office, classes, root, students=args.students, run=run,
                               graduation_year=config.booth.graduation_year, countdown_s=countdown,
                               until_done=args.until_done, on_summary=on_summary).start()
@@ -87,10 +88,16 @@ def run_demo(args: argparse.Namespace) -> int:
                                                        until_done=args.until_done), checker, on_summary)
             if done is not None and args.until_done:
                 fleet.join(FLEET_WAIT_S)
+        except KeyboardInterrupt:  # Ctrl-C (booth-01 has stopped): the rest stop in order below
+            pass
         except Exception as error:
             print(f"booth demo: the simulated class of booth-01 failed: {error}", file=sys.stderr)
             return 1
         finally:
+            # Booths first (each publishes its offline status), then the ingest and the dashboard
+            # (leaving the office), the broker last: Ctrl-C does not reach it (its own session).
+            print("booth demo: stopping the booths, then the central office and its broker", file=sys.stderr,
+                  flush=True)
             fleet.stop()
         central = central_counts(office, classes)
     failures = [f"{booth.demo_class.booth_id}: {booth.failure}" for booth in fleet.booths if booth.failure]
@@ -99,7 +106,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.json:
         print(json_line(summaries, central), flush=True)
     else:
-        print(f"central: {central['stored']} photos stored, {central['missing']} students still missing; "
+        print(f"central: {central.stored} photos stored, {central.missing} students still missing; "
               f"`booth-central web --config {office.config_file}` opens the dashboard on this store again",
               flush=True)
     if len(summaries) < len(classes):
@@ -109,30 +116,52 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0 if not failures and all_arrived(summaries, classes, central) else 1
 
 
-def central_counts(office: DemoOffice, classes: list[DemoClass]) -> dict[str, object]:
-    """What central holds for the demo's classes: photos stored (per booth's class) and students missing."""
+@dataclass(frozen=True)
+class CentralCounts:
+    """What central holds for the demo's classes: photos stored per booth's class, students missing."""
+
+    stored_by_booth: dict[str, int]
+    missing: int
+    dashboard: str
+    config: str
+
+    @property
+    def stored(self) -> int:
+        return sum(self.stored_by_booth.values())
+
+    def to_dict(self) -> dict[str, object]:
+        return {**asdict(self), "stored": self.stored}
+
+
+def central_counts(office: DemoOffice, classes: list[DemoClass]) -> CentralCounts:
     store = office.open_store()
     try:
         per_class = {c.booth_id: len(store.photos(college=c.college, class_name=c.class_name)) for c in classes}
         missing = sum(len(store.missing(c.college, c.class_name)) for c in classes)
     finally:
         store.close()
-    return {"stored": sum(per_class.values()), "stored_by_booth": per_class, "missing": missing,
-            "dashboard": office.dashboard_url, "config": str(office.config_file)}
+    return CentralCounts(stored_by_booth=per_class, missing=missing, dashboard=office.dashboard_url,
+                         config=str(office.config_file))
 
 
-def all_arrived(summaries: list[DemoSummary], classes: list[DemoClass], central: dict[str, object]) -> bool:
+def all_arrived(summaries: list[DemoSummary], classes: list[DemoClass], central: CentralCounts) -> bool:
     """Every booth's photos acknowledged by central and stored there, class by class."""
-    stored = central["stored_by_booth"]
-    assert isinstance(stored, dict)
     by_booth = {s.booth: s for s in summaries}
     return all(c.booth_id in by_booth and by_booth[c.booth_id].photographed == by_booth[c.booth_id].uploaded
-               == stored[c.booth_id] for c in classes)
+               == central.stored_by_booth[c.booth_id] for c in classes)
 
 
-def json_line(summaries: list[DemoSummary], central: dict[str, object]) -> str:
+def office_block(office: DemoOffice) -> str:
+    """The dashboard's address and the admin's one-time password, as a block a person notices."""
+    rule = "=" * 72
+    return "\n".join(["", rule, f"  Dashboard   {office.dashboard_url}", f"  Log in as   {ADMIN}",
+                      f"  Password    {office.admin_password}   (one-time: each demo run sets a new one)",
+                      rule, ""])
+
+
+def json_line(summaries: list[DemoSummary], central: CentralCounts) -> str:
     return json.dumps({"booths": [asdict(s) for s in sorted(summaries, key=lambda s: s.booth)],
-                       "central": central}, ensure_ascii=False, sort_keys=True)
+                       "central": central.to_dict()}, ensure_ascii=False, sort_keys=True)
 
 
 def print_summary(summary: DemoSummary) -> None:
@@ -140,7 +169,7 @@ def print_summary(summary: DemoSummary) -> None:
     kept = ", ".join(f"{k} {v}" for k, v in sorted(summary.kept.items())) or "none"
     print(f"{summary.booth}: class done: {summary.photographed}/{summary.students} photographed, "
           f"{summary.retakes} retakes, kept despite a warning: {kept}, "
-          f"refused {sum(summary.refused.values())} ({refused}), fee {summary.fee_cny:.2f} CNY, "
+          f"refused {sum(summary.refused.values())} ({refused}), fee {cny(summary.fee_cny)} CNY, "
           f"{summary.uploaded} acknowledged by central"
           + (f", switched off and on {summary.restarts} time(s)" if summary.restarts else "")
           + f"; photos in {summary.photos_dir}", flush=True)

@@ -205,14 +205,13 @@ class ClassScript:
             mark = self.waiter.mark()
             self._operator(OperatorAction.OPEN_CLASS, college=first.college, class_name=first.class_name)
             self.waiter.wait(mark, State.IDLE)
-            self._photograph_class()
+            self._photograph_class(set())
         else:
-            # This booth was switched off in the middle of this class: the rest of the class comes back.
+            # This booth was switched off in the middle of this class: the script goes on where the
+            # restart left it, the refusals and first-photo faults of the students still to come included.
             log.info("demo: resuming the class, %d of %d photographed before the restart",
                      len(photographed), len(self.students))
-            for index, entry in enumerate(self.students):
-                if entry.id_number not in photographed:
-                    self._student(index, entry, ())
+            self._photograph_class(photographed)
         # A student comes back although photographed already: the operator says no.
         mark = self._swipe(card_for(first))
         self.waiter.wait(mark, State.CONFIRM)
@@ -221,17 +220,23 @@ class ClassScript:
         self._close_class(collect=True)
         self.summary.seconds = round(time.monotonic() - started, 2)
 
-    def _photograph_class(self) -> None:
-        """Every student once, some first photos faulty, and the refusals between them."""
+    def _photograph_class(self, photographed: set[str]) -> None:
+        """Every student not in ``photographed`` (ID numbers) once, some first photos faulty, and the
+        refusals scripted before each of them (a restarted booth repeats those of the student it was
+        switched off before)."""
         first = self.students[0]
         bad_number = IdentityCard(kind=CardKind.RESIDENT, id_number=first.id_number[:-1] + (
             "0" if first.id_number[-1] != "0" else "1"))
         refusals = {2: [stranger_card()], 5: list(map(card_for, self.excluded.values())), 8: [bad_number]}
         index = 0
         while index < len(self.students):
+            if self.students[index].id_number in photographed:
+                index += 1
+                continue
             for card in refusals.get(index, []):
                 self._refused_card(card)
-            if index == 3 and index + 1 < len(self.students):
+            if index == 3 and index + 1 < len(self.students) and \
+                    self.students[index + 1].id_number not in photographed:
                 self._second_card_mid_cycle(self.students[index], self.students[index + 1], index)
                 index += 1  # the first of the two comes back below
                 self._student(index - 1, self.students[index - 1], ())

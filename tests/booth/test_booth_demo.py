@@ -36,6 +36,8 @@ def test_demo_fleet_runs_a_class_per_booth_and_every_photo_reaches_central(tmp_p
     assert booths["booth-02"]["restarts"] == 1 and booths["booth-01"]["restarts"] == 0
     assert "switching booth-02 off" in result.stderr and "booth-02 is back on" in result.stderr
     summary = booths["booth-01"]
+    # Restarted mid-class, booth-02 goes on with its script: the refusals after the restart too.
+    assert set(booths["booth-02"]["refused"]) == set(summary["refused"])
     assert summary["retakes"] >= 2 and summary["fee_cny"] == 180.0
     # The simulated student's hair covers her ears ("confirm": ears_visible, and hair_clear through
     # it) and the student lit from one side gets the "lighting" warning: the operator keeps them.
@@ -53,7 +55,7 @@ def test_demo_fleet_runs_a_class_per_booth_and_every_photo_reaches_central(tmp_p
         assert 20_480 <= photo.stat().st_size <= 40_000, photo.stat().st_size
     # The demo's office: its config is left for later booth-central commands, its admin's one-time
     # password (printed once) logs in, and nothing else was created with a default password.
-    password = re.search(r"log in as admin, one-time password (\S+);", result.stderr).group(1)
+    password = re.search(r"^  Password +(\S+) +\(one-time", result.stderr, re.MULTILINE).group(1)  # --json: not stdout
     config = tmp_path / "central.toml"
     export = subprocess.run([sys.executable, "-m", "central.cli", "export", "chsi", "--config", str(config),
                              "--out", str(tmp_path / "export")], capture_output=True, text=True, timeout=60)
@@ -112,3 +114,54 @@ def test_a_killed_demo_takes_its_broker_along_and_the_same_data_runs_again(tmp_p
         [summary] = json.loads(again.stdout.strip().splitlines()[-1])["booths"]
         assert summary["photographed"] == summary["uploaded"] == 5 and summary["missing"] == 0
     assert not pid_file.exists()  # each finished demo stopped its broker
+
+
+def test_ctrl_c_stops_the_booths_first_and_the_broker_last(tmp_path):
+    """A terminal's Ctrl-C reaches the whole process group: the broker (its own session) outlives the
+    booths, so each booth's clean offline status reaches central, and the demo stops the broker."""
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    command = [sys.executable, "-m", "appliance.cli", "demo", "--headless", "--booths", "2", "--students", "5",
+               "--data", str(tmp_path)]
+    with open(tmp_path / "demo.log", "wb") as log, open(tmp_path / "demo.out", "wb") as out:
+        demo = subprocess.Popen(command, stdout=out, stderr=log, env=env, start_new_session=True)
+    central = tmp_path / "central"
+    deadline = time.monotonic() + 120
+    while not _online(central, {"booth-01", "booth-02"}):
+        assert demo.poll() is None and time.monotonic() < deadline, (tmp_path / "demo.log").read_text()[-2000:]
+        time.sleep(0.2)
+    broker_pid = int((tmp_path / "broker" / "mosquitto.pid").read_text())
+    os.killpg(demo.pid, signal.SIGINT)
+    assert demo.wait(60) == 1  # stopped before the classes were done
+    store = open_store("sqlite:central.db", base=central)
+    try:
+        assert {(s.booth, s.online, s.state) for s in store.booths()} == {("booth-01", False, "offline"),
+                                                                         ("booth-02", False, "offline")}
+    finally:
+        store.close()
+    assert _gone(broker_pid, 10)
+    log_text = (tmp_path / "demo.log").read_text()
+    assert "link down" not in log_text and "Traceback" not in log_text
+    # The dashboard and the admin's password: once, on stdout, apart from the log.
+    out = (tmp_path / "demo.out").read_text()
+    assert re.search(r"^  Dashboard +http://127\.0\.0\.1:\d+/$", out, re.MULTILINE)
+    assert len(re.findall(r"^  Password +\S+", out, re.MULTILINE)) == 1 and "Password" not in log_text
+
+
+def _online(central: Path, booths: set[str]) -> bool:
+    if not (central / "central.db").exists():
+        return False
+    store = open_store("sqlite:central.db", base=central)
+    try:
+        return {s.booth for s in store.booths() if s.online} >= booths
+    finally:
+        store.close()
+
+
+def test_a_data_path_that_is_a_file_is_one_line_and_exit_2(tmp_path, capsys):
+    from appliance.cli import main
+
+    taken = tmp_path / "a-file"
+    taken.write_text("not a folder")
+    assert main(["demo", "--headless", "--data", str(taken)]) == 2
+    assert capsys.readouterr().err.strip() == (f"config error: --data = '{taken}': is a file, not a folder: set "
+                                               "--data to a folder this user may write (a missing one is created)")
