@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from appliance.operator_pin import check_hash_format, pin_matches
+from appliance.operator_pin import PIN_PATTERN, check_hash_format, pin_matches
 from appliance.quality.settings import QualitySettings
 from appliance.uplink.settings import UplinkSettings
 from boothcore.chsi import OutputSection
@@ -115,11 +115,22 @@ class FeesSection(_Section):
         return self
 
 
+# Keys whose value a config error never shows (the PIN, and its hash: 4-8 digits are quickly tried).
+SECRET_KEYS = ("operator.pin", "operator.pin_hash")
+
+
 class OperatorSection(_Section):
     # The teaching secretary's / counsellor's PIN: opens and closes class sessions, allows retakes.
-    pin: str = Field(default="2468", pattern=r"^\d{4,8}$")
+    pin: str = "2468"
     # The same PIN as an scrypt hash (`booth hash-pin`); when set, it replaces `pin`.
     pin_hash: str = ""
+
+    @field_validator("pin")
+    @classmethod
+    def _pin_format(cls, value: str) -> str:
+        if not PIN_PATTERN.fullmatch(value):
+            raise ValueError("must be 4 to 8 digits, in quotes (pin = \"2468\")")
+        return value
 
     @field_validator("pin_hash")
     @classmethod
@@ -262,7 +273,7 @@ def parse_config(raw: dict[str, Any]) -> BoothConfig:
     try:
         return BoothConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(one_line_error(error, raw)) from None
+        raise ConfigError(one_line_error(error, raw, SECRET_KEYS)) from None
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> BoothConfig:

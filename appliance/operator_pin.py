@@ -16,6 +16,8 @@ import secrets
 LOG2_N, R, P = 14, 8, 1
 KEY_BYTES = 32
 SALT_BYTES = 16
+# operator.pin and what `booth hash-pin` takes; fullmatch, ASCII digits only (what the keypad types)
+PIN_PATTERN = re.compile(r"[0-9]{4,8}")
 HASH_PATTERN = re.compile(r"^scrypt\$(\d{1,2})\$(\d{1,2})\$(\d{1,2})\$([A-Za-z0-9+/=]{16,})\$([A-Za-z0-9+/=]{40,})$")
 
 

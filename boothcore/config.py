@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,11 @@ class ConfigError(Exception):
     """A configuration problem, already phrased as the one line the operator sees."""
 
 
-def one_line_error(error: ValidationError, raw: dict[str, Any]) -> str:
-    """The first validation error as the one line an operator sees (booth and central configs)."""
+def one_line_error(error: ValidationError, raw: dict[str, Any], secret_keys: Collection[str] = ()) -> str:
+    """The first validation error as the one line an operator sees (booth and central configs).
+
+    The value of a key in ``secret_keys`` (``section.key``) is never part of the line: it goes to the
+    log and to the booth's "not provisioned" screen, and a mistyped PIN is usually the real one."""
     first = error.errors()[0]
     loc = [str(p) for p in first["loc"]]
     key = ".".join(loc)
@@ -34,6 +38,10 @@ def one_line_error(error: ValidationError, raw: dict[str, Any]) -> str:
         return f"config error: {key}: unknown key"
     if first["type"] == "missing":
         return f"config error: {key}: missing"
+    if first["type"] == "string_type" and isinstance(value, int | float):  # TOML: pin = 1234, not "1234"
+        message += ": write it in quotes"
+    if key in secret_keys:
+        return f"config error: {key} (value not shown): {message}"
     return f"config error: {key} = {value!r}: {message}"
 
 
@@ -45,7 +53,8 @@ def read_raw(path: str | Path | None, overrides: dict[str, Any] | None = None) -
     raw: dict[str, Any] = {}
     if path:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            # utf-8-sig: a byte-order mark (Windows editors write one) is not TOML; drop it.
+            text = Path(path).read_text(encoding="utf-8-sig")
         except OSError as error:
             raise ConfigError(f"config error: cannot read {path}: {error.strerror}") from None
         except UnicodeDecodeError as error:

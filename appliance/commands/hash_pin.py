@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import re
 import sys
 
-from appliance.operator_pin import hash_pin
-
-PIN = re.compile(r"^\d{4,8}$")  # the same rule as operator.pin
+from appliance.operator_pin import PIN_PATTERN, hash_pin
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     pin = getpass.getpass("operator PIN: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
-    if not PIN.match(pin):
+    if not PIN_PATTERN.fullmatch(pin):
         print("hash-pin: the PIN must be 4-8 digits", file=sys.stderr)
         return 2
     print(f'pin_hash = "{hash_pin(pin)}"')

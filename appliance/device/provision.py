@@ -152,7 +152,7 @@ def _section_error(name: str, error: ValidationError) -> str:
 def load(source: Path) -> Provisioning:
     """Read and validate the whole file and the TLS files it names; raise ProvisionError on the first problem."""
     try:
-        raw = tomllib.loads(source.read_text(encoding="utf-8"))
+        raw = tomllib.loads(source.read_text(encoding="utf-8-sig"))  # a Windows editor's byte-order mark dropped
     except OSError as error:
         raise ProvisionError(f"cannot read {source}: {error.strerror}") from None
     except UnicodeDecodeError:

@@ -35,6 +35,11 @@ def test_every_key_in_the_shipped_file_has_a_comment_above_it():
     ("[capture]\ncountdwn_s = 3\n", "config error: capture.countdwn_s: unknown key"),
     ("[output]\nmin_bytes = 50000\n", "config error: output.min_bytes = 50000: must be below output.max_bytes (40000)"),
     ("[booth\n", "is not valid TOML"),
+    ("[booth]\nid = 7\n", "config error: booth.id = 7: Input should be a valid string: write it in quotes"),
+    # the PIN is never shown: the line goes to the log and the "not provisioned" screen
+    ("[operator]\npin = 123456\n", "config error: operator.pin (value not shown): Input should be a valid string"),
+    ("[operator]\npin = '123456789'\n", "config error: operator.pin (value not shown): must be 4 to 8 digits"),
+    ("[operator]\npin = '１２３４'\n", "config error: operator.pin (value not shown): must be 4 to 8 digits"),
 ])
 def test_bad_value_names_key_value_and_what_is_allowed(tmp_path, toml, expected):
     path = tmp_path / "booth.toml"
@@ -43,6 +48,12 @@ def test_bad_value_names_key_value_and_what_is_allowed(tmp_path, toml, expected)
         load_config(path)
     message = str(info.value)
     assert expected in message and "\n" not in message
+
+
+def test_a_byte_order_mark_is_not_a_toml_error(tmp_path):
+    path = tmp_path / "booth.toml"
+    path.write_text("[booth]\nid = 'booth-07'\n", encoding="utf-8-sig")  # Windows Notepad's "UTF-8 with BOM"
+    assert load_config(path).booth.id == "booth-07"
 
 
 def test_missing_file_is_a_config_error(tmp_path):

@@ -171,6 +171,10 @@ def _bad_pin_hash(boot: Path, fleet) -> None:
     (boot / "booth.toml").write_text(GOOD.replace('pin = "864213"', 'pin_hash = "md5$abc"'), encoding="utf-8")
 
 
+def _pin_as_a_number(boot: Path, fleet) -> None:  # TOML without quotes: an integer
+    (boot / "booth.toml").write_text(GOOD.replace('pin = "864213"', "pin = 864213"), encoding="utf-8")
+
+
 def _plain_mqtt(boot: Path, fleet) -> None:
     (boot / "booth.toml").write_text(GOOD.replace("mqtts://office.example.edu:8883", "mqtt://office.example.edu"),
                                      encoding="utf-8")
@@ -193,7 +197,9 @@ BAD = {
     "key that does not match the certificate": (_key_of_another_certificate, "does not match the certificate"),
     "certificate of another booth": (_certificate_of_another_booth, "is for 'booth-08', not for booth 'booth-07'"),
     "no operator PIN": (_no_operator_pin, "operator.pin_hash: missing"),
-    "bad PIN hash": (_bad_pin_hash, "operator.pin_hash = 'md5$abc': must look like scrypt$"),
+    "bad PIN hash": (_bad_pin_hash, "operator.pin_hash (value not shown): must look like scrypt$"),
+    "PIN without quotes": (_pin_as_a_number, "operator.pin (value not shown): Input should be a valid string: "
+                           "write it in quotes"),
     "plain mqtt": (_plain_mqtt, "use mqtts://"),
     "bad time zone": (_bad_time_zone, "system.timezone: 'China/Beijing' is not an IANA time zone"),
     "short Wi-Fi passphrase": (_short_wifi_passphrase, "wifi.psk: must be 8-63"),
@@ -209,9 +215,16 @@ def test_a_bad_file_changes_nothing_and_says_why(tmp_path, boot, fleet, capsys, 
     code, report = run(boot, root, capsys)
     assert code == 2 and report["ok"] is False and reason in report["error"], report
     assert "short" not in report["error"]  # a passphrase is never repeated
+    assert "864213" not in report["error"] and "md5$abc" not in report["error"]  # nor the PIN (the screen shows it)
     assert sorted(os.listdir(boot)) == left  # the technician's file stays to be fixed
     assert not under(root, BOOTH_TOML).exists() and not (root / "etc").exists()
     assert reason in under(root, ERROR_FILE).read_text()  # what the "not provisioned" screen shows
+
+
+def test_a_file_a_windows_editor_saved_with_a_byte_order_mark_is_installed(tmp_path, boot, capsys):
+    (boot / "booth.toml").write_text(GOOD, encoding="utf-8-sig")
+    code, report = run(boot, tmp_path / "root", capsys)
+    assert code == 0 and report["booth"] == "booth-07"
 
 
 def test_a_bad_file_on_a_provisioned_booth_keeps_the_working_configuration(tmp_path, boot, fleet, capsys):
