@@ -104,14 +104,25 @@ class RosterImportError(Exception):
         return "\n".join([f"{self}:", *(f"  {problem}" for problem in self.problems)])
 
 
+# What an office PC saves that is not CSV text, told by its first bytes (the zip and OLE2 signatures
+# of Excel's and WPS's workbooks, the byte-order marks of UTF-16, Excel's "Unicode Text").
+NOT_CSV = ((b"PK\x03\x04", "an Excel workbook (.xlsx)"), (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"),
+           (b"\xff\xfe", "UTF-16 text (Excel's \"Unicode Text\")"), (b"\xfe\xff", "UTF-16 text"))
+SAVE_AS_CSV = 'in Excel use 另存为 / Save As, type "CSV UTF-8 (逗号分隔)(*.csv)", and import that file'
+
+
 def decode_csv(raw: bytes) -> str:
-    """A CSV file's text: UTF-8 (with or without a BOM) or GB18030, as Excel saves it."""
+    """A CSV file's text: UTF-8 (with or without a BOM) or GB18030, as Excel saves it. A workbook or
+    UTF-16 file is named as such, with how to save it as CSV."""
+    for signature, kind in NOT_CSV:
+        if raw.startswith(signature):
+            raise RosterImportError("roster", [RowProblem(1, f"the file is {kind}, not CSV text: {SAVE_AS_CSV}")])
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise RosterImportError("roster", [RowProblem(1, "file is neither UTF-8 nor GB18030 text")])
+    raise RosterImportError("roster", [RowProblem(1, f"file is neither UTF-8 nor GB18030 text: {SAVE_AS_CSV}")])
 
 
 def _yes_no(raw: str) -> bool | None:

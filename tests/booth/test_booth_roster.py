@@ -71,6 +71,20 @@ def test_excel_exports_in_gb18030_and_with_bom_are_read(tmp_path):
         assert read_roster_file(path)[0].name == "张三"
 
 
+@pytest.mark.parametrize(("start", "named"), [
+    (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "an Excel workbook (.xlsx)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "an Excel 97-2003 workbook (.xls)"),
+    ((HEADER + GOOD).replace(",", "\t").encode("utf-16"), "UTF-16 text (Excel's \"Unicode Text\")"),
+])
+def test_a_workbook_or_utf16_file_is_named_with_how_to_save_it_as_csv(tmp_path, start, named):
+    path = tmp_path / "roster.csv"  # the office renames files too
+    path.write_bytes(start)
+    with pytest.raises(RosterImportError) as info:
+        read_roster_file(path)
+    assert info.value.report() == (f"{path}: nothing imported: the file is {named}, not CSV text: in Excel use "
+                                   '另存为 / Save As, type "CSV UTF-8 (逗号分隔)(*.csv)", and import that file')
+
+
 def test_unreadable_file_is_a_clear_error(tmp_path):
     with pytest.raises(RosterImportError) as info:
         read_roster_file(tmp_path / "absent.csv")
