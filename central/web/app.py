@@ -31,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from boothcore.chsi import OutputSection
 from boothcore.money import cny
+from boothcore.roster import Category, RosterEntry
 from central.booth_checks import booth_check_rows
 from central.commands import allow_retake
 from central.config import CentralConfig
@@ -247,12 +248,14 @@ class Dashboard:
         self.class_or_404(user, college, class_name)
         photos = {p.id_number: p for p in self.store.photos(college=college, class_name=class_name)}
         flags = {f.id_number: f for f in self.store.retake_flags(college, class_name)}  # the latest per person
+        due = {e.id_number for e in self.store.missing(college, class_name)}  # the missing list's people
         students = [{"student_no": e.student_no, "name": user.person_name(e.name),
                      "id_number": user.id_number(e.id_number), "photo": photos.get(e.id_number),
-                     "flag": flags.get(e.id_number)}
+                     "flag": flags.get(e.id_number),
+                     "excluded": None if e.id_number in due or e.id_number in photos else _not_photographed(e)}
                     for e in self.store.roster(college=college, class_name=class_name)]
         return self.render("class.html", request, college=college, class_name=class_name, students=students,
-                           missing=sum(1 for s in students if s["photo"] is None))
+                           missing=len(due), to_photograph=sum(1 for s in students if s["excluded"] is None))
 
     def missing_download(self, request: Request) -> Response:
         user = self.session(request).user
@@ -511,6 +514,16 @@ def bilingual(zh: str, en: str) -> Markup:
 def _safe_next(target: str) -> str:
     """Only a path on this site (no //host, no scheme): the login's redirect cannot leave the dashboard."""
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+def _not_photographed(entry: RosterEntry) -> tuple[str, str]:
+    """Why a roster row that is not on the missing list has no photo (zh, en): every booth refuses
+    these people for good (``SqlStore._to_photograph``)."""
+    if entry.category == Category.ENTRUSTED:
+        return "委培，不拍", "entrusted training: not photographed"
+    if entry.captured_before:
+        return "往年已拍", "photographed in an earlier year"
+    return f"{entry.graduation_year} 届，不拍", f"graduates in {entry.graduation_year}: not photographed this year"
 
 
 def _csv(text: str, filename: str) -> Response:

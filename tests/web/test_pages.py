@@ -7,16 +7,18 @@ import csv
 import io
 import re
 import uuid
+from dataclasses import replace
 
 import pytest
 
 from boothcore.privacy import mask_id, mask_name
+from boothcore.roster import Category
 from central.export_csv import from_excel_text
 from central.photos import PhotoArchive
 from central.store import EventRecord
 from central.users import UserError, Users
 from tests.web.client import client_for, csrf_of, klass, login
-from tests.web.conftest import PASSWORD, Office, photograph
+from tests.web.conftest import CLASS_SIZE, PASSWORD, Office, photograph
 
 
 def test_pages_need_a_login_and_the_cookie_is_strict(office: Office):
@@ -110,6 +112,20 @@ def test_an_admin_sees_full_data(office: Office):
     client = client_for(office, "admin")
     page = client.get(klass("信息学院", "计科2301")).text
     assert all(e.id_number in page and e.name in page for e in office.of("信息学院", "计科2301"))
+
+
+def test_the_class_page_counts_whom_the_missing_list_names(office: Office):
+    """An entrusted-training student and one photographed in an earlier year are on the roster but
+    refused by every booth: the class page says so, and its count is the missing list's."""
+    waiting = [e for e in office.of("信息学院", "计科2301") if e.id_number not in office.photographed]
+    office.store.import_roster([replace(waiting[0], category=Category.ENTRUSTED.value),
+                                replace(waiting[1], captured_before=True)])
+    client = client_for(office, "admin")
+    page = client.get(klass("信息学院", "计科2301")).text
+    listed = client.get("/api" + klass("信息学院", "计科2301") + "/missing.json").json()
+    assert re.search(r'id="missing-count">(\d+)</strong> / (\d+)', page).groups() == (
+        str(len(listed)), str(CLASS_SIZE - 2))
+    assert "entrusted training: not photographed" in page and "photographed in an earlier year" in page
 
 
 def test_a_secretary_sees_only_their_college(office: Office):
