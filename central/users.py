@@ -111,6 +111,11 @@ class Users:
                 college = check_name(college)
             except BadName as error:
                 raise UserError(f"--college: {error.reason}") from None
+            # A misspelt college would log in to empty pages; before a roster import there is nothing to check.
+            if (self.conn.execute("SELECT 1 FROM roster LIMIT 1").fetchone()
+                    and not self.conn.execute("SELECT 1 FROM roster WHERE college = ? LIMIT 1", (college,)).fetchone()):
+                raise UserError(f"--college {college!r} is no college of the roster: write it as the roster's "
+                                "college column does")
         elif college:
             raise UserError(f"--college is only for a secretary ({'an admin' if role == 'admin' else 'a viewer'} "
                             "sees every college)")

@@ -132,6 +132,9 @@ def test_cli_exports_and_users(office: Office, tmp_path: Path):
     assert done.returncode == 2 and "no class * / 无此班 in the roster" in done.stderr
     done = _cli("user", "add", "carol", "--role", "secretary", "--config", str(toml), stdin=PASSWORD + "\n")
     assert done.returncode == 2 and "a secretary needs --college" in done.stderr
+    done = _cli("user", "add", "carol", "--role", "secretary", "--college", "外国语学院", "--config", str(toml),
+                stdin=PASSWORD + "\n")  # the roster says 外语学院: carol would see nothing
+    assert done.returncode == 2 and "--college '外国语学院' is no college of the roster" in done.stderr
     done = _cli("user", "add", "carol", "--role", "viewer", "--config", str(toml), stdin="short\n")
     assert done.returncode == 2 and "at least 8 characters" in done.stderr
     done = _cli("user", "add", "carol", "--role", "viewer", "--config", str(toml), stdin=PASSWORD + "\n")
