@@ -312,8 +312,12 @@ class Roster:
             " ORDER BY college, class_name").fetchall()
         return [(row[0], row[1], row[2]) for row in rows]
 
-    def count(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM roster").fetchone()[0])
+    def count(self, graduation_year: int | None = None) -> int:
+        """Rows on the roster (of ``graduation_year`` only, when given)."""
+        if graduation_year is None:
+            return int(self.conn.execute("SELECT COUNT(*) FROM roster").fetchone()[0])
+        return int(self.conn.execute("SELECT COUNT(*) FROM roster WHERE graduation_year = ?",
+                                     (graduation_year,)).fetchone()[0])
 
     def invalid_entries(self) -> list[tuple[RosterEntry, str]]:
         """Stored rows that break today's rules, each with its reason (``entry_problem``)."""

@@ -87,7 +87,7 @@ class Doctor:
             return checks
         for check in (self.check_camera, self.check_reader, self.check_gpio, self.check_models, self.check_font,
                       self.check_certificates, self.check_broker, self.check_clock, self.check_disk,
-                      self.check_outbox, self.check_watchdog):
+                      self.check_roster, self.check_outbox, self.check_watchdog):
             try:
                 checks.append(check(config))
             except Exception as error:  # a check that breaks is itself a finding, never a crash
@@ -302,6 +302,31 @@ class Doctor:
             return Check("disk", "warn", f"{free:.0f} MB free in {where}, mounted without noatime",
                          "mount the data partition with noatime (every read is a write on the SD card otherwise)")
         return Check("disk", "ok", f"{free:.0f} MB free in {where}")
+
+    def check_roster(self, config: BoothConfig) -> Check:
+        """Without this year's graduates on the roster, every card is refused (not_on_roster, not_this_year)."""
+        from boothcore import db
+        from boothcore.roster import Roster
+
+        fix = ("booth roster import FILE.csv, or from the office: booth-central roster import FILE.csv "
+               f"--push {config.booth.id}")
+        year = config.booth.graduation_year
+        if not (config.data_dir / "booth.db").is_file():
+            return Check("roster", "warn", "no roster: every card would be refused as not on the roster", fix)
+        conn = db.connect(config.data_dir / "booth.db")
+        try:
+            roster = Roster(conn)
+            total, this_year, classes = roster.count(), roster.count(year), len(roster.classes())
+        finally:
+            conn.close()
+        if not total:
+            return Check("roster", "warn", "no roster: every card would be refused as not on the roster", fix)
+        if not this_year:
+            return Check("roster", "warn", f"{total} graduate(s) on the roster, none of booth.graduation_year "
+                         f"{year}: every card would be refused as not this year",
+                         f"import the {year} graduates' roster, or fix booth.graduation_year")
+        return Check("roster", "ok", f"{this_year} graduate(s) of {year} in {classes} class(es)"
+                     + (f"; {total - this_year} of other years" if total > this_year else ""))
 
     def check_outbox(self, config: BoothConfig) -> Check:
         from appliance.uplink.outbox import Outbox

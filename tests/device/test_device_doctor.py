@@ -6,16 +6,21 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from appliance.cli import main as booth_main
+from appliance.config import load_config
 from appliance.device.doctor import Doctor
 from appliance.quality.models import default_model_dir, load_manifest
+from appliance.simulation.roster_gen import generate_roster
 from appliance.uplink.client import Uplink
 from appliance.uplink.outbox import disk_free_mb
 from appliance.uplink.settings import UplinkSettings
+from boothcore import db
+from boothcore.roster import Roster
 from central.certs import make_fleet
 from central.local_broker import PRODUCTION_ACL, LocalBroker
 
@@ -186,3 +191,23 @@ def test_config_only_is_the_units_start_condition(tmp_path, capsys):
     assert "config ok: booth-07" in capsys.readouterr().out
     assert booth_main(["doctor", "--config-only", "--config", str(bad)]) == 2  # ExecCondition 1-254: start skipped
     assert "booth.id = 'Booth 7'" in capsys.readouterr().err
+
+
+def test_the_roster_check_warns_when_every_card_would_be_refused(tmp_path):
+    """No roster, or none of booth.graduation_year's graduates: the booth would refuse every card."""
+    path = tmp_path / "booth.toml"
+    path.write_text(f'[booth]\ndata_dir = "{tmp_path / "data"}"\ngraduation_year = 2027\n', encoding="utf-8")
+    config = load_config(path)
+    doctor_ = Doctor(path, command=lambda argv: None)
+    check = doctor_.check_roster(config)
+    assert check.status == "warn" and "no roster" in check.detail and "booth roster import" in check.fix
+    assert not (tmp_path / "data").exists()  # the doctor creates nothing
+    conn = db.connect(tmp_path / "data" / "booth.db")
+    entry = generate_roster(1, graduation_year=2026)[0]
+    Roster(conn).upsert([entry])
+    check = doctor_.check_roster(config)
+    assert check.status == "warn" and "none of booth.graduation_year 2027" in check.detail
+    Roster(conn).upsert([replace(entry, graduation_year=2027)])
+    conn.close()
+    check = doctor_.check_roster(config)
+    assert check.status == "ok" and check.detail == "1 graduate(s) of 2027 in 1 class(es)"
