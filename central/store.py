@@ -496,11 +496,11 @@ class SqlStore:
         ts, now = utc(status.ts), utc()
         outcome = StatusOutcome.APPLIED
         with self._tx():
-            row = self.conn.execute("SELECT boot, status_ts, install_id FROM booths WHERE booth = ?",
-                                    (status.booth,)).fetchone()
-            new_install = status.install_id is not None and self.conn.execute(
-                "SELECT 1 FROM booth_installs WHERE booth = ? AND install_id = ?",
-                (status.booth, status.install_id)).fetchone() is None
+            booth, install = self.conn.execute_all([  # one round trip on PostgreSQL
+                ("SELECT boot, status_ts, install_id FROM booths WHERE booth = ?", (status.booth,)),
+                ("SELECT 1 FROM booth_installs WHERE booth = ? AND install_id = ?", (status.booth, status.install_id))])
+            row = booth.fetchone()
+            new_install = status.install_id is not None and install.fetchone() is None
             if row is not None and status.install_id is not None and not new_install \
                     and status.install_id != row["install_id"]:
                 return StatusOutcome.RETIRED  # e.g. the late Will of the data the booth lost
