@@ -199,6 +199,7 @@ def export_chsi(store: Store, data_dir: Path, out: Path, *, college: str | None 
     report = ChsiReport(folder=out)
     temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
+        temp.chmod(0o750)  # mkdtemp makes it 0700: the office's group could not open the package
         archive = zipfile.ZipFile(temp / "photos.zip", "w", zipfile.ZIP_STORED) if as_zip else None
         manifest = []
         folders: dict[tuple[str, str], tuple[Path, Path] | str] = {}

@@ -45,6 +45,7 @@ def test_the_package_passes_the_chsi_checks_and_matches_its_manifest(office: Off
     expected = {e.id_number for e in office.roster} - office.photographed
     assert {from_excel_text(row["id_number"]) for row in missing} == expected
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    assert out.stat().st_mode & 0o777 == 0o750  # as every folder central makes (README, Personal data)
 
 
 def test_a_tampered_photo_is_refused_by_name_and_left_out(office: Office, tmp_path: Path):
