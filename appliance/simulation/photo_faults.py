@@ -77,8 +77,9 @@ def _turned(degrees: float) -> Callable[[np.ndarray], np.ndarray]:
 # name -> fault. The image's left is the student's right: a frame cut on its left leaves the
 # student near the image's left edge, and she must move to her left. A leaning student also
 # tilts her shoulders (``also``), but the shoulder line from the person outline carries each
-# person's collar and posture (a level sitter reads up to 14 degrees), so a 15-degree lean towards
-# the side it already leans to reads level on some faces: the bench lists those misses.
+# person's body turn, collar and posture (compliant frames read up to 14 degrees), so a 15-degree
+# lean against that slope reads level, as on a tight crop whose shoulders lie at the frame's
+# edges: the bench lists those misses (3 of 12 on the real-face set).
 PHOTO_FAULTS: dict[str, PhotoFault] = {
     "stretched_wide": PhotoFault(_resized(STRETCH, 1.0), "distortion", "stretched"),
     "stretched_tall": PhotoFault(_resized(1.0, STRETCH), "distortion", "stretched"),
