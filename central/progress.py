@@ -1,5 +1,7 @@
 """Each class's progress as the office sees it: photographed and missing, refusals by reason, the
-retake rate, and its standing against the schedule (``central.schedule.standing``).
+retake rate, and its standing against the schedule (``central.schedule.standing``); and each
+college's totals with how many of its classes stand where (the dashboard's first progress page:
+ten rows instead of a thousand, each college's classes one click further).
 
 Refusals come from the booths' ``card_refused`` events: each names its session, and the session's
 ``class_opened`` event names the class, so a refusal counts for the class whose session refused
@@ -86,17 +88,17 @@ def _slot_text(slots: list[ScheduleSlot], now: str) -> str:
     return f"{slot.slot_date} {slot.start_time}-{slot.end_time} {slot.booth}"
 
 
-def class_rows(store: Store, now: dt.datetime | None = None) -> list[ClassRow]:
-    """Every class on the roster with its progress, refusals, retakes and standing."""
+def class_rows(store: Store, now: dt.datetime | None = None, college: str | None = None) -> list[ClassRow]:
+    """Every class on the roster (or ``college``'s) with its progress, refusals, retakes and standing."""
     moment = utc((now or dt.datetime.now(dt.UTC)).isoformat())
     refused = refusals_by_class(store)
     slots: dict[ClassKey, list[ScheduleSlot]] = {}
-    for slot in store.schedule():
+    for slot in store.schedule(college=college):
         slots.setdefault((slot.college, slot.class_name), []).append(slot)
     open_now = {(b.session.get("college", ""), b.session.get("class", "")) for b in store.booths()
                 if b.online and b.session and b.session.get("kind") == "class"}
     rows = []
-    for progress in store.class_progress():
+    for progress in store.class_progress(college):
         key = (progress.college, progress.class_name)
         own = slots.get(key, [])
         rows.append(ClassRow(college=progress.college, class_name=progress.class_name,
@@ -105,3 +107,51 @@ def class_rows(store: Store, now: dt.datetime | None = None) -> list[ClassRow]:
                              standing=standing(progress, own, key in open_now, moment),
                              slot=_slot_text(own, moment), last_activity=progress.last_activity))
     return rows
+
+
+@dataclass(frozen=True)
+class CollegeRow:
+    college: str
+    classes: int
+    roster_size: int
+    photographed: int
+    retaken: int
+    refused: tuple[tuple[str, int], ...]  # (reason code, count) over its classes, most frequent first
+    standings: dict[str, int]  # how many of its classes stand DONE, LATE, ... (central.schedule)
+    last_activity: str
+
+    @property
+    def missing(self) -> int:
+        return self.roster_size - self.photographed
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.photographed / self.roster_size) if self.roster_size else 0
+
+    @property
+    def retake_rate(self) -> int:
+        """Percent of the current photos that needed a retake at the booth."""
+        return round(100 * self.retaken / self.photographed) if self.photographed else 0
+
+    @property
+    def url(self) -> str:
+        """The page of its classes."""
+        return f"/progress/{quote(self.college)}"
+
+
+def college_rows(classes: list[ClassRow]) -> list[CollegeRow]:
+    """The totals of each college among ``classes``, in the classes' order."""
+    grouped: dict[str, list[ClassRow]] = {}
+    for row in classes:
+        grouped.setdefault(row.college, []).append(row)
+    totals = []
+    for college, own in grouped.items():
+        refused: Counter[str] = Counter()
+        for row in own:
+            refused.update(dict(row.refused))
+        totals.append(CollegeRow(college=college, classes=len(own), roster_size=sum(r.roster_size for r in own),
+                                 photographed=sum(r.photographed for r in own), retaken=sum(r.retaken for r in own),
+                                 refused=tuple(refused.most_common()),
+                                 standings=dict(Counter(r.standing for r in own)),
+                                 last_activity=max(r.last_activity for r in own)))
+    return totals

@@ -385,7 +385,9 @@ class Store(Protocol):
     def session_class(self, booth: str, session_id: str) -> tuple[str, str, str] | None:
         """(kind, college, class) of a booth's session, from its status or class_opened event."""
     def roster(self, *, college: str | None = None, class_name: str | None = None) -> list[RosterEntry]: ...
-    def class_progress(self) -> list[ClassProgress]: ...
+    def class_progress(self, college: str | None = None) -> list[ClassProgress]:
+        """Every class's counts, or only ``college``'s (the dashboard's page of one college)."""
+
     def missing(self, college: str, class_name: str) -> list[RosterEntry]:
         """Who of the class (to photograph at all) has no current photo: never photographed, or
         their photo was flagged for a retake."""
@@ -701,17 +703,18 @@ class SqlStore:
                                  " ORDER BY college, class_name, student_no", params)
         return [entry_from_row(row) for row in rows]
 
-    def class_progress(self) -> list[ClassProgress]:
+    def class_progress(self, college: str | None = None) -> list[ClassProgress]:
         # One grouped pass in roster order: the covering index roster_progress gives each class's
-        # people already grouped (no sort, no table reads), and each person's current photo is one
-        # probe into the partial covering index photos_current (migration 5): the office's progress
-        # page at 50,000 students (bench/office.py).
+        # people already grouped (no sort, no table reads; a college is its leading column's range),
+        # and each person's current photo is one probe into the partial covering index
+        # photos_current (migration 5): the office's progress pages at 50,000 students (bench/office.py).
+        where, params = _filters(**{"r.college": college})
         rows = self.conn.execute(
             "SELECT r.college, r.class_name, COUNT(*) AS size, COUNT(p.id_number) AS done,"
             " MAX(p.stored_at) AS last, SUM(CASE WHEN p.attempt > 1 THEN 1 ELSE 0 END) AS retaken"
             " FROM roster r LEFT JOIN photos p ON p.id_number = r.id_number AND p.is_current = 1"
-            " WHERE " + self._to_photograph("r.") +
-            " GROUP BY r.college, r.class_name ORDER BY r.college, r.class_name")
+            " WHERE " + " AND ".join([*where, self._to_photograph("r.")]) +
+            " GROUP BY r.college, r.class_name ORDER BY r.college, r.class_name", params)
         return [ClassProgress(row["college"], row["class_name"], row["size"], row["done"], row["last"] or "",
                               row["retaken"] or 0) for row in rows]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import secrets
 import threading
 from collections.abc import AsyncIterator
@@ -47,7 +48,7 @@ from central.export import (
     missing_rows,
     photo_checks,
 )
-from central.progress import ClassRow, class_rows
+from central.progress import ClassRow, CollegeRow, class_rows, college_rows
 from central.retakes import FlagError, flag_photo
 from central.schedule import STANDING_LABELS, ScheduleImportError, parse_upload
 from central.store import PhotoRecord, SqlStore, open_office_store
@@ -59,8 +60,8 @@ from central.web.proof import ProofSheetError, photo_file, proof_rows, proof_she
 SESSION_COOKIE = "booth_session"
 LOGIN_CSRF_COOKIE = "booth_login_csrf"
 STATIC = Path(__file__).parent / "static"
-# The progress page's live table: counted again this often while a browser watches (one count for
-# every watcher; 50,000 students take tens of ms, bench/office.py).
+# The progress pages' live tables: counted again this often while a browser watches (one count per
+# page for every watcher; 50,000 students take tens of ms, bench/office.py).
 PROGRESS_POLL_S = 2.0
 # A schedule CSV larger than this is refused before it is read (a university's is a few hundred kB).
 MAX_SCHEDULE_BYTES = 5 * 2**20
@@ -78,7 +79,8 @@ class Dashboard:
         self.templates.filters["cny"] = cny  # amounts as the CSV files write them
         self.templates.globals["standing_labels"] = STANDING_LABELS
         self.fleet_live = Broadcaster(self.read_fleet)
-        self.progress_live = Broadcaster(self.read_progress, poll_s=PROGRESS_POLL_S)
+        # The colleges' summary (None) and each college's page: one poller each, while watched.
+        self.progress_live: dict[str | None, Broadcaster] = {}
 
     # ---------------------------------------------------------------------------- plumbing
     @property
@@ -96,8 +98,8 @@ class Dashboard:
         return fleet(self.store, known_booths=self.config.ingest.known_booths,
                      telemetry_interval_s=self.config.web.telemetry_interval_s)
 
-    def read_progress(self) -> list[ClassRow]:
-        return class_rows(self.store)
+    def read_progress(self, college: str | None = None) -> list[ClassRow]:
+        return class_rows(self.store, college=college)
 
     def render(self, name: str, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
         session: WebSession | None = getattr(request.state, "session", None)
@@ -131,8 +133,7 @@ class Dashboard:
         return {key: str(value) for key, value in form.items()}
 
     def class_or_404(self, user: User, college: str, class_name: str) -> None:
-        if not user.may_see(college):
-            raise HTTPException(403, f"只能查看本学院 / A secretary sees only {user.college}")
+        self.college_or_403(user, college)
         if not self.store.roster(college=college, class_name=class_name):
             raise HTTPException(404, f"没有这个班级 / No class {college} / {class_name} in the roster")
 
@@ -210,37 +211,62 @@ class Dashboard:
 
     # ---------------------------------------------------------------------------- progress
     @staticmethod
-    def progress_for(user: User, rows: list[ClassRow]) -> tuple[list[ClassRow], dict[str, dict[str, int]]]:
-        """The classes ``user`` may see, and their totals per college."""
-        classes = [row for row in rows if user.may_see(row.college)]
-        colleges: dict[str, dict[str, int]] = {}
-        for row in classes:
-            total = colleges.setdefault(row.college, dict.fromkeys(
-                ("roster_size", "photographed", "missing", "retaken", "refused"), 0))
-            for key, value in (("roster_size", row.roster_size), ("photographed", row.photographed),
-                               ("missing", row.missing), ("retaken", row.retaken), ("refused", row.refused_total)):
-                total[key] += value
-        return classes, colleges
+    def colleges_for(user: User, rows: list[ClassRow]) -> list[CollegeRow]:
+        """The totals of the colleges ``user`` may see."""
+        return college_rows([row for row in rows if user.may_see(row.college)])
+
+    @staticmethod
+    def college_or_403(user: User, college: str) -> None:
+        if not user.may_see(college):
+            raise HTTPException(403, f"只能查看本学院 / A secretary sees only {user.college}")
+
+    def progress_live_for(self, college: str | None) -> Broadcaster:
+        live = self.progress_live.get(college)
+        if live is None:
+            live = self.progress_live.setdefault(
+                college, Broadcaster(functools.partial(self.read_progress, college), poll_s=PROGRESS_POLL_S))
+        return live
 
     def progress_page(self, request: Request) -> Response:
         user = self.session(request).user
-        classes, colleges = self.progress_for(user, self.read_progress())
-        return self.render("progress.html", request, classes=classes, colleges=colleges)
+        return self.render("progress.html", request, colleges=self.colleges_for(user, self.read_progress()))
+
+    def college_progress_page(self, request: Request) -> Response:
+        user = self.session(request).user
+        college = request.path_params["college"]
+        self.college_or_403(user, college)
+        classes = self.read_progress(college)
+        if not classes:
+            raise HTTPException(404, f"没有这个学院 / No college {college} in the roster")
+        return self.render("progress_college.html", request, college=college, classes=classes)
 
     def progress_stream(self, request: Request) -> Response:
         user = self.session(request).user
+        template = self.templates.get_template("progress_colleges.html")
+
+        def render(rows: list[ClassRow]) -> str:
+            return template.render(colleges=self.colleges_for(user, rows), user=user)
+
+        return StreamingResponse(self.progress_live_for(None).stream(render, "progress"),
+                                 media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    def college_progress_stream(self, request: Request) -> Response:
+        user = self.session(request).user
+        college = request.path_params["college"]
+        self.college_or_403(user, college)
         template = self.templates.get_template("progress_tables.html")
 
         def render(rows: list[ClassRow]) -> str:
-            classes, colleges = self.progress_for(user, rows)
-            return template.render(classes=classes, colleges=colleges, user=user)
+            return template.render(classes=rows, user=user)
 
-        return StreamingResponse(self.progress_live.stream(render, "progress"), media_type="text/event-stream",
+        return StreamingResponse(self.progress_live_for(college).stream(render, "progress"),
+                                 media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     def progress_json(self, request: Request) -> Response:
-        classes, _ = self.progress_for(self.session(request).user, self.read_progress())
-        return JSONResponse([row.as_json() for row in classes])
+        user = self.session(request).user
+        return JSONResponse([row.as_json() for row in self.read_progress() if user.may_see(row.college)])
 
     def class_page(self, request: Request) -> Response:
         user = self.session(request).user
@@ -550,6 +576,8 @@ def create_app(config: CentralConfig) -> Starlette:
         Route("/progress", board.progress_page),
         Route("/api/progress.json", board.progress_json),
         Route("/live/progress", board.progress_stream),
+        Route("/progress/{college}", board.college_progress_page),
+        Route("/live/progress/{college}", board.college_progress_stream),
         Route("/schedule", board.schedule_page, methods=["GET"]),
         Route("/schedule", board.schedule_import, methods=["POST"]),
         Route("/api/schedule.json", board.schedule_json),
@@ -576,7 +604,8 @@ def create_app(config: CentralConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await board.fleet_live.close()
-        await board.progress_live.close()
+        for live in list(board.progress_live.values()):
+            await live.close()
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: board.http_error}, lifespan=lifespan)
     app.state.dashboard = board

@@ -59,6 +59,7 @@ class DashboardServer:
 
     def __exit__(self, *exc: object) -> None:
         board = self.app.state.dashboard
-        board.fleet_live.closing = board.progress_live.closing = True  # open SSE streams end: a prompt shutdown
+        for live in [board.fleet_live, *board.progress_live.values()]:
+            live.closing = True  # open SSE streams end: a prompt shutdown
         self.server.should_exit = True
         self.thread.join(timeout=10)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
+import pytest
+
 from appliance.simulation.roster_gen import generate_roster
 from boothcore.roster import Category
 from central.store import PhotoRecord, SqlStore, open_store
@@ -66,18 +68,20 @@ def test_another_graduation_year_is_not_missing(tmp_path, db_url: str) -> None:
         every_year.close()
 
 
-def test_the_progress_count_reads_only_its_indexes(tmp_path) -> None:
-    """The progress page's per-class count is one grouped pass over the covering index of the
-    roster with one probe per person into the current photos' index (migration 5): no table read,
-    no sort (bench/office.py: 50,000 students)."""
+@pytest.mark.parametrize(("college", "roster_step"), [
+    (None, "SCAN r USING COVERING INDEX roster_progress"),
+    ("信息学院", "SEARCH r USING COVERING INDEX roster_progress (college=?)")])
+def test_the_progress_count_reads_only_its_indexes(tmp_path, college, roster_step) -> None:
+    """The progress pages' per-class count is one grouped pass over the covering index of the
+    roster (one college's: a range of it) with one probe per person into the current photos' index
+    (migration 5): no table read, no sort (bench/office.py: 50,000 students)."""
     store = open_store(f"sqlite:///{tmp_path / 'central.db'}", graduation_year=2027)
     try:
         sql = []
         store.conn.set_trace_callback(sql.append)
-        store.class_progress()
+        store.class_progress(college)
         store.conn.set_trace_callback(None)
         plan = [row[3] for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql[-1])]
     finally:
         store.close()
-    assert plan == ["SCAN r USING COVERING INDEX roster_progress",
-                    "SEARCH p USING COVERING INDEX photos_current (id_number=?) LEFT-JOIN"], plan
+    assert plan == [roster_step, "SEARCH p USING COVERING INDEX photos_current (id_number=?) LEFT-JOIN"], plan

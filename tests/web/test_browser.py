@@ -156,9 +156,12 @@ def test_an_admin_watches_a_booth_go_offline_and_online_live(page, site, tmp_pat
 
 
 def test_an_admin_watches_a_class_progress_move_while_a_booth_uploads(page, site, tmp_path: Path):
-    """booth-09's own uplink sends the photos of 计科2301's missing students, one at a time."""
+    """booth-09's own uplink sends the photos of 计科2301's missing students, one at a time; the
+    admin reaches the class from the colleges' summary."""
     office, broker, base = site
-    log_in(page, base, "admin", "/progress")
+    log_in(page, base, "admin", "/progress")  # the colleges' summary: drill down to the college's classes
+    page.find_element(By.CSS_SELECTOR, '#progress tr[data-college="信息学院"] a').click()
+    WebDriverWait(page, LIVE_S).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#progress table.progress"))
     page.execute_script("window.notReloaded = true;")
     row = '#progress tr[data-class="信息学院/计科2301"]'
     WebDriverWait(page, LIVE_S).until(lambda b: cell(b, row + " td.done") == "4")  # after the stream's first swap

@@ -8,6 +8,7 @@ import io
 import re
 import uuid
 from dataclasses import replace
+from urllib.parse import quote
 
 import pytest
 
@@ -136,6 +137,9 @@ def test_a_secretary_sees_only_their_college(office: Office):
     assert client.get("/api" + klass("信息学院", "计科2301") + "/missing.json").status_code == 403
     assert {row["college"] for row in client.get("/api/progress.json").json()} == {"外语学院"}
     assert "信息学院" not in client.get("/progress").text
+    assert client.get(f"/progress/{quote('信息学院')}").status_code == 403
+    assert client.get(f"/live/progress/{quote('信息学院')}").status_code == 403
+    assert client.get(f"/progress/{quote('外语学院')}").status_code == 200
     rows = list(csv.DictReader(io.StringIO(client.get("/exports/missing.csv").content.decode("utf-8-sig"))))
     assert rows and {row["college"] for row in rows} == {"外语学院"}
     assert client.get(klass("外语学院", "英语2301")).status_code == 200
@@ -176,9 +180,15 @@ def test_progress_shows_refusals_by_reason_and_the_retake_rate(office: Office):
     assert rows["计科2301"]["refused"] == {"not_on_roster": 2, "other_class": 1}
     assert (rows["计科2301"]["retaken"], rows["计科2301"]["retake_rate"]) == (1, 20)
     assert rows["计科2302"]["refused"] == {} and rows["计科2302"]["retake_rate"] == 0
-    page = client_for(office, "viewer").get("/progress").text
-    assert '<span class="reason">not_on_roster 2</span>' in page and "20% (1)" in page
-    assert 'sse-connect="/live/progress"' in page
+    viewer = client_for(office, "viewer")
+    summary = viewer.get("/progress").text  # one row per college, linking to its classes
+    college = summary.split('<tr data-college="信息学院">')[1].split("</tr>")[0]
+    assert f'href="/progress/{quote("信息学院")}"' in college and "11% (1)" in college  # 1 of 4 + 5 retaken
+    assert '<span class="reason">not_on_roster 2</span> · <span class="reason">other_class 1</span>' in college
+    assert 'sse-connect="/live/progress"' in summary
+    page = viewer.get(f"/progress/{quote('信息学院')}").text
+    assert '<span class="reason">not_on_roster 2</span>' in page and "20% (1)" in page and "英语2301" not in page
+    assert f'sse-connect="/live/progress/{quote("信息学院")}"' in page
 
 
 def test_missing_csv_rows_match_the_roster(office: Office):
@@ -197,6 +207,8 @@ def test_bad_input_is_a_clear_4xx(office: Office):
     answer = client.get(klass("信息学院", "无此班"))
     assert answer.status_code == 404 and "No class 信息学院 / 无此班 in the roster" in answer.text
     assert "Traceback" not in answer.text
+    answer = client.get(f"/progress/{quote('无此学院')}")
+    assert answer.status_code == 404 and "No college 无此学院 in the roster" in answer.text
     answer = client.get("/api" + klass("信息学院", "无此班") + "/missing.json")
     assert answer.status_code == 404 and "No class" in answer.json()["error"]
     answer = client.post("/exports/chsi", data={"csrf": csrf_of(client), "class": "无此班"})
