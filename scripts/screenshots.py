@@ -1,4 +1,5 @@
-"""README screenshots of the office dashboard: fleet, progress, proof sheet, schedule and a photo page.
+"""README screenshots of the office dashboard: fleet, progress (colleges, one college's classes), proof sheet,
+schedule and a photo page.
 
     .venv/bin/python scripts/screenshots.py --out docs/screenshots
 
@@ -102,8 +103,10 @@ def main() -> None:
                 driver.find_element(By.ID, "password").send_keys(PASSWORD)
                 driver.find_element(By.ID, "login").click()
                 klass = f"/classes/{quote('外语学院')}/{quote('英语2301')}"
-                for name, path in (("fleet", "/"), ("progress", "/progress"), ("proof-sheet", klass + "/proof"),
-                                   ("schedule", "/schedule"), ("photo", f"/photos/{photo}")):
+                for name, path in (("fleet", "/"), ("progress", "/progress"),
+                                   ("progress-college", f"/progress/{quote('外语学院')}"),
+                                   ("proof-sheet", klass + "/proof"), ("schedule", "/schedule"),
+                                   ("photo", f"/photos/{photo}")):
                     driver.get(base + path)
                     driver.find_element(By.TAG_NAME, "h1")
                     WebDriverWait(driver, 10).until(lambda d: d.execute_script(
