@@ -172,10 +172,7 @@ def makeup_csv(rows: Iterable[tuple[object, ...]]) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
+    path.write_text(text, encoding="utf-8", newline="")  # synced with the whole package before its rename
 
 
 def _prepare_target(out: Path) -> None:
@@ -226,6 +223,10 @@ def export_chsi(store: Store, data_dir: Path, out: Path, *, college: str | None 
         missing = missing_rows(store, None, college, class_name)
         report.missing = len(missing)
         _write_text(temp / "missing.csv", missing_csv(missing))
+        # Every photo, photos.zip and class folder on disk before the rename makes the package look
+        # complete (after a power cut it could hold empty JPEGs): one sync for the whole package, not
+        # an fsync per photo, which would cost the export rate.
+        os.sync()
         if out.exists():
             out.rmdir()
         os.replace(temp, out)

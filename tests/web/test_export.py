@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import subprocess
 import sys
 import zipfile
@@ -71,6 +72,16 @@ def test_a_class_named_to_climb_out_stays_inside_the_folder(office: Office, tmp_
     outside = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_relative_to(out)
                and not p.is_relative_to(office.config.data_dir)]
     assert outside == []
+
+
+def test_the_package_is_on_disk_before_it_is_renamed_into_place(office: Office, tmp_path: Path, monkeypatch):
+    # A power cut after the rename must not leave a complete-looking package of empty JPEGs.
+    calls: list[str] = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "sync", lambda: calls.append("sync"))
+    monkeypatch.setattr(os, "replace", lambda src, dst: (calls.append("replace"), real_replace(src, dst)))
+    export_chsi(office.store, office.config.data_dir, tmp_path / "out")
+    assert calls == ["sync", "replace"]
 
 
 def test_verify_photo_names_each_fault():
