@@ -6,27 +6,14 @@ the student and the class monitor. Some refusals can be overridden by the operat
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from appliance.cardreader.base import IdentityCard
 from appliance.ledger import Ledger, SessionRecord
 from boothcore.idnumber import IdNumberError, validate
+from boothcore.refusals import Reason
 from boothcore.roster import Category, Roster, RosterEntry, entry_problem
 from boothcore.text import Text
-
-
-class Reason(enum.StrEnum):
-    INVALID_NUMBER = "invalid_number"
-    ROSTER_ENTRY_INVALID = "roster_entry_invalid"
-    NOT_ON_ROSTER = "not_on_roster"
-    NOT_THIS_YEAR = "not_this_year"
-    ENTRUSTED_TRAINING = "entrusted_training"
-    PHOTOGRAPHED_BEFORE = "photographed_before"
-    ALREADY_PHOTOGRAPHED = "already_photographed"
-    OTHER_CLASS = "other_class"
-    TYPED_NUMBER = "typed_number"
-
 
 MESSAGES: dict[Reason, Text] = {
     Reason.INVALID_NUMBER: Text("身份证号无效,请检查证件", "The ID number is not valid: check the card"),

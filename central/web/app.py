@@ -32,6 +32,7 @@ from starlette.staticfiles import StaticFiles
 
 from boothcore.chsi import OutputSection
 from boothcore.money import cny
+from boothcore.refusals import office_label
 from boothcore.roster import Category, RosterEntry
 from central.booth_checks import booth_check_rows
 from central.commands import allow_retake
@@ -55,6 +56,7 @@ from central.store import PhotoRecord, SqlStore, open_office_store
 from central.users import LoginRateLimited, LoginRefused, User, Users, WebSession
 from central.web.fleet import CONDITIONS, BoothView, fleet
 from central.web.live import Broadcaster
+from central.web.local_time import local_time
 from central.web.proof import ProofSheetError, photo_file, proof_rows, proof_sheet_pdf
 
 SESSION_COOKIE = "booth_session"
@@ -77,6 +79,9 @@ class Dashboard:
                                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.templates.globals["t"] = bilingual
         self.templates.filters["cny"] = cny  # amounts as the CSV files write them
+        self.templates.filters["local"] = functools.partial(local_time, zone=config.web.zone)
+        self.templates.globals["zone"] = config.web.timezone
+        self.templates.filters["refusal"] = office_label
         self.templates.globals["standing_labels"] = STANDING_LABELS
         self.fleet_live = Broadcaster(self.read_fleet)
         # The colleges' summary (None) and each college's page: one poller each, while watched.
@@ -304,13 +309,13 @@ class Dashboard:
         college, class_name = request.path_params["college"], request.path_params["class_name"]
         self.class_or_404(user, college, class_name)
         return self.render("proof.html", request, college=college, class_name=class_name,
-                           rows=proof_rows(self.store, user, college, class_name))
+                           rows=proof_rows(self.store, user, college, class_name, self.config.web.zone))
 
     def proof_pdf(self, request: Request) -> Response:
         user = self.session(request).user
         college, class_name = request.path_params["college"], request.path_params["class_name"]
         self.class_or_404(user, college, class_name)
-        rows = proof_rows(self.store, user, college, class_name)
+        rows = proof_rows(self.store, user, college, class_name, self.config.web.zone)
         photos = {}
         for row in rows:
             found = photo_file(self.store, self.config.data_dir, row.photo_id)
@@ -319,7 +324,7 @@ class Dashboard:
                     photos[row.photo_id] = found[1].read_bytes()
         try:
             pdf = proof_sheet_pdf(rows, photos, college, class_name,
-                                  dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"))
+                                  f"{dt.datetime.now(self.config.web.zone):%Y-%m-%d %H:%M} {self.config.web.timezone}")
         except ProofSheetError as error:
             raise HTTPException(503, str(error)) from None
         return Response(pdf, media_type="application/pdf", headers={

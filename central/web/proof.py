@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
@@ -21,6 +22,7 @@ from central.booth_checks import booth_check_rows
 from central.paths import UnsafePathError, inside
 from central.store import Store
 from central.users import User
+from central.web.local_time import local_time
 
 # A4 portrait in mm; 5 x 4 photos of 30 x 40 mm (the 480x640 ratio) per page, a caption under each.
 PAGE_W, MARGIN = 210.0, 12.0
@@ -45,11 +47,11 @@ class ProofRow:
     booth_checks: tuple[int, int] | None  # (passed, of how many) of the booth's checks; None: not sent
 
 
-def proof_rows(store: Store, user: User, college: str, class_name: str) -> list[ProofRow]:
-    """The class's current photos, by student number, in ``user``'s view."""
+def proof_rows(store: Store, user: User, college: str, class_name: str, zone: ZoneInfo) -> list[ProofRow]:
+    """The class's current photos, by student number, in ``user``'s view, capture times in ``zone``."""
     names = {e.id_number: e.name for e in store.roster(college=college, class_name=class_name)}
     return [ProofRow(photo_id=p.photo_id, student_no=p.student_no, name=user.person_name(names.get(p.id_number, "")),
-                     id_number=user.id_number(p.id_number), captured_at=p.captured_at[:19].replace("T", " "),
+                     id_number=user.id_number(p.id_number), captured_at=local_time(p.captured_at, zone),
                      booth=p.booth, attempt=p.attempt, booth_checks=_passed_of(p.booth_checks))
             for p in store.photos(college=college, class_name=class_name)]
 
@@ -73,7 +75,8 @@ def photo_file(store: Store, data_dir: Path, photo_id: str) -> tuple[str, Path] 
 
 def proof_sheet_pdf(rows: list[ProofRow], photos: dict[str, bytes], college: str, class_name: str,
                     generated_at: str) -> bytes:
-    """The A4 PDF; ``photos`` maps photo_id to its JPEG bytes (a missing one prints as an empty frame)."""
+    """The A4 PDF; ``photos`` maps photo_id to its JPEG bytes (a missing one prints as an empty frame);
+    ``generated_at`` is printed in the footer as it is (local time and its zone)."""
     font = find_cjk_font()
     if font is None:
         raise ProofSheetError("no CJK font found for the proof sheet: install fonts-wqy-microhei (make setup)")
@@ -89,7 +92,7 @@ def proof_sheet_pdf(rows: list[ProofRow], photos: dict[str, bytes], college: str
         pdf.set_font("cjk", size=8)
         pdf.set_xy(MARGIN, MARGIN + 7)
         pdf.cell(text=f"请核对本人照片，有误请联系班长 / Check your own photo; tell your class monitor of any "
-                      f"error. {generated_at} UTC · {start // per_page + 1}/{max(1, -(-len(rows) // per_page))}")
+                      f"error. {generated_at} · {start // per_page + 1}/{max(1, -(-len(rows) // per_page))}")
         for index, row in enumerate(rows[start:start + per_page]):
             x = MARGIN + (index % COLUMNS) * CELL_W + (CELL_W - PHOTO_W) / 2
             y = MARGIN + 14 + (index // COLUMNS) * CELL_H

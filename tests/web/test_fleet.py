@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import re
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -151,7 +152,7 @@ def test_a_data_reset_is_shown_with_its_time_and_count(office: Office):
         store.record_status(dataclasses.replace(status("booth-01", boot), install_id=install))
     store.record_status(dataclasses.replace(status("booth-02", 2), install_id=uuid.uuid4().hex))
     reset_at = store.booths()[0].reset_at
-    at = f"{reset_at[:10]} {reset_at[11:16]}"
+    at = f"{dt.datetime.fromisoformat(reset_at).astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M:%S}"
     for name in ("viewer", "admin"):
         client = client_for(office, name)
         for html in (client.get("/").text, fleet_stream_text(client)):

@@ -184,10 +184,14 @@ def test_progress_shows_refusals_by_reason_and_the_retake_rate(office: Office):
     summary = viewer.get("/progress").text  # one row per college, linking to its classes
     college = summary.split('<tr data-college="信息学院">')[1].split("</tr>")[0]
     assert f'href="/progress/{quote("信息学院")}"' in college and "11% (1)" in college  # 1 of 4 + 5 retaken
-    assert '<span class="reason">not_on_roster 2</span> · <span class="reason">other_class 1</span>' in college
+    not_on_roster = ('<span class="reason" data-reason="not_on_roster"><span lang="zh-CN">不在名单</span> '
+                     '<span class="en" lang="en">not on the roster</span> 2</span>')
+    other_class = ('<span class="reason" data-reason="other_class"><span lang="zh-CN">非本班</span> '
+                   '<span class="en" lang="en">other class</span> 1</span>')
+    assert f"{not_on_roster} · {other_class}" in college
     assert 'sse-connect="/live/progress"' in summary
     page = viewer.get(f"/progress/{quote('信息学院')}").text
-    assert '<span class="reason">not_on_roster 2</span>' in page and "20% (1)" in page and "英语2301" not in page
+    assert not_on_roster in page and "20% (1)" in page and "英语2301" not in page
     assert f'sse-connect="/live/progress/{quote("信息学院")}"' in page
 
 

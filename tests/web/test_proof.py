@@ -4,6 +4,7 @@ printable PDF, all in the user's view."""
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 from boothcore.privacy import mask_id, mask_name
 from central.users import User
@@ -32,7 +33,8 @@ def test_the_pdf_has_every_photo_and_masked_rows_for_a_viewer(office: Office):
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
     assert answer.content.startswith(b"%PDF-") and answer.content.rstrip().endswith(b"%%EOF")
     assert len(re.findall(rb"/Subtype\s*/Image", answer.content)) == 4
-    rows = proof_rows(office.store, User("v", "viewer"), "外语学院", "英语2301")  # what the PDF prints
+    rows = proof_rows(office.store, User("v", "viewer"), "外语学院", "英语2301",  # what the PDF prints
+                      office.config.web.zone)
     entries = {e.student_no: e for e in office.roster}
     assert [(r.name, r.id_number) for r in rows] == [
         (mask_name(entries[r.student_no].name), mask_id(entries[r.student_no].id_number)) for r in rows]
@@ -81,3 +83,11 @@ def test_the_booths_check_values_show_beside_centrals_re_check(office: Office):
     sheet = viewer.get(klass("外语学院", "英语2301") + "/proof").text
     assert sheet.split(f'id="photo-{record.photo_id}"')[1].split("</figure>")[0].count("booth checks</span> 1/2") == 1
     assert "booth checks: not sent" in sheet.split(f'id="photo-{other.photo_id}"')[1].split("</figure>")[0]
+
+
+def test_the_proof_sheet_shows_capture_times_in_the_offices_time_zone(office: Office):
+    # The fixture's photos were taken at 09:00 Beijing time (stored as 01:00 UTC).
+    rows = proof_rows(office.store, User("v", "viewer"), "外语学院", "英语2301", ZoneInfo("Asia/Shanghai"))
+    assert rows and {r.captured_at for r in rows} == {"2026-11-30 09:00:00"}
+    page = client_for(office, "viewer").get(klass("外语学院", "英语2301") + "/proof").text
+    assert "2026-11-30 09:00:00" in page and "2026-11-30 01:00:00" not in page
