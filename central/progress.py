@@ -24,17 +24,12 @@ from central.store import ScheduleSlot, Store, utc
 ClassKey = tuple[str, str]
 
 
-@dataclass(frozen=True)
-class ClassRow:
-    college: str
-    class_name: str
+class _Counts:
+    """What a class row and a college row derive alike from their roster, photo and retake counts."""
+
     roster_size: int
     photographed: int
     retaken: int
-    refused: tuple[tuple[str, int], ...]  # (reason code, count), most frequent first
-    standing: str  # central.schedule's DONE, IN_PROGRESS, ...
-    slot: str  # the slot that matters now (current, else next, else last), in local time; "" if none
-    last_activity: str
 
     @property
     def missing(self) -> int:
@@ -48,6 +43,19 @@ class ClassRow:
     def retake_rate(self) -> int:
         """Percent of the current photos that needed a retake at the booth."""
         return round(100 * self.retaken / self.photographed) if self.photographed else 0
+
+
+@dataclass(frozen=True)
+class ClassRow(_Counts):
+    college: str
+    class_name: str
+    roster_size: int
+    photographed: int
+    retaken: int
+    refused: tuple[tuple[str, int], ...]  # (reason code, count), most frequent first
+    standing: str  # central.schedule's DONE, IN_PROGRESS, ...
+    slot: str  # the slot that matters now (current, else next, else last), in local time; "" if none
+    last_activity: str
 
     @property
     def refused_total(self) -> int:
@@ -110,7 +118,7 @@ def class_rows(store: Store, now: dt.datetime | None = None, college: str | None
 
 
 @dataclass(frozen=True)
-class CollegeRow:
+class CollegeRow(_Counts):
     college: str
     classes: int
     roster_size: int
@@ -119,19 +127,6 @@ class CollegeRow:
     refused: tuple[tuple[str, int], ...]  # (reason code, count) over its classes, most frequent first
     standings: dict[str, int]  # how many of its classes stand DONE, LATE, ... (central.schedule)
     last_activity: str
-
-    @property
-    def missing(self) -> int:
-        return self.roster_size - self.photographed
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.photographed / self.roster_size) if self.roster_size else 0
-
-    @property
-    def retake_rate(self) -> int:
-        """Percent of the current photos that needed a retake at the booth."""
-        return round(100 * self.retaken / self.photographed) if self.photographed else 0
 
     @property
     def url(self) -> str:
