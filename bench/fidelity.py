@@ -11,7 +11,8 @@ simulator's clean students and each of its faults on its own, ``appliance.simula
 
 Prints, per set: compliant photos accepted / total (false rejections by check), faults caught /
 total (misses listed), the labels met, and per check and measured value the distribution over
-compliant and faulty cases with the gap between them and where the limit sits in it; then those
+compliant and faulty cases, the compliant and the faulty case nearest the limit, the gap between
+them and where the limit sits in it; then those
 distributions over every set together. Targets (issue 8): zero false rejections and zero misses
 on the development set, each limit at least 10 % of the gap away from the nearest compliant and
 the nearest faulty value.
@@ -159,6 +160,10 @@ def _margin_line(check_id: str, part: str, limit: object, spread: Spread) -> str
     text = f"  {name:34s} limit {_fmt(limit):>12s}  compliant "
     text += f"{comp[0][0]:.3g}..{comp[-1][0]:.3g} (n={len(comp)})" if comp else "- (n=0)"
     text += "  faulty " + (f"{faulty[0][0]:.3g}..{faulty[-1][0]:.3g} (n={len(faulty)})" if faulty else "- (n=0)")
+    bounds = limit if isinstance(limit, (tuple, list)) else (limit,)
+    nearest = [f"{side} {value:.3g} {case}" for side, found in (("compliant", comp), ("faulty", faulty)) if found
+               for value, case in [min(found, key=lambda vc: min(abs(vc[0] - b) for b in bounds))]]
+    text += f"  nearest the limit: {', '.join(nearest)}" if nearest else ""
     if not comp or not faulty:
         return text + "  gap: no faulty case on this measure" if comp else text
     if not isinstance(limit, (tuple, list)) and comp[0][0] == comp[-1][0] == limit:
