@@ -18,8 +18,8 @@ import numpy as np
 from appliance.quality import crop as chsi_crop
 from appliance.quality.body import SEG_SIZE, PoseEstimator, Segmenter, Shoulders
 from appliance.quality.detect import FACE_FULL, FACE_SHORT, Detection, SsdDetector, merge
+from appliance.quality.head_rotation import pitch_degrees
 from appliance.quality.landmarks import (
-    CHIN,
     FOREHEAD_TOP,
     LEFT_CHEEK_EDGE,
     LEFT_EYE_OUTER,
@@ -34,10 +34,6 @@ from appliance.quality.roi import Roi, sample
 from appliance.quality.settings import QualitySettings
 from appliance.quality.stats import percentiles
 
-# Pitch of the forehead-chin line in MediaPipe's canonical mesh for a frontal face: the forehead
-# point lies behind the chin, so a level head reads about this many degrees (measured on frontal
-# portraits); subtracted so 0 means level.
-PITCH_NEUTRAL_DEG = 9.0
 # The photometric checks work on the window at half size (240x320): the same answer as full size
 # for means, shares and percentiles at a quarter of the cost. The person mask is warped straight to
 # that size: a quarter of the warp, and within 0.08 (2e-4 on average, only at the outline) of the
@@ -84,10 +80,9 @@ class Analysis:
 
     @property
     def pitch_deg(self) -> float:
+        """Positive: face turned down (see ``head_rotation.pitch_degrees``)."""
         assert self.mesh is not None
-        p = self.mesh.points
-        return math.degrees(math.atan2(p[CHIN, 2] - p[FOREHEAD_TOP, 2],
-                                       float(np.linalg.norm(p[CHIN, :2] - p[FOREHEAD_TOP, :2])))) - PITCH_NEUTRAL_DEG
+        return pitch_degrees(self.mesh.points)
 
     def out_points(self, idx: list[int] | tuple[int, ...] | int) -> np.ndarray:
         """Mesh points in window pixels."""
