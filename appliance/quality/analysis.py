@@ -187,7 +187,10 @@ class Analyzer:
 
     def _mask_shoulders(self, result: Analysis) -> Shoulders | None:
         """The shoulder line from the person outline: its top 1.0-1.6 face widths either side of the
-        face centre (where the shoulders are, outside neck, collar and hair), one point per side."""
+        face centre (where the shoulders are, outside neck, collar and hair), one point per side.
+        Nearer the neck (0.8-1.4) the collar tilts compliant frames up to 16.2 degrees (1.0-1.6:
+        13.8). The angle is the sitter's own slope plus any lean: a turned body sloping 13 degrees
+        reads level when leaning 15 the other way (README, known limits)."""
         assert result.mask is not None
         ox, oy, step = self._mask_to_frame(result)
         fw = result.face_width

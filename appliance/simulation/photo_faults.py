@@ -79,7 +79,9 @@ def _turned(degrees: float) -> Callable[[np.ndarray], np.ndarray]:
 # tilts her shoulders (``also``), but the shoulder line from the person outline carries each
 # person's body turn, collar and posture (compliant frames read up to 14 degrees), so a 15-degree
 # lean against that slope reads level, as on a tight crop whose shoulders lie at the frame's
-# edges: the bench lists those misses (3 of 12 on the real-face set).
+# edges: the bench lists those misses (3 of 12 on the real-face set). No band of the outline
+# beside the neck (0.6-1.7 face widths) sees the turned sitter's lean (1.4-4.2 degrees), and an
+# angle against the eye line does not move when head and body lean together (README, known limits).
 PHOTO_FAULTS: dict[str, PhotoFault] = {
     "stretched_wide": PhotoFault(_resized(STRETCH, 1.0), "distortion", "stretched"),
     "stretched_tall": PhotoFault(_resized(1.0, STRETCH), "distortion", "stretched"),
