@@ -10,6 +10,7 @@ verifies the chain, so no extra Python package is needed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import ssl
 import subprocess
@@ -31,14 +32,23 @@ class OpensslError(RuntimeError):
     """openssl is missing or refused; the message says which (shared with ``central.certs``)."""
 
 
+# OpenSSL 3's error-stack lines ("80BB5FDFB27F0000:error:1608010C:STORE routines:...:unsupported:...")
+# name its source files, not the technician's problem; the lines around them say it.
+_ERROR_STACK_LINE = re.compile(r"^[0-9A-F]+:error:[0-9A-F]+:")
+
+
 def openssl(*args: str) -> str:
-    """Run the ``openssl`` command line; its stdout. Raises OpensslError."""
+    """Run the ``openssl`` command line; its stdout. Raises OpensslError with openssl's complaint on
+    one line (its message lines joined by "; ", the error-stack lines left out): it ends in a log line
+    or on the "not provisioned" screen."""
     binary = shutil.which("openssl")
     if binary is None:
         raise OpensslError("openssl not found: install the Debian package 'openssl'")
     result = subprocess.run([binary, *args], capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise OpensslError(f"openssl {args[0]} failed: {result.stderr.strip()}")
+        lines = [line.strip() for line in result.stderr.splitlines()
+                 if line.strip() and not _ERROR_STACK_LINE.match(line.strip())]
+        raise OpensslError(f"openssl {args[0]} failed: {'; '.join(lines) or f'exit code {result.returncode}'}")
     return result.stdout
 
 

@@ -150,6 +150,18 @@ def _unreadable_certificate(boot: Path, fleet) -> None:
     (boot / "booth-07.crt").write_text("not a certificate\n", encoding="utf-8")
 
 
+def _key_copied_as_the_certificate(boot: Path, fleet) -> None:  # a technician's slip: the .key twice
+    shutil.copy(fleet["booth-07"].key, boot / "booth-07.crt")
+
+
+def _certificate_copied_as_the_key(boot: Path, fleet) -> None:
+    shutil.copy(fleet["booth-07"].cert, boot / "booth-07.key")
+
+
+def _certificate_of_another_ca(boot: Path, fleet) -> None:  # the CA of a test fleet left on the card
+    shutil.copy(fleet["booth-07"].cert, boot / "ca.crt")
+
+
 def _missing_certificate(boot: Path, fleet) -> None:
     (boot / "booth-07.crt").unlink()
 
@@ -194,6 +206,9 @@ BAD = {
     "bad booth id": (_bad_booth_id, "booth.id = 'Booth 7'"),
     "unreadable certificate": (_unreadable_certificate, "not a PEM certificate"),
     "missing certificate": (_missing_certificate, "cannot read it"),
+    "key copied as the certificate": (_key_copied_as_the_certificate, "not a PEM certificate"),
+    "certificate copied as the key": (_certificate_copied_as_the_key, "not a usable PEM private key"),
+    "certificate of another CA": (_certificate_of_another_ca, "was not issued by the CA"),
     "key that does not match the certificate": (_key_of_another_certificate, "does not match the certificate"),
     "certificate of another booth": (_certificate_of_another_booth, "is for 'booth-08', not for booth 'booth-07'"),
     "no operator PIN": (_no_operator_pin, "operator.pin_hash: missing"),
@@ -214,6 +229,7 @@ def test_a_bad_file_changes_nothing_and_says_why(tmp_path, boot, fleet, capsys, 
     root = tmp_path / "root"
     code, report = run(boot, root, capsys)
     assert code == 2 and report["ok"] is False and reason in report["error"], report
+    assert "\n" not in report["error"], report  # one line: the log and the "not provisioned" screen
     assert "short" not in report["error"]  # a passphrase is never repeated
     assert "864213" not in report["error"] and "md5$abc" not in report["error"]  # nor the PIN (the screen shows it)
     assert sorted(os.listdir(boot)) == left  # the technician's file stays to be fixed
