@@ -31,6 +31,9 @@ if TYPE_CHECKING:  # imported inside _check_one, as the command always did (the 
 # the Pi cameras (12 MP) whole, while its RGB decode (192 MB) stays far inside a Pi's 1-8 GB. Above
 # it the image is refused from its header, before any pixel is decoded.
 MAX_PIXELS = 64_000_000
+# HEIF brands of the ISO-BMFF ``ftyp`` box (ISO/IEC 23008-12, Annex B): an iPhone's photos are "heic".
+# Pillow reads AVIF (also HEIF-based) but not HEIC; only these are named, the rest stay "not readable".
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
 
 
 class PhotoFileError(ValueError):
@@ -60,12 +63,23 @@ def _open_header(path: Path) -> Any:
             pixels = int(counted.group(1)) if counted else 2 * (Image.MAX_IMAGE_PIXELS or 0)
             raise PhotoFileError(_too_large(pixels)) from None
         except UnidentifiedImageError:
+            if _is_heic(path):
+                raise PhotoFileError("a HEIC/HEIF photo (an iPhone's default format), which is not read here:"
+                                     " export it as JPEG, or set the iPhone to Settings > Camera > Formats >"
+                                     " Most Compatible") from None
             raise PhotoFileError("not a readable image (JPEG, PNG, ...)") from None
     width, height = image.size
     if width * height > MAX_PIXELS:
         image.close()
         raise PhotoFileError(f"{width}x{height}: {_too_large(width * height)}")
     return image
+
+
+def _is_heic(path: Path) -> bool:
+    """Whether the file starts with an ISO-BMFF ``ftyp`` box whose major brand is a HEIF one."""
+    with path.open("rb") as file:
+        head = file.read(12)
+    return head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS
 
 
 def _too_large(pixels: int) -> str:

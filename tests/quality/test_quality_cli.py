@@ -217,3 +217,17 @@ def test_exif_orientation_is_applied(photos, tmp_path):
     done = _booth("check-photo", str(tagged), str(untagged), "--json")
     tagged_result, untagged_result = json.loads(done.stdout)
     assert tagged_result["accepted"] is True and untagged_result["accepted"] is False
+
+
+def test_an_iphone_heic_photo_is_named_with_how_to_get_a_jpeg(photos, tmp_path):
+    """An iPhone saves HEIC by default; Pillow cannot decode it. The line names the format and the fix
+    (the file starts with the ISO-BMFF ``ftyp`` box an iPhone writes: brand heic, compatible mif1)."""
+    heic = tmp_path / "IMG_0001.HEIC"
+    heic.write_bytes(struct.pack(">I", 24) + b"ftypheic" + struct.pack(">I", 0) + b"mif1heic"
+                     + struct.pack(">I", 8) + b"meta")
+    done = _booth("check-photo", str(heic), str(photos["good"]))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout.splitlines()[0] == (
+        f"{heic}: ERROR a HEIC/HEIF photo (an iPhone's default format), which is not read here: export it"
+        " as JPEG, or set the iPhone to Settings > Camera > Formats > Most Compatible")
+    assert f"{photos['good']}: ACCEPTED" in done.stdout  # the batch carries on
