@@ -178,10 +178,11 @@ class Ledger:
                 (utc_now(), photographed, fee_cny, session_id))
 
     def unpaid_sessions(self) -> list[SessionRecord]:
-        """Closed sessions whose class fee was neither confirmed as paid nor deferred, oldest first:
-        the booth shows their summary (and payment QR code) until the operator does one or the other."""
+        """Closed class sessions whose fee was neither confirmed as paid nor deferred, oldest first:
+        the booth shows their summary (and payment QR code) until the operator does one or the other.
+        A make-up session has no class fee (each student paid after their photo)."""
         rows = self.conn.execute(
-            "SELECT * FROM sessions s WHERE closed_at IS NOT NULL"
+            "SELECT * FROM sessions s WHERE closed_at IS NOT NULL AND kind = 'class'"
             " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.session_id = s.id AND p.id_number IS NULL)"
             " AND NOT EXISTS (SELECT 1 FROM payment_deferrals d WHERE d.session_id = s.id)"
             " ORDER BY closed_at, opened_at")

@@ -110,14 +110,15 @@ def missing_csv(rows: Iterable[tuple[str, str, str, str, str]]) -> str:
 
 def fees_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
     """One row per closed class session: count x price from the booth's class_closed event, and its
-    monitor's payment_confirmed event (when, on which booth, how much) if there is one."""
+    monitor's payment_confirmed event (when, on which booth, how much) if there is one. A make-up
+    session's close (no college) is no class fee: its people paid one by one (``makeup_rows``)."""
     payments = {e.data.get("session_id"): e for e in store.events(kind="payment_confirmed", limit=1_000_000)}
     rows: list[tuple[object, ...]] = []
     closings = store.events(kind="class_closed", limit=1_000_000)
     # By close time, then college and class (closings at one second come in no given order).
     for event in sorted(closings, key=lambda e: (e.ts, e.data.get("college", ""), e.data.get("class", ""))):
         college, class_name = event.data.get("college", ""), event.data.get("class", "")
-        if user is not None and not user.may_see(college):
+        if not college or (user is not None and not user.may_see(college)):
             continue
         paid = payments.get(event.data.get("session_id"))
         rows.append((college, class_name, event.booth, event.data.get("session_id"), event.ts,

@@ -401,6 +401,9 @@ class Booth:
         return False
 
     def _timeout(self, _event: Tick) -> None:
+        if self.state is State.SUMMARY:  # a make-up tally (a class summary has no timeout)
+            self._end_session()
+            return
         cycle = self.cycle
         if (self.state is State.REVIEW and cycle and self._passed(cycle.report)
                 and cycle.countdown_follows_ready()):
@@ -741,7 +744,7 @@ class Booth:
             actions += [OperatorAction.OPEN_CLASS, OperatorAction.OPEN_MAKEUP]
         elif menu.origin in CLOSABLE:
             actions.append(OperatorAction.CLOSE_SESSION)
-        if menu.origin is State.SUMMARY and self.summary is not None:
+        if menu.origin is State.SUMMARY and self.summary is not None and self.summary.asks_class_fee:
             actions += [OperatorAction.CONFIRM_PAYMENT, OperatorAction.DEFER_PAYMENT]
         elif menu.origin is State.PAYMENT and self.cycle is not None:
             actions.append(OperatorAction.CONFIRM_PAYMENT)
@@ -776,7 +779,7 @@ class Booth:
         elif origin is State.PAYMENT and self.cycle is not None and self.session is not None:
             self._enter(State.PAYMENT, self.config.capture.summary_timeout_s)
         elif origin is State.SUMMARY and self.summary is not None:
-            self._enter(State.SUMMARY)
+            self._show_summary()
         else:
             self._rest()
 
@@ -826,10 +829,16 @@ class Booth:
                                   class_name=self.session.class_name or "", count=self.summary.photographed,
                                   fee_cny=self.summary.fee_cny, missing=len(self.summary.missing)))
         self.session = None
-        self._enter(State.SUMMARY)  # until the payment is confirmed or deferred, across restarts
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        """A class's summary stays until its payment is confirmed or deferred, across restarts; a make-up
+        session's tally (nothing to pay now) for ``capture.summary_timeout_s``, or until the next session."""
+        assert self.summary is not None
+        self._enter(State.SUMMARY, None if self.summary.asks_class_fee else self.config.capture.summary_timeout_s)
 
     def _confirm_payment(self, _command: OperatorCommand) -> None:
-        if self.state is State.SUMMARY and self.summary:
+        if self.state is State.SUMMARY and self.summary and self.summary.asks_class_fee:
             amount, people, who = self.summary.fee_cny, self.summary.photographed, None
             session_id = self.summary.session.id
         elif self.state is State.PAYMENT and self.cycle and self.session:
@@ -845,7 +854,7 @@ class Booth:
             self._rest()
 
     def _defer_payment(self, _command: OperatorCommand) -> None:
-        if self.state is not State.SUMMARY or self.summary is None:
+        if self.state is not State.SUMMARY or self.summary is None or not self.summary.asks_class_fee:
             raise SessionError("no class payment is waiting", "当前没有待确认的班级缴费")
         self._defer(self.summary.session.id, "deferred by the operator")
         self._end_session()
@@ -923,6 +932,9 @@ class Booth:
             return views.saved(cycle.entry, status)
         if state is State.PAYMENT:
             return views.payment(fee_for(1, self.config.fees), self.config.fees.payment_qr, status)
+        if state is State.SUMMARY and self.summary and not self.summary.asks_class_fee:
+            return views.makeup_summary(self.summary.photographed, self.summary.paid_people, self.summary.paid_cny,
+                                        status)
         if state is State.SUMMARY and self.summary:
             summary = self.summary
             return views.summary(summary.session.label, summary.photographed,
@@ -955,7 +967,7 @@ class Booth:
             who = mask_name(self.pending.entry.name)
             for reason in self.pending.reasons:
                 facts.append(Text(f"待确认 {who}:{MESSAGES[reason].zh}", f"To confirm, {who}: {MESSAGES[reason].en}"))
-        if menu.origin is State.SUMMARY and self.summary is not None:
+        if menu.origin is State.SUMMARY and self.summary is not None and self.summary.asks_class_fee:
             fee = self.summary.fee_cny
             facts.append(Text(f"{self.summary.session.label} 待缴费 {cny(fee)} 元",
                               f"{self.summary.session.label}: {cny(fee)} CNY to pay"))

@@ -16,8 +16,15 @@ class ClassSummary:
     photographed: int
     missing: tuple[RosterEntry, ...]
     price_cny: float
-    fee_cny: float
+    fee_cny: float  # asked of the monitor by QR code; 0 for a make-up session (each pays on the spot)
     payment_qr: str
+    paid_people: int = 0  # make-up: the students whose payment the operator confirmed after their photo
+    paid_cny: float = 0.0
+
+    @property
+    def asks_class_fee(self) -> bool:
+        """A class session's fee is paid by the monitor for the class; a make-up session's by each student."""
+        return self.session.kind == "class"
 
 
 def fee_for(people: int, fees: FeesSection) -> float:
@@ -29,10 +36,16 @@ def summarize(session: SessionRecord, eligibility: Eligibility, fees: FeesSectio
     """What the operator sees when a class closes; the monitor pays ``fee_cny`` by the QR code.
 
     Missing: the class's graduates due this year (not excluded by the notice) with no accepted photo.
-    A closed session keeps the fee it was closed with (shown again after a restart, unchanged).
+    A closed session keeps the fee it was closed with (shown again after a restart, unchanged). A
+    make-up session asks no fee at its close: its students paid one by one (``paid_people``, ``paid_cny``).
     """
     ledger, roster = eligibility.ledger, eligibility.roster
     photographed = len(ledger.accepted_in_session(session.id))
+    if session.kind == "makeup":
+        paid = [row for row in ledger.payments(session.id) if row["id_number"] is not None]
+        return ClassSummary(session=session, photographed=photographed, missing=(),
+                            price_cny=min(fees.price_cny, fees.cap_cny), fee_cny=0.0, payment_qr=fees.payment_qr,
+                            paid_people=len(paid), paid_cny=round(sum(row["amount_cny"] for row in paid), 2))
     missing: tuple[RosterEntry, ...] = ()
     if session.kind == "class" and session.college and session.class_name:
         missing = tuple(member for member in roster.class_members(session.college, session.class_name)

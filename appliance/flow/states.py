@@ -10,6 +10,7 @@ Transitions (generated from ``transitions.TABLE``):
     COUNTDOWN --tick--> BLOCKED  (_preview)
     CONFIRM, REFUSED, READY, SAVED, PAYMENT, ERROR --timeout--> CLOSED | NO_SESSION | IDLE | BLOCKED  (_timeout)
     REVIEW --timeout--> CLOSED | NO_SESSION | IDLE | SAVED | PAYMENT | BLOCKED  (_timeout)
+    SUMMARY --timeout--> CLOSED | NO_SESSION | IDLE | SUMMARY | BLOCKED  (_timeout)
     COUNTDOWN --countdown over--> REVIEW | BLOCKED  (_capture_and_check)
     any but CLOSED, NO_SESSION, PAYMENT, SUMMARY, BLOCKED, OPERATOR_PIN, OPERATOR_MENU --card-->
         CONFIRM | REFUSED | READY  (_card)

@@ -265,3 +265,36 @@ def test_a_refused_action_brings_the_menu_back_with_the_reason(config, roster, l
     assert "outside service hours" in rig.display.last_view.lines[-1].en
     assert actions(rig)[-1] == ("open_class", "kiosk", False)
     assert rig.tap("leave") is State.CLOSED
+
+
+def test_closing_a_makeup_session_asks_no_class_fee(rig, students, office):
+    """补拍: each student paid on the spot after the photo; closing the session tallies those payments
+    and asks nobody for a class fee (it showed "the monitor pays by QR code" for 2 x 20 again, sent a
+    fee central added to the fees page, and waited for that payment across restarts)."""
+    from appliance.flow.booth import Booth
+    from appliance.flow.outcomes import ClassClosed
+
+    assert rig.operator(OperatorAction.OPEN_MAKEUP) is State.IDLE
+    rig.photograph(students[0], subject=0, then=State.PAYMENT)
+    assert rig.operator(OperatorAction.CONFIRM_PAYMENT) is State.IDLE
+    rig.photograph(students[1], subject=1, then=State.PAYMENT)
+    assert rig.wait(rig.config.capture.summary_timeout_s + 0.1) is State.IDLE  # walked away unpaid
+    session = rig.booth.session
+    assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    view = rig.display.last_view
+    assert view.qr_text is None and "QR" not in view.title.en
+    lines = [line.en for line in view.lines]
+    assert "补拍 make-up: 2 photographed" in lines
+    assert "Paid on the spot: 1 of 2, 20.00 CNY" in lines
+    (closed,) = [event for event in office.events if isinstance(event, ClassClosed)]
+    assert closed.fee_cny == 0 and closed.count == 2
+    assert rig.ledger.unpaid_sessions() == []
+    assert rig.operator(OperatorAction.CONFIRM_PAYMENT) is State.SUMMARY, "no class payment to confirm"
+    assert rig.ledger.payments(session.id)[-1]["id_number"] is not None  # only the student's own payment
+    rig.open_menu()
+    assert rig.keys() == ["open_class", "open_makeup", "health", "leave"]
+    assert rig.tap("leave") is State.SUMMARY
+    assert rig.wait(rig.config.capture.summary_timeout_s + 0.1) is State.NO_SESSION
+    restarted = Booth(rig.config, camera=rig.camera, checker=rig.booth.checker, roster=rig.booth.roster,
+                      ledger=rig.ledger, display=rig.display, photo_output=rig.booth.photo_output, clock=rig.clock)
+    assert restarted.state is State.NO_SESSION

@@ -71,3 +71,15 @@ def test_make_up_payments_per_person(office: Office):
     secretary = client_for(office, "sec").get("/exports/makeup-payments.csv").content.decode("utf-8-sig")
     seen = {r["college"] for r in csv.DictReader(io.StringIO(secretary))}
     assert seen <= {"外语学院"} and people[0].id_number not in secretary
+
+
+def test_a_make_up_sessions_close_is_not_a_class_fee(office: Office):
+    """A make-up session's class_closed names no college (an older booth sent count x price as its fee):
+    its people paid one by one (the make-up list), so it is no row of the class fees nor of a total."""
+    closed(office, "信息学院", "计科2301", "s-a", 4, 60.0, 60.0)
+    closed(office, "", "", "mk-1", 3, 45.0, None)
+    admin = client_for(office, "admin")
+    rows = list(csv.DictReader(io.StringIO(admin.get("/exports/fees.csv").content.decode("utf-8-sig"))))
+    assert [r["session_id"] for r in rows] == ["s-a"]
+    page = admin.get("/fees").text
+    assert '<tr data-college="">' not in page and "45.00" not in page
