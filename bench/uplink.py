@@ -16,7 +16,11 @@ thread and a flow thread queueing its photos, as on the booth); this process onl
 counts the acks the booths report and checks the result. Real booths are separate machines;
 several booth processes keep 50 booths from queueing on one interpreter lock. The clock runs from
 the moment the booths start queueing their photos (each an fsynced outbox row) to the last
-"stored" ack; the CPU time of every process during that window is printed per photo.
+"stored" ack; the CPU time of every process during that window is printed per photo, by group,
+beside the whole machine's busy CPU (``/proc/stat``) and the part of it outside the bench's
+processes (other users, kernel threads writing the bench's files back). Photos/s depend on what
+else runs on the machine; CPU ms per photo of the bench's own processes hardly do, so they are the
+numbers to compare on a shared machine.
 """
 
 from __future__ import annotations
@@ -136,6 +140,12 @@ def cpu_seconds(procs: dict[str, list[psutil.Process]]) -> dict[str, dict[int, f
     return out
 
 
+def machine_busy_s() -> float:
+    """Busy CPU seconds of the whole machine so far, every core (``/proc/stat``: all but idle and iowait)."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
 def with_children(proc: psutil.Process) -> list[psutil.Process]:
     """A server and the processes it forked (PostgreSQL: one backend per connection)."""
     return [proc, *proc.children(recursive=True)]
@@ -187,6 +197,19 @@ class Run:
     damaged: int = 0
     megabytes: float = 0.0
     cpu_ms: dict[str, float] = field(default_factory=dict)  # per photo, per group of processes
+    machine_ms: float = 0.0  # per photo: the whole machine's busy CPU during the run
+    kernel_ms: float = 0.0  # per photo: the kernel's threads (block I/O, the journal), for anyone's writes
+    load: float = 0.0  # the 1-minute load average at the end of the run
+
+    @property
+    def bench_ms(self) -> float:
+        """CPU ms per photo of every process of the bench together."""
+        return sum(self.cpu_ms.values())
+
+    @property
+    def outside_ms(self) -> float:
+        """The machine's busy CPU per photo outside the bench's processes (others' work, kernel threads)."""
+        return max(0.0, self.machine_ms - self.bench_ms)
 
     @property
     def photos_s(self) -> float:
@@ -258,7 +281,8 @@ def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argpars
                  "bench harness": [me]}
         if database_server is not None:
             procs["postgresql server"] = with_children(database_server)
-        cpu_before = cpu_seconds(procs)
+        kernel = {"kernel threads": psutil.Process(2).children()}  # kthreadd's: kworkers, jbd2
+        cpu_before, machine_before, kernel_before = cpu_seconds(procs), machine_busy_s(), cpu_seconds(kernel)
         acked: set[str] = set()
         start = time.perf_counter()
         go.set()
@@ -273,7 +297,8 @@ def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argpars
         run.seconds = time.perf_counter() - start
         if database_server is not None:  # backends opened during the run count from zero
             procs["postgresql server"] = with_children(database_server)
-        cpu_after = cpu_seconds(procs)
+        cpu_after, machine_after, kernel_after = cpu_seconds(procs), machine_busy_s(), cpu_seconds(kernel)
+        run.load = os.getloadavg()[0]
         stop.set()
         for proc in booth_procs:
             proc.join(timeout=60)
@@ -283,6 +308,9 @@ def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argpars
     run.acked = len(acked)
     run.cpu_ms = {name: 1000 * sum(cpu - cpu_before[name].get(pid, 0.0) for pid, cpu in cpu_after[name].items())
                   / total for name in procs}
+    run.machine_ms = 1000 * (machine_after - machine_before) / total
+    run.kernel_ms = 1000 * sum(cpu - kernel_before["kernel threads"].get(pid, cpu)
+                               for pid, cpu in kernel_after["kernel threads"].items()) / total
     store = open_store(db_url, base=data_dir)
     try:
         rows = store.photos(current_only=False)
@@ -297,9 +325,25 @@ def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argpars
 
 def report(run: Run, total: int) -> None:
     print(f"{run.store:>10} {run.workers:>7} {run.photos_s:>9.0f} {run.megabytes / run.seconds:>6.1f} "
-          f"{run.seconds:>6.2f} {'yes' if run.zero_loss(total) else 'NO':>9}  "
-          f"rows {run.rows}, not stored {run.lost}, damaged {run.damaged}, unacked {total - run.acked}; "
-          "CPU ms/photo " + ", ".join(f"{name} {value:.1f}" for name, value in run.cpu_ms.items()), flush=True)
+          f"{run.seconds:>6.2f} {'yes' if run.zero_loss(total) else 'NO':>9} {run.load:>5.1f}  "
+          f"rows {run.rows}, not stored {run.lost}, damaged {run.damaged}, unacked {total - run.acked}", flush=True)
+
+
+CPU_GROUPS = ("booths", "mosquitto", "central ingest", "postgresql server", "bench harness")
+
+
+def cpu_table(runs: list[Run]) -> None:
+    """CPU ms per stored photo of each group of processes, each run; the bench's total, the machine's,
+    and the machine's outside the bench (of which the kernel's threads: the bench's file and
+    database writes, and anyone else's). On 2 cores, 2,000 / (bench total) is the photos/s the bench
+    could reach with the machine to itself."""
+    print("CPU ms per photo (user + system, every thread)")
+    print(f"{'store':>10} {'workers':>7} " + " ".join(f"{name:>14}" for name in CPU_GROUPS)
+          + f" {'bench total':>11} {'machine':>8} {'outside':>8} {'kernel thr.':>11}")
+    for run in runs:
+        cells = " ".join(f"{run.cpu_ms[name]:>14.2f}" if name in run.cpu_ms else f"{'-':>14}" for name in CPU_GROUPS)
+        print(f"{run.store:>10} {run.workers:>7} {cells} {run.bench_ms:>11.2f} {run.machine_ms:>8.2f} "
+              f"{run.outside_ms:>8.2f} {run.kernel_ms:>11.2f}")
 
 
 def worker_counts(text: str) -> list[int]:
@@ -331,7 +375,7 @@ def main() -> int:
     print(f"{args.booths} booths x {args.photos} photos = {total} photos of ~{avg_kb:.0f} KB "
           f"(real JPEGs), {args.booth_procs} booth process(es); stores {', '.join(stores)} with "
           f"{', '.join(map(str, args.workers))} ingest worker process(es); {os.cpu_count()} cores; data in {root}")
-    print(f"{'store':>10} {'workers':>7} {'photos/s':>9} {'MB/s':>6} {'s':>6} {'zero loss':>9}")
+    print(f"{'store':>10} {'workers':>7} {'photos/s':>9} {'MB/s':>6} {'s':>6} {'zero loss':>9} {'load':>5}")
     runs = []
     with contextlib.ExitStack() as stack:
         # A durable cluster (fsync on, as in production), started from Debian's packages as the tests do.
@@ -349,6 +393,7 @@ def main() -> int:
                 runs.append(measure(Run(store, workers), url, folder, jpegs, args, postmaster))
                 report(runs[-1], total)
         POOLS.close_all()
+    cpu_table(runs)
 
     with LocalBroker(root / "raw-broker") as broker:
         raw_total = max(total * 3, 3000)
