@@ -437,6 +437,24 @@ def _booth(row: db.RowLike) -> BoothStatus:
 _INSERT_ROWS = 64
 
 
+# record_status's usual case: the booth's row from the install it has (a status without an install id
+# from a booth whose row has one), not older than the stored status (Sparkplug's bdSeq rule: an older
+# boot is stale; within one boot an older ts is, except the Will, which carries its connect time).
+_STATUS_UPDATE = (
+    "UPDATE booths SET boot = ?, online = ?, state = ?, session_json = ?, queue_depth = COALESCE(?, queue_depth),"
+    " disk_free_mb = COALESCE(?, disk_free_mb), cpu_temp_c = COALESCE(?, cpu_temp_c),"
+    " version = COALESCE(?, version), status_ts = ?, status_received_at = ?"
+    " WHERE booth = ? AND install_id = COALESCE(?, install_id)"
+    " AND (boot < ? OR (boot = ? AND (? = 1 OR status_ts <= ?)))")
+# The roster columns an init is checked against (``entry_from_row``'s), prefixed in _INIT_LOOKUP:
+# photos has columns of the same names.
+_ROSTER_COLUMNS = ("id_number", "name", "student_no", "college", "class_name", "graduation_year", "level",
+                   "category", "captured_before")
+_INIT_LOOKUP = ("SELECT p.*, " + ", ".join(f"r.{column} AS roster_{column}" for column in _ROSTER_COLUMNS)
+                + ", EXISTS (SELECT 1 FROM roster) AS roster_imported FROM (SELECT 1) AS one"
+                " LEFT JOIN photos AS p ON p.photo_id = ? LEFT JOIN roster AS r ON r.id_number = ?")
+
+
 def _marks(count: int) -> str:
     """``?,?,...``: the placeholders of an ``IN (...)`` list of ``count`` values."""
     return ",".join("?" * count)
@@ -496,17 +514,26 @@ class SqlStore:
     # ---------------------------------------------------------------------------------- booths
     def record_status(self, status: BoothStatus) -> StatusOutcome:
         ts, now = utc(status.ts), utc()
+        session = json.dumps(status.session, ensure_ascii=False) if status.session else None
         outcome = StatusOutcome.APPLIED
         with self._tx():
-            booth, install = self.conn.execute_all([  # one round trip on PostgreSQL
-                ("SELECT boot, status_ts, install_id FROM booths WHERE booth = ?", (status.booth,)),
-                ("SELECT 1 FROM booth_installs WHERE booth = ? AND install_id = ?", (status.booth, status.install_id))])
-            row = booth.fetchone()
-            new_install = status.install_id is not None and install.fetchone() is None
-            if row is not None and status.install_id is not None and not new_install \
+            # The usual status (a booth central knows, from the install it has, newer than the stored
+            # one, or its Will) in one statement; a new booth or install, a stale or retired status below.
+            if self.conn.execute(_STATUS_UPDATE, (
+                    status.boot, int(status.online), status.state, session, status.queue_depth, status.disk_free_mb,
+                    status.cpu_temp_c, status.version, ts, now, status.booth, status.install_id, status.boot,
+                    status.boot, int(status.state == "lost"), ts)).rowcount == 1:
+                return outcome
+            row = self.conn.execute(
+                "SELECT b.boot, b.status_ts, b.install_id, EXISTS (SELECT 1 FROM booth_installs"
+                " WHERE booth = ? AND install_id = ?) AS known_install FROM (SELECT 1) AS one"
+                " LEFT JOIN booths AS b ON b.booth = ?", (status.booth, status.install_id, status.booth)).fetchone()
+            known = row["boot"] is not None
+            new_install = status.install_id is not None and not row["known_install"]
+            if known and status.install_id is not None and not new_install \
                     and status.install_id != row["install_id"]:
                 return StatusOutcome.RETIRED  # e.g. the late Will of the data the booth lost
-            if row is not None and not new_install:
+            if known and not new_install:
                 # Sparkplug's bdSeq rule: a late death (Will) from an older boot is ignored. Within one
                 # boot the newer status wins, except the Will, which carries its connect time as ts.
                 if status.boot < row["boot"]:
@@ -517,7 +544,7 @@ class SqlStore:
                 self.conn.execute("INSERT INTO booth_installs (booth, install_id, first_boot, first_seen)"
                                   " VALUES (?,?,?,?)", (status.booth, status.install_id, status.boot, now))
                 # A booth's first install id (a new booth, or one central knew without it) is no reset.
-                if row is not None and row["install_id"] is not None:
+                if known and row["install_id"] is not None:
                     outcome = StatusOutcome.RESET
             self.conn.execute(
                 "INSERT INTO booths (booth, boot, online, state, session_json, queue_depth, disk_free_mb,"
@@ -531,10 +558,8 @@ class SqlStore:
                 " version=COALESCE(excluded.version, booths.version),"
                 " status_ts=excluded.status_ts, status_received_at=excluded.status_received_at,"
                 " install_id=COALESCE(excluded.install_id, booths.install_id)",
-                (status.booth, status.boot, int(status.online), status.state,
-                 json.dumps(status.session, ensure_ascii=False) if status.session else None,
-                 status.queue_depth, status.disk_free_mb, status.cpu_temp_c, status.version, ts, now,
-                 status.install_id))
+                (status.booth, status.boot, int(status.online), status.state, session, status.queue_depth,
+                 status.disk_free_mb, status.cpu_temp_c, status.version, ts, now, status.install_id))
             if outcome is StatusOutcome.RESET:
                 self.conn.execute("UPDATE booths SET resets = resets + 1, reset_at = ? WHERE booth = ?",
                                   (now, status.booth))
@@ -675,14 +700,13 @@ class SqlStore:
         return self.conn.execute("SELECT COUNT(*) FROM roster").fetchone()[0]
 
     def init_lookup(self, photo_id: str, id_number: str) -> InitLookup:
-        # One round trip on PostgreSQL for the three reads every photo's init makes.
-        stored, entry, imported = self.conn.execute_all([
-            ("SELECT * FROM photos WHERE photo_id = ?", (photo_id,)),
-            ("SELECT * FROM roster WHERE id_number = ?", (id_number,)),
-            ("SELECT EXISTS (SELECT 1 FROM roster)", ())])
-        photo_row, entry_row = stored.fetchone(), entry.fetchone()
-        return InitLookup(_photo(photo_row) if photo_row else None, entry_from_row(entry_row) if entry_row else None,
-                          bool(imported.fetchone()[0]))
+        # The three reads every photo's init makes, in one statement (one row whatever matches):
+        # on PostgreSQL a statement's client-side cost, not the server's work, is most of a read.
+        row = self.conn.execute(_INIT_LOOKUP, (photo_id, id_number)).fetchone()
+        entry = {column: row[f"roster_{column}"] for column in _ROSTER_COLUMNS}
+        return InitLookup(_photo(row) if row["photo_id"] is not None else None,
+                          entry_from_row(entry) if entry["id_number"] is not None else None,
+                          bool(row["roster_imported"]))
 
     def session_class(self, booth: str, session_id: str) -> tuple[str, str, str] | None:
         row = self.conn.execute("SELECT session_json FROM booths WHERE booth = ?", (booth,)).fetchone()
