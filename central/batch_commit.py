@@ -22,6 +22,9 @@ from central.store import PhotoRecord, Store
 log = logging.getLogger("central.ingest")  # the ingest's one logger (its filter masks ID numbers)
 
 AckArgs = tuple[str, p.AckKind, str, dict[str, Any]]  # booth, kind, id, fields of a "stored" ack
+AfterCommit = Callable[[], None]
+# Row writes; each may return what to do once they are committed (count, log).
+RowOp = Callable[[], AfterCommit | None]
 
 
 class SendAck(Protocol):
@@ -51,10 +54,13 @@ class BatchCommit:
         self.ack = ack
         self.index = index
         self.ready: dict[str, ReadyPhoto] = {}  # photo_id -> a photo completed in this batch
-        self._ops: list[tuple[tuple[str, str], Callable[[], None], AckArgs | None]] = []
+        self._ops: list[tuple[tuple[str, str], RowOp, AckArgs | None]] = []
 
-    def later(self, order: tuple[str, str], op: Callable[[], None], ack: AckArgs | None = None) -> None:
+    def later(self, order: tuple[str, str], op: RowOp, ack: AckArgs | None = None) -> None:
         """Run ``op`` (row writes) in the batch's transaction; send ``ack`` once it is committed.
+
+        What ``op`` returns runs after the commit too: a transaction PostgreSQL aborted runs every op
+        again, so counting or logging inside ``op`` would happen once per attempt, not once.
 
         ``order``: the rows ``op`` locks, as (booth, record id or ""): the batch runs its ops sorted
         by it (stably: a booth's statuses keep their order), so two workers' batches take their row
@@ -69,17 +75,21 @@ class BatchCommit:
         ready, ops = list(self.ready.values()), sorted(self._ops, key=lambda queued: queued[0])
         self.ready, self._ops = {}, []
         acks: list[AckArgs] = []
+        after: list[AfterCommit] = []
 
         def run_ops() -> None:
-            acks.clear()  # a retried transaction earns its acks afresh
+            acks.clear()  # a retried transaction earns its acks and effects afresh
+            after.clear()
             for _, op, ack in ops:
                 try:
-                    op()  # in a savepoint of the batch: a failing one rolls back alone
+                    done = op()  # in a savepoint of the batch: a failing one rolls back alone
                 except RETRYABLE:
                     raise  # the database aborted the whole transaction: commit_retried runs it again
                 except Exception:
                     log.exception("worker %d: a row write failed; its message is not acked", self.index)
                     continue
+                if done is not None:
+                    after.append(done)
                 if ack is not None:
                     acks.append(ack)
 
@@ -95,5 +105,7 @@ class BatchCommit:
             return
         for item, result in zip(ready, results if ready else [], strict=True):
             self.settle(item, result)
+        for done in after:
+            done()
         for booth, kind, ident, fields in acks:
             self.ack(booth, kind, ident, "stored", **fields)

@@ -299,19 +299,24 @@ class IngestWorker:
             session=session, queue_depth=status.queue_depth, disk_free_mb=status.disk_free_mb,
             cpu_temp_c=status.cpu_temp_c, version=status.version, install_id=status.install_id)
 
-        def write() -> None:
+        def write() -> Callable[[], None]:
             outcome = self.store.record_status(record)
-            if outcome is StatusOutcome.STALE:
-                log.info("ignored a stale status of %s (boot %d)", status.booth, status.boot)
-            elif outcome is StatusOutcome.RETIRED:
-                log.warning("ignored a status of %s from install %s, which a newer install replaced (boot %d)",
-                            status.booth, status.install_id, status.boot)
-            elif outcome is StatusOutcome.RESET:
-                log.warning("booth %s was reset: install %s starts a new boot sequence at boot %d (its data"
-                            " folder was replaced; earlier boots are history)", status.booth, status.install_id,
-                            status.boot)
+            return lambda: self._log_status(status, outcome)
 
         self.batch.later((status.booth, ""), write)
+
+    @staticmethod
+    def _log_status(status: p.Status, outcome: StatusOutcome) -> None:
+        """The line a committed status is worth (none for the usual one)."""
+        if outcome is StatusOutcome.STALE:
+            log.info("ignored a stale status of %s (boot %d)", status.booth, status.boot)
+        elif outcome is StatusOutcome.RETIRED:
+            log.warning("ignored a status of %s from install %s, which a newer install replaced (boot %d)",
+                        status.booth, status.install_id, status.boot)
+        elif outcome is StatusOutcome.RESET:
+            log.warning("booth %s was reset: install %s starts a new boot sequence at boot %d (its data"
+                        " folder was replaced; earlier boots are history)", status.booth, status.install_id,
+                        status.boot)
 
     def _telemetry(self, topic: p.BoothTopic, payload: bytes) -> None:
         telemetry: p.Telemetry = p.decode("telemetry", payload)
@@ -327,17 +332,21 @@ class IngestWorker:
         data = _printable_data(dict(event.data))
         record = EventRecord(event_id=event.event_id, booth=event.booth, ts=event.ts, kind=event.kind, data=data)
 
-        def write() -> None:
+        def write() -> Callable[[], None] | None:
             if not self.store.record_event(record):
-                return  # a re-send: recorded before, acked again
+                return None  # a re-send: recorded before, acked again
             if event.kind == "command_result":
                 result = p.CommandResultData.model_validate(event.data)
                 self.store.record_command_result(result.command_id, result.ok, printable(result.message))
-            self.counters["events"] += 1
+            return self._count_event
 
         self.batch.later((event.booth, event.event_id), write, (topic.booth, "event", event.event_id, {}))
 
-    # ---------------------------------------------------------------------------------- photos
+    def _count_event(self) -> None:
+        """Once per event whose batch committed (a batch PostgreSQL aborted runs its writes again)."""
+        self.counters["events"] += 1
+
+
 class Ingest:
     """``workers`` IngestWorkers in this process (the ``booth-central serve`` entry point)."""
 

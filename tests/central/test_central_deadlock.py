@@ -90,17 +90,19 @@ def test_a_batch_aborted_by_a_deadlock_runs_again_and_acks_once(
     acks: list[tuple[int, str]] = []
     holding_first = threading.Barrier(2)
     runs = [0, 0]
+    counted = [0, 0]  # what the ingest counts in memory (events stored) must count each commit once
 
     def job(index: int, order: tuple[str, ...]) -> Callable[[SqlStore], None]:
         def run(store: SqlStore) -> None:
             batch = batch_of(store, archive, index, acks)
 
-            def op() -> None:
+            def op() -> Callable[[], None]:
                 runs[index] += 1
                 bump(store, order[0])
                 if runs[index] == 1:
                     holding_first.wait(10)
                 bump(store, order[1])
+                return lambda: counted.__setitem__(index, counted[index] + 1)
 
             batch.later((order[0], ""), op, (order[0], "event", f"{index}", {}))
             batch.flush()
@@ -111,4 +113,5 @@ def test_a_batch_aborted_by_a_deadlock_runs_again_and_acks_once(
     assert sorted(runs) == [1, 2], "the server aborted one batch, which ran again"
     assert "DeadlockDetected" in caplog.text
     assert sorted(acks) == [(0, "0"), (1, "1")], "each ack once, after its commit"
+    assert counted == [1, 1], "each op's after-commit effect once, also for the batch that ran twice"
     assert depths(workers[0]) == {"booth-a": 2, "booth-b": 2}, "nothing of the aborted attempt stayed"
