@@ -51,6 +51,9 @@ class PhotoAssembler:
         # photo_id -> why its init was rejected: its chunks are dropped quietly, its fin answered the same.
         self._refused: dict[str, str] = {}
         self._inits: dict[bytes, p.PhotoInit] = {}  # parsed staged inits (validation is not free)
+        # photo_id -> its row, for photos this worker inserted: the fin that follows a photo's commit
+        # on this worker needs no read (rows are never deleted).
+        self._committed: dict[str, PhotoRecord] = {}
 
     @property
     def store(self) -> Store:
@@ -74,7 +77,9 @@ class PhotoAssembler:
                 raise Rejected("photo_id already stored with a different booth or sha256")
             ready.ack = True
             return True
-        record = lookup.stored if lookup is not None else self.store.photo(photo_id)
+        record = self._committed.get(photo_id)
+        if record is None:
+            record = lookup.stored if lookup is not None else self.store.photo(photo_id)
         if record is None:
             return False
         if record.booth != booth or (sha256 is not None and record.sha256 != sha256):
@@ -154,7 +159,7 @@ class PhotoAssembler:
         init = self._staged_init(topic.booth, topic.ident)
         data = p.decode_chunk(payload, init, topic.chunk_index)
         if init is None:
-            if topic.ident in self.batch.ready or self.store.photo(topic.ident) is not None:
+            if topic.ident in self.batch.ready or topic.ident in self._committed:
                 return  # a late duplicate of a stored photo's chunk; the fin answers
             if topic.ident in self._refused:
                 return  # its init was rejected (and answered): nothing of it is kept
@@ -182,7 +187,9 @@ class PhotoAssembler:
         Another worker may be staging its init right now (the booth sends the init first, but a
         shared subscription may hand the chunk to this worker first). Held bytes count against
         the booth's staging bound; a chunk still unannounced after ``missing_grace_s`` is refused
-        with a log line and never written (the booth's fin then gets "missing, resend init").
+        with a log line and never written (the booth's fin then gets "missing, resend init"), or
+        dropped quietly when its photo is stored (a late duplicate: the store is read only then,
+        not for every chunk that overtakes its init, a third of them with two workers).
         """
         held = self._held.get(booth, 0)
         if held + len(data) > self.staging_limit:
@@ -319,7 +326,10 @@ class PhotoAssembler:
             log.error("worker %d: photo %s from %s not stored (retried on its next fin): %s", self.index,
                       photo_id, booth, result)
             return
-        if result.new:
+        if result.new:  # this worker's row (a photo found stored may have come with other bytes)
+            if len(self._committed) >= 4096:
+                self._committed.clear()
+            self._committed[photo_id] = result.record
             self.counters["stored"] += 1
             log.info("stored photo %s of %s from %s (%d bytes)", photo_id, mask_id(init.id_number), booth,
                      init.size)
