@@ -100,10 +100,13 @@ class PhotoAssembler:
         except p.ProtocolError:
             self.staging.discard(booth, photo_id)  # cannot happen unless the disk lies; start over
             return None
+        self._remember_init(raw, init)
+        return init
+
+    def _remember_init(self, raw: bytes, init: p.PhotoInit) -> None:
         if len(self._inits) >= 4096:
             self._inits.clear()
         self._inits[raw] = init
-        return init
 
     def init(self, topic: p.BoothTopic, payload: bytes) -> None:
         init: p.PhotoInit = p.decode("photo_init", payload)
@@ -128,6 +131,7 @@ class PhotoAssembler:
                             " discarded %d unfinished photo(s), oldest first: %s", topic.booth,
                             self.staging_limit / 2**20, len(evicted), ", ".join(evicted))
         self.staging.put_init(topic.booth, init.photo_id, payload)
+        self._remember_init(payload, init)  # the staged bytes, parsed: not parsed again on this worker
         self._complete(topic.booth, init.photo_id, trigger="init")
 
     def _check_roster(self, booth: str, init: p.PhotoInit, lookup: InitLookup) -> None:
