@@ -2,9 +2,9 @@
 
 Technicians use it to tune a booth's lighting; it runs exactly the code the booth flow runs. Exit
 0 when every file is accepted, 1 when any is not (or is not a camera photo: unreadable, above the
-pixel limit, or with transparent pixels: one ERROR line or JSON entry for that file, and the batch
-carries on), 2 on a usage error (bad option, a FILE that does not exist, unusable --out folder,
-bad config, models missing), each told in one line.
+pixel limit, smaller than the 480x640 CHSI photo, or with transparent pixels: one ERROR line or JSON
+entry for that file, and the batch carries on), 2 on a usage error (bad option, a FILE that does not
+exist, unusable --out folder, bad config, models missing), each told in one line.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from appliance.config import load_config
+from boothcore.chsi import OUT_H, OUT_W
 from boothcore.cli import existing_file
 from boothcore.durable import write_atomic
 
@@ -118,12 +119,23 @@ def read_photo(path: Path) -> np.ndarray:
         return np.asarray(upright.convert("RGB"))
 
 
+def _check_resolution(frame: np.ndarray) -> None:
+    """PhotoFileError for a file smaller than the CHSI photo: the crop never upscales, so no check
+    could pass it, and its face reads small only for want of pixels ("move closer" would be wrong)."""
+    height, width = frame.shape[:2]
+    if width < OUT_W or height < OUT_H:
+        raise PhotoFileError(f"{width}x{height} pixels: smaller than the {OUT_W}x{OUT_H} CHSI photo, which is"
+                             " never upscaled; check the photo at the camera's full resolution (not a copy a"
+                             " chat app made smaller)")
+
+
 def _check_one(checker: PhotoChecker, output: OutputSection, path: Path, out_dir: Path | None) -> dict[str, Any]:
     from appliance.quality.checker import crop_to_chsi
     from appliance.quality.chsi_file import JpegSizeError, encode_chsi_jpeg
 
     try:
         frame = read_photo(path)
+        _check_resolution(frame)
         report = checker.check(frame)
     except (OSError, ValueError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)

@@ -231,3 +231,19 @@ def test_an_iphone_heic_photo_is_named_with_how_to_get_a_jpeg(photos, tmp_path):
         f"{heic}: ERROR a HEIC/HEIF photo (an iPhone's default format), which is not read here: export it"
         " as JPEG, or set the iPhone to Settings > Camera > Formats > Most Compatible")
     assert f"{photos['good']}: ACCEPTED" in done.stdout  # the batch carries on
+
+
+def test_a_photo_smaller_than_the_chsi_photo_is_named_as_too_small_not_as_too_far(photos, tmp_path):
+    """A chat app's copy of a phone photo (here the compliant photo at 450 px wide): the face fills as
+    much of the frame as in the original, so "move closer" would be the wrong fault; no crop of fewer
+    than 480x640 pixels makes the CHSI photo without upscaling."""
+    small = tmp_path / "wechat.jpg"
+    with Image.open(photos["good"]) as image:
+        width, height = 450, round(450 * image.height / image.width)
+        image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS).save(small, quality=92)
+    done = _booth("check-photo", str(small), str(photos["good"]))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout.splitlines()[0] == (
+        f"{small}: ERROR {width}x{height} pixels: smaller than the 480x640 CHSI photo, which is never"
+        " upscaled; check the photo at the camera's full resolution (not a copy a chat app made smaller)")
+    assert f"{photos['good']}: ACCEPTED" in done.stdout
