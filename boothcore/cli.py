@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import NoReturn
 
 from boothcore.config import ConfigError
+from boothcore.privacy import MaskIdNumbers, mask_ids_in
 
 EXIT_USAGE = 2
 
 log = logging.getLogger(__name__)
+MASK_ID_NUMBERS = MaskIdNumbers()
 
 
 class CommandError(Exception):
@@ -69,6 +71,8 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None,
     os.umask(0o027)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # every line of either program, whichever logger wrote it:
+        handler.addFilter(MASK_ID_NUMBERS)       # a photo's path, a traceback or a peer's text carry ID numbers
     try:
         return int(args.func(args) or 0)
     except ConfigError as error:
@@ -81,5 +85,5 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None,
             log.debug("unforeseen error", exc_info=True)
             line = (f"unexpected {type(error).__name__}: {error} (a bug: run again with -v for the traceback "
                     "and report it)")
-        print(f"{parser.prog}: {line}", file=sys.stderr)
+        print(f"{parser.prog}: {mask_ids_in(line)}", file=sys.stderr)  # an OSError's path may name a person
     return EXIT_USAGE

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from appliance.uplink.outbox import Outbox
 from boothcore.durable import fsync_dir
+from boothcore.privacy import mask_ids_in
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class RetentionReport:
     deleted: list[str] = field(default_factory=list)  # photo ids whose file was deleted now
     freed_bytes: int = 0
     already_gone: int = 0  # acked photos whose file an earlier run deleted
-    refused: list[str] = field(default_factory=list)  # outbox paths outside the photo folder: never deleted
+    refused: list[str] = field(default_factory=list)  # outbox paths outside the photo folder (ID masked): never deleted
 
     def to_json(self) -> dict[str, object]:
         return {"deleted": len(self.deleted), "freed_bytes": self.freed_bytes, "already_gone": self.already_gone,
@@ -42,7 +43,7 @@ def purge_acked_photos(outbox: Outbox, photo_root: Path, retention_days: float, 
         target = path.resolve()
         if not target.is_relative_to(root) or target == root:
             log.error("retention: photo %s points outside %s (%s); not deleted", photo_id, root, path)
-            report.refused.append(str(path))
+            report.refused.append(mask_ids_in(str(path)))  # printed to the journal: the file name is an ID number
             continue
         try:
             size = target.stat().st_size

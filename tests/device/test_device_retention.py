@@ -70,3 +70,30 @@ def test_booth_retention_command_uses_the_configured_days(tmp_path, capsys):
     assert booth_main(["retention", "--config", str(config)]) == 0
     assert "deleted 1 photo file(s)" in capsys.readouterr().out
     assert not (data / "photos" / photo_id).exists()
+
+
+def test_a_data_folder_moved_elsewhere_is_logged_without_the_id_numbers(tmp_path):
+    """The technician moved the data folder: the outbox still names the photos at the old place, which
+    retention refuses to delete; the line it logs (the journal's) names the path with the ID number masked."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from boothcore.privacy import mask_id
+
+    old = tmp_path / "old"
+    outbox = Outbox(old / "booth.db", "booth-01")
+    photo_id, sha256 = queue_photo(outbox, tmp_path / "elsewhere" / "photos", 3)
+    outbox.mark_photo_acked(photo_id, sha256)
+    outbox.close()
+    (id_file,) = (tmp_path / "elsewhere" / "photos" / photo_id).iterdir()
+    moved = tmp_path / "moved"
+    shutil.move(old, moved)
+    config = tmp_path / "booth.toml"
+    config.write_text(f'[booth]\ndata_dir = "{moved}"\nphoto_retention_days = 0\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "appliance.cli", "retention", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 1, done.stderr  # a refused path is a problem to look at
+    assert "points outside" in done.stderr and id_file.exists()
+    assert id_file.stem not in done.stderr + done.stdout and mask_id(id_file.stem) in done.stderr
