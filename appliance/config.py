@@ -100,12 +100,17 @@ class HoursSection(_Section):
         return [TimeWindow.parse(text) for text in getattr(self, kind)]
 
 
+# The embedded payment link: for the demo and development only. Provisioning refuses it and
+# `booth doctor` warns about it, since a monitor who scans it pays nobody the office knows.
+DEMO_PAYMENT_QR = "https://qr.alipay.com/booth-fee-demo"
+
+
 class FeesSection(_Section):
     # Charge per photographed person in CNY; the notice caps it at 20.
     price_cny: float = Field(default=20.0, ge=0)
     cap_cny: float = Field(default=20.0, ge=0)
     # The text encoded in the payment QR code (the collecting unit's Alipay/WeChat link).
-    payment_qr: str = Field(default="https://qr.alipay.com/booth-fee-demo", min_length=1)
+    payment_qr: str = Field(default=DEMO_PAYMENT_QR, min_length=1)
 
     @model_validator(mode="after")
     def _within_cap(self) -> FeesSection:

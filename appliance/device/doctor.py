@@ -28,10 +28,12 @@ from typing import Any, Literal
 
 import psutil
 
-from appliance.config import BoothConfig, load_config
+from appliance.config import DEMO_PAYMENT_QR, BoothConfig, load_config
 from appliance.device.provision import ERROR_FILE, under
+from appliance.flow.sessions import fee_for
 from appliance.hardware.camera_choice import open_camera
 from boothcore.config import ConfigError
+from boothcore.money import cny
 from boothcore.tls import IdentityError, check_identity
 
 Status = Literal["ok", "warn", "fail"]
@@ -87,7 +89,7 @@ class Doctor:
             return checks
         for check in (self.check_camera, self.check_reader, self.check_gpio, self.check_models, self.check_font,
                       self.check_certificates, self.check_broker, self.check_clock, self.check_disk,
-                      self.check_roster, self.check_outbox, self.check_watchdog):
+                      self.check_roster, self.check_fees, self.check_outbox, self.check_watchdog):
             try:
                 checks.append(check(config))
             except Exception as error:  # a check that breaks is itself a finding, never a crash
@@ -302,6 +304,14 @@ class Doctor:
             return Check("disk", "warn", f"{free:.0f} MB free in {where}, mounted without noatime",
                          "mount the data partition with noatime (every read is a write on the SD card otherwise)")
         return Check("disk", "ok", f"{free:.0f} MB free in {where}")
+
+    def check_fees(self, config: BoothConfig) -> Check:
+        """The payment QR code the summary shows: the embedded demo link would take nobody's money."""
+        fees = config.fees
+        if fees.payment_qr == DEMO_PAYMENT_QR:
+            return Check("fees", "warn", f"the payment QR code is the demo link {DEMO_PAYMENT_QR}",
+                         "set fees.payment_qr to the collecting unit's Alipay / WeChat payment link")
+        return Check("fees", "ok", f"{cny(fee_for(1, fees))} CNY a person, paid to {fees.payment_qr}")
 
     def check_roster(self, config: BoothConfig) -> Check:
         """Without this year's graduates on the roster, every card is refused (not_on_roster, not_this_year)."""

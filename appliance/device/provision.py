@@ -30,7 +30,7 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from appliance.config import BoothConfig, BoothSection, parse_config
+from appliance.config import DEMO_PAYMENT_QR, BoothConfig, BoothSection, parse_config
 from appliance.operator_pin import hash_pin
 from boothcore.config import ConfigError
 from boothcore.durable import fsync_dir, write_atomic
@@ -48,7 +48,7 @@ TLS_NAMES = {"ca_file": "ca.crt", "cert_file": "booth.crt", "key_file": "booth.k
 MODEL_DIR = Path("/opt/booth/models")
 BOOTH_USER = "booth"
 REQUIRED = (("booth", "id"), ("uplink", "broker_url"), ("uplink", "ca_file"), ("uplink", "cert_file"),
-            ("uplink", "key_file"), ("system", "timezone"), ("system", "ntp"))
+            ("uplink", "key_file"), ("system", "timezone"), ("system", "ntp"), ("fees", "payment_qr"))
 _HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")  # a host name, IPv4 or IPv6 address
 # Written under the root; the root is a RAM overlay on the appliance, so on every boot.
 LOCALTIME = Path("/etc/localtime")
@@ -197,6 +197,9 @@ def load(source: Path) -> Provisioning:
         raise ProvisionError(str(error).removeprefix("config error: ")) from None
     if not operator.get("pin_hash"):  # only the hash is installed: the data partition never holds the PIN
         operator["pin_hash"] = hash_pin(operator.pop("pin"))
+    if config.fees.payment_qr == DEMO_PAYMENT_QR:
+        raise ProvisionError(f"fees.payment_qr = {DEMO_PAYMENT_QR!r}: the demo link of the embedded defaults; "
+                             "put the collecting unit's Alipay / WeChat payment link")
     if not config.uplink.tls:
         raise ProvisionError(f"uplink.broker_url = {config.uplink.broker_url!r}: a booth sends personal data, "
                              "use mqtts://host:8883")

@@ -211,3 +211,17 @@ def test_the_roster_check_warns_when_every_card_would_be_refused(tmp_path):
     conn.close()
     check = doctor_.check_roster(config)
     assert check.status == "ok" and check.detail == "1 graduate(s) of 2027 in 1 class(es)"
+
+
+def test_the_fees_check_warns_about_the_embedded_demo_payment_link(tmp_path):
+    """The embedded payment QR is a demo link: monitors who scan it pay nobody the booth's office knows."""
+    path = tmp_path / "booth.toml"
+    path.write_text(f'[booth]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    doctor_ = Doctor(path, command=lambda argv: None)
+    check = doctor_.check_fees(load_config(path))
+    assert check.status == "warn" and "demo" in check.detail and "fees.payment_qr" in check.fix
+    path.write_text(f'[booth]\ndata_dir = "{tmp_path / "data"}"\n[fees]\nprice_cny = 15\n'
+                    'payment_qr = "https://qr.alipay.com/fkx19873xyz"\n', encoding="utf-8")
+    check = doctor_.check_fees(load_config(path))
+    assert check.status == "ok" and check.detail == "15.00 CNY a person, paid to https://qr.alipay.com/fkx19873xyz"
+    assert "fees" in {check.name for check in doctor_.run()}

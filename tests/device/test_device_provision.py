@@ -32,6 +32,9 @@ pin = "864213"
 [hours]
 service = ["08:00-12:00"]
 
+[fees]
+payment_qr = "https://qr.alipay.com/fkx19873xyz"
+
 [hardware]
 camera = "picamera2"
 card_reader = "sam:/dev/serial/by-id/usb-reader"
@@ -175,6 +178,15 @@ def _certificate_of_another_booth(boot: Path, fleet) -> None:
     shutil.copy(fleet["booth-08"].key, boot / "booth-07.key")
 
 
+def _no_payment_link(boot: Path, fleet) -> None:
+    (boot / "booth.toml").write_text(GOOD.replace('payment_qr = "https://qr.alipay.com/fkx19873xyz"', ""),
+                                     encoding="utf-8")
+
+
+def _demo_payment_link(boot: Path, fleet) -> None:  # copied from the repository's config/booth.toml
+    (boot / "booth.toml").write_text(GOOD.replace("fkx19873xyz", "booth-fee-demo"), encoding="utf-8")
+
+
 def _no_operator_pin(boot: Path, fleet) -> None:
     (boot / "booth.toml").write_text(GOOD.replace('pin = "864213"', ""), encoding="utf-8")
 
@@ -211,6 +223,8 @@ BAD = {
     "certificate of another CA": (_certificate_of_another_ca, "was not issued by the CA"),
     "key that does not match the certificate": (_key_of_another_certificate, "does not match the certificate"),
     "certificate of another booth": (_certificate_of_another_booth, "is for 'booth-08', not for booth 'booth-07'"),
+    "no payment link": (_no_payment_link, "fees.payment_qr: missing"),
+    "demo payment link": (_demo_payment_link, "fees.payment_qr = 'https://qr.alipay.com/booth-fee-demo': the demo"),
     "no operator PIN": (_no_operator_pin, "operator.pin_hash: missing"),
     "bad PIN hash": (_bad_pin_hash, "operator.pin_hash (value not shown): must look like scrypt$"),
     "PIN without quotes": (_pin_as_a_number, "operator.pin (value not shown): Input should be a valid string: "
