@@ -2,9 +2,9 @@
 
 Technicians use it to tune a booth's lighting; it runs exactly the code the booth flow runs. Exit
 0 when every file is accepted, 1 when any is not (or is not a camera photo: unreadable, above the
-pixel limit, smaller than the 480x640 CHSI photo, or with transparent pixels: one ERROR line or JSON
-entry for that file, and the batch carries on), 2 on a usage error (bad option, a FILE that does not
-exist, unusable --out folder, bad config, models missing), each told in one line.
+pixel limit, smaller than the 480x640 CHSI photo, lying rotated, or with transparent pixels: one
+ERROR line or JSON entry for that file, and the batch carries on), 2 on a usage error (bad option, a
+FILE that does not exist, unusable --out folder, bad config, models missing), each told in one line.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from boothcore.cli import existing_file
 from boothcore.durable import write_atomic
 
 if TYPE_CHECKING:  # imported inside _check_one, as the command always did (the checker loads OpenCV, LiteRT)
-    from appliance.quality.checker import PhotoChecker
+    from appliance.quality.checker import CheckReport, PhotoChecker
     from boothcore.chsi import OutputSection
 
 # The largest image decoded: 64 megapixels takes the largest common camera sensors (61 MP) and
@@ -129,6 +129,23 @@ def _check_resolution(frame: np.ndarray) -> None:
                              " chat app made smaller)")
 
 
+def _upright(report: CheckReport) -> bool:
+    """A face was found, its eye line within 45 degrees of level (head_pose's roll)."""
+    found = report.checks["face_count"].value
+    roll = (report.checks["head_pose"].value or {}).get("roll") if found else None
+    return bool(found) and roll is not None and abs(roll) <= 45
+
+
+def _check_upright(checker: PhotoChecker, frame: np.ndarray) -> None:
+    """PhotoFileError when the picture shows no upright face but does turned a quarter, a half or three
+    quarters clockwise: a file whose pixels lie rotated and whose EXIF orientation tag was lost or set
+    wrong, not a student out of the picture ("no face") or with a head tilted 90 degrees ("roll")."""
+    for quarters, turn in ((1, "90 degrees clockwise"), (2, "180 degrees"), (3, "90 degrees anticlockwise")):
+        if _upright(checker.check(np.rot90(frame, k=-quarters))):
+            raise PhotoFileError(f"the picture lies rotated: it shows a face when turned {turn}; save it upright"
+                                 " (its EXIF orientation tag is missing or wrong) and check it again")
+
+
 def _check_one(checker: PhotoChecker, output: OutputSection, path: Path, out_dir: Path | None) -> dict[str, Any]:
     from appliance.quality.checker import crop_to_chsi
     from appliance.quality.chsi_file import JpegSizeError, encode_chsi_jpeg
@@ -137,6 +154,8 @@ def _check_one(checker: PhotoChecker, output: OutputSection, path: Path, out_dir
         frame = read_photo(path)
         _check_resolution(frame)
         report = checker.check(frame)
+        if not _upright(report):
+            _check_upright(checker, frame)
     except (OSError, ValueError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return {"file": str(path), "error": reason, "accepted": False}

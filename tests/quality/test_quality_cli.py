@@ -247,3 +247,18 @@ def test_a_photo_smaller_than_the_chsi_photo_is_named_as_too_small_not_as_too_fa
         f"{small}: ERROR {width}x{height} pixels: smaller than the 480x640 CHSI photo, which is never"
         " upscaled; check the photo at the camera's full resolution (not a copy a chat app made smaller)")
     assert f"{photos['good']}: ACCEPTED" in done.stdout
+
+
+@pytest.mark.parametrize(("pixels_turned", "named"), [(90, "90 degrees anticlockwise"), (180, "180 degrees"),
+                                                      (270, "90 degrees clockwise")])
+def test_a_photo_lying_on_its_side_is_named_as_rotated_not_as_no_face(photos, tmp_path, pixels_turned, named):
+    """A phone photo whose pixels lie sideways or upside down and whose EXIF orientation tag was lost (or
+    set wrong by an editing app): "no face found: sit in front of the camera" would be the wrong fault."""
+    turned = tmp_path / f"turned{pixels_turned}.jpg"
+    with Image.open(photos["good"]) as image:
+        image.convert("RGB").rotate(-pixels_turned, expand=True).save(turned, quality=95)  # clockwise
+    done = _booth("check-photo", str(turned))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout.strip() == (
+        f"{turned}: ERROR the picture lies rotated: it shows a face when turned {named}; save it upright"
+        " (its EXIF orientation tag is missing or wrong) and check it again")
