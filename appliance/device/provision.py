@@ -47,8 +47,10 @@ TLS_NAMES = {"ca_file": "ca.crt", "cert_file": "booth.crt", "key_file": "booth.k
 # provisioned booth, so `booth doctor` run by a technician finds them as booth.service does.
 MODEL_DIR = Path("/opt/booth/models")
 BOOTH_USER = "booth"
-REQUIRED = (("booth", "id"), ("uplink", "broker_url"), ("uplink", "ca_file"), ("uplink", "cert_file"),
-            ("uplink", "key_file"), ("system", "timezone"), ("system", "ntp"), ("fees", "payment_qr"))
+# booth.graduation_year too: the embedded one is one year's, and every other year's graduate is refused.
+REQUIRED = (("booth", "id"), ("booth", "graduation_year"), ("uplink", "broker_url"), ("uplink", "ca_file"),
+            ("uplink", "cert_file"), ("uplink", "key_file"), ("system", "timezone"), ("system", "ntp"),
+            ("fees", "payment_qr"))
 _HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")  # a host name, IPv4 or IPv6 address
 # Written under the root; the root is a RAM overlay on the appliance, so on every boot.
 LOCALTIME = Path("/etc/localtime")

@@ -178,6 +178,10 @@ def _certificate_of_another_booth(boot: Path, fleet) -> None:
     shutil.copy(fleet["booth-08"].key, boot / "booth-07.key")
 
 
+def _no_graduation_year(boot: Path, fleet) -> None:  # the embedded 2027 would refuse another year's class
+    (boot / "booth.toml").write_text(GOOD.replace("graduation_year = 2027", ""), encoding="utf-8")
+
+
 def _no_payment_link(boot: Path, fleet) -> None:
     (boot / "booth.toml").write_text(GOOD.replace('payment_qr = "https://qr.alipay.com/fkx19873xyz"', ""),
                                      encoding="utf-8")
@@ -223,6 +227,7 @@ BAD = {
     "certificate of another CA": (_certificate_of_another_ca, "was not issued by the CA"),
     "key that does not match the certificate": (_key_of_another_certificate, "does not match the certificate"),
     "certificate of another booth": (_certificate_of_another_booth, "is for 'booth-08', not for booth 'booth-07'"),
+    "no graduation year": (_no_graduation_year, "booth.graduation_year: missing"),
     "no payment link": (_no_payment_link, "fees.payment_qr: missing"),
     "demo payment link": (_demo_payment_link, "fees.payment_qr = 'https://qr.alipay.com/booth-fee-demo': the demo"),
     "no operator PIN": (_no_operator_pin, "operator.pin_hash: missing"),
