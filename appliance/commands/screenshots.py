@@ -74,12 +74,14 @@ def operator_views(config: BoothConfig, status: str) -> list[tuple[str, View]]:
         ("keypad-typed", menu_views.keypad(6, 0, None, status)),
         ("keypad-wrong-pin", menu_views.keypad(0, 0, Text("密码错误", "Wrong PIN"), status)),
         ("keypad-locked", menu_views.keypad(0, PIN_LOCK_S, None, status)),
-        ("menu", menu_views.menu_main(every_action, facts, None, status)),
+        # A refused action brings the main page back with its reason (here an open outside the hours).
+        ("menu", menu_views.menu_main(every_action, facts, Text("不在采集时间内(08:00-12:00)",
+                                                                "outside service hours (08:00-12:00)"), status)),
         ("menu-confirm", menu_views.menu_main(
             [OperatorAction.ALLOW, OperatorAction.DENY],
             [Text("正在拍摄:计算机2023-1班 23/30", "Open: 计算机2023-1班 23/30"),
              Text(f"待确认 张**:{reason.zh}", f"To confirm, 张**: {reason.en}")],
-            Text("当前无需确认", "nothing to confirm now"), status)),
+            None, status)),
         ("menu-colleges", menu_views.menu_colleges(colleges, 0, status)),
         ("menu-classes", menu_views.menu_classes(colleges[0], classes, LIST_PAGE, status)),
         ("menu-classes-first-page", menu_views.menu_classes(colleges[0], classes, 0, status)),
