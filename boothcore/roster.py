@@ -12,7 +12,7 @@ import io
 import sqlite3
 import time
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,8 @@ YES_NO = {"yes": True, "no": False, "y": True, "n": False, "true": True, "false"
           "否": False, "1": True, "0": False}
 YES_NO_SPELLINGS = "yes/no, y/n, true/false, 是/否, 1/0"
 # Each name column and the rule that makes it canonical (boothcore.names).
-NAME_RULES = {"name": check_name, "student_no": check_student_no, "college": check_name, "class": check_name}
+NAME_RULES: dict[str, Callable[[str], str]] = {"name": check_name, "student_no": check_student_no,
+                                               "college": check_name, "class": check_name}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS roster (
