@@ -218,6 +218,7 @@ class PostgresConnection:
         self._pool: ConnectionPool | None = POOLS.acquire(url, POOL_MAX)
         self._conn: psycopg.Connection[Any] | None = None
         self._holder: contextlib.ExitStack | None = None  # set inside ``held()``
+        self._session_locks: set[int] = set()  # advisory keys ``advisory_locks`` holds on the pinned connection
 
     @contextlib.contextmanager
     def pinned(self) -> Iterator[psycopg.Connection[Any]]:
@@ -283,8 +284,10 @@ class PostgresConnection:
         with self.pinned() as conn:
             try:
                 conn.execute(_LOCK_EACH.format("pg_advisory_lock"), (ordered,))
+                self._session_locks.update(ordered)
                 yield
             finally:
+                self._session_locks.difference_update(ordered)
                 # Also after a failed take: a session lock outlives the statement that took it, and
                 # unlocking a key this session does not hold only warns.
                 if not conn.closed:
@@ -292,8 +295,9 @@ class PostgresConnection:
 
     def advisory_xact_locks(self, keys: Iterable[int]) -> None:
         """Transaction-level advisory locks on ``keys`` (ascending order), held until the transaction
-        ends: one statement for them all."""
-        ordered = sorted(set(keys))
+        ends: one statement for them all, none for keys this connection holds already
+        (``advisory_locks``: the ingest's batch holds its people's locks across the commit)."""
+        ordered = sorted(set(keys) - self._session_locks)
         if ordered:
             with self.pinned() as conn:
                 conn.execute(_LOCK_EACH.format("pg_advisory_xact_lock"), (ordered,))
