@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable
 
 from boothcore import protocol as p
@@ -22,6 +23,9 @@ from central.staging import Staging
 from central.store import InitLookup, PhotoRecord, Store
 
 log = logging.getLogger("central.ingest")  # the ingest's one logger (its filter masks ID numbers)
+# How often a chunk held for its init looks for it (``_hold``): a worker stages an init within its
+# batch, tens of milliseconds; a look is one failed open.
+HOLD_POLL_S = 0.05
 
 
 class Rejected(Exception):
@@ -201,12 +205,21 @@ class PhotoAssembler:
                                                        "reach its staging bound")
             return
         self._held[booth] = held + len(data)
+        # Look for the init every HOLD_POLL_S within the grace, not once at its end: the other worker
+        # stages it within its batch, and the photo (a third of them with two workers) would
+        # otherwise wait the whole grace to be stored.
+        step = min(HOLD_POLL_S, self.grace_s)
+        looks = math.ceil(self.grace_s / step) if step > 0 else 1
 
-        def retry() -> None:
-            self._held[booth] -= len(data)
+        def retry(left: int) -> None:
             init = self._staged_init(booth, photo_id)
+            stored = photo_id in self.batch.ready or photo_id in self._committed
+            if init is None and not stored and left > 1:
+                self.defer(step, lambda: retry(left - 1))
+                return
+            self._held[booth] -= len(data)
             if init is None:
-                if photo_id not in self.batch.ready and self.store.photo(photo_id) is None:
+                if not stored and self.store.photo(photo_id) is None:
                     self._refuse_chunk(booth, photo_id, index, "no init announced it")
                 return
             try:
@@ -216,7 +229,7 @@ class PhotoAssembler:
                 return
             self._stage_chunk(booth, init, index, checked)
 
-        self.defer(self.grace_s, retry)
+        self.defer(step, lambda: retry(looks))
 
     def _refuse_chunk(self, booth: str, photo_id: str, index: int, reason: str) -> None:
         self.counters["refused_chunks"] += 1
