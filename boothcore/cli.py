@@ -8,6 +8,7 @@ wrong and what to do, and exit code 2; ``-v`` also logs the traceback of an erro
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import sys
@@ -49,6 +50,18 @@ def existing_folder(text: str) -> Path:
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"no such folder: {text}" if not path.exists() else f"not a folder: {text}")
     return path
+
+
+def read_secret(prompt: str, *, confirm: bool = False) -> str:
+    """A password or PIN, never from the command line (it would show in ``ps`` and the shell's
+    history): typed at the terminal without echo (``confirm``: twice, CommandError when the two
+    differ), or the first line of standard input when that is not a terminal (scripts, tests)."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    secret = getpass.getpass(f"{prompt}: ")
+    if confirm and getpass.getpass(f"{prompt} (again): ") != secret:
+        raise CommandError("the two entries differ: nothing was changed, try again")
+    return secret
 
 
 def error_line(error: Exception) -> str | None:

@@ -8,10 +8,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from boothcore.cli import OneLineParser, existing_file, run_command
+from boothcore.cli import OneLineParser, existing_file, read_secret, run_command
 from boothcore.config import ensure_folder
 from boothcore.durable import write_atomic
 from boothcore.roster import RosterImportError, read_roster_file
@@ -19,6 +20,7 @@ from central.config import CentralConfig, load_central_config
 
 if TYPE_CHECKING:
     from central.store import SqlStore
+    from central.users import User, Users
 
 # ``flag --by``: the name the audit trail records (a dashboard user name is at most 32 characters).
 MAX_ACTOR = 64
@@ -130,22 +132,58 @@ def _web(args: argparse.Namespace) -> int:
     return 0
 
 
-def _user_add(args: argparse.Namespace) -> int:
+def _on_users(args: argparse.Namespace, change: Callable[[Users], str]) -> int:
+    """Run ``change`` on the store's users and print the line it returns; a UserError is one line, exit 2."""
     from central.store import open_office_store
     from central.users import UserError, Users
 
-    config = _config(args)
-    password = sys.stdin.readline().rstrip("\r\n")
-    store = open_office_store(config)
+    store = open_office_store(_config(args))
     try:
-        user = Users(store.conn).add(args.name, args.role, password, args.college)
+        line = change(Users(store.conn))
     except UserError as error:
         print(f"booth-central: {error}", file=sys.stderr)
         return 2
     finally:
         store.close()
-    print(f"added {user.name} ({user.role}{', ' + user.college if user.college else ''})")
+    print(line)
     return 0
+
+
+def _described(user: User) -> str:
+    return f"{user.name} ({user.role}{', ' + user.college if user.college else ''})"
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    def add(users: Users) -> str:
+        password = read_secret(f"password for {args.name}", confirm=True)
+        return f"added {_described(users.add(args.name, args.role, password, args.college))}"
+
+    return _on_users(args, add)
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    """Every dashboard user: name, role, college (never a password hash)."""
+    def listing(users: Users) -> str:
+        return "\n".join(f"{u.name}\t{u.role}\t{u.college or '-'}" for u in users.users()) or \
+            "no dashboard user yet: add one with booth-central user add NAME --role admin"
+
+    return _on_users(args, listing)
+
+
+def _user_remove(args: argparse.Namespace) -> int:
+    return _on_users(args, lambda users: f"removed {_described(users.remove(args.name))}; their logins ended")
+
+
+def _user_passwd(args: argparse.Namespace) -> int:
+    from central.users import UserError
+
+    def reset(users: Users) -> str:
+        if users.user(args.name) is None:  # before asking for a password that could not be used
+            raise UserError(f"no user {args.name!r} (booth-central user list shows them)")
+        users.set_password(args.name, read_secret(f"new password for {args.name}", confirm=True))
+        return f"new password set for {args.name}; their open logins ended"
+
+    return _on_users(args, reset)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -424,12 +462,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     user = commands.add_parser("user", help="dashboard users")
     user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    adder = user_commands.add_parser("add", help="add a user; the password is read from standard input")
+    adder = user_commands.add_parser("add", help="add a user; the password is typed twice at the terminal (or "
+                                                 "read from standard input)")
     adder.add_argument("name")
     adder.add_argument("--role", required=True, choices=("admin", "secretary", "viewer"))
     adder.add_argument("--college", default=None, help="the secretary's college")
-    adder.add_argument("--config", type=Path, required=True, help="central.toml")
     adder.set_defaults(func=_user_add)
+    lister = user_commands.add_parser("list", help="every user: name, role, college")
+    lister.set_defaults(func=_user_list)
+    remover = user_commands.add_parser("remove", help="remove a user and end their logins (never the last admin)")
+    remover.add_argument("name")
+    remover.set_defaults(func=_user_remove)
+    passwd = user_commands.add_parser("passwd", aliases=["reset-password"],
+                                      help="give a user a new password (typed twice at the terminal, or read "
+                                           "from standard input) and end their logins")
+    passwd.add_argument("name")
+    passwd.set_defaults(func=_user_passwd)
+    for action in (adder, lister, remover, passwd):
+        action.add_argument("--config", type=Path, required=True, help="central.toml")
 
     export = commands.add_parser("export", help="the CHSI registry package, the missing list, the fees")
     exports = export.add_subparsers(dest="what", required=True, metavar="WHAT")

@@ -142,6 +142,24 @@ class Users:
             self.conn.execute("DELETE FROM web_sessions WHERE user_name = ?", (name,))
             self._audit(actor, "password_set", name)
 
+    def remove(self, name: str, *, actor: str = "cli") -> User:
+        """Remove a user and end their open logins; UserError if there is no such user or it is the
+        last admin (nobody could then manage the office). The admins' rows are locked first, so two
+        removals at once on PostgreSQL cannot both take the last two admins."""
+        with self.conn.transaction():
+            self.conn.execute("UPDATE users SET role = role WHERE role = 'admin'")
+            user = self.user(name)
+            if user is None:
+                raise UserError(f"no user {name!r}")
+            if user.is_admin and self.conn.execute(
+                    "SELECT COUNT(*) FROM users WHERE role = 'admin'").fetchone()[0] <= 1:
+                raise UserError(f"{name!r} is the last admin: add another admin first (booth-central user add "
+                                "NAME --role admin)")
+            self.conn.execute("DELETE FROM web_sessions WHERE user_name = ?", (name,))
+            self.conn.execute("DELETE FROM users WHERE name = ?", (name,))
+            self._audit(actor, "user_removed", f"{name} ({user.role}{', ' + user.college if user.college else ''})")
+        return user
+
     def user(self, name: str) -> User | None:
         row = self.conn.execute("SELECT name, role, college FROM users WHERE name = ?", (name,)).fetchone()
         return User(row["name"], row["role"], row["college"]) if row else None

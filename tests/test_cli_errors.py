@@ -49,6 +49,10 @@ BASE_ARGS: dict[tuple[str, ...], list[str]] = {
     ("booth-central", "flag"): ["11010519491231002X", "--reason", "eyes closed"],
     ("booth-central", "web"): [],
     ("booth-central", "user", "add"): ["alice", "--role", "viewer"],
+    ("booth-central", "user", "list"): [],
+    ("booth-central", "user", "remove"): ["alice"],
+    ("booth-central", "user", "passwd"): ["alice"],
+    ("booth-central", "user", "reset-password"): ["alice"],  # passwd's other name
     ("booth-central", "export", "chsi"): ["--out", "{root}/package"],
     ("booth-central", "export", "missing"): ["--out", "{root}/missing.csv"],
     ("booth-central", "export", "fees"): ["--out", "{root}/fees.csv"],

@@ -6,10 +6,10 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 
 from appliance.operator_pin import PIN_PATTERN, hash_pin
+from boothcore.cli import read_secret
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    pin = getpass.getpass("operator PIN: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+    pin = read_secret("operator PIN").strip()
     if not PIN_PATTERN.fullmatch(pin):
         print("hash-pin: the PIN must be 4-8 digits", file=sys.stderr)
         return 2
