@@ -23,11 +23,14 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str | Path, data: bytes, mode: int = 0o640, *, sync_dir: bool = True) -> Path:
+def write_atomic(path: str | Path, data: bytes, mode: int = 0o640, *, sync_dir: bool = True,
+                 overwrite: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically and durably; return the final path.
 
     ``sync_dir=False``: the caller fsyncs the folder itself, once for several files, before it
-    counts on any of them (the file's bytes are fsynced here either way)."""
+    counts on any of them (the file's bytes are fsynced here either way). ``overwrite=False``:
+    FileExistsError when ``path`` exists, also one made meanwhile by another process (the whole
+    file is linked into place, which fails on an existing name, instead of renamed over it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
@@ -37,7 +40,11 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o640, *, sync_dir: 
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
+        if overwrite:
+            os.replace(tmp_name, path)
+        else:
+            os.link(tmp_name, path)
+            os.unlink(tmp_name)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)

@@ -33,3 +33,9 @@ class BilingualError(Exception):
     def text(self) -> Text:
         """The message as the screen shows it."""
         return Text(self.zh, self.en)
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``count`` with its English noun in the right number: "1 graduate", "0 graduates", "2 classes"
+    (``plural``: for nouns that do not just take an "s")."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"

@@ -16,6 +16,7 @@ from boothcore.cli import OneLineParser, existing_file, read_secret, run_command
 from boothcore.config import ensure_folder
 from boothcore.durable import write_atomic
 from boothcore.roster import RosterImportError, read_roster_file
+from boothcore.text import counted
 from central.config import CentralConfig, load_central_config
 
 if TYPE_CHECKING:
@@ -26,15 +27,22 @@ if TYPE_CHECKING:
 MAX_ACTOR = 64
 
 
-def _config(args: argparse.Namespace) -> CentralConfig:
-    """The configuration, with its data folder created (one line naming storage.data_dir if it cannot be)."""
+def _config(args: argparse.Namespace, *, existing: bool = False) -> CentralConfig:
+    """The configuration, with its data folder created (one line naming storage.data_dir if it cannot be);
+    ``existing`` (a command that only reads or changes a store): nothing is created, and a store that
+    is not there is one line (``require_store``)."""
+    from central.store import require_store
+
     overrides: dict[str, dict[str, object]] = {}
     if getattr(args, "client_id", None):
         overrides.setdefault("broker", {})["client_id"] = args.client_id
     if getattr(args, "workers", None) is not None:  # validated as ingest.workers (1-64)
         overrides.setdefault("ingest", {})["workers"] = args.workers
     config = load_central_config(args.config, overrides)
-    ensure_folder(config.data_dir, "storage.data_dir")
+    if existing:
+        require_store(config, args.config)
+    else:
+        ensure_folder(config.data_dir, "storage.data_dir")
     return config
 
 
@@ -132,12 +140,13 @@ def _web(args: argparse.Namespace) -> int:
     return 0
 
 
-def _on_users(args: argparse.Namespace, change: Callable[[Users], str]) -> int:
-    """Run ``change`` on the store's users and print the line it returns; a UserError is one line, exit 2."""
+def _on_users(args: argparse.Namespace, change: Callable[[Users], str], *, existing: bool = True) -> int:
+    """Run ``change`` on the users of the store (``existing``: it must be there already) and print the
+    line it returns; a UserError is one line, exit 2."""
     from central.store import open_office_store
     from central.users import UserError, Users
 
-    store = open_office_store(_config(args))
+    store = open_office_store(_config(args, existing=existing))
     try:
         line = change(Users(store.conn))
     except UserError as error:
@@ -158,7 +167,7 @@ def _user_add(args: argparse.Namespace) -> int:
         password = read_secret(f"password for {args.name}", confirm=True)
         return f"added {_described(users.add(args.name, args.role, password, args.college))}"
 
-    return _on_users(args, add)
+    return _on_users(args, add, existing=False)  # the first user of a new office creates its store
 
 
 def _user_list(args: argparse.Namespace) -> int:
@@ -190,7 +199,7 @@ def _export(args: argparse.Namespace) -> int:
     from central.export import ExportError, export_chsi, fees_csv, fees_rows, missing_csv, missing_rows
     from central.store import open_office_store
 
-    config = _config(args)
+    config = _config(args, existing=True)
     store = open_office_store(config)
     try:
         if (args.college or args.class_name) and not store.roster(college=args.college, class_name=args.class_name):
@@ -214,7 +223,12 @@ def _export(args: argparse.Namespace) -> int:
                 return 2
             text = (missing_csv(missing_rows(store, None, args.college, args.class_name)) if args.what == "missing"
                     else fees_csv(fees_rows(store, None)))
-            write_atomic(args.out, text.encode("utf-8"))
+            try:
+                write_atomic(args.out, text.encode("utf-8"), overwrite=args.force)
+            except FileExistsError:
+                print(f"booth-central: --out {args.out}: already exists: name a new file, or add --force to "
+                      "replace it", file=sys.stderr)
+                return 2
             summary = f"{text.count(chr(10)) - 1} row(s) in {args.out}"
         _audit(store, f"export_{args.what}", summary)
     finally:
@@ -243,8 +257,9 @@ def _roster_import(args: argparse.Namespace) -> int:
     store = open_office_store(config)
     try:
         count = store.import_roster(entries)
-        _audit(store, "roster_import", f"{count} row(s) from {args.file.name}")
-        print(f"imported {count} roster row(s) from {args.file}")
+        classes = len({(entry.college, entry.class_name) for entry in entries})
+        _audit(store, "roster_import", f"{counted(count, 'row')} from {args.file.name}")
+        print(f"imported {counted(count, 'graduate')} in {counted(classes, 'class', 'classes')} from {args.file}")
         if args.push:
             try:
                 sent = push_roster(config, store, args.push, entries)
@@ -262,7 +277,7 @@ def _schedule_import(args: argparse.Namespace) -> int:
     from central.schedule import ScheduleImportError, read_schedule_file
     from central.store import open_office_store
 
-    config = _config(args)
+    config = _config(args, existing=True)
     store = open_office_store(config)
     try:
         classes = {(e.college, e.class_name) for e in store.roster()}
@@ -273,10 +288,11 @@ def _schedule_import(args: argparse.Namespace) -> int:
             return 2
         count = store.import_schedule(slots)
         colleges = ", ".join(sorted({slot.college for slot in slots}))
-        _audit(store, "schedule_import", f"{count} slot(s) of {colleges} from {args.file.name}")
+        _audit(store, "schedule_import", f"{counted(count, 'slot')} of {colleges} from {args.file.name}")
     finally:
         store.close()
-    print(f"imported {count} schedule slot(s) of {colleges} from {args.file} (times in {config.web.timezone})")
+    print(f"imported {counted(count, 'schedule slot')} of {colleges} from {args.file} (times in "
+          f"{config.web.timezone})")
     return 0
 
 
@@ -296,7 +312,7 @@ def _flag(args: argparse.Namespace) -> int:
     if not 1 <= len(actor) <= MAX_ACTOR or not actor.isprintable():
         print(f"booth-central flag: --by: give a name of 1-{MAX_ACTOR} printable characters", file=sys.stderr)
         return 2
-    config = _config(args)
+    config = _config(args, existing=True)
     store = open_office_store(config)
     try:
         record = store.current_photo(id_number)
@@ -329,7 +345,7 @@ def _booths(args: argparse.Namespace) -> int:
     """Every booth central has heard from: state, boot, install id, and data resets it saw."""
     from central.store import open_office_store
 
-    config = _config(args)
+    config = _config(args, existing=True)
     store = open_office_store(config)
     try:
         booths = store.booths()
@@ -349,7 +365,7 @@ def _class_command(args: argparse.Namespace) -> int:
     from central.commands import build_command, send_commands
     from central.store import open_office_store
 
-    config = _config(args)
+    config = _config(args, existing=True)
     data = {"college": args.college, "class": args.class_name} if args.action == "open" else {}
     command = build_command("open_class" if args.action == "open" else "close_class", data)
     store = open_office_store(config)
@@ -371,7 +387,7 @@ def _doctor_command(args: argparse.Namespace) -> int:
     from central.commands import build_command, send_commands
     from central.store import open_office_store
 
-    config = _config(args)
+    config = _config(args, existing=True)
     store = open_office_store(config)
     try:
         try:
@@ -399,7 +415,7 @@ def _check_store(args: argparse.Namespace) -> int:
     from central.photos import PhotoArchive
     from central.store import open_office_store
 
-    config = _config(args)
+    config = _config(args, existing=True)
     store = open_office_store(config)
     try:
         check = check_store(store, PhotoArchive(config.data_dir))
@@ -415,7 +431,7 @@ def _backup(args: argparse.Namespace) -> int:
     """The store's database and photo files in one new file; exit 1 when damaged photos were left out."""
     from central.backup import write_backup
 
-    report = write_backup(_config(args), args.out)
+    report = write_backup(_config(args, existing=True), args.out)
     for fault in report.left_out:
         print(fault.line())
     print(report.summary())
@@ -489,13 +505,15 @@ def build_parser() -> argparse.ArgumentParser:
     missing = exports.add_parser("missing", help="everyone not photographed yet, as CSV")
     fees = exports.add_parser("fees", help="each closed class: count, fee, payment, as CSV")
     for sub in (missing, fees):
-        sub.add_argument("--out", type=Path, required=True, metavar="FILE.csv")
+        sub.add_argument("--out", type=Path, required=True, metavar="FILE.csv",
+                         help="a new file (written whole or not at all)")
+        sub.add_argument("--force", action="store_true", help="replace FILE.csv if it exists")
     for sub in (chsi, missing, fees):
         sub.add_argument("--config", type=Path, required=True, help="central.toml")
         if sub is not fees:
             sub.add_argument("--college", default=None)
             sub.add_argument("--class", dest="class_name", default=None)
-        sub.set_defaults(func=_export, college=None, class_name=None, zip=False)
+        sub.set_defaults(func=_export, college=None, class_name=None, zip=False, force=False)
 
     roster = commands.add_parser("roster", help="the graduates' roster")
     roster_commands = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")

@@ -964,6 +964,25 @@ def open_store(url: str, *, base: Path | None = None, migrate: bool = False,
     return SqliteStore(sqlite_path(url, base), graduation_year=graduation_year)
 
 
+class StoreMissing(CommandError, LookupError):
+    """A command that reads the store was pointed at a place with none (a typo in storage.data_dir)."""
+
+
+def require_store(config: CentralConfig, config_file: Path | None) -> None:
+    """StoreMissing (one line) unless ``config``'s SQLite store exists, so a command that reads it
+    does not create an empty one where a mistyped storage.data_dir or db_url points. A PostgreSQL
+    database without the schema is refused when opened (``PostgresStore``), naming migrate."""
+    url = config.storage.db_url
+    if url.startswith(("postgres://", "postgresql://")):
+        return
+    path = sqlite_path(url, config.data_dir)
+    if not path.is_file():
+        where = f" in {config_file}" if config_file else ""
+        raise StoreMissing(f"no store at {path} (storage.data_dir = '{config.data_dir}', storage.db_url = "
+                           f"'{url}'): check them{where}, or create the store first (booth-central migrate, or "
+                           "roster import)")
+
+
 def open_office_store(config: CentralConfig, *, migrate: bool = False) -> SqlStore:
     """The store of ``config`` (storage.db_url under storage.data_dir), counting its roster.graduation_year."""
     return open_store(config.storage.db_url, base=config.data_dir, migrate=migrate,

@@ -76,6 +76,13 @@ def _leaves(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> list[tupl
 
 
 LEAVES = dict(_leaves(booth_parser(), ("booth",)) + _leaves(central_parser(), ("booth-central",)))
+# The office commands that read (or change) a store that must exist: they create nothing (the others,
+# migrate, serve, web, roster import, user add and restore, may start a new office's store).
+STORE_READERS = {("booth-central", *leaf) for leaf in (
+    ("export", "chsi"), ("export", "missing"), ("export", "fees"), ("schedule", "import"), ("flag",), ("booths",),
+    ("class", "open"), ("class", "close"), ("doctor",), ("check-store",), ("backup",), ("user", "list"),
+    ("user", "remove"), ("user", "passwd"), ("user", "reset-password"))}
+BOOTH_READERS = {("booth", "roster", "classes")}  # reads booth.db, creates nothing
 # `booth doctor` diagnoses the config: a missing or bad one is one of its checks (a FAIL line with
 # the fix, among the other checks' lines, exit 1), not an error of the command.
 DIAGNOSES_CONFIG = {("booth", "doctor")}
@@ -190,11 +197,13 @@ def test_one_line_and_exit_2(leaf, case, inputs, tmp_path):
         blocked.write_text("not a folder")
         if "--data" in options:
             done = _run(leaf, [*base, "--data", str(blocked / "data")], inputs)
-            _assert_one_line(done, f"--data = '{blocked / 'data'}'", "cannot create the folder")
+            _assert_one_line(done, f"--data = '{blocked / 'data'}'", "no booth data there" if leaf in BOOTH_READERS
+                             else "cannot create the folder")
         else:
             key = "booth__data_dir" if program == "booth" else "storage__data_dir"
             config.write_text(_good_config(program, tmp_path, **{key: f'"{blocked / "data"}"'}), encoding="utf-8")
-            _assert_one_line(_run(leaf, base, inputs), key.replace("__", "."), "cannot create the folder")
+            _assert_one_line(_run(leaf, base, inputs), key.replace("__", "."),
+                             "no store at" if leaf in STORE_READERS else "cannot create the folder")
     elif case == "missing-file":
         missing = tmp_path / "missing.file"
         args = [str(missing) if arg in FILE_PLACEHOLDERS else arg for arg in base]
@@ -245,6 +254,7 @@ def test_office_commands_with_no_broker_are_one_line(leaf, inputs, tmp_path):
                    + f"{make_id_number('110105', dt.date(2004, 3, 7), 123)},张三,20230001,计算机学院,"
                    "计算机2023-1班,2027,本科,普通,no\n", encoding="utf-8")
     args = [*BASE_ARGS[leaf], "--config", str(config)]
+    assert _run(("booth-central", "migrate"), ["--config", str(config)], inputs).returncode == 0  # the store
     if leaf[1] == "roster":
         args = [str(csv), "--config", str(config), "--push", "booth-01"]
     _assert_one_line(_run(leaf, args, inputs), "cannot reach the broker mqtt://127.0.0.1:", "broker.url")
@@ -267,3 +277,19 @@ def test_an_unreachable_postgresql_store_is_one_line(leaf, inputs, tmp_path):
     done = _run(leaf, [*BASE_ARGS[leaf], "--config", str(config)], inputs)
     _assert_one_line(done, "cannot use the PostgreSQL store postgresql://booth:***@127.0.0.1:", "storage.db_url")
     assert "secret" not in done.stderr
+
+
+@pytest.mark.parametrize("leaf", sorted(STORE_READERS), ids=lambda leaf: "-".join(leaf))
+def test_a_command_that_reads_a_store_that_is_not_there_creates_none(leaf, inputs, tmp_path):
+    # A typo in storage.data_dir (or db_url) used to open, and so create, an empty store there.
+    config = tmp_path / "central.toml"
+    typo = tmp_path / "central-dta"
+    config.write_text(_good_config("booth-central", tmp_path, storage__data_dir=f'"{typo}"'), encoding="utf-8")
+    done = _run(leaf, [*BASE_ARGS[leaf], "--config", str(config)], inputs)
+    _assert_one_line(done, f"no store at {typo / 'central.db'}", f"storage.data_dir = '{typo}'", f"in {config}",
+                     "booth-central migrate")
+    assert not typo.exists()
+    typo.mkdir()  # the folder is there, the database is not (db_url names another file)
+    done = _run(leaf, [*BASE_ARGS[leaf], "--config", str(config)], inputs)
+    _assert_one_line(done, f"no store at {typo / 'central.db'}")
+    assert list(typo.iterdir()) == []

@@ -1,4 +1,5 @@
-"""boothcore.durable.remove_stale_temps: a crash's temp files go, another writer's live one stays."""
+"""boothcore.durable: a crash's temp files go, another writer's live one stays; a write that may not
+overwrite leaves an existing file as it was."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import os
 import time
 from pathlib import Path
 
-from boothcore.durable import TEMP_SUFFIX, remove_stale_temps
+import pytest
+
+from boothcore.durable import TEMP_SUFFIX, remove_stale_temps, write_atomic
 
 
 def test_a_young_temp_file_is_left_to_the_worker_writing_it(tmp_path: Path) -> None:
@@ -21,3 +24,14 @@ def test_a_young_temp_file_is_left_to_the_worker_writing_it(tmp_path: Path) -> N
     assert remove_stale_temps(tmp_path, min_age_s=600) == [old]
     assert young.exists() and not old.exists()
     assert remove_stale_temps(tmp_path) == [young]  # the booth at its start: every temp is a crash's
+
+
+def test_a_write_that_may_not_overwrite_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "fees.csv"
+    write_atomic(target, b"first", overwrite=False)
+    with pytest.raises(FileExistsError):
+        write_atomic(target, b"second", overwrite=False)
+    assert target.read_bytes() == b"first"
+    assert [p.name for p in tmp_path.iterdir()] == ["fees.csv"]
+    write_atomic(target, b"third")
+    assert target.read_bytes() == b"third" and target.stat().st_mode & 0o777 == 0o640

@@ -9,6 +9,9 @@ from appliance.commands.common import add_config_options, config_from_args
 from boothcore import db
 from boothcore.cli import existing_file
 from boothcore.roster import Roster, RosterImportError, read_roster_file
+from boothcore.text import counted
+
+DATABASE = "booth.db"  # in the data folder (appliance.app opens the same file)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,9 +26,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     classes.set_defaults(func=list_classes)
 
 
-def _roster(args: argparse.Namespace) -> Roster:
-    config = config_from_args(args)
-    return Roster(db.connect(config.data_dir / "booth.db"))
 
 
 def import_roster(args: argparse.Namespace) -> int:
@@ -36,15 +36,16 @@ def import_roster(args: argparse.Namespace) -> int:
     except RosterImportError as error:
         print(error.report(), file=sys.stderr)
         return 2
-    roster = Roster(db.connect(config.data_dir / "booth.db"))
+    roster = Roster(db.connect(config.data_dir / DATABASE))
     written = roster.upsert(entries)
     classes = len({(entry.college, entry.class_name) for entry in entries})
-    print(f"imported {written} graduates in {classes} {'class' if classes == 1 else 'classes'}; "
+    print(f"imported {counted(written, 'graduate')} in {counted(classes, 'class', 'classes')}; "
           f"the roster now holds {roster.count()}")
     return 0
 
 
 def list_classes(args: argparse.Namespace) -> int:
-    for college, class_name, size in _roster(args).classes():
+    config = config_from_args(args, existing=DATABASE)
+    for college, class_name, size in Roster(db.connect(config.data_dir / DATABASE)).classes():
         print(f"{college}\t{class_name}\t{size}")
     return 0

@@ -34,6 +34,7 @@ from boothcore.chsi import OutputSection
 from boothcore.money import cny
 from boothcore.refusals import office_label
 from boothcore.roster import Category, RosterEntry
+from boothcore.text import counted
 from central.booth_checks import booth_check_rows
 from central.commands import allow_retake
 from central.config import CentralConfig
@@ -457,8 +458,8 @@ class Dashboard:
         count = self.store.import_schedule(slots)
         colleges = sorted({slot.college for slot in slots})
         self.users.audit(session.user.name, "schedule_import",
-                         f"{count} slot(s) of {', '.join(colleges)} from {name}")
-        return self.schedule_page(request, f"已导入 {count} 个时段 / Imported {count} slot(s) of "
+                         f"{counted(count, 'slot')} of {', '.join(colleges)} from {name}")
+        return self.schedule_page(request, f"已导入 {count} 个时段 / Imported {counted(count, 'slot')} of "
                                            f"{', '.join(colleges)} from {name}")
 
     # ----------------------------------------------------------------------- exports, audit

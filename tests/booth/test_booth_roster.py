@@ -113,6 +113,22 @@ def test_cli_import_reports_problems_and_exit_2(tmp_path, capsys):
     assert "imported 4 graduates in 1 class;" in capsys.readouterr().out
     assert main(["roster", "classes", "--data", str(tmp_path / "d")]) == 0
     assert capsys.readouterr().out == "计算机学院\t计算机2023-1班\t4\n"
+    one = tmp_path / "one.csv"
+    one.write_text(roster_csv(generate_roster(1, graduation_year=2027)), encoding="utf-8")
+    assert main(["roster", "import", "--data", str(tmp_path / "e"), str(one)]) == 0
+    assert "imported 1 graduate in 1 class;" in capsys.readouterr().out  # not "1 graduates"
+
+
+def test_roster_classes_on_a_mistyped_data_folder_creates_nothing(tmp_path, capsys):
+    from appliance.cli import main
+
+    typo = tmp_path / "dta"
+    assert main(["roster", "classes", "--data", str(typo)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.splitlines() == [
+        f"booth: --data = '{typo}': no booth data there (no booth.db): check the folder, or import a roster "
+        "first (booth roster import FILE.csv)"]
+    assert not typo.exists()
 
 
 def test_any_text_is_parsed_or_refused_with_reasons_never_a_crash():

@@ -157,9 +157,28 @@ def test_cli_exports_and_users(office: Office, tmp_path: Path):
     roster.write_text("id_number,name,student_no,college,class,graduation_year,level,category,captured_before\n"
                       + ",".join((office.roster[0].id_number, "张三", "202399999", "外语学院", "英语2301", "2027",
                                   "本科", "普通", "no")) + "\n", encoding="utf-8")
-    assert _cli("roster", "import", str(roster), "--config", str(toml)).returncode == 0
+    done = _cli("roster", "import", str(roster), "--config", str(toml))
+    assert done.returncode == 0 and done.stdout == f"imported 1 graduate in 1 class from {roster}\n", done.stderr
     actions = {r[0]: r[1] for r in office.store.conn.execute("SELECT action, actor FROM audit WHERE actor = 'cli'")}
     assert {"export_chsi", "export_missing", "export_fees", "user_added", "roster_import"} <= set(actions)
+
+
+@pytest.mark.parametrize("what", ["missing", "fees"])
+def test_a_csv_export_never_overwrites_a_file_without_force(office: Office, tmp_path: Path, what: str):
+    toml = tmp_path / "central.toml"
+    toml.write_text(f'[storage]\ndata_dir = "{office.config.data_dir}"\n'
+                    f'db_url = "{office.config.storage.db_url}"\n', encoding="utf-8")
+    out = tmp_path / f"{what}.csv"
+    out.write_text("last week's list, with notes\n", encoding="utf-8")
+    done = _cli("export", what, "--out", str(out), "--config", str(toml))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [f"booth-central: --out {out}: already exists: name a new file, or add "
+                                        "--force to replace it"]
+    assert out.read_text(encoding="utf-8") == "last week's list, with notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["central", "central.toml", f"{what}.csv"]  # no temp
+    done = _cli("export", what, "--out", str(out), "--force", "--config", str(toml))
+    assert done.returncode == 0, done.stderr
+    assert read_csv(out) is not None and "last week" not in out.read_text(encoding="utf-8-sig")
 
 
 def test_manifest_row_of_every_written_photo_only(office: Office, tmp_path: Path):

@@ -112,7 +112,7 @@ def test_import_on_the_dashboard_is_audited_and_errors_are_a_400(office: Office)
     admin = client_for(office, "admin")
     good = (HEADER + "外语学院,英语2301,booth-03,2027-05-21,08:00,09:00\n").encode("utf-8-sig")
     answer = admin.post("/schedule", data={"csrf": csrf_of(admin)}, files={"file": ("slots.csv", good, "text/csv")})
-    assert answer.status_code == 200 and "Imported 1 slot(s) of 外语学院 from slots.csv" in answer.text
+    assert answer.status_code == 200 and "Imported 1 slot of 外语学院 from slots.csv" in answer.text
     assert 'data-class="外语学院/英语2301" data-standing="upcoming"' in answer.text
     assert admin.get("/api/schedule.json").json()[0]["start"] == "08:00"
     assert "schedule_import" in admin.get("/audit").text
@@ -134,7 +134,7 @@ def test_a_secretary_imports_only_their_colleges_slots(office: Office):
     secretary = client_for(office, "sec")
     own = (HEADER + "外语学院,英语2301,booth-03,2027-05-21,08:00,09:00\n").encode()
     answer = secretary.post("/schedule", data={"csrf": csrf_of(secretary)}, files={"file": ("s.csv", own, "text/csv")})
-    assert answer.status_code == 200 and "Imported 1 slot(s) of 外语学院" in answer.text
+    assert answer.status_code == 200 and "Imported 1 slot of 外语学院" in answer.text
     other = own + "信息学院,计科2301,booth-01,2027-05-20,09:30,10:30\n".encode()
     answer = secretary.post("/schedule", data={"csrf": csrf_of(secretary)}, files={"file": ("s.csv", other, "a")})
     assert answer.status_code == 400 and "line 3: college 信息学院: a secretary of 外语学院 imports only" in answer.text
@@ -159,7 +159,7 @@ def test_the_command_line_imports_a_schedule(office: Office, tmp_path: Path):
     bad.write_text(HEADER + "外语学院,英语2301,booth-03,2027-05-21,08:00\n", encoding="utf-8")
     run = [sys.executable, "-m", "central.cli", "schedule", "import"]
     done = subprocess.run([*run, str(good), "--config", str(config)], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and "imported 1 schedule slot(s) of 外语学院" in done.stdout, done.stderr
+    assert done.returncode == 0 and "imported 1 schedule slot of 外语学院" in done.stdout, done.stderr
     done = subprocess.run([*run, str(bad), "--config", str(config)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "line 2: missing field(s): end" in done.stderr and "Traceback" not in done.stderr
     assert len(office.store.schedule()) == 1
