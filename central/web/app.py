@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import logging
 import secrets
 import threading
 from collections.abc import AsyncIterator
@@ -59,6 +60,8 @@ from central.web.fleet import CONDITIONS, BoothView, fleet
 from central.web.live import Broadcaster
 from central.web.local_time import local_time
 from central.web.proof import ProofSheetError, photo_file, proof_rows, proof_sheet_pdf
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "booth_session"
 LOGIN_CSRF_COOKIE = "booth_login_csrf"
@@ -374,8 +377,11 @@ class Dashboard:
                                                           "at": flag.flagged_at}}
 
     def photo_page(self, request: Request, message: str = "", status: int = 200) -> Response:
+        """The photo; after a flag or a "tell the booths again" (redirected here, POST-redirect-GET),
+        what came of it, from the query's ``flagged`` / ``told`` (numbers of booths told, or "none")."""
         user = self.session(request).user
         view = self.photo_view(user, request.path_params["photo_id"])
+        message = message or _photo_outcome(request.query_params.get("flagged"), request.query_params.get("told"))
         return self.render("photo.html", request, status, photo=view, message=message,
                            class_url=f"/classes/{quote(view['college'])}/{quote(view['class'])}")
 
@@ -391,12 +397,11 @@ class Dashboard:
                                                           session.user.name))
         except FlagError as error:
             return self.photo_page(request, str(error), 400)
-        told = (f"已通知 {len(outcome.booths)} 台设备 / {len(outcome.booths)} booth(s) told to allow the retake"
-                if not outcome.problem else
-                f"未能通知设备 / The booths were not told ({outcome.problem}): use 'tell the booths again' "
-                "later; until then the operator's override lets the student be photographed")
-        return self.photo_page(request, f"已标记重拍，该生回到未拍名单 / Flagged: the student is on the missing "
-                                        f"list again. {told}")
+        if outcome.problem:
+            log.warning("photo %s flagged for a retake; the booths were not told: %s", record.photo_id,
+                        outcome.problem)
+        told = "none" if outcome.problem else str(len(outcome.booths))
+        return RedirectResponse(f"/photos/{quote(record.photo_id)}?flagged={told}", status_code=303)
 
     async def photo_tell_booths(self, request: Request) -> Response:
         """Send ``allow_retake`` for a flagged photo again (the broker was down when it was flagged)."""
@@ -410,8 +415,7 @@ class Dashboard:
                                                            record.photo_id))
         except OSError as error:
             return self.photo_page(request, f"未能通知设备 / The booths were not told ({error})", 503)
-        return self.photo_page(request, f"已通知 {len(booths)} 台设备 / {len(booths)} booth(s) told to allow the "
-                                        "retake")
+        return RedirectResponse(f"/photos/{quote(record.photo_id)}?told={len(booths)}", status_code=303)
 
     # ----------------------------------------------------------------------------- schedule
     def schedule_view(self, user: User) -> dict[str, Any]:
@@ -525,10 +529,11 @@ class Dashboard:
 
     # -------------------------------------------------------------------------------- errors
     def http_error(self, request: Request, error: Exception) -> Response:
+        """The error page (a 401: the login form, then back to the path), or JSON for the API and for a
+        client that asks for JSON (Accept: application/json without text/html). A browser following
+        a download link (CSV, PDF, JPEG) gets the page, not JSON."""
         assert isinstance(error, HTTPException)
-        wants_json = request.url.path.startswith("/api/") or request.url.path.endswith((".json", ".csv", ".pdf",
-                                                                                          ".jpg"))
-        if wants_json:
+        if _wants_json(request):
             return JSONResponse({"error": error.detail}, status_code=error.status_code)
         if error.status_code == 401:
             response = self.login_page(request, str(error.detail), 401, next_path=request.url.path)
@@ -538,9 +543,36 @@ class Dashboard:
                            status_code=error.status_code)
 
 
+def _wants_json(request: Request) -> bool:
+    """The API's paths (/api/..., .json) answer JSON; elsewhere only a client whose Accept header names
+    application/json and not text/html (q-values are not weighed: browsers list text/html)."""
+    path = request.url.path
+    if path.startswith("/api/") or path.endswith(".json"):
+        return True
+    accepted = {part.split(";", 1)[0].strip().lower() for part in request.headers.get("accept", "").split(",")}
+    return "application/json" in accepted and "text/html" not in accepted
+
+
 def bilingual(zh: str, en: str) -> Markup:
     """Chinese first, English beside it (as on the booth's screens)."""
     return Markup('<span lang="zh-CN">{}</span> <span class="en" lang="en">{}</span>').format(zh, en)
+
+
+def _photo_outcome(flagged: str | None, told: str | None) -> str:
+    """The photo page's line after a flag (``flagged``) or a "tell the booths again" (``told``): how
+    many booths were told ("none": the broker could not be reached; the reason is in the log)."""
+    if flagged is None and told is None:
+        return ""
+    count = flagged if told is None else told
+    if count is not None and count.isdecimal():
+        line = f"已通知 {count} 台设备 / {counted(int(count), 'booth')} told to allow the retake"
+    else:
+        line = ("未能通知设备 / The booths were not told (the broker could not be reached; the reason is in the "
+                "log): use 'tell the booths again' later; until then the operator's override lets the student "
+                "be photographed")
+    if flagged is not None:
+        return f"已标记重拍，该生回到未拍名单 / Flagged: the student is on the missing list again. {line}"
+    return line
 
 
 def _safe_next(target: str) -> str:

@@ -205,7 +205,10 @@ def test_an_admin_flags_a_photo_and_sees_the_student_back_on_the_missing_list(pa
     page.find_element(By.ID, "flag").click()
     WebDriverWait(page, LIVE_S).until(lambda b: b.find_elements(By.ID, "photo-message"))
     message = page.find_element(By.ID, "photo-message").text
-    assert "on the missing list again" in message and "booth(s) told to allow the retake" in message, message
+    assert "on the missing list again" in message and "booths told to allow the retake" in message, message
+    assert page.current_url.endswith(f"/photos/{record.photo_id}?flagged=2")  # redirected: a reload is a GET
+    page.refresh()
+    assert "on the missing list again" in page.find_element(By.ID, "photo-message").text
     page.get(base + class_path)
     assert int(page.find_element(By.ID, "missing-count").text) == before + 1
     rows = page.find_elements(By.CSS_SELECTOR, "table.students tr.missing")
@@ -259,6 +262,9 @@ def test_a_secretary_cannot_see_another_college(page, site):
     assert "外语学院" in page.page_source and "信息学院" not in page.page_source
     page.get(base + f"/classes/{quote('信息学院')}/{quote('计科2301')}")
     assert "A secretary sees only 外语学院" in page.page_source
+    page.get(base + f"/classes/{quote('信息学院')}/{quote('计科2301')}/missing.csv")  # a download link
+    assert page.find_element(By.TAG_NAME, "h1").text == "403"  # the app's error page, not raw JSON
+    assert "A secretary sees only 外语学院" in page.find_element(By.CSS_SELECTOR, "p.message").text
 
 
 def test_logout_and_session_expiry(page, site):

@@ -47,7 +47,7 @@ def test_a_secretary_gets_neither_the_sheet_nor_the_photos_of_another_college(of
     client = client_for(office, "sec")
     assert client.get(klass("信息学院", "计科2301") + "/proof").status_code == 403
     assert client.get(klass("信息学院", "计科2301") + "/proof.pdf").status_code == 403
-    answer = client.get(f"/photos/{other.photo_id}.jpg")
+    answer = client.get(f"/photos/{other.photo_id}.jpg", headers={"Accept": "application/json"})
     assert answer.status_code == 404 and answer.json() == {"error": "没有这张照片 / No such photo"}
     own = office.store.photos(college="外语学院")[0]
     assert client.get(f"/photos/{own.photo_id}.jpg").status_code == 200

@@ -19,6 +19,7 @@ def test_an_admin_flags_a_photo_and_the_student_is_missing_again(office: Office)
     admin = client_for(office, "admin")
     answer = admin.post(f"/photos/{record.photo_id}/flag",
                         data={"csrf": csrf_of(admin), "reason": " 闭眼  eyes closed "})
+    assert answer.history[0].status_code == 303  # POST-redirect-GET
     assert answer.status_code == 200 and "the student is on the missing list again" in answer.text
     assert "The booths were not told" in answer.text  # no broker in this test: the flag stands, it says so
     assert "闭眼 eyes closed" in answer.text and 'id="tell-booths"' in answer.text
