@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import re
 import secrets
 import threading
 from collections.abc import AsyncIterator
@@ -51,6 +52,7 @@ from central.export import (
     missing_rows,
     photo_checks,
 )
+from central.export_zip import zip_stream
 from central.progress import ClassRow, CollegeRow, class_rows, college_rows
 from central.retakes import FlagError, flag_photo
 from central.schedule import STANDING_LABELS, ScheduleImportError, parse_upload
@@ -69,6 +71,8 @@ STATIC = Path(__file__).parent / "static"
 # The progress pages' live tables: counted again this often while a browser watches (one count per
 # page for every watcher; 50,000 students take tens of ms, bench/office.py).
 PROGRESS_POLL_S = 2.0
+# The dashboard's registry package folders under <data>/exports (``Dashboard.chsi_export``).
+EXPORT_NAME = re.compile(r"chsi-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}")
 # A schedule CSV larger than this is refused before it is read (a university's is a few hundred kB).
 MAX_SCHEDULE_BYTES = 5 * 2**20
 
@@ -468,8 +472,9 @@ class Dashboard:
 
     # ----------------------------------------------------------------------- exports, audit
     def exports_page(self, request: Request) -> Response:
-        self.session(request)
-        return self.render("exports.html", request, report=None)
+        session = self.session(request)
+        return self.render("exports.html", request, report=None,
+                           packages=self.finished_exports() if session.user.is_admin else [])
 
     def missing_all_download(self, request: Request) -> Response:
         user = self.session(request).user
@@ -515,13 +520,40 @@ class Dashboard:
         if (college or class_name) and not self.store.roster(college=college, class_name=class_name):
             raise HTTPException(404, f"没有这个学院或班级 / No college or class {college or '*'} / {class_name or '*'}")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        out = self.config.data_dir / "exports" / f"chsi-{stamp}-{secrets.token_hex(3)}"
+        out = self.exports_root / f"chsi-{stamp}-{secrets.token_hex(3)}"
         report = await _in_thread(lambda: export_chsi(self.store, self.config.data_dir, out, college=college,
                                                       class_name=class_name, as_zip=form.get("zip") == "1"))
         self.users.audit(session.user.name, "export_chsi",
                          f"{college or '*'}/{class_name or '*'}: {report.written} photo(s), "
                          f"{len(report.refused)} refused, to {out}")
-        return self.render("exports.html", request, report=report)
+        return self.render("exports.html", request, report=report, download=out.name,
+                           packages=self.finished_exports())
+
+    @property
+    def exports_root(self) -> Path:
+        """Where the dashboard's registry packages are written (each a folder ``chsi-<UTC time>-<random>``)."""
+        return self.config.data_dir / "exports"
+
+    def finished_exports(self) -> list[str]:
+        """The names of the finished packages, newest first (one being written is a hidden ``.partial``)."""
+        try:
+            names = [p.name for p in self.exports_root.iterdir() if EXPORT_NAME.fullmatch(p.name) and p.is_dir()]
+        except FileNotFoundError:
+            return []
+        return sorted(names, reverse=True)
+
+    def chsi_download(self, request: Request) -> Response:
+        """A finished registry package as one zip, made while it is sent (``central.export_zip``);
+        admins only, as the export itself: it holds full ID numbers and names. Audited."""
+        session = self.admin(request)
+        name = request.path_params["name"]
+        folder = self.exports_root / name
+        if not EXPORT_NAME.fullmatch(name) or not folder.is_dir():
+            raise HTTPException(404, f"没有这个导出 / No finished export {name}")
+        self.users.audit(session.user.name, "export_download", f"{name}.zip")
+        return StreamingResponse(zip_stream(folder), media_type="application/zip", headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.zip",
+            "Cache-Control": "private, no-store"})
 
     def audit_page(self, request: Request) -> Response:
         self.admin(request)
@@ -635,6 +667,7 @@ def create_app(config: CentralConfig) -> Starlette:
         Route("/exports/makeup-payments.csv", board.makeup_download),
         Route("/fees", board.fees_page),
         Route("/exports/chsi", board.chsi_export, methods=["POST"]),
+        Route("/exports/chsi/{name:str}.zip", board.chsi_download),
         Route("/audit", board.audit_page),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -4,39 +4,24 @@ that asks for JSON; the photo forms redirect (POST-redirect-GET, 303), so a relo
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
 import pytest
 
-from central.local_broker import free_port
-from central.web.server import DashboardServer
-from tests.web.client import csrf_of, klass, login
+from tests.web.client import BROWSER_ACCEPT, browser_client, csrf_of, klass, served
 from tests.web.conftest import Office
-
-BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
 
 @pytest.fixture
 def base(office: Office) -> Iterator[str]:
-    web = office.config.web.model_copy(update={"http": f"127.0.0.1:{free_port()}"})
-    config = office.config.model_copy(update={"web": web})
-    with DashboardServer(config) as server:
-        yield server.url.rstrip("/")
-
-
-@contextlib.contextmanager
-def _client(base: str, name: str) -> Iterator[httpx.Client]:
-    """A client that sends what a browser sends (its Accept header), logged in as ``name``."""
-    with httpx.Client(base_url=base, timeout=30, headers={"Accept": BROWSER_ACCEPT}) as client:
-        assert login(client, name).status_code == 303
-        yield client
+    with served(office.config) as url:
+        yield url
 
 
 def test_a_refused_download_is_the_error_page_for_a_browser(office: Office, base: str):
-    with _client(base, "sec") as client:  # the secretary of 外语学院
+    with browser_client(base, "sec") as client:  # the secretary of 外语学院
         for path in (klass("信息学院", "计科2301") + "/missing.csv", klass("信息学院", "计科2301") + "/proof.pdf"):
             answer = client.get(path)
             assert answer.status_code == 403
@@ -62,7 +47,7 @@ def test_a_download_without_a_login_asks_to_log_in_and_comes_back(base: str):
 
 def test_the_flag_form_redirects_and_a_reload_flags_nothing_twice(office: Office, base: str):
     record = office.store.photos(college="外语学院", class_name="英语2301")[0]
-    with _client(base, "admin") as client:
+    with browser_client(base, "admin") as client:
         answer = client.post(f"/photos/{record.photo_id}/flag", data={"csrf": csrf_of(client), "reason": "闭眼"},
                              follow_redirects=False)
         assert answer.status_code == 303
