@@ -22,6 +22,20 @@ from boothcore.names import BadName, check_name, check_student_no, normalize_nam
 
 COLUMNS = ("id_number", "name", "student_no", "college", "class", "graduation_year", "level",
            "category", "captured_before")
+# A column's other headers, as the registrar's (教务处) and CHSI's (学信网) student-status exports name
+# them; a header is compared with spaces removed, full-width letters made narrow (NFKC) and case-folded.
+# Columns a file has besides these (性别, 专业, ...) are ignored.
+HEADER_NAMES: dict[str, tuple[str, ...]] = {
+    "id_number": ("身份证号", "身份证号码", "证件号码", "证件号"),
+    "name": ("姓名",),
+    "student_no": ("学号",),
+    "college": ("学院", "院系", "分院", "所在学院"),
+    "class": ("班级", "班级名称"),
+    "graduation_year": ("毕业年份", "毕业年度", "届别"),
+    "level": ("层次", "培养层次"),
+    "category": ("类别", "培养方式"),
+    "captured_before": ("是否已采集", "已采集", "往年已采集"),
+}
 LEVELS = ("本科", "专科")
 CATEGORIES = ("普通", "委培")
 # captured_before as people's files spell it (Excel exports TRUE/FALSE), compared case-folded.
@@ -174,16 +188,44 @@ def _parse_row(line: int, row: Mapping[str, str | None], seen: dict[str, int],
                        category=category, captured_before=bool(captured))
 
 
+def _header_key(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+_HEADER_COLUMNS = {_header_key(alias): column for column, aliases in HEADER_NAMES.items()
+                   for alias in (column, *aliases)}
+
+
+def _columns(fields: list[str]) -> list[str]:
+    """Each header cell as its column (``COLUMNS``, from an English or a Chinese header), or as it is
+    when it names none; RowProblem (line 1) for a header without a column or with one twice."""
+    found = [_HEADER_COLUMNS.get(_header_key(name), normalize_name(name)) for name in fields]
+    twice = sorted({c for c in found if c in COLUMNS and found.count(c) > 1}, key=COLUMNS.index)
+    if twice:
+        raise RosterImportError("roster", [RowProblem(1, "the header names a column twice: " + "; ".join(
+            f"{column} as {' and '.join(f for f, c in zip(fields, found, strict=True) if c == column)}"
+            for column in twice))])
+    missing = [column for column in COLUMNS if column not in found]
+    if missing:
+        for mark, kind in ((";", "semicolons (;)"), ("\t", "tabs")):
+            if len(fields) == 1 and mark in fields[0]:  # one "column": the file is not comma-separated
+                raise RosterImportError("roster", [RowProblem(
+                    1, f"the columns are separated by {kind}, not commas: {SAVE_AS_CSV}")])
+        accepted = "; ".join(f"{column} ({'/'.join(HEADER_NAMES[column])})" for column in missing)
+        raise RosterImportError("roster", [RowProblem(1, f"header lacks column(s): {accepted}")])
+    return found
+
+
 def parse_roster(text: str, source: str = "roster") -> list[RosterEntry]:
-    """Parse CSV text; raise RosterImportError listing every bad row (line numbers as in the file)."""
+    """Parse CSV text; raise RosterImportError listing every bad row (line numbers as in the file).
+    The header may name the columns in English (``COLUMNS``) or in Chinese (``HEADER_NAMES``)."""
     if not text.strip():
         raise RosterImportError(source, [RowProblem(1, "the file is empty (no header, no graduates)")])
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [normalize_name(name) for name in (reader.fieldnames or [])]
-    missing = [column for column in COLUMNS if column not in header]
-    if missing:
-        raise RosterImportError(source, [RowProblem(1, f"header lacks column(s): {', '.join(missing)}")])
-    reader.fieldnames = header
+    try:
+        reader.fieldnames = _columns(list(reader.fieldnames or []))
+    except RosterImportError as error:
+        raise RosterImportError(source, error.problems) from None
     problems: list[RowProblem] = []
     entries: list[RosterEntry] = []
     seen: dict[str, int] = {}
