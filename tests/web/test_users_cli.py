@@ -126,3 +126,42 @@ def test_at_a_terminal_the_password_is_asked_twice_without_echo(office: Office, 
                                ["dora's secret", "dora's secret"])
     assert code == 0 and "dora's secret" not in shown, shown
     assert users.authenticate("dora", "dora's secret", "test", attempts=5, window_s=60).name == "dora"
+
+
+@pytest.mark.parametrize("engine", ["postgresql"])
+def test_two_removals_at_once_never_take_both_last_admins(office: Office):
+    """On PostgreSQL two offices' commands may remove the last two admins at the same moment: the
+    second waits for the first (the admins' rows are locked) and then finds one admin left."""
+    import threading
+
+    import psycopg
+
+    from central.users import UserError
+
+    users = Users(office.store.conn)
+    users.add("second", "admin", PASSWORD)
+    with psycopg.connect(office.config.storage.db_url) as first:  # one removal, not yet committed
+        first.execute("UPDATE users SET role = role WHERE role = 'admin'")
+        first.execute("DELETE FROM users WHERE name = 'admin'")
+        outcome: list[object] = []
+        other = threading.Thread(target=lambda: outcome.append(_removal(office, "second")))
+        other.start()
+        other.join(timeout=2)
+        assert other.is_alive()  # waiting for the first removal's locks
+        first.commit()
+    other.join(timeout=30)
+    assert isinstance(outcome[0], UserError) and "last admin" in str(outcome[0])
+    assert [u.name for u in users.users() if u.is_admin] == ["second"]
+
+
+def _removal(office: Office, name: str) -> object:
+    from central.store import open_store
+    from central.users import UserError
+
+    store = open_store(office.config.storage.db_url)
+    try:
+        return Users(store.conn).remove(name)
+    except UserError as error:
+        return error
+    finally:
+        store.close()
