@@ -279,3 +279,27 @@ def test_logout_and_session_expiry(page, site):
     page.get(base + "/progress")
     assert "Your session expired" in page.page_source
     assert shutil.which("chromium") or os.access(CHROMIUM, os.X_OK)
+
+
+def test_an_admin_exports_the_registry_package_and_downloads_it(page, site, tmp_path: Path):
+    import zipfile
+
+    office, _, base = site
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    page.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    log_in(page, base, "admin", "/exports")
+    page.find_element(By.NAME, "class").send_keys("英语2301")
+    page.find_element(By.CSS_SELECTOR, "form[action='/exports/chsi'] button").click()
+    WebDriverWait(page, LIVE_S).until(lambda b: b.find_elements(By.ID, "download-export"))
+    name = page.find_element(By.ID, "download-export").get_attribute("href").rsplit("/", 1)[1]
+    page.find_element(By.ID, "download-export").click()
+    WebDriverWait(page, 60).until(lambda _: (downloads / name).is_file())
+    folder = office.config.data_dir / "exports" / name.removesuffix(".zip")
+    with zipfile.ZipFile(downloads / name) as archive:
+        assert archive.testzip() is None
+        photos = [n for n in archive.namelist() if n.endswith(".jpg")]
+        assert {n: archive.read(n) for n in archive.namelist()} == {
+            p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    current = {p.id_number for p in office.store.photos(college="外语学院", class_name="英语2301") if p.is_current}
+    assert {n.rsplit("/", 1)[1].removesuffix(".jpg") for n in photos} == current
