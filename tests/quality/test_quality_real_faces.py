@@ -42,8 +42,9 @@ NOT_MET_YET: dict[tuple[str, str], str] = {
         " face labelled to pass -6.3 to 4.1); in the picture, in outer-eye-corner distances, her cheek edges lie"
         " only 0.05 above her nose tip (the set's other faces 0.10-0.51) and the nose tip 0.29 below the eye line"
         " (others 0.32-0.50). Opening the simulated student's mouth moves its reading by up to 2.7; her turned"
-        " photo of the same series reads -6.5. The label was set without a pitch measure (the forehead-chin"
-        " line read -9.8); the label, not the measure, is in doubt"),
+        " photo of the same series reads -6.5. 0 is the compliant faces' average carriage (MediaPipe's canonical"
+        " face, whose zero lies 6.6 further chin-up, puts her at -5.1 and them at 3.5 to 9.8). The label was set"
+        " without a pitch measure (the forehead-chin line read -9.8); the label, not the measure, is in doubt"),
 }
 
 
