@@ -660,6 +660,10 @@ WINDOW_CHECKS: tuple[WindowCheck, ...] = (mouth_closed, eyes_visible, hair_clear
 # cause for shut eyes or an open mouth (the real-face set's turned heads keep both measures true).
 # A stretched image moves every measure taken in face widths or as an angle in the frame (a 30 %
 # vertical stretch moved the real set's ear strips onto hair, and a 13-degree shoulder line to 17).
+# A head out of pose explains the shoulder reading: the outline is sampled at fixed distances
+# beside the face's centre and below its eye line, so a student leaning 15 degrees put those
+# columns past the frame's edges on 7 of the 12 leaning frames bench/fidelity.py makes ("sit back
+# so both shoulders show", untrue), and the body leans or turns with the head.
 DEPENDS_ON: dict[str, tuple[str, ...]] = {
     "face_size": ("distortion",),
     "framing": ("distortion",),
@@ -669,7 +673,7 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
     "eyes_visible": ("exposure", "sharpness", "face_size", "head_pose"),
     "hair_clear": ("exposure", "colour", "distortion", "sharpness", "face_size", "head_pose", "eyes_visible"),
     "ears_visible": ("exposure", "colour", "distortion", "sharpness", "face_size", "head_pose"),
-    "shoulders_level": ("face_count", "distortion", "framing"),
+    "shoulders_level": ("face_count", "distortion", "framing", "head_pose"),
     "background": ("face_count", "exposure", "colour"),
     "clothing_contrast": ("exposure", "colour"),
     "sharpness": ("exposure",),

@@ -141,6 +141,18 @@ def test_second_real_face_down_to_a_third_of_the_student_is_counted(checker, fra
     assert report.checks["face_count"].value == 2 and report.review()[0].id == "face_count"
 
 
+@pytest.mark.parametrize("fault", ["leaning_clockwise", "leaning_counter_clockwise"])
+@pytest.mark.parametrize("case", _compliant_people())
+def test_a_leaning_student_hears_only_to_keep_her_head_straight(checker, case, fault):
+    """Leaning 15 degrees, head and body together: the review names the head's roll alone. A failed
+    shoulder reading (tilted, or its columns past the turned frame's edges: "sit back") follows
+    from the lean and is kept in the JSON with ``depends_on``."""
+    report = checker.check(PHOTO_FAULTS[fault].change(_frame(case)))
+    assert [result.id for result in report.review()] == ["head_pose"], report.to_json()
+    shoulders = report.checks["shoulders_level"]
+    assert shoulders.passed or shoulders.depends_on == "head_pose"
+
+
 @pytest.mark.parametrize("fault", list(PHOTO_FAULTS))
 @pytest.mark.parametrize("case", _compliant_people())
 def test_fault_made_on_a_compliant_face_is_told_first(checker, case, fault):
