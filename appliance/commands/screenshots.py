@@ -95,8 +95,11 @@ def every_view(config: BoothConfig) -> list[tuple[str, View]]:
 
     Loads the quality models (the review screens are real checks of simulated scenes).
     """
+    from dataclasses import replace
+
     from appliance.eligibility import MESSAGES
     from appliance.flow import views
+    from appliance.flow.booth import PAY_FIRST
     from appliance.flow.sessions import fee_for
     from appliance.hardware.camera_sim import SimulatedCamera
     from appliance.quality.checker import PhotoChecker
@@ -142,9 +145,11 @@ def every_view(config: BoothConfig) -> list[tuple[str, View]]:
     missing = [entry.name for entry in roster[:5]]
     fees = config.fees
     closed = config.booth.id  # the header once the class is closed, as the booth shows it (no count)
+    payment = views.payment(fee_for(1, fees), fees.payment_qr, status)
     shots += [
         ("saved", views.saved(student, status)),
-        ("payment", views.payment(fee_for(1, fees), fees.payment_qr, status)),
+        ("payment", payment),
+        ("payment-next-card", replace(payment, lines=(*payment.lines, PAY_FIRST))),  # a card swiped over it
         ("summary", views.summary(f"{student.college} {student.class_name}", 25, missing, fees.price_cny,
                                   fee_for(25, fees), fees.payment_qr, closed)),
         ("summary-complete", views.summary(student.class_name, 30, [], fees.price_cny, fee_for(30, fees),

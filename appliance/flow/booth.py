@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -91,6 +91,10 @@ from boothcore.text import BilingualError, Text
 log = logging.getLogger(__name__)
 
 NO_SESSION_MESSAGE = Text("请老师先开始本班拍摄", "The operator must open a class first")
+# A card swiped over a screen that waits for the operator (the card is not taken: swipe it again then).
+PAY_FIRST = Text("请先完成本次缴费,再刷下一张卡", "Finish this payment first, then swipe the next card")
+SESSION_CLOSED = Text("本次拍摄已结束,请老师先开始下一场",
+                      "The session is closed: the operator opens the next one first")
 WRONG_PIN = Text("密码错误", "Wrong PIN")
 # Operator commands that answer what one screen shows (this student, this payment).
 SCREEN_BOUND = frozenset({OperatorAction.ALLOW, OperatorAction.DENY, OperatorAction.CONFIRM_PAYMENT,
@@ -213,6 +217,7 @@ class Booth:
         self.deadline: float | None = None
         self.countdown_end: float | None = None
         self.message: Text | None = None
+        self.note: Text | None = None  # why a card swiped over the current screen was not taken
         self.last_outcome: Outcome | None = None
         self.listeners: list[Listener] = list(listeners)
         self.status = ""
@@ -296,6 +301,7 @@ class Booth:
             log.error("booth: undeclared transition %s -> %s (see flow/transitions.py)", self.state, state)
             raise UndeclaredTransition(f"{self.state} -> {state}")
         previous, self.state = self.state, state
+        self.note = None
         self.shown_at = self.clock()
         self.deadline = self.shown_at + timeout if timeout else None
         if state not in KEEPS_CYCLE:
@@ -461,6 +467,13 @@ class Booth:
             self._enter(State.CONFIRM, self.config.capture.ready_timeout_s)
         else:
             self._show_message(State.REFUSED, MESSAGES[reason])
+
+    def _card_waits(self, event: CardPresented) -> None:
+        """A card over a make-up payment or a summary: those screens wait for the operator, so the card
+        is not taken; the screen says why (it was ignored unseen: the monitor took it as read)."""
+        log.info("booth: card %s swiped over the %s screen: not taken", mask_id(event.card.id_number), self.state)
+        self.note = PAY_FIRST if self.state is State.PAYMENT else SESSION_CLOSED
+        self._render()
 
     def _begin_cycle(self, card: IdentityCard, entry: RosterEntry) -> None:
         assert self.session is not None
@@ -978,7 +991,10 @@ class Booth:
         return facts
 
     def _render(self) -> None:
-        self.display.show(self.view())
+        view = self.view()
+        if self.note is not None:
+            view = replace(view, lines=(*view.lines, self.note))
+        self.display.show(view)
 
 
 class SessionError(BilingualError):

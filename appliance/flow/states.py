@@ -15,6 +15,7 @@ Transitions (generated from ``transitions.TABLE``):
     any but CLOSED, NO_SESSION, PAYMENT, SUMMARY, BLOCKED, OPERATOR_PIN, OPERATOR_MENU --card-->
         CONFIRM | REFUSED | READY  (_card)
     NO_SESSION --card--> REFUSED  (_card)
+    PAYMENT, SUMMARY --card--> stays  (_card_waits)
     CLOSED, NO_SESSION, IDLE, REFUSED, SAVED, ERROR, BLOCKED --reader fault--> ERROR | BLOCKED  (_reader_fault)
     any but CLOSED, NO_SESSION, IDLE, REFUSED, SAVED, ERROR, BLOCKED --reader fault--> stays  (_reader_fault)
     BLOCKED --reader back--> CLOSED | NO_SESSION | IDLE | BLOCKED  (_reader_back)

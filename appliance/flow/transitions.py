@@ -89,6 +89,7 @@ TABLE: tuple[Transition, ...] = (
     row(Trigger.COUNTDOWN_OVER, {S.COUNTDOWN}, "_capture_and_check", {S.REVIEW, S.BLOCKED}),
     row(Trigger.CARD, SWIPE_STATES, "_card", NEW_CYCLE),  # in a cycle: that cycle is cancelled
     row(Trigger.CARD, {S.NO_SESSION}, "_card", {S.REFUSED}),
+    row(Trigger.CARD, {S.PAYMENT, S.SUMMARY}, "_card_waits"),  # told to wait for the operator
     row(Trigger.READER_FAULT, BLOCKABLE, "_reader_fault", {S.ERROR, S.BLOCKED}),  # missing: BLOCKED
     row(Trigger.READER_FAULT, ALL - BLOCKABLE, "_reader_fault"),  # noted: BLOCKED when the cycle ends
     row(Trigger.READER_BACK, {S.BLOCKED}, "_reader_back", RESTING),

@@ -298,3 +298,24 @@ def test_closing_a_makeup_session_asks_no_class_fee(rig, students, office):
     restarted = Booth(rig.config, camera=rig.camera, checker=rig.booth.checker, roster=rig.booth.roster,
                       ledger=rig.ledger, display=rig.display, photo_output=rig.booth.photo_output, clock=rig.clock)
     assert restarted.state is State.NO_SESSION
+
+
+def test_a_card_swiped_over_a_payment_or_a_summary_is_told_to_wait(rig, students):
+    """The next student's card on the make-up payment screen, or the next class's on the summary: the
+    card was silently ignored (the monitor took it as read, the student pressed the button in vain).
+    Now the screen says why it waits, and keeps the payment and its QR code."""
+    assert rig.operator(OperatorAction.OPEN_MAKEUP) is State.IDLE
+    rig.photograph(students[0], subject=0, then=State.PAYMENT)
+    assert rig.send(CardPresented(card_for(students[1]))) is State.PAYMENT
+    view = rig.display.last_view
+    assert view.qr_text and view.lines[-1].en == "Finish this payment first, then swipe the next card"
+    assert rig.booth.cycle.entry == students[0]  # the payment is still the first student's
+    assert rig.operator(OperatorAction.CONFIRM_PAYMENT) is State.IDLE
+    assert rig.ledger.payments(rig.booth.session.id)[0]["id_number"] == students[0].id_number
+    assert students[1].id_number not in {row["id_number"] for row in rig.ledger.payments(rig.booth.session.id)}
+    assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    rig.react()
+    assert rig.send(CardPresented(card_for(students[1]))) is State.SUMMARY
+    assert rig.display.last_view.lines[-1].en == "The session is closed: the operator opens the next one first"
+    assert rig.wait(rig.config.capture.input_guard_s) is State.SUMMARY  # the note stays with the screen
+    assert rig.display.last_view.lines[-1].en.startswith("The session is closed")
