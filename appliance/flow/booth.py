@@ -410,13 +410,19 @@ class Booth:
         if self.state is State.SUMMARY:  # a make-up tally (a class summary has no timeout)
             self._end_session()
             return
-        cycle = self.cycle
-        if (self.state is State.REVIEW and cycle and self._passed(cycle.report)
-                and cycle.countdown_follows_ready()):
+        if self._keeps_reviewed_photo():
             self._save()  # a compliant photo the student walked away from is kept, not lost
             return
         self._discard_cycle()
         self._rest()
+
+    def _keeps_reviewed_photo(self) -> bool:
+        """True on a review of a compliant photo of this cycle's own student (its countdown started by
+        a press after the student's READY screen): leaving that screen, by its timeout or by the next
+        card, keeps the photo rather than losing a compliant student's only capture."""
+        cycle = self.cycle
+        return bool(self.state is State.REVIEW and cycle and self._passed(cycle.report)
+                    and cycle.countdown_follows_ready())
 
     # ---------------------------------------------------------------- card
     def _reader_fault(self, event: ReaderFault) -> None:
@@ -445,6 +451,14 @@ class Booth:
             if self.state is State.NO_SESSION or (self.state in SWIPE_STATES and self.session is None):
                 self._show_message(State.REFUSED, NO_SESSION_MESSAGE)
             return
+        if self._keeps_reviewed_photo():
+            # The monitor moved on from a compliant photo: kept as the review's timeout would keep it
+            # (the photo is of the reviewed cycle's own student, never of the new card's).
+            log.info("booth: new card %s over a compliant photo in review: that photo is kept", mask_id(card.id_number))
+            self._save()
+            if self.state is State.PAYMENT:  # a make-up student pays first; the card waits
+                self._card_waits(event)
+                return
         if self.cycle is not None:
             log.info("booth: new card %s mid-cycle: the previous cycle is cancelled", mask_id(card.id_number))
             self._discard_cycle()

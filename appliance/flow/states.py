@@ -1,7 +1,8 @@
 """The booth's states and the transitions between them.
 
 The transition table is ``appliance.flow.transitions.TABLE``; a trigger with no row in a state is
-ignored there, and a new card in any cycle state cancels that cycle.
+ignored there, and a new card in any cycle state cancels that cycle (a compliant photo in review
+is kept first, as the review's timeout keeps it).
 
 Transitions (generated from ``transitions.TABLE``):
 
@@ -12,8 +13,8 @@ Transitions (generated from ``transitions.TABLE``):
     REVIEW --timeout--> CLOSED | NO_SESSION | IDLE | SAVED | PAYMENT | BLOCKED  (_timeout)
     SUMMARY --timeout--> CLOSED | NO_SESSION | IDLE | SUMMARY | BLOCKED  (_timeout)
     COUNTDOWN --countdown over--> REVIEW | BLOCKED  (_capture_and_check)
-    any but CLOSED, NO_SESSION, PAYMENT, SUMMARY, BLOCKED, OPERATOR_PIN, OPERATOR_MENU --card-->
-        CONFIRM | REFUSED | READY  (_card)
+    IDLE, CONFIRM, REFUSED, READY, COUNTDOWN, SAVED, ERROR --card--> CONFIRM | REFUSED | READY  (_card)
+    REVIEW --card--> CONFIRM | REFUSED | READY | SAVED | PAYMENT  (_card)
     NO_SESSION --card--> REFUSED  (_card)
     PAYMENT, SUMMARY --card--> stays  (_card_waits)
     CLOSED, NO_SESSION, IDLE, REFUSED, SAVED, ERROR, BLOCKED --reader fault--> ERROR | BLOCKED  (_reader_fault)

@@ -87,7 +87,8 @@ TABLE: tuple[Transition, ...] = (
     row(Trigger.TIMEOUT, {S.REVIEW}, "_timeout", RESTING | SAVING),  # a compliant photo is kept
     row(Trigger.TIMEOUT, {S.SUMMARY}, "_timeout", RESTING | {S.SUMMARY}),  # a make-up tally (a class one waits)
     row(Trigger.COUNTDOWN_OVER, {S.COUNTDOWN}, "_capture_and_check", {S.REVIEW, S.BLOCKED}),
-    row(Trigger.CARD, SWIPE_STATES, "_card", NEW_CYCLE),  # in a cycle: that cycle is cancelled
+    row(Trigger.CARD, SWIPE_STATES - {S.REVIEW}, "_card", NEW_CYCLE),  # in a cycle: that cycle is cancelled
+    row(Trigger.CARD, {S.REVIEW}, "_card", NEW_CYCLE | SAVING),  # a compliant photo is kept first
     row(Trigger.CARD, {S.NO_SESSION}, "_card", {S.REFUSED}),
     row(Trigger.CARD, {S.PAYMENT, S.SUMMARY}, "_card_waits"),  # told to wait for the operator
     row(Trigger.READER_FAULT, BLOCKABLE, "_reader_fault", {S.ERROR, S.BLOCKED}),  # missing: BLOCKED

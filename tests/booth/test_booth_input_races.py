@@ -43,15 +43,16 @@ def test_press_meant_for_the_review_does_not_capture_the_next_student(rig, stude
     assert rig.send(CardPresented(card_for(b))) is State.READY
     rig.clock.advance(late_s)
     assert rig.send(ButtonPressed()) is State.READY, "A's press started B's countdown"
-    # Let every timer run out: nothing is ever saved under B's number (nor A's discarded photo).
+    # Let every timer run out: nothing is ever saved under B's number; A's compliant photo was kept
+    # when B's card came (as the review's timeout keeps it), under A's number.
     rig.wait(rig.config.capture.countdown_s + 0.01)
     rig.wait(rig.config.capture.review_timeout_s + 0.1)
-    assert _accepted_ids(rig) == set()
+    assert _accepted_ids(rig) == {a.id_number}
     assert rig.booth.state is State.READY and rig.booth.cycle.entry == b and rig.booth.cycle.attempt == 0
     # B's own photo: only after B's READY screen was seen and B pressed.
     assert rig.shoot(subject=1) is State.REVIEW
     assert rig.wait(rig.config.capture.review_timeout_s + 0.1) is State.SAVED
-    assert _accepted_ids(rig) == {b.id_number}
+    assert _accepted_ids(rig) == {a.id_number, b.id_number}
     assert rig.booth.last_outcome.path.name == f"{b.id_number}.jpg"
 
 
