@@ -151,9 +151,12 @@ class OperatorSection(_Section):
         return hmac.compare_digest(pin.encode(), self.pin.encode())
 
 
+MAX_COUNTDOWN_S = 10.0  # capture.countdown_s (also the bound of booth demo --countdown)
+
+
 class CaptureSection(_Section):
     # Seconds of countdown over the live preview (wall clock).
-    countdown_s: float = Field(default=3.0, gt=0, le=10)
+    countdown_s: float = Field(default=3.0, gt=0, le=MAX_COUNTDOWN_S)
     # Attempts per swipe before the student must see the operator.
     retake_limit: int = Field(default=3, ge=1, le=10)
     # Every waiting state falls back to idle after its timeout.

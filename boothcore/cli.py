@@ -1,5 +1,5 @@
 """The command-line plumbing ``booth`` and ``booth-central`` share: one-line usage errors, the
-command runner, argparse types for input paths.
+command runner, argparse types for input paths and numbers.
 
 Every usage, start-up and command error ends the command with one line on stderr naming what is
 wrong and what to do, and exit code 2; ``-v`` also logs the traceback of an error that was not foreseen.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -62,6 +63,30 @@ def read_secret(prompt: str, *, confirm: bool = False) -> str:
     if confirm and getpass.getpass(f"{prompt} (again): ") != secret:
         raise CommandError("the two entries differ: nothing was changed, try again")
     return secret
+
+
+def number_in(low: float, high: float, *, integer: bool = False, above_low: bool = False,
+              unit: str = "") -> Callable[[str], float]:
+    """argparse ``type=`` for a number from ``low`` to ``high`` (more than ``low`` when ``above_low``);
+    anything else (not a number, nan, out of range) is a usage error naming the range (one line, exit 2).
+
+    ``unit`` ("seconds") follows the range in that line. An ``integer`` option gives an ``int``.
+    """
+    bounds = (f"more than {low:g} and at most {high:g}" if above_low else f"from {low:g} to {high:g}") + (
+        f" {unit}" if unit else "")
+    wanted = "a whole number" if integer else "a number"
+
+    def parse(text: str) -> float:
+        try:
+            value: float = int(text) if integer else float(text)
+        except ValueError:
+            value = math.nan
+        if not (low < value if above_low else low <= value) or not value <= high:  # nan fails both
+            raise argparse.ArgumentTypeError(f"{text!r}: give {wanted} {bounds}")
+        return value
+
+    parse.__name__ = "whole number" if integer else "number"  # argparse names the type by it in some messages
+    return parse
 
 
 def error_line(error: Exception) -> str | None:

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from boothcore.cli import OneLineParser, existing_file, read_secret, run_command
+from boothcore.cli import OneLineParser, existing_file, number_in, read_secret, run_command
 from boothcore.config import ensure_folder
 from boothcore.durable import write_atomic
 from boothcore.roster import RosterImportError, read_roster_file
 from boothcore.text import counted
-from central.config import CentralConfig, load_central_config
+from central.config import MAX_WORKERS, CentralConfig, load_central_config
 
 if TYPE_CHECKING:
     from central.store import SqlStore
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 # ``flag --by``: the name the audit trail records (a dashboard user name is at most 32 characters).
 MAX_ACTOR = 64
+# ``doctor --wait``: a booth answers within seconds when online; an hour bounds a forgotten wait.
+MAX_DOCTOR_WAIT_S = 3600.0
 
 
 def _config(args: argparse.Namespace, *, existing: bool = False) -> CentralConfig:
@@ -36,7 +38,7 @@ def _config(args: argparse.Namespace, *, existing: bool = False) -> CentralConfi
     overrides: dict[str, dict[str, object]] = {}
     if getattr(args, "client_id", None):
         overrides.setdefault("broker", {})["client_id"] = args.client_id
-    if getattr(args, "workers", None) is not None:  # validated as ingest.workers (1-64)
+    if getattr(args, "workers", None) is not None:
         overrides.setdefault("ingest", {})["workers"] = args.workers
     config = load_central_config(args.config, overrides)
     if existing:
@@ -456,7 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the MQTT ingest workers")
     serve.add_argument("--config", type=Path, required=True, help="central.toml")
-    serve.add_argument("--workers", type=int, default=None, help="ingest workers, 1-64 (overrides ingest.workers)")
+    serve.add_argument("--workers", type=number_in(1, MAX_WORKERS, integer=True), default=None, metavar="N",
+                       help=f"ingest workers, 1 to {MAX_WORKERS} (overrides ingest.workers)")
     serve.add_argument("--client-id", default=None,
                        help="MQTT client id prefix (each process on the same broker needs its own)")
     serve.add_argument("--http", type=_http_address, default=None, metavar="HOST:PORT",
@@ -559,8 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="ask a booth to run booth doctor and print its answer")
     doctor.add_argument("booth")
     doctor.add_argument("--config", type=Path, required=True, help="central.toml")
-    doctor.add_argument("--wait", type=float, default=60.0, metavar="S",
-                        help="seconds to wait for the answer (the ingest, booth-central serve, records it)")
+    doctor.add_argument("--wait", type=number_in(0, MAX_DOCTOR_WAIT_S, above_low=True, unit="seconds"), default=60.0,
+                        metavar="S", help=f"seconds to wait for the answer (more than 0, up to {MAX_DOCTOR_WAIT_S:g};"
+                                          " the ingest, booth-central serve, records it)")
     doctor.set_defaults(func=_doctor_command)
 
     check = commands.add_parser("check-store", help="verify every stored photo's bytes against its sha256")

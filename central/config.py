@@ -113,9 +113,12 @@ class StorageSection(_Section):
         return value
 
 
+MAX_WORKERS = 64  # ingest workers in one process (also the bound of booth-central serve --workers)
+
+
 class IngestSection(_Section):
     # Ingest workers in this process (each: one MQTT connection, one thread, one DB connection).
-    workers: int = Field(default=2, ge=1, le=64)
+    workers: int = Field(default=2, ge=1, le=MAX_WORKERS)
     # Only these booth ids are accepted; [] = every booth with a fleet certificate (the broker's ACL
     # binds a booth id's topics to its certificate); without TLS, any client (logged at start).
     known_booths: list[str] = []

@@ -15,7 +15,9 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from appliance.config import MAX_COUNTDOWN_S
 from appliance.quality.checker import PhotoChecker
+from boothcore.cli import number_in
 from boothcore.config import ensure_folder
 from boothcore.money import cny
 from fleetdemo.booth import BoothRun, booth_config, run_demo_booth
@@ -23,32 +25,30 @@ from fleetdemo.demo import MAX_BOOTHS, DemoClass, DemoSummary, default_data_dir,
 from fleetdemo.fleet import FurtherBooths
 from fleetdemo.office import ADMIN, DemoOffice
 
+# The script shows refusals between the first students; student numbers are the year and 4 digits.
+MIN_STUDENTS, MAX_STUDENTS = 5, 9999
 FLEET_WAIT_S = 600.0  # --until-done: after booth 1's class, how long the further booths may take to finish
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("demo", help="run simulated booths and the central office on embedded defaults")
-    parser.add_argument("--booths", type=int, default=1, metavar="K",
-                        help=f"simulated booths, each with a class of another college (1-{MAX_BOOTHS}, default 1)")
-    parser.add_argument("--students", type=int, default=12, metavar="N", help="class size (default 12)")
+    parser.add_argument("--booths", type=number_in(1, MAX_BOOTHS, integer=True), default=1, metavar="K",
+                        help=f"simulated booths, each with a class of another college (1 to {MAX_BOOTHS}, default 1)")
+    parser.add_argument("--students", type=number_in(MIN_STUDENTS, MAX_STUDENTS, integer=True), default=12,
+                        metavar="N", help=f"class size ({MIN_STUDENTS} to {MAX_STUDENTS}: the script shows refusals "
+                                          "between the first students; default 12)")
     parser.add_argument("--headless", action="store_true", help="no window")
     parser.add_argument("--until-done", action="store_true",
                         help="exit when every class is closed and every photo stored (0 when all arrived)")
     parser.add_argument("--data", metavar="DIR", help="data folder (default: a new temporary folder)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary line at the end")
-    parser.add_argument("--countdown", type=float, metavar="S",
-                        help="countdown seconds (default 3 with a window, 0.3 headless)")
+    parser.add_argument("--countdown", type=number_in(0, MAX_COUNTDOWN_S, above_low=True, unit="seconds"),
+                        metavar="S", help=f"countdown seconds (more than 0, up to {MAX_COUNTDOWN_S:g}; default 3 with "
+                                          "a window, 0.3 headless)")
     parser.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    if args.students < 5:
-        print("booth demo: --students must be at least 5 (the script shows refusals between students)",
-              file=sys.stderr)
-        return 2
-    if not 1 <= args.booths <= MAX_BOOTHS:
-        print(f"booth demo: --booths must be 1 to {MAX_BOOTHS} (one college each)", file=sys.stderr)
-        return 2
     root = Path(args.data) if args.data else default_data_dir()
     windowed = not args.headless
     countdown = args.countdown if args.countdown is not None else (3.0 if windowed else 0.3)

@@ -62,20 +62,22 @@ BASE_ARGS: dict[tuple[str, ...], list[str]] = {
 }
 
 
-def _leaves(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], set[str]]]:
-    """(command path, its option strings) of every runnable sub-command."""
+def _leaves(parser: argparse.ArgumentParser, path: tuple[str, ...],
+            ) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """(command path, its parser) of every runnable sub-command."""
     found = []
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 found += _leaves(sub, (*path, name))
     if not found and len(path) > 1:
-        options = {option for action in parser._actions for option in action.option_strings}
-        found.append((path, options))
+        found.append((path, parser))
     return found
 
 
-LEAVES = dict(_leaves(booth_parser(), ("booth",)) + _leaves(central_parser(), ("booth-central",)))
+PARSERS = dict(_leaves(booth_parser(), ("booth",)) + _leaves(central_parser(), ("booth-central",)))
+LEAVES = {leaf: {option for action in parser._actions for option in action.option_strings}
+          for leaf, parser in PARSERS.items()}
 # The office commands that read (or change) a store that must exist: they create nothing (the others,
 # migrate, serve, web, roster import, user add and restore, may start a new office's store).
 STORE_READERS = {("booth-central", *leaf) for leaf in (
@@ -260,12 +262,35 @@ def test_office_commands_with_no_broker_are_one_line(leaf, inputs, tmp_path):
     _assert_one_line(_run(leaf, args, inputs), "cannot reach the broker mqtt://127.0.0.1:", "broker.url")
 
 
-@pytest.mark.parametrize("workers", ["0", "-1", "1000"])
-def test_serve_refuses_a_worker_count_outside_the_configs_range(workers, inputs, tmp_path):
-    config = tmp_path / "central.toml"
-    config.write_text(_good_config("booth-central", tmp_path), encoding="utf-8")
-    done = _run(("booth-central", "serve"), ["--config", str(config), "--workers", workers], inputs)
-    _assert_one_line(done, f"ingest.workers = {workers}")
+# Each numeric option of both programs, a value outside its range and what its one line names (the range).
+NUMERIC_OPTIONS = [
+    (("booth", "read-card"), "--timeout", ["0", "-1", "nan", "inf", "3601", "soon"], "more than 0 and at most 3600"),
+    (("booth", "demo"), "--booths", ["0", "9", "1.5"], "from 1 to 8"),
+    (("booth", "demo"), "--students", ["4", "10000"], "from 5 to 9999"),
+    (("booth", "demo"), "--countdown", ["0", "-0.5", "11"], "more than 0 and at most 10 seconds"),
+    (("booth-central", "serve"), "--workers", ["0", "-1", "1000"], "from 1 to 64"),
+    (("booth-central", "doctor"), "--wait", ["0", "-5", "nan"], "more than 0 and at most 3600 seconds"),
+]
+
+
+@pytest.mark.parametrize(("leaf", "option", "value", "valid_range"),
+                         [(leaf, option, value, valid) for leaf, option, values, valid in NUMERIC_OPTIONS
+                          for value in values],
+                         ids=lambda value: "-".join(value) if isinstance(value, tuple) else value)
+def test_a_number_outside_its_range_is_refused_at_parsing(leaf, option, value, valid_range, inputs, tmp_path):
+    # The config is never read: the refusal comes before anything starts (a broker, a store, a reader).
+    args = [*BASE_ARGS[leaf], "--config", str(tmp_path / "absent.toml"), option, value]
+    if leaf == ("booth", "demo"):
+        args = [*BASE_ARGS[leaf], "--data", str(tmp_path / "data"), option, value]
+    done = _run(leaf, args, inputs)
+    _assert_one_line(done, f"argument {option}: '{value}'", valid_range)
+    assert not (tmp_path / "data").exists()
+
+
+def test_every_numeric_option_is_checked():
+    numeric = {(leaf, action.option_strings[-1]) for leaf, parser in PARSERS.items() for action in parser._actions
+               if action.type in (int, float) or getattr(action.type, "__name__", "") in ("number", "whole number")}
+    assert numeric == {(leaf, option) for leaf, option, *_ in NUMERIC_OPTIONS}
 
 
 @pytest.mark.parametrize("leaf", [("booth-central", "migrate"), ("booth-central", "serve"),

@@ -13,10 +13,12 @@ import sys
 from typing import Any
 
 from appliance.cardreader.base import CardRefused, IdentityCard, ReaderError
+from boothcore.cli import number_in
 from boothcore.idnumber import IdNumberError, validate
 from boothcore.privacy import mask_id, mask_name
 
 EXIT_READ, EXIT_REFUSED, EXIT_READER_ERROR = 0, 1, 2
+MAX_TIMEOUT_S = 3600.0  # a technician at the reader waits minutes; an hour bounds a forgotten check
 FIELDS = ("kind", "name", "name_en", "gender", "nationality", "birth_date", "address", "id_number",
           "authority", "valid_from", "valid_to", "pass_number", "issue_count")
 
@@ -26,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--reader", help="reader spec: simulated | sam:/dev/ttyUSB0[@baud] | pcsc[:name] | "
                                          "wedge:/dev/input/eventN (default: hardware.card_reader)")
     parser.add_argument("--config", help="booth.toml, for hardware.card_reader when --reader is not given")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a card (default 30)")
+    parser.add_argument("--timeout", type=number_in(0, MAX_TIMEOUT_S, above_low=True, unit="seconds"), default=30.0,
+                        metavar="S",
+                        help=f"seconds to wait for a card (more than 0, up to {MAX_TIMEOUT_S:g}; default 30)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--show-personal-data", action="store_true",
                         help="print the ID number, name and address in full (masked by default)")
