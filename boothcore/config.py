@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from boothcore.durable import why_unwritable
+
 
 class ConfigError(Exception):
     """A configuration problem, already phrased as the one line the operator sees."""
@@ -79,10 +81,7 @@ def ensure_folder(path: Path, key: str) -> Path:
     try:
         path.mkdir(mode=0o750, parents=True, exist_ok=True)
     except OSError as error:
-        blocker = next((parent for parent in path.parents if parent.exists()), None)
-        why = (f"'{blocker}' is a file" if blocker is not None and not blocker.is_dir()
-               else error.strerror or str(error))
-        raise ConfigError(f"{where}: cannot create the folder ({why}): {todo}") from None
+        raise ConfigError(f"{where}: cannot create the folder ({why_unwritable(path, error)}): {todo}") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise ConfigError(f"{where}: this user may not write there: fix its owner or {todo}")
     return path

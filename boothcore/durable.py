@@ -7,6 +7,7 @@ from a crash are removed by ``remove_stale_temps`` at start.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 import time
@@ -23,6 +24,24 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def why_unwritable(path: Path, error: OSError) -> str:
+    """Why ``path`` (a file or folder the user named, to be created) cannot be written, as the words of
+    an error line: a file where a folder should be, no permission, a read-only file system, a folder
+    that takes no new files (/proc), else the system's reason. ``error`` is what creating it (or a
+    temporary file beside it) raised."""
+    blocker = next((parent for parent in path.parents if parent.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        return f"{blocker} is a file, not a folder"
+    folder = blocker or path.parent
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"this user may not write in {folder}"
+    if error.errno == errno.EROFS:
+        return f"{folder} is on a read-only file system"
+    if error.errno == errno.ENOENT and folder == path.parent:  # the folder is there and still refuses
+        return f"{folder} takes no new files (a system folder)"
+    return error.strerror or str(error)
+
+
 def write_atomic(path: str | Path, data: bytes, mode: int = 0o640, *, sync_dir: bool = True,
                  overwrite: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically and durably; return the final path.
@@ -30,10 +49,14 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o640, *, sync_dir: 
     ``sync_dir=False``: the caller fsyncs the folder itself, once for several files, before it
     counts on any of them (the file's bytes are fsynced here either way). ``overwrite=False``:
     FileExistsError when ``path`` exists, also one made meanwhile by another process (the whole
-    file is linked into place, which fails on an existing name, instead of renamed over it)."""
+    file is linked into place, which fails on an existing name, instead of renamed over it). An
+    OSError creating the folder or the temp file names ``path``, the file asked for, not the temp file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    except OSError as error:
+        raise type(error)(error.errno, error.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from boothcore.cli import OneLineParser, existing_file, number_in, read_secret, run_command
 from boothcore.config import ensure_folder
-from boothcore.durable import write_atomic
+from boothcore.durable import why_unwritable, write_atomic
 from boothcore.roster import RosterImportError, read_roster_file
 from boothcore.text import counted
 from central.config import MAX_WORKERS, CentralConfig, load_central_config
@@ -227,9 +227,13 @@ def _export(args: argparse.Namespace) -> int:
                     else fees_csv(fees_rows(store, None)))
             try:
                 write_atomic(args.out, text.encode("utf-8"), overwrite=args.force)
-            except FileExistsError:
-                print(f"booth-central: --out {args.out}: already exists: name a new file, or add --force to "
-                      "replace it", file=sys.stderr)
+            except OSError as error:
+                if isinstance(error, FileExistsError) and args.out.is_file():
+                    print(f"booth-central: --out {args.out}: already exists: name a new file, or add --force to "
+                          "replace it", file=sys.stderr)
+                else:
+                    print(f"booth-central: --out {args.out}: cannot write there: {why_unwritable(args.out, error)}; "
+                          "name a file in a folder this user may write", file=sys.stderr)
                 return 2
             summary = f"{text.count(chr(10)) - 1} row(s) in {args.out}"
         _audit(store, f"export_{args.what}", summary)

@@ -24,7 +24,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from boothcore.chsi import DPI, OUT_H, OUT_W, OutputSection
-from boothcore.durable import fsync_dir
+from boothcore.durable import fsync_dir, why_unwritable
 from boothcore.idnumber import IdNumberError, validate
 from boothcore.privacy import mask_id
 from boothcore.roster import RosterEntry
@@ -176,10 +176,17 @@ def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8", newline="")  # synced with the whole package before its rename
 
 
-def _prepare_target(out: Path) -> None:
+def _prepare_target(given: Path, out: Path) -> Path:
+    """The temporary package folder beside ``out`` (``given`` made absolute); ExportError naming
+    ``given``, as the user typed it, when ``out`` is taken or nothing can be written there."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ExportError(f"--out {out}: already exists and is not an empty folder; name a new folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
+        raise ExportError(f"--out {given}: already exists and is not an empty folder; name a new folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    except OSError as error:
+        raise ExportError(f"--out {given}: cannot write there: {why_unwritable(out, error)}; name a folder this "
+                          "user may write") from None
 
 
 def export_chsi(store: Store, data_dir: Path, out: Path, *, college: str | None = None,
@@ -191,11 +198,10 @@ def export_chsi(store: Store, data_dir: Path, out: Path, *, college: str | None 
     missing.csv are beside it either way.
     """
     output = output or OutputSection()
-    out = Path(out).absolute()
-    _prepare_target(out)
+    given, out = Path(out), Path(out).absolute()
+    temp = _prepare_target(given, out)
     photos_root = Path(data_dir) / "photos"
     report = ChsiReport(folder=out)
-    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
         temp.chmod(0o750)  # mkdtemp makes it 0700: the office's group could not open the package
         archive = zipfile.ZipFile(temp / "photos.zip", "w", zipfile.ZIP_STORED) if as_zip else None

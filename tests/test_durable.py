@@ -35,3 +35,13 @@ def test_a_write_that_may_not_overwrite_leaves_the_old_file_and_no_temp(tmp_path
     assert [p.name for p in tmp_path.iterdir()] == ["fees.csv"]
     write_atomic(target, b"third")
     assert target.read_bytes() == b"third" and target.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_write_that_cannot_start_names_the_file_asked_for_not_its_temp_file(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    for target in (Path("/proc/out.csv"), blocked / "out.csv"):
+        with pytest.raises(OSError) as raised:
+            write_atomic(target, b"data")
+        assert raised.value.filename == str(target)
+    assert blocked.read_text() == "not a folder"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from boothcore.durable import why_unwritable
 from boothcore.privacy import mask_id
 from central.export import ExportError, export_chsi, verify_photo
 from central.export_csv import BOM, from_excel_text
@@ -179,6 +181,36 @@ def test_a_csv_export_never_overwrites_a_file_without_force(office: Office, tmp_
     done = _cli("export", what, "--out", str(out), "--force", "--config", str(toml))
     assert done.returncode == 0, done.stderr
     assert read_csv(out) is not None and "last week" not in out.read_text(encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize(("what", "name"), [("chsi", "pkg"), ("missing", "missing.csv"), ("fees", "fees.csv")])
+def test_an_export_where_nothing_can_be_written_names_the_out_given_and_why(office: Office, tmp_path: Path,
+                                                                           what: str, name: str):
+    # Trial: --out /proc/x was told as "/proc/.x.oslcihez.partial: No such file or directory".
+    toml = tmp_path / "central.toml"
+    toml.write_text(f'[storage]\ndata_dir = "{office.config.data_dir}"\n'
+                    f'db_url = "{office.config.storage.db_url}"\n', encoding="utf-8")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    for out, why in ((Path("/proc") / name, "/proc takes no new files"),
+                     (blocked / name, f"{blocked} is a file, not a folder")):
+        done = _cli("export", what, "--out", str(out), "--config", str(toml))
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(f"booth-central: --out {out}: cannot write there: {why}"), line
+        assert line.endswith("this user may write") and ".partial" not in line and ".tmp" not in line, line
+    assert blocked.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(("code", "why"), [(errno.EACCES, "this user may not write in {folder}"),
+                                           (errno.EPERM, "this user may not write in {folder}"),
+                                           (errno.EROFS, "{folder} is on a read-only file system"),
+                                           (errno.ENOSPC, "No space left on device")])
+def test_why_unwritable_words_the_kernels_refusals(tmp_path: Path, code: int, why: str):
+    # As root (CI) a permission or read-only refusal cannot be provoked without a mount; their words
+    # are checked from the error the kernel would raise.
+    error = OSError(code, os.strerror(code), str(tmp_path / ".pkg.x.partial"))
+    assert why_unwritable(tmp_path / "pkg", error) == why.format(folder=tmp_path)
 
 
 def test_manifest_row_of_every_written_photo_only(office: Office, tmp_path: Path):
