@@ -13,7 +13,7 @@ import logging
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NoReturn
 
@@ -63,6 +63,19 @@ def read_secret(prompt: str, *, confirm: bool = False) -> str:
     if confirm and getpass.getpass(f"{prompt} (again): ") != secret:
         raise CommandError("the two entries differ: nothing was changed, try again")
     return secret
+
+
+def overwrite_refusal(option: str, targets: Iterable[Path], instead: str) -> str | None:
+    """The one line refusing to replace the first of ``targets`` (files a command would write) that
+    exists, or None when none does; ``instead`` says what to name instead ("name a new file").
+
+    A command checks before it writes anything, so a refusal leaves nothing half-written; one that
+    may replace files takes ``--force`` to skip the check (the line offers it).
+    """
+    existing = next((path for path in targets if path.exists()), None)
+    if existing is None:
+        return None
+    return f"{option}: {existing} already exists: {instead}, or add --force to replace it"
 
 
 def number_in(low: float, high: float, *, integer: bool = False, above_low: bool = False,

@@ -1,10 +1,11 @@
-"""``booth check-photo FILE... [--json] [--out DIR] [--config FILE]``: the booth's checks on image files.
+"""``booth check-photo FILE... [--json] [--out DIR [--force]] [--config FILE]``: the booth's checks on image files.
 
 Technicians use it to tune a booth's lighting; it runs exactly the code the booth flow runs. Exit
 0 when every file is accepted, 1 when any is not (or is not a camera photo: unreadable, above the
 pixel limit, smaller than the 480x640 CHSI photo, lying rotated, or with transparent pixels: one
 ERROR line or JSON entry for that file, and the batch carries on), 2 on a usage error (bad option, a
-FILE that does not exist, unusable --out folder, bad config, models missing), each told in one line.
+FILE that does not exist, unusable --out folder or a crop
+already there without --force, bad config, models missing), each told in one line.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import numpy as np
 
 from appliance.config import load_config
 from boothcore.chsi import OUT_H, OUT_W
-from boothcore.cli import existing_file
-from boothcore.durable import write_atomic
+from boothcore.cli import existing_file, overwrite_refusal
+from boothcore.durable import why_unwritable, write_atomic
 
 if TYPE_CHECKING:  # imported inside _check_one, as the command always did (the checker loads OpenCV, LiteRT)
     from appliance.quality.checker import CheckReport, PhotoChecker
@@ -45,7 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("check-photo", help="check photo files against the CHSI rules")
     parser.add_argument("files", nargs="+", metavar="FILE", type=existing_file, help="image files (JPEG, PNG, ...)")
     parser.add_argument("--json", action="store_true", help="print one JSON array, one object per file")
-    parser.add_argument("--out", metavar="DIR", help="write the 480x640 CHSI crop of each accepted photo here")
+    parser.add_argument("--out", metavar="DIR", help="write the 480x640 CHSI crop of each accepted photo here, as "
+                                                     "NAME.jpg (a missing folder is created)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace crops already in --out (never one of the photos being checked)")
     parser.add_argument("--config", metavar="FILE", help="booth.toml (quality limits, output size range)")
     parser.set_defaults(func=run)
 
@@ -146,6 +150,37 @@ def _check_upright(checker: PhotoChecker, frame: np.ndarray) -> None:
                                  " (its EXIF orientation tag is missing or wrong) and check it again")
 
 
+def _crop_path(out_dir: Path, photo: Path) -> Path:
+    return out_dir / f"{photo.stem}.jpg"
+
+
+def _output_problem(out_dir: Path, files: list[Path], *, force: bool) -> str | None:
+    """Why the crops of ``files`` cannot go to ``out_dir``, told before any photo is checked, or None
+    once the folder is there: a file in its place, a folder nothing can be written in, two photos
+    with one crop name, a crop that would replace a photo being checked, or (without ``force``) an
+    earlier crop."""
+    if out_dir.exists() and not out_dir.is_dir():
+        return f"--out {out_dir} is a file, not a folder: name a folder for the crops (a missing one is created)"
+    crops: dict[Path, Path] = {}
+    for photo in files:
+        crop = _crop_path(out_dir, photo)
+        if crop in crops:
+            return (f"--out {out_dir}: {crops[crop]} and {photo} would both be cropped to {crop}: check them "
+                    "in two runs")
+        if crop.exists() and crop.samefile(photo):
+            return f"--out {out_dir}: the crop of {photo} would replace the photo itself: name another folder"
+        crops[crop] = photo
+    refusal = None if force else overwrite_refusal("--out", crops, "name another folder")
+    if refusal:
+        return refusal
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return (f"--out {out_dir}: cannot write there: {why_unwritable(out_dir, error)}; name a folder this user "
+                "may write")
+    return None
+
+
 def _check_one(checker: PhotoChecker, output: OutputSection, path: Path, out_dir: Path | None) -> dict[str, Any]:
     from appliance.quality.checker import crop_to_chsi
     from appliance.quality.chsi_file import JpegSizeError, encode_chsi_jpeg
@@ -166,7 +201,7 @@ def _check_one(checker: PhotoChecker, output: OutputSection, path: Path, out_dir
         except JpegSizeError as error:
             jpeg = error.closest
             result["output_note"] = str(error)
-        result["output"] = str(write_atomic(out_dir / f"{path.stem}.jpg", jpeg))
+        result["output"] = str(write_atomic(_crop_path(out_dir, path), jpeg))
     return result
 
 
@@ -200,15 +235,10 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     files: list[Path] = args.files
     out_dir = Path(args.out) if args.out else None
-    if out_dir is not None:
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            print(f"check-photo: --out {out_dir}: {error.strerror}", file=sys.stderr)
-            return 2
-        if not out_dir.is_dir():
-            print(f"check-photo: --out {out_dir}: not a folder", file=sys.stderr)
-            return 2
+    problem = _output_problem(out_dir, files, force=args.force) if out_dir is not None else None
+    if problem:
+        print(f"check-photo: {problem}", file=sys.stderr)
+        return 2
     try:
         checker = PhotoChecker(config.quality)
     except ModelError as error:

@@ -108,11 +108,40 @@ def test_usage_errors_exit_two(args):
     assert _booth(*args).returncode == 2
 
 
-def test_out_that_is_a_file_is_a_usage_error(photos, tmp_path):
+def test_out_that_is_a_file_is_a_usage_error_naming_it_and_what_to_do(photos, tmp_path):
+    # Trial: it was "check-photo: --out FILE: File exists".
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    done = _booth("check-photo", str(photos["good"]), "--out", str(blocker))
-    assert done.returncode == 2 and "--out" in done.stderr
+    _one_line_usage_error(_booth("check-photo", str(photos["good"]), "--out", str(blocker)),
+                          f"--out {blocker} is a file, not a folder", "name a folder for the crops")
+    assert blocker.read_text() == "x"
+
+
+def test_an_earlier_crop_is_replaced_only_with_force(photos, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = out / "good.jpg"
+    earlier.write_bytes(b"an earlier crop")
+    _one_line_usage_error(_booth("check-photo", str(photos["good"]), "--out", str(out)),
+                          f"--out: {earlier} already exists", "name another folder", "--force")
+    assert earlier.read_bytes() == b"an earlier crop"
+    done = _booth("check-photo", str(photos["good"]), "--out", str(out), "--force")
+    assert done.returncode == 0, done.stderr
+    with Image.open(earlier) as image:
+        assert image.size == (480, 640)
+
+
+def test_a_crop_never_replaces_a_photo_being_checked(photos, tmp_path):
+    photo = Path(shutil.copyfile(photos["good"], tmp_path / "student.jpg"))
+    original = photo.read_bytes()
+    for extra in ([], ["--force"]):
+        _one_line_usage_error(_booth("check-photo", str(photo), "--out", str(tmp_path), *extra),
+                              f"the crop of {photo} would replace the photo itself")
+    assert photo.read_bytes() == original
+    twin = Path(shutil.copyfile(photos["good"], tmp_path / "student.jpeg"))
+    _one_line_usage_error(_booth("check-photo", str(photo), str(twin), "--out", str(tmp_path / "out")),
+                          f"{photo} and {twin} would both be cropped to {tmp_path / 'out' / 'student.jpg'}")
+    assert not (tmp_path / "out").exists()  # refused before anything is made
 
 
 def test_bad_config_is_a_usage_error(photos, tmp_path):
