@@ -121,20 +121,20 @@ class PhotoSender:
 
         ``unacknowledged``: the drop came without a reason while a chunk of that many bytes was in flight.
         """
-        if self.link.max_packet is not None and unacknowledged is None:
-            # e.g. chunks sent before the broker restarted with a lower limit
-            log.warning("uplink: the broker closed the connection for a packet over its Maximum Packet Size "
-                        "(%d bytes); sending smaller chunks", self.link.max_packet)
-        elif unacknowledged is not None:
-            log.warning("uplink: the broker closed the connection without a reason while a chunk of %d bytes "
-                        "was unacknowledged; trying smaller chunks in case it has a packet limit", unacknowledged)
+        self._chunk_cap = max(p.MIN_CHUNK_SIZE, self._chunk_cap // 2)
+        dropped = (f"closed the link during a {unacknowledged}-byte chunk" if unacknowledged is not None
+                   else "refused a packet as too large")
         if self.link.max_packet is None and not self._size_error_logged:
             self._size_error_logged = True
-            log.error("uplink: the broker closed the connection, for a packet too large or without a reason "
-                      "while a large chunk was in flight, and announced no Maximum Packet Size; if it has a "
-                      "limit, set uplink.chunk_size (now %d bytes) below it in booth.toml. Trying smaller "
-                      "chunks meanwhile.", self.settings.chunk_size)
-        self._chunk_cap = max(p.MIN_CHUNK_SIZE, self._chunk_cap // 2)
+            log.error("uplink: the broker %s and announces no packet limit: set uplink.chunk_size (now %d) below it "
+                      "in booth.toml; trying %d-byte chunks", dropped, self.settings.chunk_size, self._chunk_cap)
+        elif self.link.max_packet is not None and unacknowledged is None:
+            # e.g. chunks sent before the broker restarted with a lower limit
+            log.warning("uplink: the broker refused a packet over its Maximum Packet Size (%d bytes); trying %d-byte "
+                        "chunks", self.link.max_packet, self._chunk_cap)
+        elif unacknowledged is not None:
+            log.warning("uplink: the broker %s; trying %d-byte chunks in case it has a packet limit", dropped,
+                        self._chunk_cap)
 
     def on_ack(self, ack: p.Ack) -> None:
         """Central's answer about one photo: stored (committed with the step), missing chunks, rejected."""
