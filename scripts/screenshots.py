@@ -4,11 +4,11 @@ schedule and a photo page.
     .venv/bin/python scripts/screenshots.py --out docs/screenshots
 
 Builds a small office store (the dashboard tests' roster of two colleges, their real CHSI test
-photos, three booths in different conditions, a few refused cards, a schedule around now), serves
-the dashboard on a free port, logs in as a viewer (ID numbers and names masked) through the login
-form and saves one PNG per page, driven
-by the same headless Chromium flags as the browser tests. Needs the dev extras (selenium) and the
-Debian packages chromium and chromium-driver (``make setup``).
+photos, three booths in different conditions, a few refused cards, a schedule around now) with the
+embedded ``web.timezone`` (what an office sees unless it sets another), serves the dashboard on a
+free port, logs in as a viewer (ID numbers and names masked) through the login form and saves one
+PNG per page, driven by the same headless Chromium flags as the browser tests. Needs the dev
+extras (selenium) and the Debian packages chromium and chromium-driver (``make setup``).
 """
 
 from __future__ import annotations
@@ -61,9 +61,17 @@ def _booths(office: Office) -> None:
                                               kind="card_refused", data={"reason": reason, "session_id": "s-1"}))
 
 
+# The slots start up to an hour before now and last 40 minutes: a slot may not cross midnight.
+EARLIEST_START = dt.time(1, 0)
+LATEST_START = dt.time(23, 0)
+
+
 def _schedule(office: Office) -> None:
     """Slots around now in the office's time zone: one class due, one late, one open on booth-01."""
     local = dt.datetime.now(office.config.web.zone).replace(second=0, microsecond=0)
+    if not EARLIEST_START <= local.time() <= LATEST_START:
+        sys.exit(f"screenshots: it is {local:%H:%M} in {office.config.web.timezone}: the schedule around now would "
+                 f"cross midnight; run again between {EARLIEST_START:%H:%M} and {LATEST_START:%H:%M} there")
 
     def slot(college: str, klass: str, booth: str, start: dt.datetime) -> str:
         end = start + dt.timedelta(minutes=40)
@@ -77,6 +85,12 @@ def _schedule(office: Office) -> None:
     office.store.import_schedule(parse_upload(text.encode(), classes, office.config.web.zone, "schedule.csv"))
 
 
+def screenshot_office(folder: Path) -> Office:
+    """The test office the screenshots show, its dashboard on a free port, in the embedded
+    ``web.timezone``: the headings and times read as an office sees them by default."""
+    return build_office(folder / "central", web={"http": f"127.0.0.1:{free_port()}"})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
@@ -85,8 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="screenshots-") as folder:
-        # UTC for the schedule around now: a slot cannot cross midnight, Shanghai's is 16:00 UTC.
-        office = build_office(Path(folder) / "central", web={"http": f"127.0.0.1:{free_port()}", "timezone": "UTC"})
+        office = screenshot_office(Path(folder))
         _booths(office)
         _schedule(office)
         photo = office.store.photos(college="外语学院", class_name="英语2301")[0].photo_id

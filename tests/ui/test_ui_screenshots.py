@@ -39,3 +39,54 @@ def test_the_summary_screens_header_is_the_closed_booths_not_a_count_their_body_
     config = load_config(None)
     views = dict(every_view(config))
     assert views["summary"].status == views["summary-complete"].status == config.booth.id
+
+
+def _drawn(view, size: tuple[int, int], path) -> tuple[object, list[tuple[int, int, int, int]]]:
+    """The screen ``view`` at ``size`` as an [x, y, rgb] array, and the rects of its clock (HH:MM)."""
+    import re
+
+    from appliance.ui.pygame_display import PygameDisplay
+
+    display = PygameDisplay(size=size, mirror_preview=False)
+    try:
+        display.show(view)
+        display.screenshot(path)
+        clocks = [tuple(rect) for text, rect in display.text_rects if re.fullmatch(r"\d\d:\d\d", text)]
+    finally:
+        display.close()
+    return pygame.surfarray.array3d(pygame.image.load(str(path))).astype(int), clocks
+
+
+def test_the_readmes_booth_screens_are_what_the_booth_draws_today(tmp_path) -> None:
+    """Each ``docs/screens/<W>x<H>-<name>.png`` the README shows is ``booth screenshots``' screen
+    ``<name>`` at that size, pixel for pixel but for the clock and the camera image (the simulated
+    scene's noise differs run to run); trial: the README showed a review without the ears instruction
+    and a summary whose header still named the closed class."""
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    import numpy as np
+
+    from appliance.commands.screenshots import every_view
+    from appliance.config import load_config
+
+    root = Path(__file__).resolve().parents[2]
+    shown = re.findall(r"docs/screens/(\d+)x(\d+)-([a-z-]+)\.png", (root / "README.md").read_text(encoding="utf-8"))
+    assert len(shown) >= 5, shown
+    views = dict(every_view(load_config(None)))
+    for width, height, name in sorted(set(shown)):
+        size, view = (int(width), int(height)), views[name]
+        drawn, clocks = _drawn(view, size, tmp_path / "now.png")
+        document = root / "docs" / "screens" / f"{width}x{height}-{name}.png"
+        documented = pygame.surfarray.array3d(pygame.image.load(str(document)))
+        assert drawn.shape == documented.shape, name
+        differs = np.abs(drawn - documented).max(axis=2) > 16  # indexed [x, y]
+        for x, y, w, h in clocks:
+            differs[x:x + w, y:y + h] = False
+        if view.image is not None:  # where a black and a white camera image differ is the image's place
+            black, _ = _drawn(dataclasses.replace(view, image=np.zeros_like(view.image)), size, tmp_path / "b.png")
+            white, _ = _drawn(dataclasses.replace(view, image=np.full_like(view.image, 255)), size, tmp_path / "w.png")
+            differs &= ~(np.abs(black - white).max(axis=2) > 0)
+        assert not differs.any(), (f"{document} differs from what the booth draws in "
+                                   f"{int(differs.sum())} pixels: remake it with booth screenshots")
