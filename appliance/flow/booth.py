@@ -551,7 +551,11 @@ class Booth:
         cycle.report = self.checker.check(cycle.frame)
         if not self._passed(cycle.report):
             failed = [result.id for result in cycle.report.failed()]
-            log.info("booth: attempt %d failed: %s", cycle.attempt, ", ".join(failed))
+            if cycle.report.verdict == "confirm":  # the operator may keep it: not a failure yet
+                log.info("booth: attempt %d has warnings only (the operator may keep it): %s", cycle.attempt,
+                         ", ".join(failed))
+            else:
+                log.info("booth: attempt %d failed: %s", cycle.attempt, ", ".join(failed))
             self._record_attempt(cycle, Verdict.REJECTED, failed)
             self._publish(RetakeNeeded(session_id=cycle.session_id, attempt=cycle.attempt, failed=tuple(failed)))
         self._enter(State.REVIEW, self.config.capture.review_timeout_s)
@@ -592,7 +596,8 @@ class Booth:
             self.office.photo_saved(PhotoSaved(photo_id, path, photo_meta(cycle.entry, self.ledger.capture(photo_id),
                                                                           cycle.report)))
         self._publish(PhotoAccepted(photo_id=photo_id, session_id=cycle.session_id, attempt=cycle.attempt))
-        log.info("booth: photo of %s saved (attempt %d)", mask_id(id_number), cycle.attempt)
+        log.info("booth: photo of %s saved (attempt %d%s)", mask_id(id_number), cycle.attempt,
+                 f", kept by the operator despite {', '.join(kept_despite)}" if kept_despite else "")
         if self.session and self.session.kind == "makeup":
             self._enter(State.PAYMENT, self.config.capture.summary_timeout_s)
         else:

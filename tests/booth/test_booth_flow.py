@@ -170,7 +170,8 @@ def test_operator_may_keep_a_photo_with_only_confirm_warnings(rig, students):
 
 
 def test_the_simulated_students_hair_over_her_ears_is_kept_by_the_operator(config, roster, ledger, sim_camera,
-                                                                          strict_checker, photo_output, students):
+                                                                          strict_checker, photo_output, students,
+                                                                          caplog):
     """With the checks as shipped, the simulated student's photo has only "confirm" warnings (her
     hair over her ears): the review says so and that the operator may keep it; the student's button
     retakes, the operator's allow saves it and the ledger names the warnings."""
@@ -184,6 +185,11 @@ def test_the_simulated_students_hair_over_her_ears_is_kept_by_the_operator(confi
     assert rig.operator(OperatorAction.ALLOW) is State.SAVED
     (kept,) = rig.ledger.accepted_for(students[0].id_number)
     assert set(kept.failed_checks) == {"ears_visible", "hair_clear"} and rig.booth.last_outcome.path.exists()
+    # make demo's log read "attempt 1 failed: hair_clear, ears_visible" then "saved (attempt 1)".
+    log = [r.getMessage() for r in caplog.records if r.name == "appliance.flow.booth"]
+    assert not any("failed" in line for line in log), log
+    assert any("attempt 1 has warnings only (the operator may keep it)" in line for line in log), log
+    assert any("saved (attempt 1, kept by the operator despite" in line for line in log), log
 
 
 @pytest.mark.parametrize("where", [State.READY, State.COUNTDOWN, State.REVIEW])
