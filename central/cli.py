@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from boothcore.cli import OneLineParser, existing_file, number_in, read_secret, run_command
+from boothcore.cli import OneLineParser, existing_file, number_in, overwrite_refusal, read_secret, run_command
 from boothcore.config import ensure_folder
 from boothcore.durable import why_unwritable, write_atomic
 from boothcore.roster import RosterImportError, read_roster_file
@@ -228,9 +228,10 @@ def _export(args: argparse.Namespace) -> int:
             try:
                 write_atomic(args.out, text.encode("utf-8"), overwrite=args.force)
             except OSError as error:
-                if isinstance(error, FileExistsError) and args.out.is_file():
-                    print(f"booth-central: --out {args.out}: already exists: name a new file, or add --force to "
-                          "replace it", file=sys.stderr)
+                refusal = overwrite_refusal("--out", [args.out], "name a new file") \
+                    if isinstance(error, FileExistsError) and args.out.is_file() else None
+                if refusal:
+                    print(f"booth-central: {refusal}", file=sys.stderr)
                 else:
                     print(f"booth-central: --out {args.out}: cannot write there: {why_unwritable(args.out, error)}; "
                           "name a file in a folder this user may write", file=sys.stderr)

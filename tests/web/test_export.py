@@ -174,8 +174,8 @@ def test_a_csv_export_never_overwrites_a_file_without_force(office: Office, tmp_
     out.write_text("last week's list, with notes\n", encoding="utf-8")
     done = _cli("export", what, "--out", str(out), "--config", str(toml))
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.splitlines() == [f"booth-central: --out {out}: already exists: name a new file, or add "
-                                        "--force to replace it"]
+    assert done.stderr.splitlines() == [f"booth-central: --out: {out} already exists: name a new file, or add "
+                                        "--force to replace it"]  # boothcore.cli.overwrite_refusal's line
     assert out.read_text(encoding="utf-8") == "last week's list, with notes\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["central", "central.toml", f"{what}.csv"]  # no temp
     done = _cli("export", what, "--out", str(out), "--force", "--config", str(toml))
