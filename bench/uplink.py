@@ -255,7 +255,7 @@ def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argpars
         config = root / "central.toml"
         config.write_text(f'[broker]\nurl = "{broker.url}"\n[storage]\ndata_dir = "{data_dir}"\n'
                           f'db_url = "{db_url}"\n[ingest]\nworkers = 1\n', encoding="utf-8")
-        central = [subprocess.Popen([sys.executable, "-m", "central.cli", "serve", "--config", str(config),
+        central = [subprocess.Popen([sys.executable, "-m", "central.cli", "serve", "--migrate", "--config", str(config),
                                      "--client-id", f"bench-{i}"], cwd=REPO,
                                     stdout=subprocess.DEVNULL, stderr=(root / f"central-{i}.log").open("wb"))
                    for i in range(run.workers)]

@@ -29,10 +29,10 @@ MAX_ACTOR = 64
 MAX_DOCTOR_WAIT_S = 3600.0
 
 
-def _config(args: argparse.Namespace, *, existing: bool = False) -> CentralConfig:
+def _config(args: argparse.Namespace, *, existing: bool = False, create: str | None = None) -> CentralConfig:
     """The configuration, with its data folder created (one line naming storage.data_dir if it cannot be);
     ``existing`` (a command that only reads or changes a store): nothing is created, and a store that
-    is not there is one line (``require_store``)."""
+    is not there is one line (``require_store``) naming ``create``, the commands that make one."""
     from central.store import require_store
 
     overrides: dict[str, dict[str, object]] = {}
@@ -42,7 +42,7 @@ def _config(args: argparse.Namespace, *, existing: bool = False) -> CentralConfi
         overrides.setdefault("ingest", {})["workers"] = args.workers
     config = load_central_config(args.config, overrides)
     if existing:
-        require_store(config, args.config)
+        require_store(config, args.config, create=create)
     else:
         ensure_folder(config.data_dir, "storage.data_dir")
     return config
@@ -65,7 +65,10 @@ def _http_address(text: str) -> str:
 
 
 def _web_config(args: argparse.Namespace) -> CentralConfig:
-    config = _config(args)
+    """``serve`` and ``web`` create a store only with ``--migrate``: a service started on a mistyped
+    storage.data_dir must not run a fresh, empty office beside the real one."""
+    config = _config(args, existing=not args.migrate,
+                     create=f"booth-central {args.command} --migrate, or booth-central migrate")
     if getattr(args, "http", None):
         config = config.model_copy(update={"web": config.web.model_copy(update={"http": args.http})})
     return config

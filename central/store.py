@@ -968,9 +968,11 @@ class StoreMissing(CommandError, LookupError):
     """A command that reads the store was pointed at a place with none (a typo in storage.data_dir)."""
 
 
-def require_store(config: CentralConfig, config_file: Path | None) -> None:
+def require_store(config: CentralConfig, config_file: Path | None, *,
+                  create: str | None = None) -> None:
     """StoreMissing (one line) unless ``config``'s SQLite store exists, so a command that reads it
-    does not create an empty one where a mistyped storage.data_dir or db_url points. A PostgreSQL
+    does not create an empty one where a mistyped storage.data_dir or db_url points; ``create``: the
+    commands the line names to create one (default: migrate, or roster import). A PostgreSQL
     database without the schema is refused when opened (``PostgresStore``), naming migrate."""
     url = config.storage.db_url
     if url.startswith(("postgres://", "postgresql://")):
@@ -979,8 +981,8 @@ def require_store(config: CentralConfig, config_file: Path | None) -> None:
     if not path.is_file():
         where = f" in {config_file}" if config_file else ""
         raise StoreMissing(f"no store at {path} (storage.data_dir = '{config.data_dir}', storage.db_url = "
-                           f"'{url}'): check them{where}, or create the store first (booth-central migrate, or "
-                           "roster import)")
+                           f"'{url}'): check them{where}, or create the store first "
+                           f"({create or 'booth-central migrate, or roster import'})")
 
 
 def open_office_store(config: CentralConfig, *, migrate: bool = False) -> SqlStore:

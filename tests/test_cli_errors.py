@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -79,9 +80,11 @@ PARSERS = dict(_leaves(booth_parser(), ("booth",)) + _leaves(central_parser(), (
 LEAVES = {leaf: {option for action in parser._actions for option in action.option_strings}
           for leaf, parser in PARSERS.items()}
 # The office commands that read (or change) a store that must exist: they create nothing (the others,
-# migrate, serve, web, roster import, user add and restore, may start a new office's store).
+# migrate, roster import, user add and restore, may start a new office's store; serve and web only
+# with --migrate).
 STORE_READERS = {("booth-central", *leaf) for leaf in (
-    ("export", "chsi"), ("export", "missing"), ("export", "fees"), ("schedule", "import"), ("flag",), ("booths",),
+    ("serve",), ("web",), ("export", "chsi"), ("export", "missing"), ("export", "fees"), ("schedule", "import"),
+    ("flag",), ("booths",),
     ("class", "open"), ("class", "close"), ("doctor",), ("check-store",), ("backup",), ("user", "list"),
     ("user", "remove"), ("user", "passwd"), ("user", "reset-password"))}
 BOOTH_READERS = {("booth", "roster", "classes")}  # reads booth.db, creates nothing
@@ -318,3 +321,21 @@ def test_a_command_that_reads_a_store_that_is_not_there_creates_none(leaf, input
     done = _run(leaf, [*BASE_ARGS[leaf], "--config", str(config)], inputs)
     _assert_one_line(done, f"no store at {typo / 'central.db'}")
     assert list(typo.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["serve", "web"])
+def test_serve_and_web_name_migrate_for_a_store_that_is_not_there_and_create_it_with_it(command, inputs, tmp_path):
+    # They used to start a fresh, empty office wherever a mistyped storage.data_dir pointed.
+    config = tmp_path / "central.toml"
+    data = tmp_path / "central-data"
+    config.write_text(_good_config("booth-central", tmp_path, storage__data_dir=f'"{data}"'), encoding="utf-8")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        http = ["--http", f"127.0.0.1:{taken.getsockname()[1]}"]
+        done = _run(("booth-central", command), ["--config", str(config), *http], inputs)
+        _assert_one_line(done, f"no store at {data / 'central.db'}", f"booth-central {command} --migrate")
+        assert not data.exists()
+        # With --migrate the store is made before the command starts (then the dashboard's address,
+        # taken here, stops it).
+        done = _run(("booth-central", command), ["--config", str(config), "--migrate", *http], inputs)
+    assert done.returncode == 2 and "cannot listen there" in done.stderr, done.stderr
+    assert (data / "central.db").is_file()

@@ -162,9 +162,9 @@ def write_config_toml(path: Path, data_dir: Path, broker: LocalBroker, db_url: s
 def spawn_serve(config_path: Path, client_id: str, log_path: Path) -> subprocess.Popen[bytes]:
     """``booth-central serve`` in its own process (so a test can SIGKILL it)."""
     with open(log_path, "ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "central.cli", "-v", "serve", "--config", str(config_path),
-                                 "--client-id", client_id], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        return subprocess.Popen([sys.executable, "-m", "central.cli", "-v", "serve", "--migrate", "--config",
+                                 str(config_path), "--client-id", client_id], cwd=REPO, stdout=log,
+                                stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 def files_under(root: Path) -> set[Path]:

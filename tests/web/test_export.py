@@ -229,7 +229,7 @@ def test_the_dashboard_on_a_taken_address_is_one_line(tmp_path: Path):
         port = taken.getsockname()[1]
         toml = tmp_path / "central.toml"
         toml.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
-        done = _cli("web", "--http", f"127.0.0.1:{port}", "--config", str(toml))
+        done = _cli("web", "--migrate", "--http", f"127.0.0.1:{port}", "--config", str(toml))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip() == (f"web.http = '127.0.0.1:{port}': cannot listen there (Address "
                                    "already in use): choose another HOST:PORT")
@@ -238,5 +238,5 @@ def test_the_dashboard_on_a_taken_address_is_one_line(tmp_path: Path):
     done = _cli("web", "--http", "127.0.0.1:99999", "--config", str(toml))  # was "a bug: OverflowError"
     assert done.returncode == 2 and "'127.0.0.1:99999' is not HOST:PORT" in done.stderr
     toml.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n[web]\nhttp = "127.0.0.1:70000"\n', encoding="utf-8")
-    done = _cli("web", "--config", str(toml))
+    done = _cli("web", "--migrate", "--config", str(toml))
     assert done.returncode == 2 and "the port must be 1 to 65535" in done.stderr and "Traceback" not in done.stderr

@@ -37,8 +37,8 @@ def test_serve_with_http_and_a_separate_web_process_share_the_store(tmp_path: Pa
         serve_port, web_port = free_port(), free_port()
         processes = [subprocess.Popen([sys.executable, "-m", "central.cli", *args, "--config", str(toml)], cwd=REPO,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                     for args in (["serve", "--http", f"127.0.0.1:{serve_port}"],
-                                  ["web", "--http", f"127.0.0.1:{web_port}"])]
+                     for args in (["serve", "--migrate", "--http", f"127.0.0.1:{serve_port}"],
+                                  ["web", "--migrate", "--http", f"127.0.0.1:{web_port}"])]
         try:
             for process, port in zip(processes, (serve_port, web_port), strict=True):
                 assert _wait_for(f"http://127.0.0.1:{port}/login", process) == 200
