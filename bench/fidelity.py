@@ -56,7 +56,7 @@ SIM_HAIR_OVER_EARS = {"ears_visible", "hair_clear"}  # what every simulated stud
 MIN_MARGIN = 0.10  # share of the gap the limit must keep from either side
 # Checks whose limit bounds an angle either way (|value| <= limit): their values are compared and
 # shown as sizes, so a head rolled -16 degrees counts as faulty as one rolled +14.
-EITHER_WAY = {"head_pose", "shoulders_level"}
+EITHER_WAY = {"head_pose", "head_pitch", "shoulders_level"}
 
 
 @dataclass
@@ -78,9 +78,17 @@ class Spread:
 
 
 def real_cases(checker: PhotoChecker, folder: Path) -> list[Case]:
+    """The labelled cases. A compliant photo is compliant in every check, so a check no label names
+    (``head_pitch``) takes its compliant side from the compliant photos."""
     labels = json.loads((folder / "labels.json").read_text())
-    return [Case(name, label["accepted"], set(label["must_fail"]), set(label["must_pass"]),
-                 checker.check(read_photo(folder / "cases" / f"{name}.jpg"))) for name, label in labels.items()]
+    named = {k for label in labels.values() for k in label["must_fail"] + label["must_pass"]}
+    cases = []
+    for name, label in labels.items():
+        report = checker.check(read_photo(folder / "cases" / f"{name}.jpg"))
+        unnamed = {(check_id, part) for check_id, result in report.checks.items() if check_id not in named
+                   for part in _components(check_id, result.value, result.limit)} if label["accepted"] else set()
+        cases.append(Case(name, label["accepted"], set(label["must_fail"]), set(label["must_pass"]), report, unnamed))
+    return cases
 
 
 def made_cases(checker: PhotoChecker, real: list[Case], folder: Path) -> list[Case]:

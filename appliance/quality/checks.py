@@ -37,7 +37,7 @@ from appliance.quality.settings import QualitySettings
 from appliance.quality.stats import percentiles, u8_percentiles
 from boothcore.text import Text
 
-CHECK_IDS = ("face_count", "face_size", "framing", "head_pose", "distortion", "eyes_open", "mouth_closed",
+CHECK_IDS = ("face_count", "face_size", "framing", "head_pose", "head_pitch", "distortion", "eyes_open", "mouth_closed",
              "eyes_visible", "hair_clear", "ears_visible", "shoulders_level", "background", "clothing_contrast",
              "sharpness", "exposure", "lighting", "colour")
 
@@ -288,17 +288,25 @@ def framing(a: Analysis, s: QualitySettings) -> CheckResult:
 
 
 def head_pose(a: Analysis, s: QualitySettings) -> CheckResult:
-    value = {"yaw": a.yaw_deg, "pitch": a.pitch_deg, "roll": a.roll_deg}
-    limit = {"yaw": s.max_yaw_deg, "pitch": s.max_pitch_deg, "roll": s.max_roll_deg}
+    """CHSI's "head level (the pupil line horizontal), looking at the lens": roll and yaw."""
+    value = {"yaw": a.yaw_deg, "roll": a.roll_deg}
+    limit = {"yaw": s.max_yaw_deg, "roll": s.max_roll_deg}
     excess = {k: abs(value[k]) / limit[k] for k in value}
     worst = max(excess, key=lambda k: excess[k])
-    if worst == "roll":
-        message = MSG["roll"]
-    elif worst == "yaw":
-        message = MSG["yaw"]
-    else:
-        message = MSG["chin_up"] if value["pitch"] > 0 else MSG["chin_down"]
-    return _result("head_pose", excess[worst] <= 1.0, value, limit, message)
+    return _result("head_pose", excess[worst] <= 1.0, value, limit, MSG[worst])
+
+
+def head_pitch(a: Analysis, s: QualitySettings) -> CheckResult:
+    """The chin raised or lowered (degrees, positive: face turned down), ICAO's pitch limit.
+
+    Its own check, apart from ``head_pose``: CHSI asks for a level pupil line and a look into the
+    lens, and rejects on the pupil line, not on pitch; the pitch is read against a reference
+    carriage (``head_rotation``) that a booth camera set higher or lower than the eyes shifts.
+    So a pitched head is a warning the operator judges (severity "confirm", ``settings``)."""
+    pitch = a.pitch_deg
+    message = MSG["chin_up"] if pitch > 0 else MSG["chin_down"]
+    return _result("head_pitch", abs(pitch) <= s.max_pitch_deg, {"pitch": pitch}, {"pitch": s.max_pitch_deg},
+                   message)
 
 
 def distortion(a: Analysis, s: QualitySettings) -> CheckResult:
@@ -649,7 +657,8 @@ def colour(a: Analysis, s: QualitySettings, r: Regions) -> CheckResult:
 
 FaceCheck = Callable[[Analysis, QualitySettings], CheckResult]
 WindowCheck = Callable[[Analysis, QualitySettings, Regions], CheckResult]
-FACE_CHECKS: tuple[FaceCheck, ...] = (face_size, framing, head_pose, distortion, eyes_open, shoulders_level)
+FACE_CHECKS: tuple[FaceCheck, ...] = (face_size, framing, head_pose, head_pitch, distortion, eyes_open,
+                                      shoulders_level)
 WINDOW_CHECKS: tuple[WindowCheck, ...] = (mouth_closed, eyes_visible, hair_clear, ears_visible, background,
                                           clothing_contrast, sharpness, exposure, lighting, colour)
 
@@ -668,6 +677,7 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
     "face_size": ("distortion",),
     "framing": ("distortion",),
     "head_pose": ("distortion",),
+    "head_pitch": ("distortion", "head_pose"),
     "eyes_open": ("exposure", "sharpness", "face_size", "eyes_visible"),
     "mouth_closed": ("exposure", "sharpness", "face_size", "eyes_visible"),
     "eyes_visible": ("exposure", "sharpness", "face_size", "head_pose"),
@@ -683,9 +693,8 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
 # The order the review names faults in: what the staff or the whole frame must fix first, then the
 # student's position, then the face.
 REVIEW_ORDER = ("face_count", "exposure", "colour", "distortion", "sharpness", "face_size", "framing",
-                "head_pose", "eyes_visible", "eyes_open", "mouth_closed", "hair_clear", "ears_visible",
-                "lighting",
-                "background", "clothing_contrast", "shoulders_level")
+                "head_pose", "head_pitch", "eyes_visible", "eyes_open", "mouth_closed", "hair_clear",
+                "ears_visible", "lighting", "background", "clothing_contrast", "shoulders_level")
 # Measured on the frame itself when no face is found (no window to crop).
 FRAME_CHECKS = ("exposure", "colour", "background")
 

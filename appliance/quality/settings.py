@@ -23,13 +23,16 @@ Severity = Literal["reject", "confirm"]
 # ask for uncovered ears (露耳) and universities refuse covered ears at their manual review: its
 # measure is a colour classification that a beard at ear height, an ear in deep shade or a hood
 # can read as hair, and the simulated demo student cannot show ears. A site may set it to "reject".
+# A raised or lowered chin (head_pitch) is "confirm": CHSI's rule is the level pupil line and a look
+# into the lens (head_pose); pitch is ICAO's limit, not among CHSI's rejections, and it is read
+# against a reference carriage that the camera's height moves (see max_pitch_deg).
 ALWAYS_REJECT = ("framing", "head_pose", "sharpness", "clothing_contrast", "face_size")
 DEFAULT_SEVERITY: dict[str, Severity] = {
     "face_count": "reject", "face_size": "reject", "framing": "reject", "head_pose": "reject",
-    "distortion": "reject", "eyes_open": "reject", "mouth_closed": "reject", "eyes_visible": "reject",
-    "hair_clear": "confirm", "ears_visible": "confirm", "shoulders_level": "confirm", "background": "reject",
-    "clothing_contrast": "reject", "sharpness": "reject", "exposure": "reject", "lighting": "confirm",
-    "colour": "reject",
+    "head_pitch": "confirm", "distortion": "reject", "eyes_open": "reject", "mouth_closed": "reject",
+    "eyes_visible": "reject", "hair_clear": "confirm", "ears_visible": "confirm", "shoulders_level": "confirm",
+    "background": "reject", "clothing_contrast": "reject", "sharpness": "reject", "exposure": "reject",
+    "lighting": "confirm", "colour": "reject",
 }
 
 
@@ -64,17 +67,17 @@ class QualitySettings(BaseModel):
     # (frontal up to 10.1, the cap 15.9): no wider margin, so yaw stays the measure the live
     # guidance uses too.
     max_yaw_deg: float = Field(default=12.0, gt=0, le=45)
-    # Pitch: the rigid fit of the eye corners, nose and cheek edges to the compliant faces' mean
-    # shape (appliance/quality/head_rotation.py); 0 is their average carriage, positive is the
-    # face turned down. ICAO allows +-5. The estimate's own error, measured on the sets: the
-    # reference made without one of its five faces moves that face by up to 0.8; one photograph
-    # under the set's global changes (exposure, greyscale, blur, backdrop, tinted lenses) reads
-    # within 1.8 (3.8 with drawn sunglasses); opening the simulated student's mouth moves her by
-    # up to 2.7. About 5 together: 5 + 5 = 10. Real-face set: the compliant frames read -3.1 to
-    # 3.2, every other face labelled to pass -6.3 (a broad grin) to 4.1; two read beyond and are
-    # expected failures of their label (README, known limits): the beanie selfie taken from above
-    # 15.7, the tongue-out stock photo tipped back -11.7. The set has no face labelled pitched, so
-    # no faulty value bounds the limit from the other side. (The forehead-chin line read before
+    # head_pitch (its own check, "confirm" by default): the rigid fit of the eye corners, nose and
+    # cheek edges to the compliant faces' mean shape (appliance/quality/head_rotation.py); 0 is
+    # their average carriage, positive is the face turned down. ICAO allows +-5. The estimate's own
+    # error, measured on the sets: the reference made without one of its five faces moves that
+    # face by up to 0.8; one photograph under the set's global changes (exposure, greyscale, blur,
+    # backdrop, tinted lenses) reads within 1.8 (3.8 with drawn sunglasses); opening the simulated
+    # student's mouth moves her by up to 2.7. About 5 together: 5 + 5 = 10. Real-face set: the
+    # compliant frames read -3.1 to 3.2, every other face -6.3 (a broad grin) to 4.1 but two whose
+    # labels ask a pass of head_pose (roll and yaw): the beanie selfie taken from above 15.7 and the
+    # tongue-out stock photo tipped back -11.7, both warned. The set has no face labelled pitched,
+    # so no faulty value bounds the limit from the other side. (The forehead-chin line read before
     # spread the faces labelled to pass over -9.8 to 9.5.)
     max_pitch_deg: float = Field(default=10.0, gt=0, le=45)
 
