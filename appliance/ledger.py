@@ -180,9 +180,10 @@ class Ledger:
     def unpaid_sessions(self) -> list[SessionRecord]:
         """Closed class sessions whose fee was neither confirmed as paid nor deferred, oldest first:
         the booth shows their summary (and payment QR code) until the operator does one or the other.
-        A make-up session has no class fee (each student paid after their photo)."""
+        A make-up session has no class fee (each student paid after their photo), nor has a class closed
+        with nobody photographed (fee 0)."""
         rows = self.conn.execute(
-            "SELECT * FROM sessions s WHERE closed_at IS NOT NULL AND kind = 'class'"
+            "SELECT * FROM sessions s WHERE closed_at IS NOT NULL AND kind = 'class' AND fee_cny > 0"
             " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.session_id = s.id AND p.id_number IS NULL)"
             " AND NOT EXISTS (SELECT 1 FROM payment_deferrals d WHERE d.session_id = s.id)"
             " ORDER BY closed_at, opened_at")

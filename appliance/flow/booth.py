@@ -407,7 +407,7 @@ class Booth:
         return False
 
     def _timeout(self, _event: Tick) -> None:
-        if self.state is State.SUMMARY:  # a make-up tally (a class summary has no timeout)
+        if self.state is State.SUMMARY:  # a make-up tally or a class with nothing to pay (a fee waits)
             self._end_session()
             return
         if self._keeps_reviewed_photo():
@@ -865,7 +865,8 @@ class Booth:
 
     def _show_summary(self) -> None:
         """A class's summary stays until its payment is confirmed or deferred, across restarts; a make-up
-        session's tally (nothing to pay now) for ``capture.summary_timeout_s``, or until the next session."""
+        session's tally, or a class closed with nobody photographed (nothing to pay now), for
+        ``capture.summary_timeout_s``, or until the next session."""
         assert self.summary is not None
         self._enter(State.SUMMARY, None if self.summary.asks_class_fee else self.config.capture.summary_timeout_s)
 
@@ -964,7 +965,7 @@ class Booth:
             return views.saved(cycle.entry, status)
         if state is State.PAYMENT:
             return views.payment(fee_for(1, self.config.fees), self.config.fees.payment_qr, status)
-        if state is State.SUMMARY and self.summary and not self.summary.asks_class_fee:
+        if state is State.SUMMARY and self.summary and self.summary.session.kind == "makeup":
             return views.makeup_summary(self.summary.photographed, self.summary.paid_people, self.summary.paid_cny,
                                         status)
         if state is State.SUMMARY and self.summary:

@@ -17,14 +17,16 @@ class ClassSummary:
     missing: tuple[RosterEntry, ...]
     price_cny: float
     fee_cny: float  # asked of the monitor by QR code; 0 for a make-up session (each pays on the spot)
+    #               and for a class closed with nobody photographed (nothing to pay)
     payment_qr: str
     paid_people: int = 0  # make-up: the students whose payment the operator confirmed after their photo
     paid_cny: float = 0.0
 
     @property
     def asks_class_fee(self) -> bool:
-        """A class session's fee is paid by the monitor for the class; a make-up session's by each student."""
-        return self.session.kind == "class"
+        """A class session's fee is paid by the monitor for the class; a make-up session's by each student.
+        A class closed with nobody photographed owes nothing: its summary asks no payment."""
+        return self.session.kind == "class" and self.fee_cny > 0
 
 
 def fee_for(people: int, fees: FeesSection) -> float:

@@ -85,7 +85,7 @@ TABLE: tuple[Transition, ...] = (
     row(Trigger.TICK, {S.COUNTDOWN}, "_preview", {S.BLOCKED}),  # the camera stopped delivering
     row(Trigger.TIMEOUT, {S.CONFIRM, S.READY, S.REFUSED, S.SAVED, S.PAYMENT, S.ERROR}, "_timeout", RESTING),
     row(Trigger.TIMEOUT, {S.REVIEW}, "_timeout", RESTING | SAVING),  # a compliant photo is kept
-    row(Trigger.TIMEOUT, {S.SUMMARY}, "_timeout", RESTING | {S.SUMMARY}),  # a make-up tally (a class one waits)
+    row(Trigger.TIMEOUT, {S.SUMMARY}, "_timeout", RESTING | {S.SUMMARY}),  # a tally with no fee (a class fee waits)
     row(Trigger.COUNTDOWN_OVER, {S.COUNTDOWN}, "_capture_and_check", {S.REVIEW, S.BLOCKED}),
     row(Trigger.CARD, SWIPE_STATES - {S.REVIEW}, "_card", NEW_CYCLE),  # in a cycle: that cycle is cancelled
     row(Trigger.CARD, {S.REVIEW}, "_card", NEW_CYCLE | SAVING),  # a compliant photo is kept first

@@ -93,14 +93,20 @@ def payment(amount: float, qr_text: str, status: str) -> View:
 
 def summary(label: str, photographed: int, missing: list[str], price: float, fee: float, qr_text: str,
             status: str) -> View:
-    lines = [Text(f"{label}:已拍 {photographed} 人", f"{label}: {photographed} photographed"),
-             Text(f"费用 {photographed} × {cny(price)} = {cny(fee)} 元",
-                  f"Fee {photographed} x {cny(price)} = {cny(fee)} CNY")]
+    """A closed class: the count, who is missing, and the fee with its QR code; a fee of 0 (nobody
+    photographed) is not asked for: no fee line, no QR code."""
+    lines = [Text(f"{label}:已拍 {photographed} 人", f"{label}: {photographed} photographed")]
+    if fee > 0:
+        lines.append(Text(f"费用 {photographed} × {cny(price)} = {cny(fee)} 元",
+                          f"Fee {photographed} x {cny(price)} = {cny(fee)} CNY"))
     if missing:
         names = "、".join(missing[:12]) + ("…" if len(missing) > 12 else "")
         lines.append(Text(f"未拍 {len(missing)} 人:{names}", f"Not photographed ({len(missing)}): {names}"))
     else:
         lines.append(Text("全班已拍完", "Everyone on the class roster is photographed"))
+    if fee <= 0:
+        return View(Screen.SUMMARY, Text("本班拍摄结束,无需缴费", "Class closed: nothing to pay"), tuple(lines),
+                    Tone.INFO, status=status)
     return View(Screen.SUMMARY, Text("本班拍摄结束,请班长扫码缴费", "Class done: the monitor pays by QR code"),
                 tuple(lines), Tone.INFO, qr_text=qr_text, status=status)
 

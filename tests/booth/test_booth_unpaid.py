@@ -13,7 +13,7 @@ import time
 from appliance.app import build_service
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
-from appliance.flow.events import CardPresented, OperatorAction, OperatorCommand
+from appliance.flow.events import ButtonPressed, CardPresented, OperatorAction, OperatorCommand, Tick
 from appliance.flow.states import State
 from appliance.ledger import Ledger
 from appliance.simulation.roster_gen import card_for, generate_roster
@@ -101,7 +101,7 @@ def test_summaries_left_unsettled_are_shown_oldest_first(config, roster, ledger,
     closed = []
     for entry in students[:2]:
         session = ledger.open_session("class", entry.college, entry.class_name, 20.0)
-        ledger.close_session(session.id, 0, 0.0)
+        ledger.close_session(session.id, 1, 20.0)
         closed.append(session.id)
     rig = Rig(config, roster, ledger, sim_camera, checker, photo_output)
     assert rig.booth.state is State.SUMMARY and rig.booth.summary.session.id == closed[0]
@@ -111,10 +111,11 @@ def test_summaries_left_unsettled_are_shown_oldest_first(config, roster, ledger,
     assert rig.open_class(students[0]) is State.IDLE
 
 
-def test_central_sees_the_closed_class_unpaid_until_the_booth_confirms_after_a_restart(tmp_path):
+def test_central_sees_the_closed_class_unpaid_until_the_booth_confirms_after_a_restart(tmp_path, checker):
     students = generate_roster(3, graduation_year=2027)
     config = load_config(None, {"booth": {"data_dir": str(tmp_path / "booth"), "graduation_year": 2027},
-                                "hours": {"enforce": False}, "hardware": {"screen": "headless"}})
+                                "hours": {"enforce": False}, "hardware": {"screen": "headless"},
+                                "capture": {"countdown_s": 1.0, "message_timeout_s": 1.0}})
     with EmbeddedCentral(tmp_path, workers=1) as central:
         store = central.open_store()
 
@@ -122,30 +123,62 @@ def test_central_sees_the_closed_class_unpaid_until_the_booth_confirms_after_a_r
             # The operator's actions arrive as operator_action events too (after the event they caused).
             return sorted(event.kind for event in store.events(booth="booth-01") if event.kind != "operator_action")
 
-        def serve(actions, until) -> None:
+        def serve(steps, until) -> None:
+            """``steps``: (the state to wait for, or None; then the event posted to the booth)."""
             service = build_service(config, broker_url=central.url, display=HeadlessDisplay(),
-                                    reader=SimulatedCardReader())
+                                    reader=SimulatedCardReader(), checker=checker)
             parts = service.parts
             Roster(parts.ledger.conn).upsert(students)
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
 
             def operator() -> None:
-                for action, args in actions:
+                for state, event in steps:
+                    while state is not None and parts.booth.state is not state and time.monotonic() < deadline:
+                        time.sleep(0.05)
                     time.sleep(config.capture.input_guard_s + 0.1)
-                    service.loop.inbox.post(OperatorCommand(action, pin=config.operator.pin, args=args))
+                    service.loop.inbox.post(event)
 
             threading.Thread(target=operator, daemon=True).start()
             service.run(until=lambda: until(parts.booth) or time.monotonic() > deadline)
 
-        opened = {"college": students[0].college, "class_name": students[0].class_name}
-        serve([(OperatorAction.OPEN_CLASS, opened), (OperatorAction.CLOSE_SESSION, {})],
+        def command(action, **args):
+            return OperatorCommand(action, pin=config.operator.pin, args=args)
+
+        # One student photographed (a class closed with nobody photographed asks no payment).
+        serve([(None, command(OperatorAction.OPEN_CLASS, college=students[0].college,
+                              class_name=students[0].class_name)),
+               (State.IDLE, CardPresented(card_for(students[0]))), (State.READY, ButtonPressed()),
+               (State.REVIEW, ButtonPressed()), (State.SAVED, Tick()),
+               (State.IDLE, command(OperatorAction.CLOSE_SESSION))],
               until=lambda booth: booth.state is State.SUMMARY and "class_closed" in kinds_at_central())
-        assert kinds_at_central() == ["class_closed", "class_opened"]  # central: closed, no payment
+        assert kinds_at_central() == ["class_closed", "class_opened", "photo_accepted"]  # central: no payment
         conn = db.connect(config.data_dir / "booth.db")
         (session,) = Ledger(conn, config.booth.id).unpaid_sessions()
         conn.close()
+        assert session.fee_cny == 20.0
         # The booth crashed on the summary (the service was stopped without a payment); it restarts:
-        serve([(OperatorAction.CONFIRM_PAYMENT, {})],
+        serve([(None, command(OperatorAction.CONFIRM_PAYMENT))],
               until=lambda booth: "payment_confirmed" in kinds_at_central())
         paid = [event for event in store.events(booth="booth-01") if event.kind == "payment_confirmed"]
         assert [event.data["session_id"] for event in paid] == [session.id]
+
+
+def test_a_class_closed_with_nobody_photographed_asks_no_payment(config, roster, ledger, sim_camera, checker,
+                                                                  photo_output, students):
+    """The monitor opened the class by mistake (or nobody came): the summary counts 0 and shows no
+    fee and no QR code; it goes away like a make-up tally, and a restart does not show it again."""
+    rig = Rig(config, roster, ledger, sim_camera, checker, photo_output)
+    rig.open_class(students[0])
+    assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    session_id = rig.booth.summary.session.id
+    view = rig.display.last_view
+    assert view.qr_text is None
+    assert "0 photographed" in view.lines[0].en
+    assert view.title.en == "Class closed: nothing to pay"
+    assert not any("CNY" in line.en or "Fee" in line.en for line in view.lines), view.lines
+    assert ledger.unpaid_sessions() == []
+    assert ledger.session(session_id).photographed == 0 and ledger.session(session_id).fee_cny == 0.0
+    assert _restart(config, roster, ledger, sim_camera, checker, photo_output).booth.state is State.NO_SESSION
+    assert rig.operator(OperatorAction.CONFIRM_PAYMENT) is State.SUMMARY  # refused: nothing is waiting
+    assert rig.wait(config.capture.summary_timeout_s + 1) is State.NO_SESSION
+    assert ledger.payments(session_id) == []
