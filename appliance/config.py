@@ -13,23 +13,19 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from appliance.operator_pin import PIN_PATTERN, check_hash_format, pin_matches
 from appliance.quality.settings import QualitySettings
 from appliance.uplink.settings import UplinkSettings
 from boothcore.chsi import OutputSection
-from boothcore.config import ConfigError, one_line_error, read_raw
+from boothcore.config import ConfigError, ConfigSection, one_line_error, read_raw
 from boothcore.protocol import BOOTH_ID_PATTERN, BOOTH_ID_RULE
 
 # A screen size as [hardware] screen_size and `booth screenshots --size` take it.
 SCREEN_SIZE_RULE = "WIDTHxHEIGHT in pixels, each 100 to 9999 (e.g. 1024x600 or 1080x1920)"
 _SCREEN_SIZE = re.compile(r"^([1-9][0-9]{2,3})x([1-9][0-9]{2,3})$")
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class TimeWindow(BaseModel):
@@ -57,7 +53,7 @@ class TimeWindow(BaseModel):
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
-class BoothSection(_Section):
+class BoothSection(ConfigSection):
     # Unique per booth; it names the MQTT topics and the client certificate.
     id: str = "booth-01"
     # Where the roster, ledger, outbox and photos live (its own partition on the Pi).
@@ -79,11 +75,11 @@ class BoothSection(_Section):
         return value
 
 
-class HoursSection(_Section):
+class HoursSection(ConfigSection):
     # Regular class sessions (the notice: 08:00-12:00 and 13:00-17:00).
-    service: list[str] = ["08:00-12:00", "13:00-17:00"]
+    service: list[str] = Field(default_factory=lambda: ["08:00-12:00", "13:00-17:00"])
     # Make-up sessions (补拍): working days 8:30-11:30 and 13:30-17:00.
-    makeup: list[str] = ["08:30-11:30", "13:30-17:00"]
+    makeup: list[str] = Field(default_factory=lambda: ["08:30-11:30", "13:30-17:00"])
     # Make-up only on working days (Monday-Friday).
     makeup_weekdays_only: bool = True
     # false = always open (the simulated demo, technicians at the bench).
@@ -105,7 +101,7 @@ class HoursSection(_Section):
 DEMO_PAYMENT_QR = "https://qr.alipay.com/booth-fee-demo"
 
 
-class FeesSection(_Section):
+class FeesSection(ConfigSection):
     # Charge per photographed person in CNY; the notice caps it at 20.
     price_cny: float = Field(default=20.0, ge=0)
     cap_cny: float = Field(default=20.0, ge=0)
@@ -124,7 +120,7 @@ class FeesSection(_Section):
 SECRET_KEYS = ("operator.pin", "operator.pin_hash")
 
 
-class OperatorSection(_Section):
+class OperatorSection(ConfigSection):
     # The teaching secretary's / counsellor's PIN: opens and closes class sessions, allows retakes.
     pin: str = "2468"
     # The same PIN as an scrypt hash (`booth hash-pin`); when set, it replaces `pin`.
@@ -154,7 +150,7 @@ class OperatorSection(_Section):
 MAX_COUNTDOWN_S = 10.0  # capture.countdown_s (also the bound of booth demo --countdown)
 
 
-class CaptureSection(_Section):
+class CaptureSection(ConfigSection):
     # Seconds of countdown over the live preview (wall clock).
     countdown_s: float = Field(default=3.0, gt=0, le=MAX_COUNTDOWN_S)
     # Attempts per swipe before the student must see the operator.
@@ -174,7 +170,7 @@ class CaptureSection(_Section):
     input_guard_s: float = Field(default=0.5, ge=0, le=2)
 
 
-class HardwareSection(_Section):
+class HardwareSection(ConfigSection):
     # simulated | picamera2
     camera: Literal["simulated", "picamera2"] = "simulated"
     # simulated | sam:/dev/ttyUSB0[@baud] | pcsc[:reader name] | wedge:/dev/input/eventN
@@ -261,7 +257,7 @@ def parse_screen_size(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-class BoothConfig(_Section):
+class BoothConfig(ConfigSection):
     booth: BoothSection = BoothSection()
     hours: HoursSection = HoursSection()
     fees: FeesSection = FeesSection()
@@ -281,7 +277,7 @@ def parse_config(raw: dict[str, Any]) -> BoothConfig:
     try:
         return BoothConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(one_line_error(error, raw, SECRET_KEYS)) from None
+        raise ConfigError(one_line_error(error, raw, SECRET_KEYS, BoothConfig)) from None
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> BoothConfig:

@@ -6,16 +6,16 @@ an export. Source of the numbers: the CHSI standard (480x640 pixels, 300 dpi, 20
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from boothcore.config import ConfigSection
 
 OUT_W, OUT_H = 480, 640
 DPI = 300
 
 
-class OutputSection(BaseModel):
+class OutputSection(ConfigSection):
     """The ``[output]`` section of booth.toml: what a CHSI file must be (central's export checks the same)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     # The CHSI file: 480x640 at 300 dpi, baseline JPEG, quality >= 60, size in the range below.
     # Sizes are in bytes: CHSI's "20-40 KB" is read as KiB by some upload forms (20,480-40,960) and

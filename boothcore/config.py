@@ -7,13 +7,15 @@ files and validation errors into dicts and the one line an operator sees.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
+import types
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from boothcore.durable import why_unwritable
 
@@ -22,11 +24,71 @@ class ConfigError(Exception):
     """A configuration problem, already phrased as the one line the operator sees."""
 
 
-def one_line_error(error: ValidationError, raw: dict[str, Any], secret_keys: Collection[str] = ()) -> str:
+# What a TOML scalar key takes, in words, by its annotation.
+_SCALAR_WORDS: dict[object, str] = {bool: "true or false", int: "a whole number", float: "a number"}
+
+
+def _scalar_words(annotation: object) -> str | None:
+    """``_SCALAR_WORDS`` of ``annotation`` (``int``, ``float | None``, ...), None for other types."""
+    options = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
+    words = [_SCALAR_WORDS[option] for option in options if option in _SCALAR_WORDS]
+    return words[0] if words and all(option in _SCALAR_WORDS or option is type(None) for option in options) else None
+
+
+class ConfigSection(BaseModel):
+    """A section of a config file: an unknown key is refused, and so is a number or true/false written
+    as text (``graduation_year = "2027"``). TOML has those types, so the quotes are a slip; pydantic's
+    lax mode would convert the text silently, its strict mode would also refuse the text TOML gives
+    paths, times and tuples, so only the scalar keys are checked here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_quoted_scalar(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str) and info.field_name is not None:
+            words = _scalar_words(cls.model_fields[info.field_name].annotation)
+            if words:
+                raise ValueError(f"must be {words}, written without quotes")
+        return value
+
+
+def _known_keys(model: type[BaseModel] | None, section: list[str]) -> list[str]:
+    """The keys ``model`` takes at ``section`` (a path of section names; [] = the top level)."""
+    for part in section:
+        field = model.model_fields.get(part) if model else None
+        annotation = field.annotation if field else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return list(model.model_fields) if model else []
+
+
+_KEYS_LISTED = 12  # an unknown key's line lists the section's keys up to this many (it stays one line)
+
+
+def _unknown_key(loc: list[str], model: type[BaseModel] | None) -> str:
+    """``[Booth]: unknown section: did you mean [booth]? ...``, ``booth.Id: unknown key: did you mean booth.id?``"""
+    known = _known_keys(model, loc[:-1])
+    name = loc[-1]
+    same = [key for key in known if key.lower() == name.lower()] or difflib.get_close_matches(name, known, 1)
+    if len(loc) == 1:
+        hint = f"did you mean [{same[0]}]? " if same else ""
+        return f"[{name}]: unknown section: {hint}(the sections: {', '.join(f'[{key}]' for key in known)})"
+    prefix = ".".join(loc[:-1])
+    if same:
+        return f"{prefix}.{name}: unknown key: did you mean {prefix}.{same[0]}?"
+    listed = f"[{prefix}] takes {', '.join(known)}" if len(known) <= _KEYS_LISTED else \
+        f"the keys of [{prefix}] are in the documented config file"
+    return f"{prefix}.{name}: unknown key ({listed})"
+
+
+def one_line_error(error: ValidationError, raw: dict[str, Any], secret_keys: Collection[str] = (),
+                   model: type[BaseModel] | None = None) -> str:
     """The first validation error as the one line an operator sees (booth and central configs).
 
     The value of a key in ``secret_keys`` (``section.key``) is never part of the line: it goes to the
-    log and to the booth's "not provisioned" screen, and a mistyped PIN is usually the real one."""
+    log and to the booth's "not provisioned" screen, and a mistyped PIN is usually the real one.
+    ``model`` (the config's model) lets an unknown section or key be answered with the known one
+    (``[System]`` for ``[system]``)."""
     first = error.errors()[0]
     loc = [str(p) for p in first["loc"]]
     key = ".".join(loc)
@@ -37,7 +99,7 @@ def one_line_error(error: ValidationError, raw: dict[str, Any], secret_keys: Col
     for part in loc:
         value = value.get(part) if isinstance(value, dict) else None
     if first["type"] == "extra_forbidden":
-        return f"config error: {key}: unknown key"
+        return f"config error: {_unknown_key(loc, model)}"
     if first["type"] == "missing":
         return f"config error: {key}: missing"
     if first["type"] == "string_type" and isinstance(value, int | float):  # TOML: pin = 1234, not "1234"

@@ -11,10 +11,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from boothcore.broker_url import broker_port, check_broker_url
-from boothcore.config import ConfigError, one_line_error, read_raw
+from boothcore.config import ConfigError, ConfigSection, one_line_error, read_raw
 from boothcore.mqtt import ClientTls
 from boothcore.protocol import BOOTH_ID_PATTERN, BOOTH_ID_RULE, MAX_PHOTO_SIZE, TOKEN_PATTERN
 from central.certs import TlsFiles
@@ -23,11 +23,7 @@ from central.local_broker import CENTRAL_PORT
 _BOOTH = re.compile(BOOTH_ID_PATTERN)
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class BrokerSection(_Section):
+class BrokerSection(ConfigSection):
     # mqtt://host:1883 or mqtts://host:8884 (central's listener; mqtts needs the three TLS files).
     url: str = "mqtt://localhost:1883"
     # TLS: the fleet CA (verifies the broker), and the central service's client certificate
@@ -78,7 +74,7 @@ class BrokerSection(_Section):
         return ClientTls(ca=tls.ca, cert=tls.cert, key=tls.key) if tls else None
 
 
-class StorageSection(_Section):
+class StorageSection(ConfigSection):
     # Photos (photos/<college>/<class>/<id_number>.jpg), chunk staging and the default database.
     data_dir: Path = Path("/var/lib/booth-central")
     # sqlite:///ABSOLUTE/PATH or sqlite:RELATIVE (to data_dir): one host (the embedded default); or
@@ -116,12 +112,12 @@ class StorageSection(_Section):
 MAX_WORKERS = 64  # ingest workers in one process (also the bound of booth-central serve --workers)
 
 
-class IngestSection(_Section):
+class IngestSection(ConfigSection):
     # Ingest workers in this process (each: one MQTT connection, one thread, one DB connection).
     workers: int = Field(default=2, ge=1, le=MAX_WORKERS)
     # Only these booth ids are accepted; [] = every booth with a fleet certificate (the broker's ACL
     # binds a booth id's topics to its certificate); without TLS, any client (logged at start).
-    known_booths: list[str] = []
+    known_booths: list[str] = Field(default_factory=list)
     # A fin that finds chunks missing waits this long (another worker may be writing them) before
     # central answers "missing".
     missing_grace_s: float = Field(default=0.5, ge=0, le=30)
@@ -138,7 +134,7 @@ class IngestSection(_Section):
         return value
 
 
-class WebSection(_Section):
+class WebSection(ConfigSection):
     # Where the office dashboard listens (booth-central web, or serve --http): HOST:PORT.
     http: str = Field(default="127.0.0.1:8080", pattern=r"^[A-Za-z0-9.:\[\]-]+:[0-9]{1,5}$")
     # A login lasts this long (seconds) before the user has to log in again.
@@ -182,13 +178,13 @@ class WebSection(_Section):
         return int(self.http.rsplit(":", 1)[1])
 
 
-class RosterSection(_Section):
+class RosterSection(ConfigSection):
     # The year whose graduates the office photographs (the booths' booth.graduation_year): roster
     # rows of another year are refused by every booth, so they are neither missing nor exported.
     graduation_year: int = Field(default=2027, ge=2000, le=2100)
 
 
-class CentralConfig(_Section):
+class CentralConfig(ConfigSection):
     broker: BrokerSection = BrokerSection()
     storage: StorageSection = StorageSection()
     ingest: IngestSection = IngestSection()
@@ -204,7 +200,7 @@ def parse_central_config(raw: dict[str, Any]) -> CentralConfig:
     try:
         return CentralConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(one_line_error(error, raw)) from None
+        raise ConfigError(one_line_error(error, raw, model=CentralConfig)) from None
 
 
 def load_central_config(path: str | Path | None = None,

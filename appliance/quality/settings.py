@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from boothcore.config import ConfigSection
 
 Severity = Literal["reject", "confirm"]
 # What the booth does when a check fails: "reject" (the photo is not kept; the student retakes) or
@@ -36,9 +38,7 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
 }
 
 
-class QualitySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class QualitySettings(ConfigSection):
     # Folder of the unpacked, sha256-checked .tflite files; empty = the default cache
     # ($BOOTH_MODEL_DIR, else ~/.cache/diploma-booth/models).
     model_dir: str = ""

@@ -5,18 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from boothcore.broker_url import broker_port, check_broker_url
+from boothcore.config import ConfigSection
 from boothcore.mqtt import ClientTls
 from boothcore.protocol import CHUNK_SIZE, MIN_CHUNK_SIZE, WILL_DELAY_S
 
 MQTTS_PORT = 8883  # IANA's secure-mqtt: the broker's listener for booths
 
 
-class UplinkSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UplinkSettings(ConfigSection):
     # Empty = no uplink (photos stay in the local outbox until one is configured).
     # mqtt://host[:1883] or mqtts://host[:8883] (TLS).
     broker_url: str = ""

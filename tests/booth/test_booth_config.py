@@ -32,7 +32,23 @@ def test_every_key_in_the_shipped_file_has_a_comment_above_it():
     ("[hours]\nservice = ['8-12']\n", "config error: hours.service = ['8-12']: '8-12' is not a window"),
     ("[capture]\nretake_limit = 0\n", "config error: capture.retake_limit = 0: Input should be greater than"),
     ("[hardware]\ncamera = 'usb'\n", "config error: hardware.camera = 'usb': Input should be 'simulated' or"),
-    ("[capture]\ncountdwn_s = 3\n", "config error: capture.countdwn_s: unknown key"),
+    ("[capture]\ncountdwn_s = 3\n", "config error: capture.countdwn_s: unknown key: did you mean capture.countdown_s?"),
+    ("[booth]\nmy_key = 3\n", "config error: booth.my_key: unknown key ([booth] takes id, data_dir, graduation_year,"),
+    # a section's name is lower case: the line names the wrong one and the one meant
+    ("[Booth]\nid = 'booth-02'\n", "config error: [Booth]: unknown section: did you mean [booth]? (the sections: "
+     "[booth], [hours], [fees], [operator], [capture], [output], [hardware], [quality], [uplink])"),
+    ("[Quality.severity]\nface_count = 'reject'\n",
+     "config error: [Quality]: unknown section: did you mean [quality]?"),
+    ("[quality.Severity]\nface_count = 'reject'\n", "config error: quality.Severity: unknown key: did you mean "
+     "quality.severity?"),
+    # a number or true/false in quotes is refused (pydantic's lax mode took "2027" as 2027 silently)
+    ("[booth]\ngraduation_year = '2027'\n",
+     "config error: booth.graduation_year = '2027': must be a whole number, written without quotes"),
+    ("[fees]\nprice_cny = \"15\"\n", "config error: fees.price_cny = '15': must be a number, written without quotes"),
+    ("[hardware]\nsound = 'false'\n", "config error: hardware.sound = 'false': must be true or false, written without"),
+    ("[quality]\nmax_roll_deg = '8'\n", "config error: quality.max_roll_deg = '8': must be a number, written without"),
+    ("[uplink]\nkeepalive_s = '30'\n", "config error: uplink.keepalive_s = '30': must be a whole number, written"),
+    ("[output]\nmin_quality = '70'\n", "config error: output.min_quality = '70': must be a whole number, written"),
     ("[output]\nmin_bytes = 50000\n", "config error: output.min_bytes = 50000: must be below output.max_bytes (40000)"),
     ("[booth\n", "is not valid TOML"),
     ("[booth]\nid = 7\n", "config error: booth.id = 7: Input should be a valid string: write it in quotes"),
