@@ -211,7 +211,8 @@ _VERDICT_WORDS = {"accepted": "ACCEPTED", "confirm": "CONFIRM (warnings only: th
 
 def _print_text(result: dict[str, Any]) -> None:
     """One line per file, then the instructions the booth's review would give (root causes only, as
-    the kiosk shows them); failed checks that follow from them are named on one last line."""
+    the kiosk shows them; in a rejected photo a check the operator may overlook is marked a warning);
+    failed checks that follow from them are named on one last line."""
     if "error" in result:
         print(f"{result['file']}: ERROR {result['error']}")
         return
@@ -220,7 +221,8 @@ def _print_text(result: dict[str, Any]) -> None:
     checks = result["checks"]
     for check_id in result["review"]:
         check = checks[check_id]
-        print(f"  {check_id}: {check['message']['en']} / {check['message']['zh']} "
+        warning = " (warning)" if result["verdict"] == "rejected" and check["severity"] == "confirm" else ""
+        print(f"  {check_id}{warning}: {check['message']['en']} / {check['message']['zh']} "
               f"(value {json.dumps(check['value'])}, limit {json.dumps(check['limit'])})")
     following = [check_id for check_id, check in checks.items()
                  if not check["passed"] and check_id not in result["review"]]

@@ -96,11 +96,28 @@ def test_text_gives_the_verdict_and_root_causes_only():
     assert report[0]["verdict"] == "confirm"
     assert lines[0] == f"{side_lit}: CONFIRM (warnings only: the operator may keep it)"
     grey_at = lines.index(f"{grey}: REJECTED")
-    instructions = [line.split(":")[0].strip() for line in lines[grey_at + 1:] if not line.startswith("  also")]
+    instructions = [line.split(":")[0].removesuffix(" (warning)").strip() for line in lines[grey_at + 1:]
+                    if not line.startswith("  also")]
     assert instructions == report[1]["review"]
     knock_on = [k for k, c in report[1]["checks"].items() if not c["passed"] and k not in report[1]["review"]]
     if knock_on:
         assert lines[-1] == f"  also failed, following from the above: {', '.join(knock_on)} (see --json)"
+
+
+def test_a_rejected_photo_marks_its_warnings():
+    """The tongue-out photo is refused for its mouth; its raised chin (head_pitch) and covered ears
+    are warnings the operator could overlook, and the text says which is which."""
+    photo = ROOT.parent / "shared" / "faces" / "cases" / "mouth_open_stock_a.jpg"
+    if not photo.is_file():
+        pytest.skip(f"real-face development set absent ({photo.parent})")
+    report = json.loads(_booth("check-photo", str(photo), "--json").stdout)[0]
+    lines = _booth("check-photo", str(photo)).stdout.splitlines()
+    assert lines[0] == f"{photo}: REJECTED"
+    for check_id in report["review"]:
+        severity = report["checks"][check_id]["severity"]
+        marked = f"  {check_id} (warning): " if severity == "confirm" else f"  {check_id}: "
+        assert any(line.startswith(marked) for line in lines), (marked, lines)
+    assert {report["checks"][k]["severity"] for k in report["review"]} == {"reject", "confirm"}
 
 
 @pytest.mark.parametrize("args", [["check-photo"], ["check-photo", "x.png", "--bogus"]])
