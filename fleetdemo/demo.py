@@ -269,6 +269,9 @@ class ClassScript:
         self.waiter.wait(mark, State.SUMMARY)
         if collect:
             self._collect()
+        summary = self.parts.booth.summary
+        if summary is not None and not summary.asks_class_fee:
+            return  # nobody photographed: nothing to pay; the next class opened puts the summary away
         time.sleep(self.pace_s * 4)
         mark = self.waiter.mark()
         self._operator(OperatorAction.CONFIRM_PAYMENT)
