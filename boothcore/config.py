@@ -65,9 +65,9 @@ def _known_keys(model: type[BaseModel] | None, section: list[str]) -> list[str]:
 _KEYS_LISTED = 12  # an unknown key's line lists the section's keys up to this many (it stays one line)
 
 
-def _unknown_key(loc: list[str], model: type[BaseModel] | None) -> str:
-    """``[Booth]: unknown section: did you mean [booth]? ...``, ``booth.Id: unknown key: did you mean booth.id?``"""
-    known = _known_keys(model, loc[:-1])
+def unknown_key_line(loc: list[str], known: list[str]) -> str:
+    """The line for the unknown section (``loc`` of one name) or key ``loc`` beside the ``known`` ones:
+    ``[Booth]: unknown section: did you mean [booth]? ...``, ``booth.Id: unknown key: did you mean booth.id?``"""
     name = loc[-1]
     same = [key for key in known if key.lower() == name.lower()] or difflib.get_close_matches(name, known, 1)
     if len(loc) == 1:
@@ -99,7 +99,7 @@ def one_line_error(error: ValidationError, raw: dict[str, Any], secret_keys: Col
     for part in loc:
         value = value.get(part) if isinstance(value, dict) else None
     if first["type"] == "extra_forbidden":
-        return f"config error: {_unknown_key(loc, model)}"
+        return f"config error: {unknown_key_line(loc, _known_keys(model, loc[:-1]))}"
     if first["type"] == "missing":
         return f"config error: {key}: missing"
     if first["type"] == "string_type" and isinstance(value, int | float):  # TOML: pin = 1234, not "1234"

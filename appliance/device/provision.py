@@ -28,11 +28,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from appliance.config import DEMO_PAYMENT_QR, BoothConfig, BoothSection, parse_config
 from appliance.operator_pin import hash_pin
-from boothcore.config import ConfigError
+from boothcore.config import ConfigError, ConfigSection, unknown_key_line
 from boothcore.durable import fsync_dir, write_atomic
 from boothcore.tls import IdentityError, check_identity
 
@@ -64,8 +64,7 @@ class ProvisionError(Exception):
     """The provisioning file cannot be used; the one line shown on the screen and printed."""
 
 
-class SystemSection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SystemSection(ConfigSection):
     # IANA time zone (photos carry timestamps; the class hours are local time).
     timezone: str
     # NTP servers systemd-timesyncd asks (host names or addresses).
@@ -87,8 +86,7 @@ class SystemSection(BaseModel):
         return value
 
 
-class WifiSection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WifiSection(ConfigSection):
     ssid: str = Field(min_length=1)
     # WPA2/WPA3 personal passphrase (8-63 characters); never shown in a message.
     psk: str = Field(repr=False)
@@ -142,12 +140,16 @@ def under(root: Path, path: Path) -> Path:
 
 
 def _section_error(name: str, error: ValidationError) -> str:
-    first = error.errors()[0]
+    """The line of ``[name]``'s first error; an unknown key first (``Country`` for ``country`` would
+    otherwise read "wifi.country: missing")."""
+    errors = error.errors()
+    first = next((each for each in errors if each["type"] == "extra_forbidden"), errors[0])
     key = ".".join([name, *(str(p) for p in first["loc"])])
     if first["type"] == "missing":
         return f"{key}: missing"
     if first["type"] == "extra_forbidden":
-        return f"{key}: unknown key"
+        model = SystemSection if name == "system" else WifiSection
+        return unknown_key_line([name, *(str(p) for p in first["loc"])], list(model.model_fields))
     return f"{key}: {first['msg'].removeprefix('Value error, ')}"
 
 
@@ -161,6 +163,10 @@ def load(source: Path) -> Provisioning:
         raise ProvisionError(f"{source} is not UTF-8 text: save it as UTF-8") from None
     except tomllib.TOMLDecodeError as error:
         raise ProvisionError(f"{source} is not valid TOML: {error}") from None
+    known = [*BoothConfig.model_fields, "system", "wifi"]
+    for section in raw:
+        if section not in known:  # [System] for [system]: not "system.timezone: missing"
+            raise ProvisionError(unknown_key_line([section], known))
     for section, key in REQUIRED:
         value = raw.get(section, {})
         if not isinstance(value, dict) or key not in value or value[key] in ("", []):

@@ -216,6 +216,19 @@ def _short_wifi_passphrase(boot: Path, fleet) -> None:
     (boot / "booth.toml").write_text(GOOD.replace("correct horse battery", "short"), encoding="utf-8")
 
 
+def _system_section_capitalised(boot: Path, fleet) -> None:  # read "system.timezone: missing"
+    (boot / "booth.toml").write_text(GOOD.replace("[system]", "[System]"), encoding="utf-8")
+
+
+def _year_in_quotes(boot: Path, fleet) -> None:  # was installed: pydantic's lax mode took the text
+    (boot / "booth.toml").write_text(GOOD.replace("graduation_year = 2027", 'graduation_year = "2027"'),
+                                     encoding="utf-8")
+
+
+def _wifi_key_capitalised(boot: Path, fleet) -> None:
+    (boot / "booth.toml").write_text(GOOD.replace("country =", "Country ="), encoding="utf-8")
+
+
 BAD = {
     "broken TOML": (_broken_toml, "is not valid TOML"),
     "missing key": (_missing_key, "uplink.cert_file: missing"),
@@ -237,6 +250,11 @@ BAD = {
     "plain mqtt": (_plain_mqtt, "use mqtts://"),
     "bad time zone": (_bad_time_zone, "system.timezone: 'China/Beijing' is not an IANA time zone"),
     "short Wi-Fi passphrase": (_short_wifi_passphrase, "wifi.psk: must be 8-63"),
+    "[System] for [system]": (_system_section_capitalised, "[System]: unknown section: did you mean [system]? "
+                              "(the sections: [booth], [hours],"),
+    "year in quotes": (_year_in_quotes, "booth.graduation_year = '2027': must be a whole number, written without "
+                       "quotes"),
+    "Wi-Fi key capitalised": (_wifi_key_capitalised, "wifi.Country: unknown key: did you mean wifi.country?"),
 }
 
 
