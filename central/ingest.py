@@ -307,9 +307,11 @@ class IngestWorker:
 
     @staticmethod
     def _log_status(status: p.Status, outcome: StatusOutcome) -> None:
-        """The line a committed status is worth (none for the usual one)."""
+        """The line a committed status is worth (none for the usual one, nor for a stale one: the
+        workers share one subscription, so a booth's statuses a few ms apart (idle, then ready at the
+        next card) reach two workers and commit in either order; the store keeps the newer)."""
         if outcome is StatusOutcome.STALE:
-            log.info("ignored a stale status of %s (boot %d)", status.booth, status.boot)
+            log.debug("ignored a stale status of %s (boot %d)", status.booth, status.boot)
         elif outcome is StatusOutcome.RETIRED:
             log.warning("ignored a status of %s from install %s, which a newer install replaced (boot %d)",
                         status.booth, status.install_id, status.boot)
