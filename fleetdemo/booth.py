@@ -27,6 +27,7 @@ from boothcore.cli import run_command
 from fleetdemo.demo import MAX_BOOTHS, ClassScript, DemoClass, DemoSummary, demo_classes
 
 UPLOAD_WAIT_S = 60.0  # --until-done waits this long for the last photos to reach central
+DEMO_WILL_DELAY_S = 1  # uplink.will_delay_s of the demo's booths: a kill shows on the dashboard at once
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ def booth_config(run: BoothRun, booth_id: str) -> BoothConfig:
         "capture": {"countdown_s": run.countdown_s, "message_timeout_s": 4.0 if run.windowed else 1.0},
         "hardware": {"screen": "auto" if run.windowed else "headless", "pin_factory": "mock",
                      "camera": "simulated", "card_reader": "simulated"},
+        # The booth switched off mid-class shows offline on the dashboard within this (the default
+        # 30 s outlasts its outage: the Will never fired and the dashboard kept it online).
+        "uplink": {"will_delay_s": DEMO_WILL_DELAY_S},
     })
 
 

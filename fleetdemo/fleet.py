@@ -25,7 +25,7 @@ from fleetdemo.office import DemoOffice
 
 OUTAGE_AFTER_PHOTOS = 2  # booth 2 goes offline once this many of its photos are stored
 OUTAGE_S = 5.0  # how long it stays off, long enough to see on the dashboard (it refreshes within 2 s)
-OFFLINE_WAIT_S = 15.0  # central marks a killed booth offline as soon as the broker sends its Will
+OFFLINE_WAIT_S = 15.0  # central marks a killed booth offline when the broker sends its Will (1 s: DEMO_WILL_DELAY_S)
 _POLL_S = 0.2
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,9 @@ class FurtherBooths:
             while time.monotonic() < deadline and any(
                     status.booth == booth.demo_class.booth_id and status.online for status in store.booths()):
                 time.sleep(_POLL_S)
+            shown = "offline on the dashboard (its Will)" if time.monotonic() < deadline else \
+                f"still shown online after {OFFLINE_WAIT_S:.0f} s (its Will did not arrive)"
+            print(f"booth demo: {booth.demo_class.booth_id} is {shown}", file=sys.stderr, flush=True)
             if self._stop.wait(OUTAGE_S):
                 return []
             booth.restarts += 1

@@ -35,6 +35,9 @@ def test_demo_fleet_runs_a_class_per_booth_and_every_photo_reaches_central(tmp_p
         assert summary["photographed"] == summary["uploaded"] == 9 and summary["missing"] == 0
     assert booths["booth-02"]["restarts"] == 1 and booths["booth-01"]["restarts"] == 0
     assert "switching booth-02 off" in result.stderr and "booth-02 is back on" in result.stderr
+    # Its Will reaches the dashboard during the outage (the 30 s default Will Delay outlasted the
+    # outage: the dashboard kept showing it online until it was back).
+    assert "booth-02 is offline on the dashboard (its Will)" in result.stderr
     summary = booths["booth-01"]
     # Restarted mid-class, booth-02 goes on with its script: the refusals after the restart too.
     assert set(booths["booth-02"]["refused"]) == set(summary["refused"])
