@@ -154,7 +154,7 @@ def every_view(config: BoothConfig) -> list[tuple[str, View]]:
                                   fee_for(25, fees), fees.payment_qr, closed)),
         ("summary-complete", views.summary(student.class_name, 30, [], fees.price_cny, fee_for(30, fees),
                                            fees.payment_qr, closed)),
-        ("summary-makeup", views.makeup_summary(4, 3, 3 * fees.price_cny, closed)),
+        ("summary-makeup", views.makeup_summary(4, 3, 3 * fees.price_cny, closed, fees.price_cny)),
         ("error", views.error(Text("保存照片失败,请重拍", "Saving the photo failed: please retake"), status)),
         ("blocked", blocked([CAMERA_MISSING, READER_MISSING], config.booth.id, config.booth.staff_contact)),
     ]

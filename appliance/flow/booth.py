@@ -598,8 +598,8 @@ class Booth:
         self._publish(PhotoAccepted(photo_id=photo_id, session_id=cycle.session_id, attempt=cycle.attempt))
         log.info("booth: photo of %s saved (attempt %d%s)", mask_id(id_number), cycle.attempt,
                  f", kept by the operator despite {', '.join(kept_despite)}" if kept_despite else "")
-        if self.session and self.session.kind == "makeup":
-            self._enter(State.PAYMENT, self.config.capture.summary_timeout_s)
+        if self.session and self.session.kind == "makeup" and fee_for(1, self.config.fees) > 0:
+            self._enter(State.PAYMENT, self.config.capture.summary_timeout_s)  # free (price 0): nothing to pay
         else:
             self._enter(State.SAVED, self.config.capture.message_timeout_s)
 
@@ -967,7 +967,7 @@ class Booth:
             return views.payment(fee_for(1, self.config.fees), self.config.fees.payment_qr, status)
         if state is State.SUMMARY and self.summary and self.summary.session.kind == "makeup":
             return views.makeup_summary(self.summary.photographed, self.summary.paid_people, self.summary.paid_cny,
-                                        status)
+                                        status, self.summary.price_cny)
         if state is State.SUMMARY and self.summary:
             summary = self.summary
             return views.summary(summary.session.label, summary.photographed,

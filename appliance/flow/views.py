@@ -111,11 +111,13 @@ def summary(label: str, photographed: int, missing: list[str], price: float, fee
                 tuple(lines), Tone.INFO, qr_text=qr_text, status=status)
 
 
-def makeup_summary(photographed: int, paid_people: int, paid_cny: float, status: str) -> View:
-    """A closed make-up session: the tally of the payments taken after each photo; no fee is asked."""
-    lines = (Text(f"补拍:已拍 {photographed} 人", f"补拍 make-up: {photographed} photographed"),
-             Text(f"现场已缴费 {paid_people}/{photographed} 人,共 {cny(paid_cny)} 元",
-                  f"Paid on the spot: {paid_people} of {photographed}, {cny(paid_cny)} CNY"))
+def makeup_summary(photographed: int, paid_people: int, paid_cny: float, status: str, price: float) -> View:
+    """A closed make-up session: the tally of the payments taken after each photo; no fee is asked
+    (and none was taken when ``price`` is 0: no tally of payments)."""
+    lines: tuple[Text, ...] = (Text(f"补拍:已拍 {photographed} 人", f"补拍 make-up: {photographed} photographed"),)
+    if price > 0:
+        lines += (Text(f"现场已缴费 {paid_people}/{photographed} 人,共 {cny(paid_cny)} 元",
+                       f"Paid on the spot: {paid_people} of {photographed}, {cny(paid_cny)} CNY"),)
     return View(Screen.SUMMARY, Text("补拍结束", "Make-up session closed"), lines, Tone.INFO, status=status)
 
 

@@ -332,6 +332,27 @@ def test_makeup_session_takes_payment_per_person(rig, students):
     assert payment["id_number"] == students[2].id_number and payment["amount_cny"] == 20.0
 
 
+def test_a_free_photo_asks_no_payment(config, roster, ledger, sim_camera, checker, photo_output, students):
+    """fees.price_cny = 0 (the university pays): a make-up photo is saved like a class's, with no
+    'Please pay 0.00 CNY' screen waiting for the operator, and a class closes with nothing to pay."""
+    free = config.model_copy(update={"fees": config.fees.model_copy(update={"price_cny": 0.0})})
+    rig = Rig(free, roster, ledger, sim_camera, checker, photo_output)
+    assert rig.operator(OperatorAction.OPEN_MAKEUP) is State.IDLE
+    rig.photograph(students[2], subject=2, then=State.SAVED)
+    assert rig.ledger.payments(rig.booth.session.id) == []
+    assert rig.wait(free.capture.message_timeout_s + 0.1) is State.IDLE
+    assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    assert [line.en for line in rig.display.last_view.lines] == ["补拍 make-up: 1 photographed"]  # no "0 of 1 paid"
+    assert rig.operator(OperatorAction.OPEN_CLASS, college=students[0].college,
+                        class_name=students[0].class_name) is State.IDLE
+    rig.photograph(students[0], subject=0)
+    rig.wait(10)
+    assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    view = rig.display.last_view
+    assert view.qr_text is None and view.title.en == "Class closed: nothing to pay"
+    assert "1 photographed" in view.lines[0].en and rig.ledger.unpaid_sessions() == []
+
+
 def test_opening_an_unknown_class_is_refused_with_a_message(rig):
     assert rig.operator(OperatorAction.OPEN_CLASS, college="无", class_name="无此班") is State.NO_SESSION
     assert rig.booth.session is None and "not on the roster" in rig.booth.message.en
