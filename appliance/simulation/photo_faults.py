@@ -80,8 +80,10 @@ def _turned(degrees: float) -> Callable[[np.ndarray], np.ndarray]:
 # person's body turn, collar and posture (compliant frames read up to 14 degrees), so a 15-degree
 # lean against that slope reads level, as on a tight crop whose shoulders lie at the frame's
 # edges: the bench lists those misses (3 of 12 on the real-face set). No band of the outline
-# beside the neck (0.6-1.7 face widths) sees the turned sitter's lean (1.4-4.2 degrees), and an
-# angle against the eye line does not move when head and body lean together (README, known limits).
+# beside the neck (0.6-1.7 face widths) sees the turned sitter's lean (1.4-4.2 degrees), an
+# angle against the eye line does not move when head and body lean together, and the pose model's
+# shoulder landmarks follow the head and are pulled towards level (leaning frames 1.0-11.5,
+# compliant ones up to 5.7, the simulated 12-degree body tilt 2.8-4.2; README, known limits).
 PHOTO_FAULTS: dict[str, PhotoFault] = {
     "stretched_wide": PhotoFault(_resized(STRETCH, 1.0), "distortion", "stretched"),
     "stretched_tall": PhotoFault(_resized(1.0, STRETCH), "distortion", "stretched"),
