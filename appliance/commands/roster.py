@@ -41,6 +41,12 @@ def import_roster(args: argparse.Namespace) -> int:
     classes = len({(entry.college, entry.class_name) for entry in entries})
     print(f"imported {counted(written, 'graduate')} in {counted(classes, 'class', 'classes')}; "
           f"the roster now holds {roster.count()}")
+    year = config.booth.graduation_year
+    if not any(entry.graduation_year == year for entry in entries):
+        years = ", ".join(str(each) for each in sorted({entry.graduation_year for entry in entries}))
+        print(f"warning: none of them graduates in booth.graduation_year {year} (the file's years: {years}): "
+              f"the booth refuses every one as not this year; import {year}'s roster, or fix "
+              "booth.graduation_year", file=sys.stderr)
     return 0
 
 

@@ -119,6 +119,25 @@ def test_cli_import_reports_problems_and_exit_2(tmp_path, capsys):
     assert "imported 1 graduate in 1 class;" in capsys.readouterr().out  # not "1 graduates"
 
 
+def test_importing_another_years_roster_warns_that_every_card_would_be_refused(tmp_path, capsys):
+    """The technician imported last year's file (or the booth's graduation_year is wrong): it was
+    'imported 3 graduates' and nothing else, and every card of the class was then refused."""
+    from appliance.cli import main
+
+    old = tmp_path / "old.csv"
+    old.write_text(roster_csv(generate_roster(3, graduation_year=2026)), encoding="utf-8")
+    assert main(["roster", "import", "--data", str(tmp_path / "d"), str(old)]) == 0
+    captured = capsys.readouterr()
+    assert "imported 3 graduates in 1 class;" in captured.out
+    assert captured.err.splitlines() == [
+        "warning: none of them graduates in booth.graduation_year 2027 (the file's years: 2026): the booth refuses "
+        "every one as not this year; import 2027's roster, or fix booth.graduation_year"]
+    good = tmp_path / "good.csv"
+    good.write_text(roster_csv(generate_roster(3, graduation_year=2027)), encoding="utf-8")
+    assert main(["roster", "import", "--data", str(tmp_path / "d"), str(good)]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_roster_classes_on_a_mistyped_data_folder_creates_nothing(tmp_path, capsys):
     from appliance.cli import main
 
