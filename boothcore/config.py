@@ -39,7 +39,9 @@ class ConfigSection(BaseModel):
     """A section of a config file: an unknown key is refused, and so is a number or true/false written
     as text (``graduation_year = "2027"``). TOML has those types, so the quotes are a slip; pydantic's
     lax mode would convert the text silently, its strict mode would also refuse the text TOML gives
-    paths, times and tuples, so only the scalar keys are checked here."""
+    paths, times and tuples, so only the scalar keys are checked here. A folder key given "" is
+    refused too: ``Path("")`` is the working directory (``/`` under systemd), where a technician who
+    wrote "" meant the default, as "" means for the other keys that take it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -47,9 +49,12 @@ class ConfigSection(BaseModel):
     @classmethod
     def _no_quoted_scalar(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str) and info.field_name is not None:
-            words = _scalar_words(cls.model_fields[info.field_name].annotation)
+            field = cls.model_fields[info.field_name]
+            words = _scalar_words(field.annotation)
             if words:
                 raise ValueError(f"must be {words}, written without quotes")
+            if field.annotation is Path and not value.strip():
+                raise ValueError(f"must name a folder: leave the key out for the default ({field.default})")
         return value
 
 

@@ -15,6 +15,8 @@ from central.config import load_central_config
     ("[roster]\ngraduation_year = '2027'\n",
      "config error: roster.graduation_year = '2027': must be a whole number, written without quotes"),
     ("[web]\nTimezone = 'Asia/Shanghai'\n", "config error: web.Timezone: unknown key: did you mean web.timezone?"),
+    ("[storage]\ndata_dir = ' '\n", "config error: storage.data_dir = ' ': must name a folder: leave the key out "
+     "for the default (/var/lib/booth-central)"),
 ])
 def test_the_office_config_names_the_slip(tmp_path, toml, expected):
     path = tmp_path / "central.toml"

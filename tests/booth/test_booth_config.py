@@ -49,6 +49,9 @@ def test_every_key_in_the_shipped_file_has_a_comment_above_it():
     ("[quality]\nmax_roll_deg = '8'\n", "config error: quality.max_roll_deg = '8': must be a number, written without"),
     ("[uplink]\nkeepalive_s = '30'\n", "config error: uplink.keepalive_s = '30': must be a whole number, written"),
     ("[output]\nmin_quality = '70'\n", "config error: output.min_quality = '70': must be a whole number, written"),
+    # "" is not the default folder but the working directory: the roster and photos went there
+    ("[booth]\ndata_dir = ''\n", "config error: booth.data_dir = '': must name a folder: leave the key out for "
+     "the default (/var/lib/booth)"),
     ("[output]\nmin_bytes = 50000\n", "config error: output.min_bytes = 50000: must be below output.max_bytes (40000)"),
     ("[booth\n", "is not valid TOML"),
     ("[booth]\nid = 7\n", "config error: booth.id = 7: Input should be a valid string: write it in quotes"),
