@@ -8,6 +8,7 @@ files and validation errors into dicts and the one line an operator sees.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import tomllib
 import types
@@ -109,6 +110,10 @@ def one_line_error(error: ValidationError, raw: dict[str, Any], secret_keys: Col
         return f"config error: {key}: missing"
     if first["type"] == "string_type" and isinstance(value, int | float):  # TOML: pin = 1234, not "1234"
         message += ": write it in quotes"
+    if first["type"] == "list_type" and isinstance(value, str):  # TOML: service = "08:00-12:00", no brackets
+        message += f": write it in brackets, e.g. {json.dumps([value], ensure_ascii=False)}"
+    elif first["type"] == "tuple_type" and isinstance(value, str):  # background_rgb = "100,197,255"
+        message += ": write its numbers in brackets, as the documented config file shows"
     if key in secret_keys:
         return f"config error: {key} (value not shown): {message}"
     return f"config error: {key} = {value!r}: {message}"

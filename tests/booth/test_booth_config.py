@@ -49,6 +49,10 @@ def test_every_key_in_the_shipped_file_has_a_comment_above_it():
     ("[quality]\nmax_roll_deg = '8'\n", "config error: quality.max_roll_deg = '8': must be a number, written without"),
     ("[uplink]\nkeepalive_s = '30'\n", "config error: uplink.keepalive_s = '30': must be a whole number, written"),
     ("[output]\nmin_quality = '70'\n", "config error: output.min_quality = '70': must be a whole number, written"),
+    ("[hours]\nservice = '08:00-12:00'\n", "config error: hours.service = '08:00-12:00': Input should be a valid "
+     'list: write it in brackets, e.g. ["08:00-12:00"]'),
+    ("[quality]\nbackground_rgb = '100,197,255'\n", "config error: quality.background_rgb = '100,197,255': Input "
+     "should be a valid tuple: write its numbers in brackets, as the documented config file shows"),
     # "" is not the default folder but the working directory: the roster and photos went there
     ("[booth]\ndata_dir = ''\n", "config error: booth.data_dir = '': must name a folder: leave the key out for "
      "the default (/var/lib/booth)"),
