@@ -52,7 +52,9 @@ def summarize(session: SessionRecord, eligibility: Eligibility, fees: FeesSectio
     if session.kind == "class" and session.college and session.class_name:
         missing = tuple(member for member in roster.class_members(session.college, session.class_name)
                         if eligibility.excluded(member) is None and not ledger.accepted_for(member.id_number))
-    return ClassSummary(session=session, photographed=photographed, missing=missing,
-                        price_cny=min(fees.price_cny, fees.cap_cny),
-                        fee_cny=fee_for(photographed, fees) if session.fee_cny is None else session.fee_cny,
+    price, fee = min(fees.price_cny, fees.cap_cny), fee_for(photographed, fees)
+    if session.fee_cny is not None:  # closed: its fee, and the price it was reckoned at (the config may differ now)
+        fee = session.fee_cny
+        price = round(fee / photographed, 2) if photographed else price
+    return ClassSummary(session=session, photographed=photographed, missing=missing, price_cny=price, fee_cny=fee,
                         payment_qr=fees.payment_qr)

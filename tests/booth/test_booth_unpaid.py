@@ -182,3 +182,20 @@ def test_a_class_closed_with_nobody_photographed_asks_no_payment(config, roster,
     assert rig.operator(OperatorAction.CONFIRM_PAYMENT) is State.SUMMARY  # refused: nothing is waiting
     assert rig.wait(config.capture.summary_timeout_s + 1) is State.NO_SESSION
     assert ledger.payments(session_id) == []
+
+
+def test_a_summary_shown_again_after_the_price_changed_keeps_its_own_price(config, roster, ledger, sim_camera,
+                                                                           checker, photo_output, students):
+    """The tendered price was set in booth.toml while a class summary waited for its payment: after
+    the restart the summary read 'Fee 2 x 15.00 = 40.00 CNY' (today's price beside the fee it was
+    closed with). The fee stays as closed, and so does its price."""
+    rig = Rig(config, roster, ledger, sim_camera, checker, photo_output)
+    rig.open_class(students[0])
+    for index in range(2):
+        rig.photograph(students[index], subject=index)
+        rig.wait(10)
+    assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    cheaper = config.model_copy(update={"fees": config.fees.model_copy(update={"price_cny": 15.0})})
+    rig = _restart(cheaper, roster, ledger, sim_camera, checker, photo_output)
+    assert rig.booth.state is State.SUMMARY and rig.booth.summary.fee_cny == 40.0
+    assert any(line.en == "Fee 2 x 20.00 = 40.00 CNY" for line in rig.display.last_view.lines), rig.display.last_view
