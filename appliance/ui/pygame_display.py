@@ -324,8 +324,10 @@ class PygameDisplay:
 
     @property
     def operator_corner(self) -> Any:
-        """The discreet top-left corner of the header: a tap there asks for the operator's keypad."""
-        return self._pg.Rect(0, 0, self._px(72), self._px(46) + self._px(7))
+        """The discreet top-left corner: a tap there asks for the operator's keypad. 72 x 72 (base
+        pixels, scaled): at least 9 mm square on the 7" panels (the header alone, 53 tall, was 7.3 mm
+        on the official Touch Display), and above every key, button and photo (those start lower)."""
+        return self._pg.Rect(0, 0, self._px(72), self._px(72))
 
     @property
     def key_rects(self) -> list[tuple[str, Any]]:
