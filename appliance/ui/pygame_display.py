@@ -47,10 +47,13 @@ HEADER_INK = (232, 239, 246)
 WHITE = (255, 255, 255)
 DISABLED = (178, 186, 196)  # a key that cannot be used now (the locked keypad's digits)
 PREVIEW_BG = (30, 36, 44)
+# White words on each reach WCAG 2's 4.5:1 (tests/ui/test_ui_contrast.py): 5.8, 5.0, 5.0, 5.7. The
+# green and amber were lighter (24, 138, 58: 4.4; 204, 120, 0: 3.4) and the buttons' English line
+# paler than white (3.7 on the green).
 TONE_COLOURS = {
     Tone.INFO: (28, 98, 196),
-    Tone.OK: (24, 138, 58),
-    Tone.WARN: (204, 120, 0),
+    Tone.OK: (20, 128, 54),
+    Tone.WARN: (170, 92, 0),
     Tone.BAD: (196, 40, 40),
 }
 
@@ -490,7 +493,7 @@ class PygameDisplay:
         else:
             pg.draw.rect(surface, WHITE, rect, border_radius=radius)
             pg.draw.rect(surface, colour, rect, width=max(2, self._px(4)), border_radius=radius)
-        ink, sub = (WHITE, (225, 235, 250)) if filled else (colour, MUTED)
+        ink, sub = (WHITE, WHITE) if filled else (colour, MUTED)
         inner = rect.inflate(-radius, -self._px(14))
         zh_px = self._fonts.fit(label.zh, self._px(40), inner.width)
         self._stack(surface, inner, [(label.zh, zh_px, ink, 0), (label.en, self._px(21), sub, 0)], middle=True)
