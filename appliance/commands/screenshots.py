@@ -132,16 +132,20 @@ def every_view(config: BoothConfig) -> list[tuple[str, View]]:
         camera.set_subject(3, faults)
         preview = camera.preview_frame()
         shots.append((name, views.countdown(2, preview, checker.guide(preview).messages, status)))
-    reviews: tuple[tuple[str, tuple[str, ...], bool], ...] = (
-        ("review-passed", (), True), ("review-failed", ("eyes_closed", "uneven_lighting"), True),
-        ("review-no-retakes", ("hair_over_eyes",), False))
-    for name, faults, can_retake in reviews:
+    # The simulated student's hair covers her ears, a "confirm" warning: her plain photo is the
+    # warnings-only review; checked with the ears not judged (as tests/booth do), it is the passed one.
+    ears_not_judged = PhotoChecker(config.quality.model_copy(update={"max_ear_cover": 1.0}), checker.store)
+    reviews: tuple[tuple[str, tuple[str, ...], bool, PhotoChecker], ...] = (
+        ("review-passed", (), True, ears_not_judged), ("review-warnings", (), True, checker),
+        ("review-failed", ("eyes_closed", "uneven_lighting"), True, checker),
+        ("review-no-retakes", ("hair_over_eyes",), False, checker))
+    for name, faults, can_retake, judge in reviews:
         camera.set_subject(3, faults)
         frame = camera.capture()
-        report = checker.check(frame)
+        report = judge.check(frame)
         fixes: list[Text] = [result.message for result in report.review()]
         shots.append((name, views.review(review_image(frame, report), report.accepted, fixes, can_retake,
-                                         status)))
+                                         status, may_keep=report.verdict == "confirm")))
     missing = [entry.name for entry in roster[:5]]
     fees = config.fees
     closed = config.booth.id  # the header once the class is closed, as the booth shows it (no count)

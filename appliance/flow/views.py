@@ -62,21 +62,28 @@ def countdown(seconds_left: int, preview: np.ndarray | None, guidance: Iterable[
 
 
 OPERATOR_MAY_KEEP = Text("仅为提醒:老师可确认保留此照片", "Warnings only: the operator may keep this photo")
+NO_RETAKES = Text("已达重拍次数上限", "No retakes left")
+SEE_OPERATOR = Text("请联系老师", "Please see the operator")
 
 
 def review(photo: np.ndarray | None, passed: bool, fixes: Iterable[Text], can_retake: bool,
            status: str, may_keep: bool = False) -> View:
-    """``may_keep``: only "confirm" checks failed, so the operator may keep the photo (allow)."""
+    """``may_keep``: only "confirm" checks failed, so the operator may keep the photo (allow): the
+    title says so, in the warning tone, not the red "does not meet the standard" of a rejected one."""
     if passed:
         return View(Screen.REVIEW, Text("照片合格", "The photo meets the standard"),
                     (Text("按按钮保存;触摸“重拍”可重拍", "Press the button to keep it; touch Retake to retake"),),
                     Tone.OK, image=photo, status=status, button=Text("保存", "Keep"))
-    lines = (*fixes, OPERATOR_MAY_KEEP) if may_keep else tuple(fixes)
+    lines = tuple(fixes)
+    button = Text("重拍", "Retake") if can_retake else None
+    if may_keep:
+        if not can_retake:
+            lines = (*lines, Text("已达重拍次数上限,请联系老师", "No retakes left: please see the operator"))
+        return View(Screen.REVIEW, OPERATOR_MAY_KEEP, lines, Tone.WARN, image=photo, status=status, button=button)
     if can_retake:
         return View(Screen.REVIEW, Text("照片不合格,请调整后重拍", "Please adjust and retake"), lines,
-                    Tone.BAD, image=photo, status=status, button=Text("重拍", "Retake"))
-    return View(Screen.REVIEW, Text("已达重拍次数上限", "No retakes left"),
-                (*lines, Text("请联系老师", "Please see the operator")), Tone.BAD, image=photo, status=status)
+                    Tone.BAD, image=photo, status=status, button=button)
+    return View(Screen.REVIEW, NO_RETAKES, (*lines, SEE_OPERATOR), Tone.BAD, image=photo, status=status)
 
 
 def saved(entry: RosterEntry, status: str) -> View:

@@ -25,7 +25,7 @@ from appliance.flow.states import State
 from appliance.ledger import Verdict
 from appliance.simulation.roster_gen import card_for, stranger_card
 from appliance.ui.headless_display import HeadlessDisplay
-from appliance.ui.view import Screen
+from appliance.ui.view import Screen, Tone
 from tests.fakes import FakeClock
 
 PIN = "2468"
@@ -179,9 +179,9 @@ def test_the_simulated_students_hair_over_her_ears_is_kept_by_the_operator(confi
     rig.open_class(students[0])
     rig.send(CardPresented(card_for(students[0])))
     assert rig.shoot() is State.REVIEW and rig.booth.cycle.report.verdict == "confirm"
-    lines = [line.en for line in rig.display.last_view.lines]
-    assert lines == ["Tuck your hair behind your ears so both ears show",
-                     "Warnings only: the operator may keep this photo"]
+    shown = rig.display.last_view
+    assert shown.title.en == "Warnings only: the operator may keep this photo" and shown.tone is Tone.WARN
+    assert [line.en for line in shown.lines] == ["Tuck your hair behind your ears so both ears show"]
     assert rig.operator(OperatorAction.ALLOW) is State.SAVED
     (kept,) = rig.ledger.accepted_for(students[0].id_number)
     assert set(kept.failed_checks) == {"ears_visible", "hair_clear"} and rig.booth.last_outcome.path.exists()

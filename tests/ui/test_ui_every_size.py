@@ -41,7 +41,8 @@ def _check_layout(display: PygameDisplay, name: str) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 def test_every_screen_fits_every_size(shots, size: tuple[int, int]) -> None:
     names = [name for name, _ in shots]
-    assert {"closed", "idle", "confirm", "ready", "countdown", "review-failed", "saved", "summary",
+    assert {"closed", "idle", "confirm", "ready", "countdown", "review-passed", "review-warnings", "review-failed",
+            "saved", "summary",
             "blocked", "keypad", "keypad-locked", "menu", "menu-confirm", "menu-colleges", "menu-classes",
             "menu-health"} <= set(names)
     assert sum(name.startswith("refused-") for name in names) == 9  # each refusal reason
@@ -65,6 +66,17 @@ def test_the_failed_review_lists_its_instructions(shots) -> None:
     review = dict(shots)["review-failed"]
     assert review.tone == Tone.BAD and len(review.lines) >= 2
     assert review.image is not None and review.image.shape == (640, 480, 3)
+
+
+def test_the_reviews_are_the_real_verdicts_and_a_warnings_only_photo_says_the_operator_may_keep_it(shots) -> None:
+    """The screenshots' "passed" review was the simulated student's warnings-only photo drawn red as a
+    rejection ("Please adjust and retake"), with nothing saying the operator may keep it."""
+    views = dict(shots)
+    assert views["review-passed"].tone == Tone.OK and views["review-passed"].button.en == "Keep"
+    warned = views["review-warnings"]
+    assert warned.tone == Tone.WARN and warned.title.en == "Warnings only: the operator may keep this photo"
+    assert [line.en for line in warned.lines] == ["Tuck your hair behind your ears so both ears show"]
+    assert views["review-failed"].tone == Tone.BAD
 
 
 def test_text_too_long_for_its_place_shrinks_to_fit_and_only_then_is_reported() -> None:

@@ -15,9 +15,9 @@ def test_screenshots_writes_every_screen_at_the_size_asked(tmp_path, capsys) -> 
     names = {path.stem.split("-", 1)[1] for path in files}
     assert {"closed", "idle", "refused-not-on-roster", "confirm", "countdown", "review-failed", "summary",
             "blocked", "keypad", "keypad-locked", "menu", "menu-colleges", "menu-classes", "menu-health"} <= names
-    assert len(files) == 39 and not (out / "1024x600").exists()
+    assert len(files) == 40 and not (out / "1024x600").exists()
     assert all(pygame.image.load(str(path)).get_size() == (800, 480) for path in files)
-    assert "39 screens x 1 sizes" in capsys.readouterr().out
+    assert "40 screens x 1 sizes" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("size", ["1024", "0x600", "1024x60", "10x10", "axb"])
