@@ -12,6 +12,7 @@ import enum
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -71,6 +72,11 @@ CREATE TABLE IF NOT EXISTS retake_allowances (
     photo_id TEXT NOT NULL,
     granted_at TEXT NOT NULL,
     PRIMARY KEY (id_number, photo_id)
+);
+CREATE TABLE IF NOT EXISTS office_photographed (
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    id_number TEXT NOT NULL,
+    PRIMARY KEY (session_id, id_number)
 );
 CREATE TABLE IF NOT EXISTS operator_actions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -253,6 +259,23 @@ class Ledger:
             "(SELECT MAX(captured_at) FROM captures WHERE id_number = ? AND verdict = 'accepted'), '')",
             (id_number, id_number)).fetchone()
         return row is not None
+
+    # who central has photographed --------------------------------------------------------------
+    def record_office_photographed(self, session_id: str, id_numbers: Iterable[str]) -> int:
+        """Replace what central said, in answer to ``session_id``'s close, of who in its class has a
+        current photo (from any booth); the number of people. ValueError for a session not in the ledger."""
+        if self.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+            raise ValueError(f"no session {session_id} on this booth")
+        numbers = set(id_numbers)
+        with db.transaction(self.conn):
+            self.conn.execute("DELETE FROM office_photographed WHERE session_id = ?", (session_id,))
+            self.conn.executemany("INSERT INTO office_photographed (session_id, id_number) VALUES (?,?)",
+                                  [(session_id, number) for number in sorted(numbers)])
+        return len(numbers)
+
+    def office_photographed(self, session_id: str) -> set[str]:
+        rows = self.conn.execute("SELECT id_number FROM office_photographed WHERE session_id = ?", (session_id,))
+        return {row[0] for row in rows}
 
     # refusals and payments -------------------------------------------------------------------
     def record_refusal(self, session_id: str | None, reason: str, id_number: str | None) -> None:

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from appliance.config import BoothConfig
 from appliance.device.doctor import Doctor, summary
 from appliance.flow.booth import Booth, photo_meta
-from appliance.flow.events import OperatorAction, OperatorCommand
+from appliance.flow.events import OfficePhotographed, OperatorAction, OperatorCommand
 from appliance.flow.outcomes import (
     BoothFailed,
     CardRefused,
@@ -42,7 +42,7 @@ from appliance.uplink.client import Uplink
 from appliance.uplink.outbox import OutboxError
 from boothcore import db
 from boothcore.privacy import mask_id
-from boothcore.protocol import BOOTH_CHECKS_VERSION, Command, ProtocolError
+from boothcore.protocol import BOOTH_CHECKS_VERSION, ClassPhotographedData, Command, ProtocolError
 from boothcore.roster import Roster, RosterImportError, parse_rows
 from boothcore.text import Text
 
@@ -183,6 +183,11 @@ class BoothBridge:
             number, photo_id = command.data["id_number"], command.data["photo_id"]
             new = self._ledger().allow_retake(number, photo_id)
             return f"retake of {mask_id(number)} allowed once" + ("" if new else " (already recorded)")
+        if command.kind == "class_photographed":
+            data = ClassPhotographedData.model_validate(command.data)
+            people = self._ledger().record_office_photographed(data.session_id, data.id_numbers)
+            self.inbox.post(OfficePhotographed(data.session_id))
+            return f"{people} of the class photographed at central"
         if command.kind == "doctor":
             checks = Doctor(self.config, inside_booth=True).run()
             if any(check.status == "fail" for check in checks):

@@ -64,7 +64,7 @@ AckStatus = Literal["stored", "missing", "rejected"]
 EventKind = Literal["card_refused", "photo_accepted", "retake", "class_opened", "class_closed",
                    "payment_confirmed", "error", "command_result", "operator_action"]
 CommandKind = Literal["roster_update", "open_class", "close_class", "resend", "doctor", "allow_retake",
-                      "publish_status"]
+                      "publish_status", "class_photographed"]
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 COMMAND_KINDS: tuple[CommandKind, ...] = get_args(CommandKind)
 
@@ -456,6 +456,15 @@ class PublishStatusData(_Model):
     """Central (re)started: publish the retained status now."""
 
 
+class ClassPhotographedData(_Model):
+    """Central's answer to ``class_closed``: who of the closed session's class has a current photo
+    at central (from any booth), so the booth's summary does not list a student photographed at
+    another booth as missing."""
+
+    session_id: Token
+    id_numbers: list[IdNumber] = Field(max_length=MAX_ROSTER_ROWS)
+
+
 COMMAND_DATA: dict[CommandKind, type[_Model]] = {
     "roster_update": RosterUpdateData,
     "open_class": OpenClassData,
@@ -464,6 +473,7 @@ COMMAND_DATA: dict[CommandKind, type[_Model]] = {
     "doctor": DoctorData,
     "allow_retake": AllowRetakeData,
     "publish_status": PublishStatusData,
+    "class_photographed": ClassPhotographedData,
 }
 
 

@@ -37,12 +37,13 @@ from boothcore.mqtt import make_client
 from boothcore.names import printable
 from boothcore.privacy import MaskIdNumbers
 from central.batch_commit import BatchCommit, ReadyPhoto
+from central.commands import build_command
 from central.config import BrokerSection, CentralConfig
 from central.paths import UnsafePathError
 from central.photo_assembler import PhotoAssembler, Rejected
 from central.photos import PhotoArchive, StoreResult
 from central.staging import Staging
-from central.store import BoothStatus, EventRecord, PhotoRecord, StatusOutcome, Store, open_store
+from central.store import BoothStatus, CommandRecord, EventRecord, PhotoRecord, StatusOutcome, Store, open_store
 
 log = logging.getLogger("central.ingest")
 # A temp file younger than this may be another worker's write in progress (this process's other
@@ -340,9 +341,30 @@ class IngestWorker:
             if event.kind == "command_result":
                 result = p.CommandResultData.model_validate(event.data)
                 self.store.record_command_result(result.command_id, result.ok, printable(result.message))
+            if event.kind == "class_closed":
+                answer = self._class_photographed(event.booth, p.ClassClosedData.model_validate(event.data))
+                if answer is not None:
+                    return lambda: self._count_and_send(event.booth, answer)
             return self._count_event
 
         self.batch.later((event.booth, event.event_id), write, (topic.booth, "event", event.event_id, {}))
+
+    def _class_photographed(self, booth: str, closed: p.ClassClosedData) -> p.Command | None:
+        """The answer to a class session's close, recorded with the event: who of the class has a
+        current photo here, from any booth (the booth's summary knows only its own photos)."""
+        if not closed.college:
+            return None  # a make-up session lists nobody missing
+        photos = self.store.photos(college=closed.college, class_name=closed.class_)
+        command = build_command("class_photographed", {"session_id": closed.session_id,
+                                                       "id_numbers": sorted({photo.id_number for photo in photos})})
+        self.store.record_command(CommandRecord(command_id=command.command_id, booth=booth, kind=command.kind,
+                                                data=dict(command.data)))
+        return command
+
+    def _count_and_send(self, booth: str, command: p.Command) -> None:
+        """After the commit of the event that asked for ``command``: count the event, send the command."""
+        self._count_event()
+        self.client.publish(p.command_topic(booth, command.command_id), p.encode(command), qos=p.QOS_CENTRAL)
 
     def _count_event(self) -> None:
         """Once per event whose batch committed (a batch PostgreSQL aborted runs its writes again)."""

@@ -30,6 +30,7 @@ from appliance.flow.events import (
     CardPresented,
     Event,
     KeyTapped,
+    OfficePhotographed,
     OperatorAction,
     OperatorCalled,
     OperatorCommand,
@@ -247,6 +248,9 @@ class Booth:
         if isinstance(event, OperatorCommand):
             self._operator(event)
             return
+        if isinstance(event, OfficePhotographed):
+            self._recount_summary(event.session_id)
+            return
         if isinstance(event, ButtonPressed | RetakePressed | KeyTapped):
             at = self.clock() if event.at is None else event.at
             if not self._answers_screen(at, type(event).__name__):
@@ -274,6 +278,7 @@ class Booth:
             return Trigger.CALL_OPERATOR
         if isinstance(event, KeyTapped):
             return Trigger.KEY
+        assert isinstance(event, OperatorCommand), "central's news is no trigger of the table (_dispatch)"
         return OPERATOR_TRIGGERS[event.action]
 
     def _run(self, trigger: Trigger, event: Event | None) -> None:
@@ -862,6 +867,12 @@ class Booth:
                                   fee_cny=self.summary.fee_cny, missing=len(self.summary.missing)))
         self.session = None
         self._show_summary()
+
+    def _recount_summary(self, session_id: str) -> None:
+        """The summary on the screen drops the students central says another booth photographed."""
+        if self.state is State.SUMMARY and self.summary is not None and self.summary.session.id == session_id:
+            self.summary = summarize(self.ledger.session(session_id), self.eligibility, self.config.fees)
+            self._render()
 
     def _show_summary(self) -> None:
         """A class's summary stays until its payment is confirmed or deferred, across restarts; a make-up

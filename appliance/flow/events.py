@@ -66,6 +66,14 @@ class Tick:
     """Time passes: timeouts, countdown and live preview are driven by it."""
 
 
+@dataclass(frozen=True)
+class OfficePhotographed:
+    """Central said who of ``session_id``'s class it has photographed (in the ledger now): a summary
+    of that session on the screen is counted again."""
+
+    session_id: str
+
+
 class OperatorAction(enum.StrEnum):
     OPEN_CLASS = "open_class"  # args: college, class_name
     OPEN_MAKEUP = "open_makeup"
@@ -95,4 +103,4 @@ Stamped = ButtonPressed | RetakePressed | OperatorCalled | OperatorCommand | Key
 
 
 Event = (CardPresented | ReaderFault | ReaderBack | ButtonPressed | RetakePressed | Tick | OperatorCommand
-         | OperatorCalled | KeyTapped)
+         | OperatorCalled | KeyTapped | OfficePhotographed)

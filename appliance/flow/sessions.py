@@ -37,7 +37,9 @@ def fee_for(people: int, fees: FeesSection) -> float:
 def summarize(session: SessionRecord, eligibility: Eligibility, fees: FeesSection) -> ClassSummary:
     """What the operator sees when a class closes; the monitor pays ``fee_cny`` by the QR code.
 
-    Missing: the class's graduates due this year (not excluded by the notice) with no accepted photo.
+    Missing: the class's graduates due this year (not excluded by the notice) with no accepted photo on
+    this booth, nor a current photo at central (from another booth) by central's ``class_photographed``
+    answer to the close.
     A closed session keeps the fee it was closed with (shown again after a restart, unchanged). A
     make-up session asks no fee at its close: its students paid one by one (``paid_people``, ``paid_cny``).
     """
@@ -50,8 +52,10 @@ def summarize(session: SessionRecord, eligibility: Eligibility, fees: FeesSectio
                             paid_people=len(paid), paid_cny=round(sum(row["amount_cny"] for row in paid), 2))
     missing: tuple[RosterEntry, ...] = ()
     if session.kind == "class" and session.college and session.class_name:
+        elsewhere = ledger.office_photographed(session.id)
         missing = tuple(member for member in roster.class_members(session.college, session.class_name)
-                        if eligibility.excluded(member) is None and not ledger.accepted_for(member.id_number))
+                        if eligibility.excluded(member) is None and member.id_number not in elsewhere
+                        and not ledger.accepted_for(member.id_number))
     price, fee = min(fees.price_cny, fees.cap_cny), fee_for(photographed, fees)
     if session.fee_cny is not None:  # closed: its fee, and the price it was reckoned at (the config may differ now)
         fee = session.fee_cny
