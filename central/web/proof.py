@@ -10,6 +10,7 @@ the CJK font the booth uses (``boothcore.fonts``: Debian's fonts-wqy-microhei fi
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,11 @@ PAGE_W, MARGIN = 210.0, 12.0
 COLUMNS, ROWS = 5, 4
 PHOTO_W, PHOTO_H = 30.0, 40.0
 CELL_W, CELL_H = (PAGE_W - 2 * MARGIN) / COLUMNS, 62.0
+
+
+# fpdf2 subsets the CJK font through fontTools, which logs some 60 INFO lines per PDF (glyph lists,
+# tables pruned): at the office's INFO level they buried every other line of the log.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 class ProofSheetError(RuntimeError):

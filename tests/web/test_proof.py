@@ -3,8 +3,11 @@ printable PDF, all in the user's view."""
 
 from __future__ import annotations
 
+import logging
 import re
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from boothcore.privacy import mask_id, mask_name
 from central.users import User
@@ -40,6 +43,13 @@ def test_the_pdf_has_every_photo_and_masked_rows_for_a_viewer(office: Office):
         (mask_name(entries[r.student_no].name), mask_id(entries[r.student_no].id_number)) for r in rows]
     page = client_for(office, "viewer").get(klass("外语学院", "英语2301") + "/proof").text
     assert not [e for e in office.roster if e.id_number in page or e.name in page]
+
+
+def test_printing_a_pdf_adds_no_line_to_the_office_log(office: Office, caplog: pytest.LogCaptureFixture):
+    # fpdf2's font subsetting (fontTools) wrote some 60 INFO lines per PDF into the office's log.
+    caplog.set_level(logging.INFO)
+    assert client_for(office, "viewer").get(klass("外语学院", "英语2301") + "/proof.pdf").status_code == 200
+    assert [record.name for record in caplog.records if record.name.startswith("fontTools")] == []
 
 
 def test_a_secretary_gets_neither_the_sheet_nor_the_photos_of_another_college(office: Office):
