@@ -12,7 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from boothcore.cli import OneLineParser, existing_file, number_in, overwrite_refusal, read_secret, run_command
+from boothcore.cli import (
+    CommandError,
+    OneLineParser,
+    existing_file,
+    number_in,
+    overwrite_refusal,
+    read_secret,
+    run_command,
+)
 from boothcore.config import ensure_folder
 from boothcore.durable import why_unwritable, write_atomic
 from boothcore.roster import RosterImportError, read_roster_file
@@ -255,7 +263,7 @@ def _audit(store: SqlStore, action: str, detail: str) -> None:
 
 
 def _roster_import(args: argparse.Namespace) -> int:
-    from central.commands import push_roster
+    from central.commands import push_roster, require_known_booths
     from central.store import open_office_store
 
     config = _config(args)
@@ -266,6 +274,8 @@ def _roster_import(args: argparse.Namespace) -> int:
         return 2
     store = open_office_store(config)
     try:
+        if args.push and "all" not in args.push:
+            require_known_booths(config, store, args.push)  # before the import: nothing done
         count = store.import_roster(entries)
         classes = len({(entry.college, entry.class_name) for entry in entries})
         _audit(store, "roster_import", f"{counted(count, 'row')} from {args.file.name}")
@@ -372,7 +382,7 @@ def _booths(args: argparse.Namespace) -> int:
 
 def _class_command(args: argparse.Namespace) -> int:
     """Open or close a class session on a booth (the teaching secretary's request, sent by the office)."""
-    from central.commands import build_command, send_commands
+    from central.commands import build_command, require_known_booths, send_commands
     from central.store import open_office_store
 
     config = _config(args, existing=True)
@@ -380,6 +390,11 @@ def _class_command(args: argparse.Namespace) -> int:
     command = build_command("open_class" if args.action == "open" else "close_class", data)
     store = open_office_store(config)
     try:
+        require_known_booths(config, store, [args.booth])
+        if args.action == "open" and store.roster_size() and not store.roster(college=args.college,
+                                                                              class_name=args.class_name):
+            raise CommandError(f"{args.college}/{args.class_name} is not a class of central's roster: check "
+                               "--college and --class (the booth would refuse it)")
         (command_id,) = send_commands(config, store, [(args.booth, command)])
         _audit(store, f"class_{args.action}", " ".join((f"{args.booth}:", *data.values())))
     except OSError as error:
@@ -394,12 +409,13 @@ def _class_command(args: argparse.Namespace) -> int:
 
 def _doctor_command(args: argparse.Namespace) -> int:
     """Send ``doctor`` to a booth; print its answer once the ingest recorded it. Exit 0 healthy, 1 not, 3 no answer."""
-    from central.commands import build_command, send_commands
+    from central.commands import build_command, require_known_booths, send_commands
     from central.store import open_office_store
 
     config = _config(args, existing=True)
     store = open_office_store(config)
     try:
+        require_known_booths(config, store, [args.booth])
         try:
             (command_id,) = send_commands(config, store, [(args.booth, build_command("doctor", {}))])
         except OSError as error:

@@ -15,6 +15,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from boothcore import protocol as p
+from boothcore.cli import CommandError
 from boothcore.mqtt import make_client
 from boothcore.roster import RosterEntry
 from central.config import CentralConfig
@@ -79,6 +80,21 @@ def send_commands(config: CentralConfig, store: Store, items: Sequence[tuple[str
 def fleet_booths(config: CentralConfig, store: Store) -> list[str]:
     """Every booth central has heard from, and every booth of ``ingest.known_booths``."""
     return sorted({b.booth for b in store.booths()} | set(config.ingest.known_booths))
+
+
+class UnknownBooth(CommandError, LookupError):
+    """A command for a booth central has never heard from and ``ingest.known_booths`` does not list:
+    the broker keeps no session for such an id, so the command would be lost (a typo in the id)."""
+
+
+def require_known_booths(config: CentralConfig, store: Store, booths: Sequence[str]) -> None:
+    """UnknownBooth (one line naming the booths central knows) unless every one of ``booths`` is known."""
+    known = fleet_booths(config, store)
+    unknown = sorted(set(booths) - set(known))
+    if unknown:
+        raise UnknownBooth(f"{', '.join(unknown)}: no booth of that id has reported to central, nor is it in "
+                           f"ingest.known_booths (known: {', '.join(known) or 'none yet'}): check the id, or "
+                           "send the command once the booth has been online")
 
 
 def ask_fleet_status(config: CentralConfig, store: Store) -> list[str]:

@@ -253,7 +253,7 @@ def test_read_card_with_sam_and_no_device_is_one_line(inputs):
                                   ("booth-central", "doctor")], ids=lambda leaf: "-".join(leaf))
 def test_office_commands_with_no_broker_are_one_line(leaf, inputs, tmp_path):
     config = tmp_path / "central.toml"
-    config.write_text(_good_config("booth-central", tmp_path), encoding="utf-8")
+    config.write_text(_good_config("booth-central", tmp_path, ingest__known_booths='["booth-01"]'), encoding="utf-8")
     csv = tmp_path / "roster.csv"
     csv.write_text(inputs["csv"].read_text(encoding="utf-8")
                    + f"{make_id_number('110105', dt.date(2004, 3, 7), 123)},张三,20230001,计算机学院,"
@@ -263,6 +263,43 @@ def test_office_commands_with_no_broker_are_one_line(leaf, inputs, tmp_path):
     if leaf[1] == "roster":
         args = [str(csv), "--config", str(config), "--push", "booth-01"]
     _assert_one_line(_run(leaf, args, inputs), "cannot reach the broker mqtt://127.0.0.1:", "broker.url")
+
+
+def _one_student_roster(inputs: dict[str, Path], tmp_path: Path) -> Path:
+    csv = tmp_path / "roster.csv"
+    csv.write_text(inputs["csv"].read_text(encoding="utf-8")
+                   + f"{make_id_number('110105', dt.date(2004, 3, 7), 123)},张三,20230001,计算机学院,"
+                   "计算机2023-1班,2027,本科,普通,no\n", encoding="utf-8")
+    return csv
+
+
+@pytest.mark.parametrize("args", [["class", "open", "booth-10", "--college", "计算机学院", "--class", "计算机2023-1班"],
+                                  ["class", "close", "booth-10"], ["doctor", "booth-10", "--wait", "0.1"],
+                                  ["roster", "import", "{csv}", "--push", "booth-10"]], ids=lambda args: args[0])
+def test_office_commands_to_a_booth_central_does_not_know_are_one_line_and_do_nothing(args, inputs, tmp_path):
+    # A mistyped booth id was "sent" (exit 0, "the booth answers with a command_result event"): the
+    # broker keeps no session for an id no booth ever used, so the command was lost without a word.
+    config = tmp_path / "central.toml"
+    config.write_text(_good_config("booth-central", tmp_path, ingest__known_booths='["booth-01", "booth-02"]'),
+                      encoding="utf-8")
+    assert _run(("booth-central", "migrate"), ["--config", str(config)], inputs).returncode == 0
+    args = [str(_one_student_roster(inputs, tmp_path)) if arg == "{csv}" else arg for arg in args]
+    done = _run(("booth-central",), [*args, "--config", str(config)], inputs)
+    _assert_one_line(done, "booth-10: no booth of that id has reported to central", "(known: booth-01, booth-02)")
+    assert "cannot reach the broker" not in done.stderr  # refused before any connection
+    missing = _run(("booth-central", "export", "missing"), ["--out", str(tmp_path / "m.csv"), "--config", str(config)],
+                   inputs)
+    assert missing.stdout.startswith("0 row(s)"), missing.stdout  # the roster was not imported either
+
+
+def test_opening_a_class_not_on_the_roster_is_one_line(inputs, tmp_path):
+    config = tmp_path / "central.toml"
+    config.write_text(_good_config("booth-central", tmp_path, ingest__known_booths='["booth-01"]'), encoding="utf-8")
+    csv = _one_student_roster(inputs, tmp_path)
+    assert _run(("booth-central", "roster", "import"), [str(csv), "--config", str(config)], inputs).returncode == 0
+    done = _run(("booth-central", "class", "open"), ["booth-01", "--college", "计算机学院", "--class", "计算机2023-2班",
+                                                      "--config", str(config)], inputs)
+    _assert_one_line(done, "计算机学院/计算机2023-2班 is not a class of central's roster", "--college and --class")
 
 
 # Each numeric option of both programs, a value outside its range and what its one line names (the range).

@@ -54,7 +54,8 @@ def test_office_pushes_roster_and_opens_and_closes_a_class(tmp_path):
 
         def office() -> None:
             try:
-                wait_for(lambda: service.uplink.connected, "the booth to connect")
+                store = central.open_store()  # central has the booth's status: commands reach it
+                wait_for(lambda: any(b.booth == "booth-01" for b in store.booths()), "the booth to connect")
                 argv = ["--config", str(central_toml)]
                 assert central_main(["roster", "import", str(roster_file), *argv, "--push", "booth-01"]) == 0
                 roster = Roster(db.connect(config.data_dir / "booth.db"))
@@ -66,7 +67,6 @@ def test_office_pushes_roster_and_opens_and_closes_a_class(tmp_path):
                 assert central_main(["class", "close", "booth-01", *argv]) == 0
                 wait_for(lambda: booth.state is State.SUMMARY, "the class summary")
                 assert len(booth.summary.missing) == 5 and booth.summary.fee_cny == 0
-                store = central.open_store()
                 wait_for(lambda: len(store.commands(booth="booth-01")) == 4  # with the answer to the close
                          and all(c.result_ok is not None for c in store.commands(booth="booth-01")),
                          "the booth's answers")
@@ -141,7 +141,8 @@ def test_a_class_split_over_two_booths_lists_as_missing_only_who_neither_photogr
 
         def office() -> None:
             try:
-                wait_for(lambda: service.uplink.connected, "the booth to connect")
+                store = central.open_store()  # central has the booth's status: commands reach it
+                wait_for(lambda: any(b.booth == "booth-01" for b in store.booths()), "the booth to connect")
                 argv = ["--config", str(central_toml)]
                 assert central_main(["roster", "import", str(roster_file), *argv, "--push", "booth-01"]) == 0
                 roster = Roster(db.connect(config.data_dir / "booth.db"))
@@ -162,7 +163,6 @@ def test_a_class_split_over_two_booths_lists_as_missing_only_who_neither_photogr
                 assert {m.id_number for m in booth.summary.missing} == {s.id_number for s in students} \
                     - {elsewhere.id_number}
                 assert booth.state is State.SUMMARY and booth.summary.fee_cny == 0  # only its own photos are paid
-                store = central.open_store()
                 wait_for(lambda: any(c.kind == "class_photographed" and c.result_ok
                                      for c in store.commands(booth="booth-01")), "the booth's answer")
                 answer = next(c for c in store.commands(booth="booth-01") if c.kind == "class_photographed")
