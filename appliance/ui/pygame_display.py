@@ -600,12 +600,22 @@ class PygameDisplay:
         ``view.key_columns`` a row, each at most as tall as the big button."""
         pg = self._pg
         pad = self._px(20)
-        text, keys_area = self._split(body.inflate(-2 * pad, -2 * pad), 0.3 if self.portrait else 0.4, self._px(28))
-        self._stack(surface, text, self._title(view, 46, 22, text.width) + self._lines(view, 28, 19), centre=False,
-                    middle=True)
+        inner = body.inflate(-2 * pad, -2 * pad)
         columns = max(1, view.key_columns)
         rows = -(-len(view.keys) // columns)
-        gap = self._px(14)
+        gap, split_gap = self._px(14), self._px(28)
+        # The keys take up to 70 % (portrait: of the height) or 60 % (of the width), never more than
+        # they need (rows of 104, columns of 300): a page of few keys leaves its text the room (the
+        # health page's one Back key took 70 % of a portrait screen and squeezed six lines to 12 px).
+        if self.portrait:
+            needed = rows * self._px(104) + (rows - 1) * gap
+            share = 1 - min(0.7, needed / max(1, inner.height - split_gap))
+        else:
+            needed = columns * self._px(300) + (columns - 1) * gap
+            share = 1 - min(0.6, needed / max(1, inner.width - split_gap))
+        text, keys_area = self._split(inner, share, split_gap)
+        self._stack(surface, text, self._title(view, 46, 22, text.width) + self._lines(view, 28, 19), centre=False,
+                    middle=True)
         width = (keys_area.width - gap * (columns - 1)) // columns
         height = min(self._px(104), (keys_area.height - gap * (rows - 1)) // rows)
         top = keys_area.top + (keys_area.height - rows * height - (rows - 1) * gap) // 2

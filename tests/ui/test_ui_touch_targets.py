@@ -30,6 +30,7 @@ def _pitch(size: tuple[int, int], diagonal_inch: float) -> tuple[float, float]:
 # 1080x1920: the smallest common full-HD touch panels, 10.1" (the largest pixels per mm).
 DISPLAYS: tuple[tuple[str, tuple[int, int], tuple[float, float]], ...] = (
     ("Touch Display 7in", (800, 480), (800 / 154.08, 480 / 85.92)),
+    ("Touch Display 7in portrait", (480, 800), (480 / 85.92, 800 / 154.08)),
     ("Touch Display 2 portrait", (720, 1280), _pitch((720, 1280), 7.0)),
     ("Touch Display 2 landscape", (1280, 720), _pitch((1280, 720), 7.0)),
     ("7in HDMI 1024x600", (1024, 600), _pitch((1024, 600), 7.0)),
