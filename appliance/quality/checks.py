@@ -682,7 +682,9 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
     "mouth_closed": ("exposure", "sharpness", "face_size", "eyes_visible"),
     "eyes_visible": ("exposure", "sharpness", "face_size", "head_pose"),
     "hair_clear": ("exposure", "colour", "distortion", "sharpness", "face_size", "head_pose", "eyes_visible"),
-    "ears_visible": ("exposure", "colour", "distortion", "sharpness", "face_size", "head_pose"),
+    # hair_clear's instruction names the ears too: with the brows covered it says all (one hair line on
+    # the review, not two); over the ears alone it depends on ears_visible instead (see _with_causes).
+    "ears_visible": ("exposure", "colour", "distortion", "sharpness", "face_size", "head_pose", "hair_clear"),
     "shoulders_level": ("face_count", "distortion", "framing", "head_pose"),
     "background": ("face_count", "exposure", "colour"),
     "clothing_contrast": ("exposure", "colour"),
@@ -724,12 +726,14 @@ def frame_results(a: Analysis, s: QualitySettings) -> dict[str, CheckResult]:
 
 
 def _with_causes(results: dict[str, CheckResult]) -> dict[str, CheckResult]:
-    """Mark each failed check whose fault another failed check explains (``depends_on``)."""
+    """Mark each failed check whose fault another failed check explains (``depends_on``); a check
+    already explained by this one (hair_clear by ears_visible) is not taken as its cause."""
     marked = dict(results)
     for check_id, result in results.items():
         if result.passed:
             continue
-        cause = next((c for c in DEPENDS_ON.get(check_id, ()) if c in results and not results[c].passed), None)
+        cause = next((c for c in DEPENDS_ON.get(check_id, ()) if c in results and not results[c].passed
+                      and results[c].depends_on != check_id), None)
         if cause is not None:
             marked[check_id] = replace(result, depends_on=cause)
     return marked

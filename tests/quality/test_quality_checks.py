@@ -40,6 +40,15 @@ def test_clean_scenes_pass_every_check_but_the_ears(checker, subject):
 
 
 @pytest.mark.parametrize("subject", [0, 1])
+def test_hair_over_the_brows_and_the_ears_is_one_instruction(checker, subject):
+    """hair_clear's instruction names brows, eyes and ears: the review showed it and ears_visible's
+    "tuck your hair behind your ears" too, two hair lines for one fringe."""
+    report = checker.check(scene(subject, ("hair_over_eyes",)))
+    assert [result.id for result in report.review()] == ["hair_clear"], report.to_json()
+    assert report.checks["ears_visible"].depends_on == "hair_clear"
+
+
+@pytest.mark.parametrize("subject", [0, 1])
 @pytest.mark.parametrize("fault", DETECTED)
 def test_each_fault_fails_its_check(checker, fault, subject):
     report = checker.check(scene(subject, (fault,)))
