@@ -108,7 +108,7 @@ def every_view(config: BoothConfig) -> list[tuple[str, View]]:
     from appliance.quality.checker import PhotoChecker
     from appliance.simulation.roster_gen import generate_roster
     from appliance.ui.blocked import CAMERA_MISSING, READER_MISSING, blocked
-    from appliance.ui.review import review_image
+    from appliance.ui.review import review_fixes, review_image
 
     roster = generate_roster(30, graduation_year=config.booth.graduation_year)
     student = roster[3]
@@ -146,8 +146,7 @@ def every_view(config: BoothConfig) -> list[tuple[str, View]]:
         camera.set_subject(3, faults)
         frame = camera.capture()
         report = judge.check(frame)
-        fixes: list[Text] = [result.message for result in report.review()]
-        shots.append((name, views.review(review_image(frame, report), report.accepted, fixes, can_retake,
+        shots.append((name, views.review(review_image(frame, report), report.accepted, review_fixes(report), can_retake,
                                          status, may_keep=report.verdict == "confirm")))
     missing = [entry.name for entry in roster[:5]]
     fees = config.fees

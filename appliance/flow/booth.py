@@ -82,7 +82,7 @@ from appliance.hardware.camera import Camera, CameraUnavailable
 from appliance.hours import ServiceHours
 from appliance.ledger import ActionSource, CaptureRecord, Ledger, SessionKind, SessionRecord, Verdict, new_id
 from appliance.ui.blocked import CAMERA_MISSING, blocked
-from appliance.ui.review import review_image
+from appliance.ui.review import review_fixes, review_image
 from appliance.ui.view import Display, View
 from boothcore.money import cny
 from boothcore.privacy import mask_id, mask_ids_in, mask_name, masked_traceback
@@ -969,7 +969,7 @@ class Booth:
         if state is State.COUNTDOWN:
             return views.countdown(self.seconds_left, self.preview, self.guidance, status)
         if state is State.REVIEW and cycle:
-            fixes = [result.message for result in cycle.report.review()] if cycle.report else []
+            fixes = review_fixes(cycle.report)
             return views.review(review_image(cycle.frame, cycle.report), self._passed(cycle.report), fixes,
                                 self._can_retake(), status, may_keep=self._operator_may_keep())
         if state is State.SAVED and cycle:

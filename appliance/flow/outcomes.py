@@ -24,6 +24,11 @@ class CheckOutcome(Protocol):
     @property
     def message(self) -> Text: ...
 
+    @property
+    def severity(self) -> str:
+        """reject | confirm (the operator may keep a photo failing only such checks)."""
+        ...
+
 
 class QualityReport(Protocol):
     """What the flow reads from a checked photo (``appliance.quality.checker.CheckReport``)."""

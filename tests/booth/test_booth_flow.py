@@ -169,6 +169,20 @@ def test_operator_may_keep_a_photo_with_only_confirm_warnings(rig, students):
     assert kept.failed_checks == ("lighting",) and kept.attempt == 2 and rig.booth.last_outcome.path.exists()
 
 
+def test_a_refused_photo_names_what_refuses_it_first_and_its_warnings_as_warnings(rig, students):
+    """Blue clothes (clothing_contrast, "reject") and uneven light (lighting, "confirm"): the review
+    listed the light first and both alike, so the student fixed the light and was refused again."""
+    rig.open_class(students[0])
+    rig.send(CardPresented(card_for(students[0])))
+    assert rig.shoot(0, ["uneven_lighting", "blue_clothes"]) is State.REVIEW
+    report = rig.booth.cycle.report
+    assert report.verdict == "rejected" and [r.id for r in report.review()] == ["lighting", "clothing_contrast"]
+    shown = rig.display.last_view
+    assert [line.en for line in shown.lines] == [report.checks["clothing_contrast"].message.en,
+                                                 f"{report.checks['lighting'].message.en} (warning)"]
+    assert shown.lines[1].zh == f"{report.checks['lighting'].message.zh}(提醒)" and shown.tone is Tone.BAD
+
+
 def test_the_simulated_students_hair_over_her_ears_is_kept_by_the_operator(config, roster, ledger, sim_camera,
                                                                           strict_checker, photo_output, students,
                                                                           caplog):
