@@ -97,8 +97,10 @@ def build_service(config: BoothConfig, *, broker_url: str | None = None, display
     load stops the start at once, ``GpioError``), the inbox (the panel's buttons and central's
     commands post to it), the uplink, then the booth with the uplink as its office and the panel's
     indicator and the uplink's status as its listeners, then the loop. ``broker_url`` overrides
-    ``uplink.broker_url`` (the demo's broker).
+    ``uplink.broker_url`` (the demo's broker) for every part: the uplink, and the doctor central asks for.
     """
+    if broker_url is not None:
+        config = config.model_copy(update={"uplink": config.uplink.model_copy(update={"broker_url": broker_url})})
     panel = open_panel(config.hardware)
     uplink: Uplink | None = None
     try:
@@ -107,9 +109,7 @@ def build_service(config: BoothConfig, *, broker_url: str | None = None, display
         inbox = BoothInbox(clock=time.monotonic)  # the booth's clock: Booth's default
         indicator = panel_feeds(panel, inbox)
         bridge = BoothBridge(config, inbox, db_path)
-        settings = config.uplink if broker_url is None else config.uplink.model_copy(
-            update={"broker_url": broker_url})
-        uplink = Uplink(settings, config.booth.id, db_path, on_command=bridge.command,
+        uplink = Uplink(config.uplink, config.booth.id, db_path, on_command=bridge.command,
                         on_photo_acked=bridge.photo_acked)
         parts = build_booth(config, display=display, camera=camera, reader=reader, checker=checker,
                             office=UplinkOffice(uplink), listeners=[indicator, uplink.status_listener])
