@@ -588,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--config", type=Path, required=True, help="central.toml")
     doctor.add_argument("--wait", type=number_in(0, MAX_DOCTOR_WAIT_S, above_low=True, unit="seconds"), default=60.0,
                         metavar="S", help=f"seconds to wait for the answer (more than 0, up to {MAX_DOCTOR_WAIT_S:g};"
-                                          " the ingest, booth-central serve, records it)")
+                                          " default 60); booth-central serve must run: its ingest records it")
     doctor.set_defaults(func=_doctor_command)
 
     check = commands.add_parser("check-store", help="verify every stored photo's bytes against its sha256")
