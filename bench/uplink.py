@@ -31,6 +31,7 @@ import datetime as dt
 import hashlib
 import io
 import itertools
+import json
 import multiprocessing as mp
 import os
 import queue
@@ -184,6 +185,57 @@ def booth_process(jobs: dict[str, list[Job]], broker_url: str, window: int, repo
         uplink.stop()
 
 
+class AckObserver:
+    """Every photo's fins and central's acks, as one more (plain, non-shared) subscriber of the broker.
+
+    Per photo: when its first fin passed the broker and each ack central sent about it, so the
+    bench prints how long a fin waits for its "stored" ack and how many photos were acked "stored"
+    more than once (the booth ignores the second, but it is central's wasted work). Timed here, on
+    arrival at this process, for fin and ack alike.
+    """
+
+    def __init__(self, broker: LocalBroker) -> None:
+        self.first_fin: dict[str, float] = {}
+        self.acks: dict[str, list[tuple[str, float]]] = {}
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-ack-observer",
+                                  protocol=mqtt.MQTTv5)
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *args: self._subscribed.set()
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        self.client.subscribe([("booth/v1/+/photo/+/fin", 1), ("central/v1/+/ack", 1)])
+        if not self._subscribed.wait(10):
+            raise RuntimeError("the ack observer could not subscribe")
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        now = time.perf_counter()
+        with self._lock:
+            if msg.topic.endswith("/fin"):
+                self.first_fin.setdefault(msg.topic.split("/")[4], now)
+                return
+            ack = json.loads(msg.payload)
+            if ack.get("kind") == "photo":
+                self.acks.setdefault(ack["id"], []).append((ack["status"], now))
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def summarize(self, run: Run) -> None:
+        with self._lock:
+            latencies = []
+            for photo_id, acks in self.acks.items():
+                stored = [at for status, at in acks if status == "stored"]
+                run.stored_acks += len(stored)
+                run.missing_acks += sum(status == "missing" for status, _ in acks)
+                run.twice_stored += len(stored) > 1
+                if stored and photo_id in self.first_fin:
+                    latencies.append(max(0.0, stored[0] - self.first_fin[photo_id]))
+        run.fin_to_stored_ms = [1000 * value for value in sorted(latencies)]
+
+
 @dataclass
 class Run:
     """One end-to-end measurement: a store engine with a number of ingest processes."""
@@ -200,6 +252,15 @@ class Run:
     machine_ms: float = 0.0  # per photo: the whole machine's busy CPU during the run
     kernel_ms: float = 0.0  # per photo: the kernel's threads (block I/O, the journal), for anyone's writes
     load: float = 0.0  # the 1-minute load average at the end of the run
+    stored_acks: int = 0  # "stored" acks central sent (one per photo when none is sent twice)
+    twice_stored: int = 0  # photos acked "stored" more than once
+    missing_acks: int = 0  # "missing" answers to fins
+    fin_to_stored_ms: list[float] = field(default_factory=list)  # each photo's first fin to its first "stored" ack
+
+    def fin_to_stored(self, fraction: float) -> float:
+        """A quantile of ``fin_to_stored_ms`` (0.5: the median), by nearest rank."""
+        values = self.fin_to_stored_ms
+        return values[min(len(values) - 1, int(fraction * len(values)))] if values else float("nan")
 
     @property
     def bench_ms(self) -> float:
@@ -265,6 +326,7 @@ def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argpars
         ctx = mp.get_context("spawn")
         reports: mp.Queue = ctx.Queue()
         go, stop = ctx.Event(), ctx.Event()
+        observer = AckObserver(broker)
         time.sleep(1.0)  # central connects
         booth_procs = [ctx.Process(target=booth_process, name=f"booths-{i}",
                                    args=({b: per_booth[b] for b in group}, broker.url, args.window, reports,
@@ -299,6 +361,9 @@ def measure(run: Run, db_url: str, root: Path, jpegs: list[bytes], args: argpars
             procs["postgresql server"] = with_children(database_server)
         cpu_after, machine_after, kernel_after = cpu_seconds(procs), machine_busy_s(), cpu_seconds(kernel)
         run.load = os.getloadavg()[0]
+        time.sleep(1.0)  # acks sent twice come a grace later than the first
+        observer.summarize(run)
+        observer.close()
         stop.set()
         for proc in booth_procs:
             proc.join(timeout=60)
@@ -327,6 +392,10 @@ def report(run: Run, total: int) -> None:
     print(f"{run.store:>10} {run.workers:>7} {run.photos_s:>9.0f} {run.megabytes / run.seconds:>6.1f} "
           f"{run.seconds:>6.2f} {'yes' if run.zero_loss(total) else 'NO':>9} {run.load:>5.1f}  "
           f"rows {run.rows}, not stored {run.lost}, damaged {run.damaged}, unacked {total - run.acked}", flush=True)
+    print(f"{'':>18} fin to \"stored\" ack ms: median {run.fin_to_stored(0.5):.0f}, p90 {run.fin_to_stored(0.9):.0f}, "
+          f"p99 {run.fin_to_stored(0.99):.0f}, max {run.fin_to_stored(1.0):.0f}; over 250 ms: "
+          f"{sum(ms > 250 for ms in run.fin_to_stored_ms)}; \"stored\" acks {run.stored_acks} "
+          f"({run.twice_stored} photos acked twice or more), \"missing\" acks {run.missing_acks}", flush=True)
 
 
 CPU_GROUPS = ("booths", "mosquitto", "central ingest", "postgresql server", "bench harness")
