@@ -33,7 +33,8 @@ class SendAck(Protocol):
 
 @dataclass
 class ReadyPhoto:
-    """A verified photo waiting for the batch's commit; ``ack``: its fin was seen, ack "stored"."""
+    """A verified photo waiting for the batch's commit; ``ack``: a fin (or a re-sent init) that was not
+    staged asked for it in this batch, ack "stored" (a staged fin is claimed from staging instead)."""
 
     booth: str
     init: p.PhotoInit

@@ -3,8 +3,10 @@
 Reassembly state lives on disk (``central.staging``), so several workers, in one process or many,
 share the traffic: whichever sees the set complete queues the photo for its batch's commit
 (``BatchCommit``). A chunk no staged init announced is held in memory briefly (another worker may be
-staging its init); a fin is answered "missing" with the chunks central lacks, after a second look.
-"stored" is acked only after the batch's commit.
+staging its init). A fin is staged too, announced or not: the worker that stores the photo answers
+it right after its commit, whichever worker the fin reached; a fin still unanswered after
+``missing_grace_s`` is answered "missing" with the chunks central lacks. "stored" is acked only
+after the batch's commit, and once per fin (``Staging.claim_fin``).
 """
 
 from __future__ import annotations
@@ -69,17 +71,19 @@ class PhotoAssembler:
         self._refused[photo_id] = reason
 
     def _already_stored(self, booth: str, photo_id: str, sha256: str | None,
-                        lookup: InitLookup | None = None) -> bool:
+                        lookup: InitLookup | None = None, *, fin_staged: bool = False) -> bool:
         """True (and acked) when the photo is stored; Rejected when stored with other content.
 
         A photo completed earlier in this batch counts: it is acked after the batch's commit.
-        ``lookup``: the init's reads, already made (else the row is read here).
+        ``lookup``: the init's reads, already made (else the row is read here). ``fin_staged``: the
+        message asking is a fin staged on disk, which is acked by whoever claims it (this look or the
+        storing worker's ``settle``), so the photo is acked once.
         """
         ready = self.batch.ready.get(photo_id)
         if ready is not None:
             if ready.booth != booth or (sha256 is not None and ready.init.sha256 != sha256):
                 raise Rejected("photo_id already stored with a different booth or sha256")
-            ready.ack = True
+            ready.ack = ready.ack or not fin_staged  # a staged fin: this batch's settle claims it
             return True
         record = self._committed.get(photo_id)
         if record is None:
@@ -88,6 +92,8 @@ class PhotoAssembler:
             return False
         if record.booth != booth or (sha256 is not None and record.sha256 != sha256):
             raise Rejected("photo_id already stored with a different booth or sha256")
+        if fin_staged and not self.staging.claim_fin(booth, photo_id):
+            return True  # the worker that stored it claimed the fin and acks it
         self.staging.discard(booth, photo_id)
         self.ack(booth, "photo", photo_id, "stored", sha256=record.sha256)
         return True
@@ -136,7 +142,7 @@ class PhotoAssembler:
                             self.staging_limit / 2**20, len(evicted), ", ".join(evicted))
         self.staging.put_init(topic.booth, init.photo_id, payload)
         self._remember_init(payload, init)  # the staged bytes, parsed: not parsed again on this worker
-        self._complete(topic.booth, init.photo_id, trigger="init")
+        self._complete(topic.booth, init.photo_id)
 
     def _check_roster(self, booth: str, init: p.PhotoInit, lookup: InitLookup) -> None:
         """Rejected unless the person is on central's roster, in the class the photo names, and that
@@ -185,7 +191,7 @@ class PhotoAssembler:
         """
         last = index == init.chunks - 1
         # The chunk that completes the set (a whole photo, for most) need not go through the disk.
-        if last and self._complete(booth, init.photo_id, trigger="chunk", fresh=(index, data)):
+        if last and self._complete(booth, init.photo_id, fresh=(index, data)):
             return
         self.staging.put_chunk(booth, init.photo_id, index, data)
 
@@ -246,20 +252,22 @@ class PhotoAssembler:
             raise Rejected(self._refused[fin.photo_id])
         if init is not None and (init.size, init.sha256, init.chunks) != (fin.size, fin.sha256, fin.chunks):
             raise Rejected("fin size/sha256/chunks differ from the init")
-        if init is not None:  # a fin of a photo nobody announced stages nothing; its recheck answers
-            try:
-                self.staging.put_fin(topic.booth, fin.photo_id)
-            except FileNotFoundError:  # the worker that stored the photo removed its staging meanwhile
-                if self._already_stored(topic.booth, fin.photo_id, fin.sha256):
-                    return
-                raise
-            if self._complete(topic.booth, fin.photo_id, trigger="fin"):
+        # Staged even before any worker staged the init (the shared subscription may hand the fin
+        # to this worker first): the worker that completes the photo finds it and acks at its commit.
+        try:
+            self.staging.put_fin(topic.booth, fin.photo_id)
+        except FileNotFoundError:  # the worker that stored the photo removed its staging meanwhile
+            if self._already_stored(topic.booth, fin.photo_id, fin.sha256):
                 return
+            raise
+        if init is not None and self._complete(topic.booth, fin.photo_id):
+            return
         # The worker that had the last chunk may have stored the photo between our first look and
         # the fin landing on disk (and so not seen the fin): look for the row again.
-        if self._already_stored(topic.booth, fin.photo_id, fin.sha256):
+        if self._already_stored(topic.booth, fin.photo_id, fin.sha256, fin_staged=True):
             return
-        # Another worker may be writing the last chunk (or the init) right now: look again shortly.
+        # Another worker may be writing the last chunk (or the init) right now: it acks at its commit;
+        # if nobody has, look again after the grace.
         seen = len(self.staging.present(topic.booth, fin.photo_id))
         self.defer(self.grace_s, lambda: self._recheck(topic.booth, fin, seen))
 
@@ -268,15 +276,19 @@ class PhotoAssembler:
 
         ``seen``: chunks staged at the previous look. When more arrived since (the booth is
         re-sending right now), look once more instead of asking for chunks already on their way;
-        when fewer are left, the worker that dropped them has answered already.
+        when fewer are left, the worker that dropped them has answered already. A fin claimed
+        meanwhile was answered by the worker that stored its photo.
         """
-        if self._already_stored(booth, fin.photo_id, fin.sha256):
+        if self._already_stored(booth, fin.photo_id, fin.sha256, fin_staged=True):
             return
+        if not self.staging.has_fin(booth, fin.photo_id):
+            # Not stored, yet gone: discarded with its folder (the booth's staging bound). Still unanswered.
+            self.staging.put_fin(booth, fin.photo_id)
         init = self._staged_init(booth, fin.photo_id)
         if init is None:
             self.ack(booth, "photo", fin.photo_id, "missing", missing=[], resend="init")
             return
-        if self._complete(booth, fin.photo_id, trigger="fin"):
+        if self._complete(booth, fin.photo_id):
             return
         present = self.staging.present(booth, fin.photo_id)
         if len(present) > seen:
@@ -287,17 +299,15 @@ class PhotoAssembler:
         missing = [i for i in range(init.chunks) if present.get(i) != init.chunk_length(i)]
         self.ack(booth, "photo", fin.photo_id, "missing", missing=missing)
 
-    def _complete(self, booth: str, photo_id: str, *, trigger: str,
-                  fresh: tuple[int, bytes] | None = None) -> bool:
+    def _complete(self, booth: str, photo_id: str, *, fresh: tuple[int, bytes] | None = None) -> bool:
         """Queue the photo for the batch's store when the init and every chunk are there.
 
         ``fresh`` is a chunk in hand (index, bytes), counted as present without being staged.
         True once the photo is stored, waits for the batch's commit, or was answered: a set whose
-        sha256 does not match is dropped and every chunk asked for again.
+        sha256 does not match is dropped and every chunk asked for again. Its fin, staged, is
+        acked by ``settle``.
         """
-        ready = self.batch.ready.get(photo_id)
-        if ready is not None:
-            ready.ack = ready.ack or trigger == "fin"
+        if photo_id in self.batch.ready:
             return True
         init = self._staged_init(booth, photo_id)
         if init is None:
@@ -327,7 +337,7 @@ class PhotoAssembler:
             college=init.college, class_name=init.class_, session_id=init.session_id, attempt=init.attempt,
             captured_at=init.captured_at, size=init.size, sha256=init.sha256, path="",
             booth_checks=None if init.booth_checks is None else init.booth_checks.model_dump(mode="json"))
-        self.batch.ready[photo_id] = ReadyPhoto(booth, init, record, data, ack=trigger == "fin")
+        self.batch.ready[photo_id] = ReadyPhoto(booth, init, record, data, ack=False)
         return True
 
     def settle(self, item: ReadyPhoto, result: StoreResult | Exception) -> None:
@@ -352,11 +362,12 @@ class PhotoAssembler:
                      init.size)
             if self.on_stored:
                 self.on_stored(result.record)
-        # One ack per photo in the usual order (chunks, then fin): the fin's handler acks; a set
-        # completed by a chunk or init acks only when the fin is already here. The fin is looked
-        # for after the commit, and a fin's handler looks for the row after staging the fin, so
-        # one of the two workers always sees the other.
-        fin_seen = item.ack or self.staging.has_fin(booth, photo_id)
-        self.staging.discard(booth, photo_id)
-        if fin_seen:
+        # One ack per fin: a staged fin (whichever worker it reached) is claimed here, after the
+        # commit, or by its own worker, which looks for the row after staging it; the one that
+        # removes the marker acks, so each of the two sees the other and only one acks. A fin
+        # staged after this claim is kept (``keep_fin``) for its worker, which then finds the row.
+        # ``item.ack``: a fin (or re-sent init) this worker saw without staging, in this batch.
+        claimed = self.staging.claim_fin(booth, photo_id)
+        self.staging.discard(booth, photo_id, keep_fin=True)
+        if item.ack or claimed:
             self.ack(booth, "photo", photo_id, "stored", sha256=init.sha256)

@@ -2,6 +2,7 @@
 
 ``<data>/staging/<booth>/<photo_id>/init.json``, ``<index>`` (raw chunk bytes) and ``fin``.
 Each file appears by ``os.replace`` of a complete temp file, so a reader never sees half a chunk.
+``fin`` marks a fin waiting for its answer: whoever removes it (``claim_fin``) sends that answer.
 Staging is a cache, not a record: the booth keeps the photo until central acks "stored", and
 the whole file is verified by sha256 before it is stored, so staged files are not fsynced (a
 power cut at most costs a re-send). Folders untouched for the TTL are removed, and each booth's
@@ -89,6 +90,18 @@ class Staging:
     def has_fin(self, booth: str, photo_id: str) -> bool:
         return os.path.exists(f"{self._folder(booth, photo_id)}/{FIN_NAME}")
 
+    def claim_fin(self, booth: str, photo_id: str) -> bool:
+        """Remove the fin marker; True for the one caller, of any worker or process, that removed it.
+
+        An unlink succeeds once: of two workers that both found the photo stored, only the one
+        that claims the staged fin acks it.
+        """
+        try:
+            os.unlink(f"{self._folder(booth, photo_id)}/{FIN_NAME}")
+        except FileNotFoundError:
+            return False
+        return True
+
     def present(self, booth: str, photo_id: str) -> dict[int, int]:
         """Staged chunk index -> its byte length."""
         found: dict[int, int] = {}
@@ -107,14 +120,19 @@ class Staging:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{self._folder(booth, photo_id)}/{int(index)}")
 
-    def discard(self, booth: str, photo_id: str) -> None:
-        """Remove the photo's folder (flat: files only); another worker may be removing it too."""
+    def discard(self, booth: str, photo_id: str, *, keep_fin: bool = False) -> None:
+        """Remove the photo's folder (flat: files only); another worker may be removing it too.
+
+        ``keep_fin``: leave a fin marker (and so the folder) for the worker whose fin it is to claim.
+        """
         folder = self._folder(booth, photo_id)
         try:
             entries = list(os.scandir(folder))
         except (FileNotFoundError, NotADirectoryError):
             return
         for entry in entries:
+            if keep_fin and entry.name == FIN_NAME:
+                continue
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)  # never made by staging; still go
             else:
