@@ -470,8 +470,13 @@ class PygameDisplay:
                 (view.title.en, self._px(en_px), MUTED, self._px(22))]
 
     def _lines(self, view: View, zh_px: int, en_px: int) -> list[_Piece]:
+        """Each line's Chinese, then its English; a line the same in both (a name and a masked ID
+        number, a name and a class) is drawn once, not twice, the second time smaller."""
         pieces: list[_Piece] = []
         for line in view.lines:
+            if line.en == line.zh:
+                pieces.append((line.zh, self._px(zh_px), INK, self._px(14)))
+                continue
             pieces.append((line.zh, self._px(zh_px), INK, self._px(2)))
             pieces.append((line.en, self._px(en_px), MUTED, self._px(14)))
         return pieces

@@ -79,6 +79,22 @@ def test_the_reviews_are_the_real_verdicts_and_a_warnings_only_photo_says_the_op
     assert views["review-failed"].tone == Tone.BAD
 
 
+def test_a_line_the_same_in_both_languages_is_drawn_once(shots) -> None:
+    """The confirm screen printed the student's name and masked ID number twice (zh, then the same
+    as "en" in small type), the ready screen the name and class twice: personal data doubled for
+    the queue to read, and clutter above what the operator must judge."""
+    views = dict(shots)
+    display = PygameDisplay(size=(800, 480))
+    try:
+        for name in ("confirm", "ready"):
+            display.show(views[name])
+            drawn = [text for text, _ in display.text_rects]
+            same = [line.zh for line in views[name].lines if line.zh == line.en]
+            assert same and all(drawn.count(text) == 1 for text in same), (name, drawn)
+    finally:
+        display.close()
+
+
 def test_text_too_long_for_its_place_shrinks_to_fit_and_only_then_is_reported() -> None:
     many = tuple(Text("请" * 30 + str(i), f"line {i} " + "word " * 12) for i in range(9))
     display = PygameDisplay(size=(800, 480))
