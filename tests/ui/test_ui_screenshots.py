@@ -82,8 +82,8 @@ def test_the_readmes_booth_screens_are_what_the_booth_draws_today(tmp_path) -> N
         documented = pygame.surfarray.array3d(pygame.image.load(str(document)))
         assert drawn.shape == documented.shape, name
         differs = np.abs(drawn - documented).max(axis=2) > 16  # indexed [x, y]
-        for x, y, w, h in clocks:
-            differs[x:x + w, y:y + h] = False
+        for x, y, w, h in clocks:  # to the screen's edge: the image's clock ("03:56") is inked wider or narrower
+            differs[x - w // 4:, y - 1:y + h + 1] = False
         if view.image is not None:  # where a black and a white camera image differ is the image's place
             black, _ = _drawn(dataclasses.replace(view, image=np.zeros_like(view.image)), size, tmp_path / "b.png")
             white, _ = _drawn(dataclasses.replace(view, image=np.full_like(view.image, 255)), size, tmp_path / "w.png")
