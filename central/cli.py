@@ -23,6 +23,7 @@ from boothcore.cli import (
 )
 from boothcore.config import ensure_folder
 from boothcore.durable import why_unwritable, write_atomic
+from boothcore.names import normalize_name
 from boothcore.roster import RosterImportError, read_roster_file
 from boothcore.text import counted
 from central.config import MAX_WORKERS, CentralConfig, load_central_config
@@ -509,7 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "read from standard input)")
     adder.add_argument("name")
     adder.add_argument("--role", required=True, choices=("admin", "secretary", "viewer"))
-    adder.add_argument("--college", default=None, help="the secretary's college")
+    adder.add_argument("--college", type=normalize_name, default=None, help="the secretary's college")
     adder.set_defaults(func=_user_add)
     lister = user_commands.add_parser("list", help="every user: name, role, college")
     lister.set_defaults(func=_user_list)
@@ -538,8 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (chsi, missing, fees):
         sub.add_argument("--config", type=Path, required=True, help="central.toml")
         if sub is not fees:
-            sub.add_argument("--college", default=None)
-            sub.add_argument("--class", dest="class_name", default=None)
+            sub.add_argument("--college", type=normalize_name, default=None)
+            sub.add_argument("--class", dest="class_name", type=normalize_name, default=None)
         sub.set_defaults(func=_export, college=None, class_name=None, zip=False, force=False)
 
     roster = commands.add_parser("roster", help="the graduates' roster")
@@ -571,8 +572,8 @@ def build_parser() -> argparse.ArgumentParser:
     actions = session.add_subparsers(dest="action", required=True, metavar="ACTION")
     opener = actions.add_parser("open", help="open a class session")
     opener.add_argument("booth")
-    opener.add_argument("--college", required=True)
-    opener.add_argument("--class", dest="class_name", required=True)
+    opener.add_argument("--college", type=normalize_name, required=True)
+    opener.add_argument("--class", dest="class_name", type=normalize_name, required=True)
     closer = actions.add_parser("close", help="close the booth's session (it shows the count, fee and QR code)")
     closer.add_argument("booth")
     for action in (opener, closer):

@@ -34,6 +34,7 @@ from starlette.staticfiles import StaticFiles
 
 from boothcore.chsi import OutputSection
 from boothcore.money import cny
+from boothcore.names import normalize_name
 from boothcore.refusals import office_label
 from boothcore.roster import Category, RosterEntry
 from boothcore.text import counted
@@ -516,7 +517,8 @@ class Dashboard:
     async def chsi_export(self, request: Request) -> Response:
         session = self.admin(request)
         form = await self.form(request, session)
-        college, class_name = form.get("college") or None, form.get("class") or None
+        # Typed or pasted (from a spreadsheet cell, often with a space at either end): read by the name rule.
+        college, class_name = (normalize_name(form.get(key) or "") or None for key in ("college", "class"))
         if (college or class_name) and not self.store.roster(college=college, class_name=class_name):
             raise HTTPException(404, f"没有这个学院或班级 / No college or class {college or '*'} / {class_name or '*'}")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -142,6 +142,8 @@ def test_cli_exports_and_users(office: Office, tmp_path: Path):
     assert all(row["id_number"].startswith('="') for row in rows)  # Excel keeps it as text
     done = _cli("export", "fees", "--out", str(tmp_path / "fees.csv"), "--config", str(toml))
     assert done.returncode == 0 and read_csv(tmp_path / "fees.csv") == []
+    done = _cli("export", "chsi", "--out", str(tmp_path / "pasted"), "--class", " 英语2301 ", "--config", str(toml))
+    assert done.returncode == 0 and "4 photo(s)" in done.stdout, done.stderr  # spaces a spreadsheet cell kept
     done = _cli("export", "chsi", "--out", str(tmp_path / "x"), "--class", "无此班", "--config", str(toml))
     assert done.returncode == 2 and "no class * / 无此班 in the roster" in done.stderr
     done = _cli("user", "add", "carol", "--role", "secretary", "--config", str(toml), stdin=PASSWORD + "\n")

@@ -236,6 +236,16 @@ def test_login_redirect_stays_on_the_site(office: Office):
     assert answer.status_code == 303 and answer.headers["location"] == "/"
 
 
+def test_a_college_pasted_with_spaces_around_it_is_the_college(office: Office):
+    # A name copied from a spreadsheet cell (" 外语学院\u3000") was "No college or class 外语学院 / *"
+    # (404), the spaces invisible in the line: the form is read by the shared name rule.
+    client = client_for(office, "admin")
+    answer = client.post("/exports/chsi", data={"csrf": csrf_of(client), "college": " 外语学院\u3000"})
+    assert answer.status_code == 200, answer.text
+    (package,) = (office.config.data_dir / "exports").iterdir()
+    assert len((package / "manifest.csv").read_text(encoding="utf-8-sig").splitlines()) == 1 + 4
+
+
 def test_the_chsi_export_from_the_dashboard_is_audited(office: Office):
     client = client_for(office, "admin")
     answer = client.post("/exports/chsi", data={"csrf": csrf_of(client), "college": "外语学院"})
