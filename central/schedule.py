@@ -1,8 +1,10 @@
 """The colleges' schedule: which class is at which booth when (CSV import), and each class's standing.
 
 The CSV has the columns ``college, class, booth, date, start, end`` (``2027-05-20``, ``08:30``,
-``09:10``), one slot per line, in the office's local time (``web.timezone``); UTF-8 with or without
-a BOM, or GB18030, as Excel saves it. It is checked as a whole, like the roster: every bad line is
+``09:10``; also as Excel in a Chinese locale saves date and time cells, ``2027/5/20``, ``8:30`` or
+``8:30:00``, and with full-width digits and colon), one slot per line, in the office's local time
+(``web.timezone``); UTF-8 with or without a BOM, or GB18030, as Excel saves it. It is checked as a
+whole, like the roster: every bad line is
 named by its line number and nothing is imported. A class must be on the roster, a booth id must
 be valid, a slot must end after it starts on its own date, and one booth cannot hold two
 overlapping slots. An import replaces the slots of every college it names (a college sends its
@@ -27,6 +29,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -38,8 +41,10 @@ from central.store import ClassProgress, ScheduleSlot, utc
 
 COLUMNS = ("college", "class", "booth", "date", "start", "end")
 _BOOTH = re.compile(BOOTH_ID_PATTERN)
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME = re.compile(r"^\d{1,2}:\d{2}$")
+# 2027-05-20, or as Excel in a Chinese locale saves a date cell (2027/5/20).
+_DATE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$")
+# 08:30, or as Excel saves a time cell (8:30, 8:30:00).
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::00)?$")
 
 DONE, IN_PROGRESS, DUE, LATE, UPCOMING, UNSCHEDULED = "done", "in_progress", "due", "late", "upcoming", "unscheduled"
 STANDING_LABELS = {DONE: ("已完成", "done"), IN_PROGRESS: ("拍摄中", "in progress"), DUE: ("应到场", "due now"),
@@ -60,6 +65,8 @@ def _moment(day: str, clock: str, zone: ZoneInfo) -> str:
 def _parse_line(line: int, row: dict[str, str], classes: set[tuple[str, str]], zone: ZoneInfo,
                 problems: list[RowProblem], college: str | None) -> ScheduleSlot | None:
     raw = {key: normalize_name(row.get(key) or "") for key in COLUMNS}
+    for key in ("date", "start", "end"):  # full-width digits and colon, as a Chinese input method types them
+        raw[key] = unicodedata.normalize("NFKC", raw[key])
     missing = [key for key in COLUMNS if not raw[key]]
     if missing:
         problems.append(RowProblem(line, f"missing field(s): {', '.join(missing)}"))
@@ -80,20 +87,21 @@ def _parse_line(line: int, row: dict[str, str], classes: set[tuple[str, str]], z
     if not _BOOTH.match(raw["booth"]):
         problems.append(RowProblem(line, f"bad booth '{raw['booth'][:40]}': a-z, 0-9, '-', up to 32"))
     try:
-        if not _DATE.match(raw["date"]):
+        if not (date := _DATE.match(raw["date"])):
             raise ValueError
-        dt.date.fromisoformat(raw["date"])
+        raw["date"] = dt.date(int(date[1]), int(date[3]), int(date[4])).isoformat()
     except ValueError:
         problems.append(RowProblem(line, f"bad date '{raw['date'][:20]}': use YYYY-MM-DD, e.g. 2027-05-20"))
     for key in ("start", "end"):
-        hour, _, minute = raw[key].partition(":")
+        if clock := _TIME.match(raw[key]):
+            raw[key] = f"{int(clock[1]):02d}:{clock[2]}"
         end_of_day = key == "end" and raw[key] == "24:00"
-        if not (_TIME.match(raw[key]) and ((int(hour) < 24 and int(minute) < 60) or end_of_day)):
+        if not (clock and ((int(clock[1]) < 24 and int(clock[2]) < 60) or end_of_day)):
             problems.append(RowProblem(line, f"bad {key} '{raw[key][:20]}': use HH:MM (24-hour), e.g. 08:30"
                                              + (" (24:00 for the end of the day)" if key == "end" else "")))
     if len(problems) > before:
         return None
-    start, end = (f"{int(t.split(':')[0]):02d}:{t.split(':')[1]}" for t in (raw["start"], raw["end"]))
+    start, end = raw["start"], raw["end"]
     if end == start:
         problems.append(RowProblem(line, f"end {end} is not after start {start}"))
         return None

@@ -30,6 +30,22 @@ def test_a_good_file_with_a_bom_is_read_in_the_offices_time_zone():
     assert (slot.starts_at, slot.ends_at) == ("2027-05-20T00:30:00.000000Z", "2027-05-20T01:10:00.000000Z")
 
 
+def test_dates_and_times_as_excel_and_a_chinese_input_method_write_them_are_read():
+    # A schedule kept in Excel (zh-CN) is saved with its date cells as 2027/5/20 and its time cells as
+    # 8:30 or 8:30:00; typed with a Chinese input method the colon is full-width. All were "bad date"
+    # or "bad start" lines.
+    raw = (HEADER + "信息学院,计科2301,booth-01,2027/5/20,8:30:00,9:10:00\n"
+           "信息学院,计科2302,booth-01,２０２７-０５-２０,10：00,10：40\n").encode("gb18030")
+    first, second = parse_upload(raw, CLASSES, ZONE, "s.csv")
+    assert (first.slot_date, first.start_time, first.end_time) == ("2027-05-20", "08:30", "09:10")
+    assert (first.starts_at, first.ends_at) == ("2027-05-20T00:30:00.000000Z", "2027-05-20T01:10:00.000000Z")
+    assert (second.slot_date, second.start_time, second.end_time) == ("2027-05-20", "10:00", "10:40")
+    with pytest.raises(ScheduleImportError) as caught:  # still a date, and whole minutes
+        parse_upload((HEADER + "信息学院,计科2301,booth-01,2027/2/30,8:30:15,9:10\n").encode("utf-8"), CLASSES, ZONE,
+                     "s.csv")
+    assert "bad date '2027/2/30'" in caught.value.report() and "bad start '8:30:15'" in caught.value.report()
+
+
 def test_every_bad_line_is_named_and_nothing_is_imported():
     text = HEADER + "\n".join([
         "信息学院,计科2301,booth-01,2027-05-20,08:30,09:10",  # line 2: good
