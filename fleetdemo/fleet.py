@@ -126,7 +126,8 @@ class FurtherBooths:
             deadline = time.monotonic() + OFFLINE_WAIT_S
             while time.monotonic() < deadline and any(
                     status.booth == booth.demo_class.booth_id and status.online for status in store.booths()):
-                time.sleep(_POLL_S)
+                if self._stop.wait(_POLL_S):
+                    return []  # Ctrl-C while waiting for the Will: the demo stops now, not after the wait
             shown = "offline on the dashboard (its Will)" if time.monotonic() < deadline else \
                 f"still shown online after {OFFLINE_WAIT_S:.0f} s (its Will did not arrive)"
             print(f"booth demo: {booth.demo_class.booth_id} is {shown}", file=sys.stderr, flush=True)
