@@ -200,8 +200,8 @@ class HardwareSection(ConfigSection):
     sound: bool = False
     # pygame window: auto = a window when a display exists, else headless.
     screen: Literal["auto", "window", "fullscreen", "headless"] = "auto"
-    # WxH (800x480 to 1920x1080, or portrait 480x800 to 1080x1920), or "auto": 1024x600 in a window, the
-    # display's own size in fullscreen.
+    # WxH, each side 100 to 9999 px (every screen is laid out for 800x480 to 1920x1080 and portrait
+    # 1080x1920), or "auto": 1024x600 in a window, the display's own size in fullscreen.
     screen_size: str = "auto"
     # The live preview is shown like a mirror (what people expect); the saved photo never is.
     preview_mirror: bool = True
