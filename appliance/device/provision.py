@@ -48,9 +48,12 @@ TLS_NAMES = {"ca_file": "ca.crt", "cert_file": "booth.crt", "key_file": "booth.k
 MODEL_DIR = Path("/opt/booth/models")
 BOOTH_USER = "booth"
 # booth.graduation_year too: the embedded one is one year's, and every other year's graduate is refused.
+# The [hardware] keys too: their defaults are the simulated camera and reader, the mock pins and a
+# window (the development machine's), never a booth's.
 REQUIRED = (("booth", "id"), ("booth", "graduation_year"), ("uplink", "broker_url"), ("uplink", "ca_file"),
             ("uplink", "cert_file"), ("uplink", "key_file"), ("system", "timezone"), ("system", "ntp"),
-            ("fees", "payment_qr"))
+            ("fees", "payment_qr"), ("hardware", "camera"), ("hardware", "card_reader"),
+            ("hardware", "pin_factory"), ("hardware", "screen"))
 _HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")  # a host name, IPv4 or IPv6 address
 # Written under the root; the root is a RAM overlay on the appliance, so on every boot.
 LOCALTIME = Path("/etc/localtime")

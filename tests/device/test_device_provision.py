@@ -225,6 +225,12 @@ def _year_in_quotes(boot: Path, fleet) -> None:  # was installed: pydantic's lax
                                      encoding="utf-8")
 
 
+def _no_hardware(boot: Path, fleet) -> None:
+    """Trial: a file without [hardware] was installed, and the booth ran the simulated camera and reader."""
+    hardware = GOOD[GOOD.index("[hardware]"):GOOD.index("[uplink]")]
+    (boot / "booth.toml").write_text(GOOD.replace(hardware, ""), encoding="utf-8")
+
+
 def _wifi_key_capitalised(boot: Path, fleet) -> None:
     (boot / "booth.toml").write_text(GOOD.replace("country =", "Country ="), encoding="utf-8")
 
@@ -254,6 +260,7 @@ BAD = {
                               "(the sections: [booth], [hours],"),
     "year in quotes": (_year_in_quotes, "booth.graduation_year = '2027': must be a whole number, written without "
                        "quotes"),
+    "no [hardware]": (_no_hardware, "hardware.camera: missing"),
     "Wi-Fi key capitalised": (_wifi_key_capitalised, "wifi.Country: unknown key: did you mean wifi.country?"),
 }
 
