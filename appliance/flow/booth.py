@@ -787,6 +787,8 @@ class Booth:
             actions.append(OperatorAction.CONFIRM_PAYMENT)
         if menu.origin is State.CONFIRM and self.pending is not None:
             actions += [OperatorAction.ALLOW, OperatorAction.DENY]
+        elif menu.origin is State.REVIEW and self._operator_may_keep():
+            actions.append(OperatorAction.ALLOW)  # keep the photo despite its warnings
         return actions
 
     def _menu_command(self, menu: MenuState, action: OperatorAction, **args: str) -> None:
@@ -817,6 +819,8 @@ class Booth:
             self._enter(State.PAYMENT, self.config.capture.summary_timeout_s)
         elif origin is State.SUMMARY and self.summary is not None:
             self._show_summary()
+        elif origin is State.REVIEW and self.cycle is not None and self.cycle.report is not None:
+            self._enter(State.REVIEW, self.config.capture.review_timeout_s)
         else:
             self._rest()
 
@@ -1000,7 +1004,8 @@ class Booth:
             return menu_views.menu_classes(college, menu.classes, menu.offset, status)
         if menu.page is Page.HEALTH:
             return menu_views.menu_health(menu.health, status)
-        return menu_views.menu_main(self._menu_actions(menu), self._menu_facts(menu), menu.message, status)
+        return menu_views.menu_main(self._menu_actions(menu), self._menu_facts(menu), menu.message, status,
+                                    over_review=menu.origin is State.REVIEW)
 
     def _menu_facts(self, menu: MenuState) -> list[Text]:
         """The main page's lines: the open session and its progress, what waits on the screen below."""
@@ -1018,6 +1023,10 @@ class Booth:
         elif menu.origin is State.PAYMENT and self.cycle is not None:
             fee = fee_for(1, self.config.fees)
             facts.append(Text(f"补拍待缴费 {cny(fee)} 元", f"Make-up: {cny(fee)} CNY to pay"))
+        elif menu.origin is State.REVIEW and self._operator_may_keep():
+            assert self.cycle is not None and self.cycle.report is not None
+            facts += [Text(f"提醒:{result.message.zh}", f"Warning: {result.message.en}")
+                      for result in self.cycle.report.review()]
         facts += self.missing.values()
         return facts
 

@@ -35,6 +35,8 @@ ACTION_LABELS: dict[OperatorAction, Text] = {
     OperatorAction.ALLOW: Text("允许拍摄", "Allow"),
     OperatorAction.DENY: Text("不允许", "Deny"),
 }
+# ALLOW over a review with warnings only: the photo is kept as it is.
+KEEP_PHOTO_LABEL = Text("保留此照片", "Keep this photo")
 HEALTH_LABEL = Text("设备状态", "Booth health")
 LEAVE_LABEL = Text("退出菜单", "Leave")
 BACK_LABEL = Text("返回", "Back")
@@ -64,10 +66,12 @@ def keypad(typed: int, locked_s: float, message: Text | None, status: str) -> Vi
 
 
 def menu_main(actions: Sequence[OperatorAction], facts: Iterable[Text], message: Text | None,
-              status: str) -> View:
-    """The main page: what is going on (``facts``), the last refusal, and the actions offered now."""
+              status: str, *, over_review: bool = False) -> View:
+    """The main page: what is going on (``facts``), the last refusal, and the actions offered now
+    (``over_review``: opened over a photo's review, where ALLOW keeps that photo)."""
     lines = tuple(facts) + ((message,) if message else ())
-    keys = (*(Key(action.value, ACTION_LABELS[action]) for action in actions),
+    labels = {**ACTION_LABELS, OperatorAction.ALLOW: KEEP_PHOTO_LABEL} if over_review else ACTION_LABELS
+    keys = (*(Key(action.value, labels[action]) for action in actions),
             Key(HEALTH, HEALTH_LABEL), Key(LEAVE, LEAVE_LABEL, primary=True))
     return View(Screen.MENU, Text("老师菜单", "Operator menu"), lines, Tone.BAD if message else Tone.INFO,
                 status=status, keys=keys, key_columns=2)

@@ -45,15 +45,12 @@ Transitions (generated from ``transitions.TABLE``):
     OPERATOR_PIN, OPERATOR_MENU --payment deferred--> stays  (_operator_busy)
     OPERATOR_PIN, OPERATOR_MENU --allow--> stays  (_operator_busy)
     OPERATOR_PIN, OPERATOR_MENU --deny--> stays  (_operator_busy)
-    any but READY, COUNTDOWN, REVIEW, OPERATOR_PIN, OPERATOR_MENU --operator called-->
-        OPERATOR_PIN  (_call_operator)
-    OPERATOR_PIN --key-->
-        CLOSED | NO_SESSION | IDLE | CONFIRM | PAYMENT | SUMMARY | BLOCKED | OPERATOR_PIN | OPERATOR_MENU  (_keypad_key)
-    OPERATOR_MENU --key-->
-        CLOSED | NO_SESSION | IDLE | CONFIRM | PAYMENT | SUMMARY | BLOCKED | OPERATOR_MENU  (_menu_key)
+    any but READY, COUNTDOWN, OPERATOR_PIN, OPERATOR_MENU --operator called--> OPERATOR_PIN  (_call_operator)
+    OPERATOR_PIN --key--> any but REFUSED, READY, COUNTDOWN, SAVED, ERROR  (_keypad_key)
+    OPERATOR_MENU --key--> any but REFUSED, READY, COUNTDOWN, SAVED, ERROR, OPERATOR_PIN  (_menu_key)
     OPERATOR_PIN --tick--> stays  (_keypad_tick)
     OPERATOR_PIN, OPERATOR_MENU --timeout-->
-        CLOSED | NO_SESSION | IDLE | CONFIRM | PAYMENT | SUMMARY | BLOCKED  (_leave_menu)
+        any but REFUSED, READY, COUNTDOWN, SAVED, ERROR, OPERATOR_PIN, OPERATOR_MENU  (_leave_menu)
     any state --a handler fails--> ERROR  (failsafe)
 
 A press, a retake or an operator command that answers a screen (allow, deny, payment) is taken only if

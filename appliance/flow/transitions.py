@@ -71,10 +71,12 @@ def row(trigger: Trigger, sources: Iterable[State], handler: str, targets: Itera
 SESSIONLESS = frozenset({State.CLOSED, State.NO_SESSION, State.SUMMARY, State.REFUSED, State.ERROR, State.BLOCKED})
 CLOSABLE = frozenset({State.CLOSED, State.IDLE, State.REFUSED, State.ERROR, State.SAVED, State.PAYMENT,
                       State.BLOCKED})
-# Where the operator may open the keypad (not while a student is being photographed), and the
-# screens the keypad and the menu go back to (the one they were opened over, or where the booth rests).
-MENU_ORIGINS = RESTING | {State.CONFIRM, State.SUMMARY, State.PAYMENT, State.REFUSED, State.SAVED, State.ERROR}
-MENU_RETURNS = RESTING | {State.CONFIRM, State.SUMMARY, State.PAYMENT}
+# Where the operator may open the keypad (not while a student is being photographed: over a review,
+# to keep a photo with warnings only), and the screens the keypad and the menu go back to (the one
+# they were opened over, or where the booth rests).
+MENU_ORIGINS = RESTING | {State.CONFIRM, State.SUMMARY, State.PAYMENT, State.REVIEW, State.REFUSED, State.SAVED,
+                          State.ERROR}
+MENU_RETURNS = RESTING | {State.CONFIRM, State.SUMMARY, State.PAYMENT, State.REVIEW}
 # Office commands while the operator is at the keypad or the menu are refused, not run underneath it.
 COMMANDABLE = ALL - OPERATING
 
@@ -158,6 +160,8 @@ def text_diagram(table: Iterable[Transition] = TABLE) -> str:
     lines = []
     for transition in table:
         targets = " | ".join(state.name for state in State if state in transition.targets) or "stays"
+        if len(transition.targets) > len(ALL) // 2:  # named by the states it cannot enter
+            targets = _names(transition.targets)
         head, tail = f"    {_names(transition.sources)} --{transition.trigger}-->", f"{targets}  ({transition.handler})"
         if len(head) + 1 + len(tail) <= LINE_CHARS:
             lines.append(f"{head} {tail}")

@@ -319,3 +319,34 @@ def test_a_card_swiped_over_a_payment_or_a_summary_is_told_to_wait(rig, students
     assert rig.display.last_view.lines[-1].en == "The session is closed: the operator opens the next one first"
     assert rig.wait(rig.config.capture.input_guard_s) is State.SUMMARY  # the note stays with the screen
     assert rig.display.last_view.lines[-1].en.startswith("The session is closed")
+
+
+def test_a_photo_with_warnings_only_is_kept_from_the_menu_over_its_review(rig, students):
+    """The review of a warnings-only photo says the operator may keep it: the operator opens the menu
+    over it (corner or button, then the PIN), reads the warnings and keeps it, or leaves back to it.
+    The menu was not offered over a review, so only the office could keep such a photo."""
+    rig.open_class(students[0])
+    rig.send(CardPresented(card_for(students[0])))
+    assert rig.shoot(0, ["uneven_lighting"]) is State.REVIEW and rig.booth.cycle.report.verdict == "confirm"
+    rig.open_menu()
+    assert rig.keys() == ["allow", "health", "leave"] and rig.key_labelled("保留此照片") == "allow"
+    assert [line.en for line in rig.display.last_view.lines if line.en.startswith("Warning: ")] == [
+        f"Warning: {rig.booth.cycle.report.checks['lighting'].message.en}"]
+    assert rig.tap("leave") is State.REVIEW, "leaving goes back to the review"
+    rig.open_menu()
+    assert rig.tap("allow") is State.SAVED
+    (kept,) = rig.ledger.accepted_for(students[0].id_number)
+    assert kept.failed_checks == ("lighting",) and rig.booth.last_outcome.path.exists()
+    assert [action for action, _, _ in actions(rig)][-2:] == ["menu_opened", "allow"]
+
+
+def test_the_menu_over_a_refused_photo_offers_no_keeping(rig, students):
+    rig.open_class(students[0])
+    rig.send(CardPresented(card_for(students[0])))
+    assert rig.shoot(0, ["dark_glasses"]) is State.REVIEW and rig.booth.cycle.report.verdict == "rejected"
+    rig.open_menu()
+    assert rig.keys() == ["health", "leave"]
+    assert rig.tap("leave") is State.REVIEW
+    assert rig.shoot(0, []) is State.REVIEW and rig.press() is State.SAVED, "the student retakes as before"
+    (kept,) = rig.ledger.accepted_for(students[0].id_number)
+    assert kept.attempt == 2
