@@ -74,6 +74,18 @@ def _place(scale: float, frame_h: int, eye_y: float, crown_y: float,
     return float(np.clip(target, y_lo, y_hi)), True
 
 
+def _fit_x(frame_w: int, x0: float, scale: float, slack: float) -> float:
+    """``x0`` moved into the frame when the window sticks out by at most ``slack`` output pixels on
+    one side (the face then sits that far off-centre); else unchanged. A frame exactly as wide as
+    the window (a photo already 480 px wide) leaves no room to centre a face measured a few pixels
+    off its middle."""
+    width = OUT_W / scale
+    if width > frame_w + 0.5:
+        return x0
+    shifted = min(max(x0, 0.0), frame_w - width)
+    return shifted if abs(shifted - x0) * scale <= slack else x0
+
+
 def _inside(frame_w: int, frame_h: int, x0: float, y0: float, scale: float) -> bool:
     return (x0 >= -0.5 and y0 >= -0.5 and x0 + OUT_W / scale <= frame_w + 0.5
             and y0 + OUT_H / scale <= frame_h + 0.5)
@@ -85,10 +97,14 @@ def plan_crop(frame_w: int, frame_h: int, centre_x: float, eye_y: float, crown_y
 
     When that window leaves the frame, the scale nearest to it (inside the bands, never upscaling)
     whose window fits is taken instead: a face near the frame's edge still gets a CHSI crop when
-    one exists, as a photographer would frame it a little tighter."""
-    crown_band = _narrow(CROWN_BAND, margin)
-    eye_band = _narrow(EYE_BAND, margin)
-    fw_lo, fw_hi = _narrow(FACE_WIDTH_BAND, margin)
+    one exists, as a photographer would frame it a little tighter. A frame already of the CHSI
+    size is the photo itself (a saved booth photo checked again): no crop will place it, so its
+    measured positions are held to CHSI's own bands, not the narrowed ones (the booth's own crops,
+    re-measured, read the crown up to 2.3 px from where the crop put it at the narrowed band's edge)."""
+    band_margin = 0.0 if (frame_w, frame_h) == (OUT_W, OUT_H) else margin
+    crown_band = _narrow(CROWN_BAND, band_margin)
+    eye_band = _narrow(EYE_BAND, band_margin)
+    fw_lo, fw_hi = _narrow(FACE_WIDTH_BAND, band_margin)
     face_width = max(face_width, 1.0)
     span = max(eye_y - crown_y, 1.0)
     s_lo = max(fw_lo / face_width, (eye_band[0] - crown_band[1]) / span)
@@ -99,11 +115,11 @@ def plan_crop(frame_w: int, frame_h: int, centre_x: float, eye_y: float, crown_y
     s_hi = min(s_hi, 1.0) if s_lo <= 1.0 else s_hi
     scale = float(np.clip(preferred, s_lo, s_hi)) if s_lo <= s_hi else preferred
     y0, _ = _place(scale, frame_h, eye_y, crown_y, crown_band, eye_band)
-    x0 = centre_x - OUT_W / 2 / scale
+    x0 = _fit_x(frame_w, centre_x - OUT_W / 2 / scale, scale, margin)
     if not _inside(frame_w, frame_h, x0, y0, scale) and s_lo <= s_hi:
         for candidate in sorted(np.linspace(s_lo, s_hi, 33), key=lambda s: abs(s - scale)):
             cy0, placed = _place(float(candidate), frame_h, eye_y, crown_y, crown_band, eye_band)
-            cx0 = centre_x - OUT_W / 2 / candidate
+            cx0 = _fit_x(frame_w, centre_x - OUT_W / 2 / candidate, float(candidate), margin)
             if placed and _inside(frame_w, frame_h, cx0, cy0, float(candidate)):
                 scale, x0, y0 = float(candidate), cx0, cy0
                 break

@@ -51,7 +51,9 @@ class QualitySettings(ConfigSection):
 
     # Crop geometry (CHSI: crown 50-110 px, eye line 200-300 px, face width 180-300 px in 480x640).
     # The crop aims at the middle of each band; measured positions can be off by a few pixels, so
-    # the bands the crop must reach are the CHSI bands narrowed by this margin on each side.
+    # the bands the crop must reach are the CHSI bands narrowed by this margin on each side. A
+    # window out of the frame's side by at most this many output pixels is moved inside it (the face
+    # that far off the middle), as in a photo already 480 px wide.
     crop_margin_px: int = Field(default=10, ge=0, le=30)
     # face_size needs no limit of its own: the crop never upscales, so the face (cheek to cheek)
     # must be at least CHSI's 180 px plus crop_margin_px wide in the camera frame.
