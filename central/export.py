@@ -110,8 +110,10 @@ def missing_csv(rows: Iterable[tuple[str, str, str, str, str]]) -> str:
 
 def fees_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
     """One row per closed class session: count x price from the booth's class_closed event, and its
-    monitor's payment_confirmed event (when, on which booth, how much) if there is one. A make-up
-    session's close (no college) is no class fee: its people paid one by one (``makeup_rows``)."""
+    monitor's payment_confirmed event (when, on which booth, how much) if there is one; ``paid`` is
+    "yes", "no", or "none due" for a class whose fee is 0 (nobody photographed, or free photos: the
+    booth asks no payment). A make-up session's close (no college) is no class fee: its people paid
+    one by one (``makeup_rows``)."""
     payments = {e.data.get("session_id"): e for e in store.events(kind="payment_confirmed", limit=1_000_000)}
     rows: list[tuple[object, ...]] = []
     closings = store.events(kind="class_closed", limit=1_000_000)
@@ -121,8 +123,10 @@ def fees_rows(store: Store, user: User | None) -> list[tuple[object, ...]]:
         if not college or (user is not None and not user.may_see(college)):
             continue
         paid = payments.get(event.data.get("session_id"))
+        fee = event.data.get("fee_cny")
+        owed = "yes" if paid else ("none due" if fee == 0 else "no")
         rows.append((college, class_name, event.booth, event.data.get("session_id"), event.ts,
-                     event.data.get("count"), event.data.get("fee_cny"), "yes" if paid else "no",
+                     event.data.get("count"), fee, owed,
                      paid.ts if paid else "", paid.booth if paid else "",
                      paid.data.get("amount_cny") if paid else ""))
     return rows

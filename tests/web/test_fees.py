@@ -43,6 +43,17 @@ def test_fees_per_session_and_totals_per_college(office: Office):
     assert "外语学院" in secretary and "信息学院" not in secretary
 
 
+def test_a_class_with_nothing_to_pay_is_not_unpaid(office: Office):
+    """A class closed with nobody photographed (fee 0: the booth asks no payment) read paid "no" and
+    "not confirmed", as if its monitor owed the office."""
+    closed(office, "信息学院", "计科2303", "s-z", 0, 0.0, None)
+    admin = client_for(office, "admin")
+    (row,) = csv.DictReader(io.StringIO(admin.get("/exports/fees.csv").content.decode("utf-8-sig")))
+    assert (row["class"], row["fee_cny"], row["paid"]) == ("计科2303", "0.00", "none due")
+    page = admin.get("/fees").text
+    assert "nothing to pay" in page and "not confirmed" not in page
+
+
 def test_make_up_payments_per_person(office: Office):
     """A make-up session: each person's payment follows their photo; one person did not pay."""
     store, archive = office.store, PhotoArchive(office.config.data_dir)
