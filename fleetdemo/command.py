@@ -20,6 +20,7 @@ from appliance.quality.checker import PhotoChecker
 from boothcore.cli import number_in
 from boothcore.config import ensure_folder
 from boothcore.money import cny
+from boothcore.text import counted
 from fleetdemo.booth import BoothRun, booth_config, run_demo_booth
 from fleetdemo.demo import MAX_BOOTHS, DemoClass, DemoSummary, default_data_dir, demo_classes
 from fleetdemo.fleet import FurtherBooths
@@ -106,7 +107,8 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.json:
         print(json_line(summaries, central), flush=True)
     else:
-        print(f"central: {central.stored} photos stored, {central.missing} students still missing; "
+        print(f"central: {counted(central.stored, 'photo')} stored, {counted(central.missing, 'student')} still "
+              "missing; "
               f"`booth-central web --config {office.config_file}` opens the dashboard on this store again",
               flush=True)
     if len(summaries) < len(classes):
