@@ -54,14 +54,20 @@ def _restart(config, roster, ledger, sim_camera, checker, photo_output, events=N
                office=UplinkOffice(events) if events else None)
 
 
-def test_a_restart_during_the_summary_shows_it_again_until_paid(config, roster, ledger, sim_camera, checker,
-                                                                 photo_output, students):
-    rig = Rig(config, roster, ledger, sim_camera, checker, photo_output)
+
+def _class_of_two_closed(rig: Rig, students) -> Rig:
+    """A class opened, two students photographed, closed: its summary waits for the payment."""
     rig.open_class(students[0])
     for index in range(2):
         rig.photograph(students[index], subject=index)
         rig.wait(10)
     assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    return rig
+
+
+def test_a_restart_during_the_summary_shows_it_again_until_paid(config, roster, ledger, sim_camera, checker,
+                                                                 photo_output, students):
+    rig = _class_of_two_closed(Rig(config, roster, ledger, sim_camera, checker, photo_output), students)
     shown = rig.display.last_view
     session_id = rig.booth.summary.session.id
     events = Events()
@@ -192,12 +198,7 @@ def test_a_summary_shown_again_after_the_price_changed_keeps_its_own_price(confi
     """The tendered price was set in booth.toml while a class summary waited for its payment: after
     the restart the summary read 'Fee 2 x 15.00 = 40.00 CNY' (today's price beside the fee it was
     closed with). The fee stays as closed, and so does its price."""
-    rig = Rig(config, roster, ledger, sim_camera, checker, photo_output)
-    rig.open_class(students[0])
-    for index in range(2):
-        rig.photograph(students[index], subject=index)
-        rig.wait(10)
-    assert rig.operator(OperatorAction.CLOSE_SESSION) is State.SUMMARY
+    rig = _class_of_two_closed(Rig(config, roster, ledger, sim_camera, checker, photo_output), students)
     cheaper = config.model_copy(update={"fees": config.fees.model_copy(update={"price_cny": 15.0})})
     rig = _restart(cheaper, roster, ledger, sim_camera, checker, photo_output)
     assert rig.booth.state is State.SUMMARY and rig.booth.summary.fee_cny == 40.0
