@@ -182,6 +182,7 @@ def _output_problem(out_dir: Path, files: list[Path], *, force: bool) -> str | N
 
 
 def _check_one(checker: PhotoChecker, output: OutputSection, path: Path, out_dir: Path | None) -> dict[str, Any]:
+    from appliance.flow.outcomes import told_in_order
     from appliance.quality.checker import crop_to_chsi
     from appliance.quality.chsi_file import JpegSizeError, encode_chsi_jpeg
 
@@ -195,6 +196,7 @@ def _check_one(checker: PhotoChecker, output: OutputSection, path: Path, out_dir
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return {"file": str(path), "error": reason, "accepted": False}
     result: dict[str, Any] = {"file": str(path), **report.to_json(), "output": None}
+    result["review"] = [check.id for check in told_in_order(report)]  # as the kiosk tells them
     if report.accepted and out_dir is not None:
         try:
             jpeg = encode_chsi_jpeg(crop_to_chsi(frame, report), output)
@@ -210,8 +212,8 @@ _VERDICT_WORDS = {"accepted": "ACCEPTED", "confirm": "CONFIRM (warnings only: th
 
 
 def _print_text(result: dict[str, Any]) -> None:
-    """One line per file, then the instructions the booth's review would give (root causes only, as
-    the kiosk shows them; in a rejected photo a check the operator may overlook is marked a warning);
+    """One line per file, then the instructions the booth's review would give (root causes only, in
+    the kiosk's order: in a rejected photo what refuses it first, then its warnings, marked);
     failed checks that follow from them are named on one last line."""
     if "error" in result:
         print(f"{result['file']}: ERROR {result['error']}")

@@ -52,6 +52,16 @@ class QualityReport(Protocol):
         ...
 
 
+def told_in_order(report: QualityReport) -> list[CheckOutcome]:
+    """The review's root causes in the order the student is told them: in a rejected photo what
+    refuses it first, then its warnings (severity "confirm"), each group in the review's order; the
+    kiosk's review and ``check-photo`` both tell it so."""
+    causes = list(report.review())
+    if report.verdict != "rejected":
+        return causes
+    return sorted(causes, key=lambda result: result.severity == "confirm")
+
+
 class LiveGuidance(Protocol):
     """Advice on a preview frame during the countdown (``appliance.quality.checker.Guidance``)."""
 

@@ -78,7 +78,7 @@ def review(photo: np.ndarray | None, passed: bool, fixes: Iterable[Text], can_re
     button = Text("重拍", "Retake") if can_retake else None
     if may_keep:
         if not can_retake:
-            lines = (*lines, Text("已达重拍次数上限,请联系老师", "No retakes left: please see the operator"))
+            lines = (*lines, Text(f"{NO_RETAKES.zh},{SEE_OPERATOR.zh}", f"{NO_RETAKES.en}: {SEE_OPERATOR.en.lower()}"))
         return View(Screen.REVIEW, OPERATOR_MAY_KEEP, lines, Tone.WARN, image=photo, status=status, button=button)
     if can_retake:
         return View(Screen.REVIEW, Text("照片不合格,请调整后重拍", "Please adjust and retake"), lines,

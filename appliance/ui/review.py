@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from appliance.flow.outcomes import QualityReport
+from appliance.flow.outcomes import QualityReport, told_in_order
 from boothcore.text import Text
 
 
@@ -22,10 +22,6 @@ def review_fixes(report: QualityReport | None) -> list[Text]:
     lips" (the refusal), all alike. A warnings-only photo says so in its title instead."""
     if report is None:
         return []
-    causes = report.review()
-    if report.verdict != "rejected":
-        return [result.message for result in causes]
-    refusing = [result.message for result in causes if result.severity != "confirm"]
-    warnings = [Text(f"{result.message.zh}(提醒)", f"{result.message.en} (warning)")
-                for result in causes if result.severity == "confirm"]
-    return refusing + warnings
+    marked = report.verdict == "rejected"
+    return [Text(f"{result.message.zh}(提醒)", f"{result.message.en} (warning)")
+            if marked and result.severity == "confirm" else result.message for result in told_in_order(report)]

@@ -118,6 +118,8 @@ def test_a_rejected_photo_marks_its_warnings():
         marked = f"  {check_id} (warning): " if severity == "confirm" else f"  {check_id}: "
         assert any(line.startswith(marked) for line in lines), (marked, lines)
     assert {report["checks"][k]["severity"] for k in report["review"]} == {"reject", "confirm"}
+    severities = [report["checks"][k]["severity"] for k in report["review"]]
+    assert severities == sorted(severities, key=lambda s: s == "confirm"), "what refuses it first, as the kiosk"
 
 
 @pytest.mark.parametrize("args", [["check-photo"], ["check-photo", "x.png", "--bogus"]])
