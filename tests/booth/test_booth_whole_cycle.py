@@ -26,6 +26,7 @@ from gpiozero.pins.mock import MockFactory
 from appliance.app import build_service
 from appliance.cardreader.simulated import SimulatedCardReader
 from appliance.config import load_config
+from appliance.flow.indicators import panel_lights
 from appliance.flow.operator_menu import PICK, Page
 from appliance.flow.states import State
 from appliance.hardware.gpio import Lamp, PanelLights
@@ -73,7 +74,11 @@ def test_operator_button_keypad_menu_card_button_countdown_review_keep(config, r
             time.sleep(0.02)
 
     def observe(step: str) -> None:
-        """What the panel shows now, read back from the pins (a blinking LED is read from ``lights``)."""
+        """What the panel shows now, read back from the pins (a blinking LED is read from ``lights``).
+        The booth's state is set before its listeners run: wait until the panel has followed it (the
+        review was once read with the countdown's blinking lamp)."""
+        state = booth.state
+        wait_until(f"{step}: the panel follows {state}", lambda: panel.lights == panel_lights(state), timeout=5)
         pins = {part: panel.is_active(part) for part in ("ready", "busy", "error", "relay")}
         seen.append((step, booth.state, panel.lights, pins))
 
